@@ -1,0 +1,58 @@
+# Top-level Makefile: the commands a person types. CMake does the building.
+#   make            build build/trawl and libtrawl (static + shared)
+#   make test       deps + build + every test, normal and under ASan/UBSan
+#   make demo       deps + build + the demonstration (see README.md)
+#   make bench-*    benchmarks against peers (see docs/benchmarks.md)
+#   make install    PREFIX=/usr/local DESTDIR=
+PREFIX ?= /usr/local
+DESTDIR ?=
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+
+.PHONY: all build deps test test-normal test-asan demo install clean \
+        bench-loop bench-packets bench-scan bench-scripts
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+deps:
+	@bash scripts/deps.sh
+
+test: deps
+	$(MAKE) test-normal
+	$(MAKE) test-asan
+	@echo "make test: all suites passed (normal and ASan/UBSan)"
+
+test-normal: build
+	cd $(BUILD) && ctest --output-on-failure -j 1
+
+$(ASAN_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_BUILD) -DTRAWL_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug $(CMAKE_FLAGS) >/dev/null
+
+test-asan: $(ASAN_BUILD)/CMakeCache.txt
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	  ctest --output-on-failure -j 1
+
+demo: deps build
+	@bash scripts/demo.sh $(BUILD)
+
+bench-%: deps
+	cmake -S . -B $(BUILD) -DTRAWL_BENCH=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
+	cmake --build $(BUILD) -j $(JOBS)
+	@bash bench/$*.sh $(BUILD)
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

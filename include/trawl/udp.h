@@ -1,0 +1,37 @@
+/* udp.h: UDP sockets on the loop, IPv4 and IPv6, with addresses. */
+#ifndef TRAWL_UDP_H
+#define TRAWL_UDP_H
+
+#include <sys/socket.h>
+#include <trawl/loop.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tw_udp tw_udp;
+
+/* One datagram: buf/len/from valid only during the callback. status < 0
+ * reports a socket error (e.g. -ECONNREFUSED from an ICMP port
+ * unreachable on a connected socket). */
+typedef void (*tw_udp_recv_cb)(tw_udp *u, int status, const char *buf, size_t len,
+                               const struct sockaddr *from);
+typedef void (*tw_udp_send_cb)(tw_udp *u, int status);
+
+/* family: AF_INET or AF_INET6 (the socket is created at once). */
+TW_API int tw_udp_new(tw_loop *loop, tw_udp **out, int family, void *data);
+TW_API int tw_udp_bind(tw_udp *u, const struct sockaddr *addr);
+/* Fix the peer: then `to` may be NULL in tw_udp_send and ICMP errors arrive. */
+TW_API int tw_udp_connect(tw_udp *u, const struct sockaddr *addr);
+/* Send one datagram (copied if it cannot leave at once). cb may be NULL. */
+TW_API int tw_udp_send(tw_udp *u, const void *buf, size_t len,
+                       const struct sockaddr *to, tw_udp_send_cb cb);
+TW_API int tw_udp_recv_start(tw_udp *u, tw_udp_recv_cb cb);
+TW_API int tw_udp_recv_stop(tw_udp *u);
+TW_API int tw_udp_sockname(const tw_udp *u, struct sockaddr_storage *out);
+TW_API int tw_udp_fd(const tw_udp *u);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# deps.sh: install every Debian package that trawl's build, tests, benchmarks
+# and demo need. Idempotent and quiet when all is present; apt-get update runs
+# only when something is missing. Called by `make demo` and `make test`.
+set -euo pipefail
+
+PKGS=(
+  # build
+  build-essential cmake pkg-config
+  # libtrawl and trawl
+  libpcap-dev libc-ares-dev liblua5.4-dev libpcre2-dev libssl-dev liburing-dev
+  # tests
+  libcmocka-dev libxml2-utils xsltproc iproute2 nftables tcpdump socat
+  iputils-ping dnsmasq nginx openssh-server python3
+  # benchmarks: peers and reference libraries
+  libuv1-dev libev-dev nmap ndiff masscan zmap
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps.sh: missing packages (${missing[*]}); run as root to install them" >&2
+  exit 1
+fi
+echo "deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# Services installed here must not start on the host: the lab starts its own
+# instances inside network namespaces.
+printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+chmod +x /usr/sbin/policy-rc.d
+trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
