@@ -29,7 +29,8 @@ TW_API int tw_resolver_new(tw_loop *loop, tw_resolver **out,
 
 /* status 0 with n >= 1 addresses (port 0), TW_ENOTFOUND, TW_ENODATA,
  * -ETIMEDOUT, TW_EDNS or -ECANCELED. addrs valid only during the callback.
- * family: AF_INET, AF_INET6 or AF_UNSPEC (both). */
+ * family: AF_INET, AF_INET6 or AF_UNSPEC (both). `req` may be NULL here
+ * and in tw_reverse() when the caller never cancels. */
 typedef void (*tw_resolve_cb)(tw_req *req, int status,
                               const struct sockaddr_storage *addrs, size_t n,
                               void *data);

@@ -1,0 +1,519 @@
+/* test_dns.c: tw_resolver against the tests' own DNS server (helper_dns.c,
+ * on 127.0.0.77, never the system's resolver). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <cmocka.h>
+#include <trawl/dns.h>
+
+#include "helper_dns.h"
+
+#define MS 1000000ull
+#define SERVER_IP "127.0.0.77"
+
+typedef struct {
+  int calls;
+  int status;
+  size_t n;
+  struct sockaddr_storage addrs[8];
+  char name[256];
+  tw_req *req;   /* as returned by tw_resolve */
+  tw_req *seen;  /* as passed to the callback */
+  void *data_seen;
+} result;
+
+typedef struct {
+  tw_loop *loop;
+  tw_resolver *r;
+  test_dns *srv;
+  int watchdog_fired;
+  int closed;
+} fixture;
+
+/* ---- helpers --------------------------------------------------------------- */
+
+static void on_resolve(tw_req *req, int status, const struct sockaddr_storage *addrs, size_t n,
+                       void *data) {
+  result *res = data;
+  res->calls++;
+  res->status = status;
+  res->n = n;
+  res->seen = req;
+  res->data_seen = tw_req_data(req);
+  for (size_t i = 0; i < n && i < 8; i++) res->addrs[i] = addrs[i];
+}
+
+static void on_reverse(tw_req *req, int status, const char *name, void *data) {
+  result *res = data;
+  res->calls++;
+  res->status = status;
+  res->seen = req;
+  res->data_seen = tw_req_data(req);
+  snprintf(res->name, sizeof res->name, "%s", name ? name : "(null)");
+}
+
+static int has_addr(const result *res, const char *text) {
+  unsigned char want[16];
+  int fam = strchr(text, ':') ? AF_INET6 : AF_INET;
+  assert_int_equal(inet_pton(fam, text, want), 1);
+  for (size_t i = 0; i < res->n && i < 8; i++) {
+    const struct sockaddr_storage *ss = &res->addrs[i];
+    if (ss->ss_family != fam) continue;
+    if (fam == AF_INET) {
+      const struct sockaddr_in *sin = (const void *)ss;
+      assert_int_equal(sin->sin_port, 0);
+      if (!memcmp(&sin->sin_addr, want, 4)) return 1;
+    } else {
+      const struct sockaddr_in6 *sin6 = (const void *)ss;
+      assert_int_equal(sin6->sin6_port, 0);
+      if (!memcmp(&sin6->sin6_addr, want, 16)) return 1;
+    }
+  }
+  return 0;
+}
+
+static void on_watchdog(tw_timer *t, int status) {
+  fixture *f = tw_data(t);
+  if (status == 0) {
+    f->watchdog_fired = 1;
+    tw_loop_stop(f->loop);
+  }
+}
+
+/* Run the loop until no lookup is pending; a watchdog (which does not keep
+ * the loop alive itself) fails the test if that takes longer than limit. */
+static void run(fixture *f, uint64_t limit_ns) {
+  tw_timer *wd;
+  assert_int_equal(tw_timer_new(f->loop, &wd, f), 0);
+  assert_int_equal(tw_timer_start(wd, on_watchdog, limit_ns, 0), 0);
+  tw_unref(wd);
+  assert_true(tw_loop_run(f->loop, TW_RUN_DEFAULT) >= 0);
+  tw_close(wd, NULL);
+  tw_loop_run(f->loop, TW_RUN_NOWAIT); /* let the close finish */
+  assert_false(f->watchdog_fired);
+}
+
+static tw_resolver *new_resolver(fixture *f, uint64_t timeout_ns, int tries) {
+  tw_resolver_opts o = {.servers = test_dns_servers(f->srv), .timeout_ns = timeout_ns,
+                        .tries = tries, .no_search = 1};
+  tw_resolver *r = NULL;
+  assert_int_equal(tw_resolver_new(f->loop, &r, &o, f), 0);
+  assert_non_null(r);
+  return r;
+}
+
+static int setup(void **state) {
+  fixture *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  assert_int_equal(tw_loop_new(&f->loop), 0);
+  assert_int_equal(test_dns_start(&f->srv, SERVER_IP), 0);
+  f->r = new_resolver(f, 2000 * MS, 2);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state) {
+  fixture *f = *state;
+  if (f->r && !f->closed) tw_close(f->r, NULL);
+  assert_int_equal(tw_loop_close(f->loop), 0);
+  test_dns_stop(f->srv);
+  free(f);
+  return 0;
+}
+
+static void resolve(fixture *f, tw_resolver *r, result *res, const char *name, int family) {
+  memset(res, 0, sizeof *res);
+  assert_int_equal(tw_resolve(r, &res->req, name, family, on_resolve, res), 0);
+  assert_non_null(res->req);
+}
+
+static void reverse(fixture *f, tw_resolver *r, result *res, const char *addr) {
+  memset(res, 0, sizeof *res);
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  if (strchr(addr, ':')) {
+    struct sockaddr_in6 *s6 = (void *)&ss;
+    s6->sin6_family = AF_INET6;
+    assert_int_equal(inet_pton(AF_INET6, addr, &s6->sin6_addr), 1);
+  } else {
+    struct sockaddr_in *s4 = (void *)&ss;
+    s4->sin_family = AF_INET;
+    assert_int_equal(inet_pton(AF_INET, addr, &s4->sin_addr), 1);
+  }
+  assert_int_equal(tw_reverse(r, &res->req, (struct sockaddr *)&ss, on_reverse, res), 0);
+  assert_non_null(res->req);
+}
+
+static void assert_once(const result *res, int status) {
+  assert_int_equal(res->calls, 1);
+  assert_int_equal(res->status, status);
+  assert_ptr_equal(res->seen, res->req);
+  assert_ptr_equal(res->data_seen, res);
+}
+
+/* ---- forward and reverse lookups -------------------------------------------- */
+
+static void test_forward_a(void **state) {
+  fixture *f = *state;
+  result a;
+  resolve(f, f->r, &a, "a.test", AF_INET);
+  assert_int_equal(a.calls, 0); /* never from inside tw_resolve */
+  run(f, 5000 * MS);
+  assert_once(&a, 0);
+  assert_int_equal(a.n, 1);
+  assert_true(has_addr(&a, "198.18.0.1"));
+  assert_true(test_dns_queries_for(f->srv, "a.test") >= 1);
+}
+
+static void test_forward_aaaa(void **state) {
+  fixture *f = *state;
+  result a;
+  resolve(f, f->r, &a, "a.test", AF_INET6);
+  run(f, 5000 * MS);
+  assert_once(&a, 0);
+  assert_int_equal(a.n, 1);
+  assert_true(has_addr(&a, "2001:db8::1"));
+}
+
+static void test_forward_unspec(void **state) {
+  fixture *f = *state;
+  result a, m, v4;
+  resolve(f, f->r, &a, "a.test", AF_UNSPEC);
+  resolve(f, f->r, &m, "multi.test", AF_INET);
+  resolve(f, f->r, &v4, "v4only.test", AF_UNSPEC);
+  run(f, 5000 * MS);
+  assert_once(&a, 0);
+  assert_int_equal(a.n, 2);
+  assert_true(has_addr(&a, "198.18.0.1"));
+  assert_true(has_addr(&a, "2001:db8::1"));
+  assert_once(&m, 0);
+  assert_int_equal(m.n, 2);
+  assert_true(has_addr(&m, "198.18.0.2"));
+  assert_true(has_addr(&m, "198.18.0.3"));
+  assert_once(&v4, 0); /* AAAA had no data, A did: success */
+  assert_int_equal(v4.n, 1);
+  assert_true(has_addr(&v4, "198.18.0.4"));
+}
+
+static void test_reverse(void **state) {
+  fixture *f = *state;
+  result r4, r6, none;
+  reverse(f, f->r, &r4, "198.18.0.1");
+  reverse(f, f->r, &r6, "2001:db8::1");
+  reverse(f, f->r, &none, "198.18.0.200");
+  run(f, 5000 * MS);
+  assert_once(&r4, 0);
+  assert_string_equal(r4.name, "a.test");
+  assert_once(&r6, 0);
+  assert_string_equal(r6.name, "a.test");
+  assert_once(&none, TW_ENOTFOUND);
+  assert_string_equal(none.name, "(null)");
+}
+
+static void test_not_found_and_no_data(void **state) {
+  fixture *f = *state;
+  result nx, nx6, nd6, nd4, sf;
+  resolve(f, f->r, &nx, "nope.test", AF_INET);
+  resolve(f, f->r, &nx6, "nope.test", AF_UNSPEC);
+  resolve(f, f->r, &nd6, "v4only.test", AF_INET6);
+  resolve(f, f->r, &nd4, "v6only.test", AF_INET);
+  resolve(f, f->r, &sf, "servfail.test", AF_INET);
+  run(f, 10000 * MS);
+  assert_once(&nx, TW_ENOTFOUND);
+  assert_int_equal(nx.n, 0);
+  assert_once(&nx6, TW_ENOTFOUND);
+  assert_once(&nd6, TW_ENODATA);
+  assert_once(&nd4, TW_ENODATA);
+  assert_once(&sf, TW_EDNS);
+}
+
+/* ---- timeouts and hostile answers ------------------------------------------ */
+
+static void test_timeout(void **state) {
+  fixture *f = *state;
+  tw_resolver *r = new_resolver(f, 100 * MS, 1);
+  result s;
+  uint64_t t0 = tw_hrtime();
+  resolve(f, r, &s, "slow.test", AF_INET);
+  run(f, 5000 * MS);
+  uint64_t took = tw_hrtime() - t0;
+  assert_once(&s, -ETIMEDOUT);
+  assert_true(took >= 95 * MS); /* the timeout was honoured ... */
+  assert_true(took < 2000 * MS); /* ... and no default was used */
+  assert_int_equal(test_dns_queries_for(f->srv, "slow.test"), 1); /* tries 1 */
+  tw_close(r, NULL);
+  run(f, 1000 * MS);
+}
+
+static void test_malformed_answers(void **state) {
+  fixture *f = *state;
+  tw_resolver *r = new_resolver(f, 150 * MS, 1);
+  result tr, id, gb, ok;
+  resolve(f, r, &tr, "trunc.test", AF_INET);
+  resolve(f, r, &id, "badid.test", AF_INET);
+  resolve(f, r, &gb, "garbage.test", AF_INET);
+  run(f, 5000 * MS);
+  assert_int_equal(tr.calls, 1);
+  assert_int_equal(tr.status, -ETIMEDOUT); /* too short to be an answer */
+  assert_int_equal(id.calls, 1);
+  assert_int_equal(id.status, -ETIMEDOUT); /* not an answer to our query */
+  assert_int_equal(gb.calls, 1);
+  assert_true(gb.status == TW_EDNS || gb.status == -ETIMEDOUT);
+  assert_true(test_dns_queries_for(f->srv, "garbage.test") >= 1);
+  /* The resolver still works. */
+  resolve(f, r, &ok, "a.test", AF_INET);
+  run(f, 5000 * MS);
+  assert_once(&ok, 0);
+  assert_true(has_addr(&ok, "198.18.0.1"));
+  tw_close(r, NULL);
+  run(f, 1000 * MS);
+}
+
+/* ---- cancellation ------------------------------------------------------------ */
+
+static void test_cancel_one(void **state) {
+  fixture *f = *state;
+  result slow, fast, late, a, rev;
+  resolve(f, f->r, &slow, "slow.test", AF_INET);  /* never answered */
+  resolve(f, f->r, &fast, "multi.test", AF_INET); /* answered, but cancelled */
+  resolve(f, f->r, &a, "a.test", AF_UNSPEC);
+  reverse(f, f->r, &rev, "198.18.0.1");
+  assert_int_equal(tw_cancel(slow.req), 0);
+  assert_int_equal(tw_cancel(slow.req), -EALREADY);
+  assert_int_equal(tw_cancel(fast.req), 0);
+  assert_int_equal(slow.calls, 0); /* delivered from the loop, not here */
+  /* After multi.test's answer (which c-ares still reports to us) is in,
+   * v4only.test's is too: the server answers in order on one socket. */
+  resolve(f, f->r, &late, "v4only.test", AF_INET);
+  run(f, 5000 * MS);
+  assert_once(&slow, -ECANCELED);
+  assert_once(&fast, -ECANCELED);
+  assert_int_equal(fast.n, 0);
+  assert_once(&late, 0);
+  assert_once(&a, 0);
+  assert_int_equal(a.n, 2);
+  assert_once(&rev, 0);
+  assert_string_equal(rev.name, "a.test");
+  assert_int_equal(test_dns_queries_for(f->srv, "multi.test"), 1);
+  /* The resolver still holds slow.test inside c-ares; closing it must not
+   * call anyone back again (and ASan checks the record is freed). */
+  tw_close(f->r, NULL);
+  f->closed = 1;
+  run(f, 1000 * MS);
+  assert_int_equal(slow.calls, 1);
+  assert_int_equal(fast.calls, 1);
+}
+
+static int close_calls;
+static void on_close(void *h) { close_calls++; }
+
+static void test_close_with_pending(void **state) {
+  fixture *f = *state;
+  result s1, s2, a, rev;
+  resolve(f, f->r, &s1, "slow.test", AF_INET);
+  resolve(f, f->r, &s2, "delay.test", AF_UNSPEC);
+  resolve(f, f->r, &a, "a.test", AF_INET);
+  reverse(f, f->r, &rev, "198.18.0.1");
+  close_calls = 0;
+  assert_int_equal(tw_close(f->r, on_close), 0);
+  f->closed = 1;
+  assert_int_equal(tw_close(f->r, on_close), -EALREADY);
+  result after;
+  assert_int_equal(tw_resolve(f->r, &after.req, "a.test", AF_INET, on_resolve, &after),
+                   -ECANCELED);
+  assert_int_equal(s1.calls + s2.calls + a.calls + rev.calls, 0);
+  run(f, 1000 * MS);
+  assert_once(&s1, -ECANCELED);
+  assert_once(&s2, -ECANCELED);
+  assert_once(&a, -ECANCELED);
+  assert_once(&rev, -ECANCELED);
+  assert_int_equal(close_calls, 1);
+}
+
+/* A callback closes its own resolver while other lookups are pending, and
+ * its results stay readable until it returns. */
+typedef struct {
+  result res;
+  fixture *f;
+  int resolve_after_close;
+  char first[INET6_ADDRSTRLEN];
+} closer;
+
+static void on_resolve_close(tw_req *req, int status, const struct sockaddr_storage *addrs,
+                             size_t n, void *data) {
+  closer *c = data;
+  on_resolve(req, status, addrs, n, &c->res);
+  c->res.data_seen = tw_req_data(req) == c ? &c->res : NULL;
+  tw_close(c->f->r, NULL);
+  c->f->closed = 1;
+  result x;
+  c->resolve_after_close = tw_resolve(c->f->r, &x.req, "a.test", AF_INET, on_resolve, &x);
+  if (n) inet_ntop(AF_INET, &((const struct sockaddr_in *)&addrs[0])->sin_addr, c->first,
+                   sizeof c->first);
+}
+
+static void test_close_from_callback(void **state) {
+  fixture *f = *state;
+  closer c;
+  memset(&c, 0, sizeof c);
+  c.f = f;
+  result s, d;
+  test_dns_set_delay(f->srv, 1000 * MS); /* answered long after a.test */
+  resolve(f, f->r, &s, "slow.test", AF_INET);
+  resolve(f, f->r, &d, "delay.test", AF_INET);
+  assert_int_equal(tw_resolve(f->r, &c.res.req, "a.test", AF_INET, on_resolve_close, &c), 0);
+  run(f, 5000 * MS);
+  assert_once(&c.res, 0);
+  assert_string_equal(c.first, "198.18.0.1"); /* read after the close */
+  assert_int_equal(c.resolve_after_close, -ECANCELED);
+  assert_once(&s, -ECANCELED);
+  assert_once(&d, -ECANCELED);
+}
+
+/* c-ares answers a numeric name inside tw_resolve(): the result is queued
+ * before the call returns. It is still delivered from the loop, and a
+ * cancel or close that comes before delivery still wins. */
+static void test_numeric_queued(void **state) {
+  fixture *f = *state;
+  result n, c, k;
+  resolve(f, f->r, &n, "198.18.0.42", AF_INET);
+  resolve(f, f->r, &c, "198.18.0.43", AF_INET);
+  resolve(f, f->r, &k, "2001:db8::44", AF_INET6);
+  assert_int_equal(n.calls + c.calls + k.calls, 0);
+  assert_int_equal(tw_cancel(c.req), 0);
+  run(f, 1000 * MS);
+  assert_once(&n, 0);
+  assert_int_equal(n.n, 1);
+  assert_true(has_addr(&n, "198.18.0.42"));
+  assert_once(&c, -ECANCELED);
+  assert_int_equal(c.n, 0);
+  assert_once(&k, 0);
+  assert_true(has_addr(&k, "2001:db8::44"));
+  assert_int_equal(test_dns_queries(f->srv), 0);
+
+  resolve(f, f->r, &n, "198.18.0.45", AF_INET);
+  tw_close(f->r, NULL);
+  f->closed = 1;
+  run(f, 1000 * MS);
+  assert_once(&n, -ECANCELED);
+}
+
+static void test_loop_close_with_pending(void **state) {
+  fixture *f = *state;
+  /* A loop of its own, closed with lookups in flight and never run to
+   * completion. */
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  tw_resolver_opts o = {.servers = test_dns_servers(f->srv), .timeout_ns = 2000 * MS,
+                        .tries = 1, .no_search = 1};
+  tw_resolver *r;
+  assert_int_equal(tw_resolver_new(loop, &r, &o, NULL), 0);
+  result s1, s2, rev, cancelled;
+  /* Only names the server is slow to answer: one pass may well see a
+   * prompt answer arrive and deliver it. */
+  test_dns_set_delay(f->srv, 2000 * MS);
+  resolve(f, r, &s1, "slow.test", AF_INET);
+  resolve(f, r, &s2, "delay.test", AF_UNSPEC);
+  reverse(f, r, &rev, "2001:db8::250");
+  resolve(f, r, &cancelled, "slow.test", AF_INET6);
+  assert_int_equal(tw_cancel(cancelled.req), 0);
+  /* One pass: the queries go out, the cancelled one is delivered. */
+  assert_true(tw_loop_run(loop, TW_RUN_NOWAIT) >= 0);
+  assert_once(&cancelled, -ECANCELED);
+  assert_int_equal(tw_loop_close(loop), 0);
+  assert_once(&s1, -ECANCELED);
+  assert_once(&s2, -ECANCELED);
+  assert_once(&rev, -ECANCELED);
+  assert_once(&cancelled, -ECANCELED);
+}
+
+/* ---- bad arguments -------------------------------------------------------------- */
+
+static void test_bad_args(void **state) {
+  fixture *f = *state;
+  tw_resolver *r = (tw_resolver *)1;
+  tw_resolver_opts o = {0};
+  assert_int_equal(tw_resolver_new(NULL, &r, NULL, NULL), -EINVAL);
+  assert_int_equal(tw_resolver_new(f->loop, NULL, NULL, NULL), -EINVAL);
+  const char *bad[] = {"", ",", "garbage", "1.2.3.4,", "1.2.3.4:", "1.2.3.4:0",
+                       "1.2.3.4:99999", "1.2.3.4:abc", "[::1", "[::1]x", "[1.2.3.4]:53",
+                       "300.1.1.1", " 1.2.3.4", "1.2.3.4 5.6.7.8"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    o.servers = bad[i];
+    r = (tw_resolver *)1;
+    int rc = tw_resolver_new(f->loop, &r, &o, NULL);
+    if (rc != -EINVAL) fail_msg("servers \"%s\" gave %d", bad[i], rc);
+    assert_null(r);
+  }
+  o.servers = "127.0.0.1";
+  o.tries = -1;
+  assert_int_equal(tw_resolver_new(f->loop, &r, &o, NULL), -EINVAL);
+  /* Well-formed lists are accepted (no query is sent). */
+  const char *good[] = {"198.18.0.53", "198.18.0.53:5353", "[2001:db8::53]:5353",
+                        "2001:db8::53", "[2001:db8::53]", "198.18.0.53,[2001:db8::53]:5353"};
+  o.tries = 0;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+    o.servers = good[i];
+    int rc = tw_resolver_new(f->loop, &r, &o, NULL);
+    if (rc != 0) fail_msg("servers \"%s\" gave %d", good[i], rc);
+    assert_int_equal(tw_close(r, NULL), 0);
+  }
+
+  result res;
+  tw_req *req = (tw_req *)1;
+  assert_int_equal(tw_resolve(NULL, &req, "a.test", AF_INET, on_resolve, &res), -EINVAL);
+  assert_null(req);
+  assert_int_equal(tw_resolve(f->r, &req, NULL, AF_INET, on_resolve, &res), -EINVAL);
+  assert_int_equal(tw_resolve(f->r, &req, "", AF_INET, on_resolve, &res), -EINVAL);
+  assert_int_equal(tw_resolve(f->r, &req, "a.test", AF_INET, NULL, &res), -EINVAL);
+  assert_int_equal(tw_resolve(f->r, &req, "a.test", AF_UNIX, on_resolve, &res), -EINVAL);
+  assert_int_equal(tw_resolve(f->r, &req, "a.test", 12345, on_resolve, &res), -EINVAL);
+  /* A handle that is not a resolver. */
+  tw_timer *t;
+  assert_int_equal(tw_timer_new(f->loop, &t, NULL), 0);
+  assert_int_equal(tw_resolve((tw_resolver *)t, &req, "a.test", AF_INET, on_resolve, &res),
+                   -EINVAL);
+  tw_close(t, NULL);
+
+  struct sockaddr_in sin = {.sin_family = AF_INET};
+  struct sockaddr sa = {.sa_family = AF_UNIX};
+  assert_int_equal(tw_reverse(NULL, &req, (struct sockaddr *)&sin, on_reverse, &res), -EINVAL);
+  assert_int_equal(tw_reverse(f->r, &req, NULL, on_reverse, &res), -EINVAL);
+  assert_int_equal(tw_reverse(f->r, &req, &sa, on_reverse, &res), -EINVAL);
+  assert_int_equal(tw_reverse(f->r, &req, (struct sockaddr *)&sin, NULL, &res), -EINVAL);
+  assert_int_equal(tw_cancel(NULL), -EINVAL);
+  assert_int_equal(tw_close(NULL, NULL), -EINVAL);
+
+  /* The system configuration can be loaded (nothing is queried). */
+  assert_int_equal(tw_resolver_new(f->loop, &r, NULL, NULL), 0);
+  assert_int_equal(tw_close(r, NULL), 0);
+  run(f, 1000 * MS);
+  assert_int_equal(test_dns_queries(f->srv), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_forward_a, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_forward_aaaa, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_forward_unspec, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_not_found_and_no_data, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_malformed_answers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cancel_one, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_with_pending, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_close_from_callback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_numeric_queued, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_loop_close_with_pending, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
