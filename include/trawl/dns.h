@@ -43,7 +43,8 @@ TW_API int tw_reverse(tw_resolver *r, tw_req **req, const struct sockaddr *addr,
                       tw_reverse_cb cb, void *data);
 
 /* getaddrinfo(3) on the pool; res is the caller's to freeaddrinfo(). status
- * is 0, TW_ENOTFOUND, -EAI_* mapped to TW_EDNS, or -ECANCELED. */
+ * is 0, TW_ENOTFOUND, TW_ENODATA, other EAI_* mapped to TW_EDNS (EAI_AGAIN
+ * too), -ENOMEM, -EINVAL, or -ECANCELED (res NULL). See docs/dns.md. */
 typedef void (*tw_getaddrinfo_cb)(tw_req *req, int status, struct addrinfo *res,
                                   void *data);
 TW_API int tw_getaddrinfo(tw_loop *loop, tw_req **req, const char *node,

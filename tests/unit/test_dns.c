@@ -1,5 +1,6 @@
 /* test_dns.c: tw_resolver against the tests' own DNS server (helper_dns.c,
- * on 127.0.0.77, never the system's resolver). */
+ * on 127.0.0.77, never the system's resolver), and tw_getaddrinfo on
+ * inputs that need no network (numeric addresses, "localhost"). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -499,6 +500,158 @@ static void test_bad_args(void **state) {
   assert_int_equal(test_dns_queries(f->srv), 0);
 }
 
+/* ---- tw_getaddrinfo (no network: numeric and hosts-file names only) --------- */
+
+typedef struct {
+  int calls;
+  int status;
+  struct addrinfo *res;
+  tw_req *req, *seen;
+} gai_result;
+
+static void on_gai(tw_req *req, int status, struct addrinfo *res, void *data) {
+  gai_result *g = data;
+  g->calls++;
+  g->status = status;
+  g->res = res;
+  g->seen = req;
+  assert_ptr_equal(tw_req_data(req), g);
+}
+
+static int gai_has(const struct addrinfo *ai, int fam, const char *text) {
+  unsigned char want[16];
+  assert_int_equal(inet_pton(fam, text, want), 1);
+  for (; ai; ai = ai->ai_next) {
+    if (ai->ai_family != fam) continue;
+    const void *a = fam == AF_INET ? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+                                   : (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+    if (!memcmp(a, want, fam == AF_INET ? 4 : 16)) return 1;
+  }
+  return 0;
+}
+
+static void test_getaddrinfo(void **state) {
+  fixture *f = *state;
+  struct addrinfo num = {.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM};
+  struct addrinfo v4 = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM};
+  gai_result n4 = {0}, n6 = {0}, lh = {0}, bad = {0};
+  assert_int_equal(tw_getaddrinfo(f->loop, &n4.req, "198.18.0.5", "80", &num, on_gai, &n4), 0);
+  assert_int_equal(tw_getaddrinfo(f->loop, &n6.req, "2001:db8::5", NULL, &num, on_gai, &n6), 0);
+  assert_int_equal(tw_getaddrinfo(f->loop, &bad.req, "not-numeric", NULL, &num, on_gai, &bad), 0);
+  /* "localhost" comes from /etc/hosts (nsswitch "files" first). */
+  assert_int_equal(tw_getaddrinfo(f->loop, &lh.req, "localhost", NULL, &v4, on_gai, &lh), 0);
+  assert_int_equal(n4.calls, 0);
+  run(f, 10000 * MS);
+  assert_int_equal(n4.calls, 1);
+  assert_int_equal(n4.status, 0);
+  assert_ptr_equal(n4.seen, n4.req);
+  assert_true(gai_has(n4.res, AF_INET, "198.18.0.5"));
+  assert_int_equal(ntohs(((struct sockaddr_in *)n4.res->ai_addr)->sin_port), 80);
+  assert_int_equal(n6.calls, 1);
+  assert_int_equal(n6.status, 0);
+  assert_true(gai_has(n6.res, AF_INET6, "2001:db8::5"));
+  assert_int_equal(bad.calls, 1);
+  assert_int_equal(bad.status, TW_ENOTFOUND);
+  assert_null(bad.res);
+  assert_int_equal(lh.calls, 1);
+  assert_int_equal(lh.status, 0);
+  assert_true(gai_has(lh.res, AF_INET, "127.0.0.1"));
+  freeaddrinfo(n4.res);
+  freeaddrinfo(n6.res);
+  freeaddrinfo(lh.res);
+  assert_int_equal(test_dns_queries(f->srv), 0);
+}
+
+static void test_getaddrinfo_bad_args(void **state) {
+  fixture *f = *state;
+  gai_result g = {0};
+  tw_req *req = (tw_req *)1;
+  struct addrinfo fam = {.ai_family = AF_UNIX};
+  assert_int_equal(tw_getaddrinfo(f->loop, &req, NULL, NULL, NULL, on_gai, &g), -EINVAL);
+  assert_null(req);
+  assert_int_equal(tw_getaddrinfo(NULL, &req, "localhost", NULL, NULL, on_gai, &g), -EINVAL);
+  assert_int_equal(tw_getaddrinfo(f->loop, &req, "localhost", NULL, NULL, NULL, &g), -EINVAL);
+  assert_int_equal(tw_getaddrinfo(f->loop, &req, "localhost", NULL, &fam, on_gai, &g), -EINVAL);
+  assert_int_equal(g.calls, 0);
+}
+
+static void test_getaddrinfo_cancel(void **state) {
+  fixture *f = *state;
+  struct addrinfo num = {.ai_flags = AI_NUMERICHOST};
+  gai_result g[8];
+  memset(g, 0, sizeof g);
+  for (int i = 0; i < 8; i++)
+    assert_int_equal(tw_getaddrinfo(f->loop, &g[i].req, "198.18.0.7", NULL, &num, on_gai, &g[i]),
+                     0);
+  /* Cancel every other one: whether the worker had already started it or
+   * not, its callback says -ECANCELED, once, with no result to free. */
+  for (int i = 0; i < 8; i += 2) assert_int_equal(tw_cancel(g[i].req), 0);
+  assert_int_equal(tw_cancel(g[0].req), -EALREADY);
+  run(f, 10000 * MS);
+  for (int i = 0; i < 8; i++) {
+    assert_int_equal(g[i].calls, 1);
+    if (i % 2 == 0) {
+      assert_int_equal(g[i].status, -ECANCELED);
+      assert_null(g[i].res);
+    } else {
+      assert_int_equal(g[i].status, 0);
+      assert_true(gai_has(g[i].res, AF_INET, "198.18.0.7"));
+      freeaddrinfo(g[i].res);
+    }
+  }
+}
+
+/* Cancelled from the first callback: the others have most likely finished
+ * on their workers and are on their way back, yet each still reports
+ * -ECANCELED, once, with its result freed for the caller. */
+#define NLATE 8
+static gai_result late[NLATE];
+static int late_cancelled[NLATE];
+
+static void on_gai_cancel_rest(tw_req *req, int status, struct addrinfo *res, void *data) {
+  on_gai(req, status, res, data);
+  for (int i = 0; i < NLATE; i++)
+    if (late[i].calls == 0 && !late_cancelled[i]) late_cancelled[i] = tw_cancel(late[i].req) == 0;
+}
+
+static void test_getaddrinfo_cancel_late(void **state) {
+  fixture *f = *state;
+  struct addrinfo num = {.ai_flags = AI_NUMERICHOST};
+  memset(late, 0, sizeof late);
+  memset(late_cancelled, 0, sizeof late_cancelled);
+  for (int i = 0; i < NLATE; i++)
+    assert_int_equal(tw_getaddrinfo(f->loop, &late[i].req, "198.18.0.6", NULL, &num,
+                                    on_gai_cancel_rest, &late[i]),
+                     0);
+  run(f, 10000 * MS);
+  int cancelled = 0;
+  for (int i = 0; i < NLATE; i++) {
+    assert_int_equal(late[i].calls, 1);
+    if (late_cancelled[i]) {
+      cancelled++;
+      assert_int_equal(late[i].status, -ECANCELED);
+      assert_null(late[i].res);
+    } else {
+      assert_int_equal(late[i].status, 0);
+      freeaddrinfo(late[i].res);
+    }
+  }
+  assert_true(cancelled >= 1 && cancelled <= NLATE - 1);
+}
+
+static void test_getaddrinfo_loop_close(void **state) {
+  (void)state;
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct addrinfo num = {.ai_flags = AI_NUMERICHOST};
+  gai_result g = {0};
+  assert_int_equal(tw_getaddrinfo(loop, &g.req, "198.18.0.8", NULL, &num, on_gai, &g), 0);
+  assert_int_equal(tw_loop_close(loop), 0);
+  assert_int_equal(g.calls, 1);
+  assert_int_equal(g.status, -ECANCELED);
+  assert_null(g.res);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_forward_a, setup, teardown),
@@ -514,6 +667,11 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_numeric_queued, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loop_close_with_pending, setup, teardown),
       cmocka_unit_test_setup_teardown(test_bad_args, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_getaddrinfo, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_getaddrinfo_bad_args, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_getaddrinfo_cancel, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_getaddrinfo_cancel_late, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_getaddrinfo_loop_close, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
