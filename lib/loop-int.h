@@ -123,6 +123,10 @@ struct tw_loop {
   struct tw_asyncstate *async;
   struct tw_pool *pool;
   struct tw_uring *uring;
+  struct tw_dispatch *dispatch;  /* packet waiters (dispatch.c) */
+  struct tw_capstate *capture;   /* shared captures (capture.c) */
+  struct tw_routestate *route;   /* rtnetlink socket (route.c) */
+  struct tw_neighstate *neigh;   /* neighbour resolutions (neigh.c) */
 };
 
 /* handles */
