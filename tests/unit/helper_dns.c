@@ -12,7 +12,10 @@
  *   badid.test      answered with the wrong query id
  *   garbage.test    answered with an answer record cut short
  *   servfail.test   answered SERVFAIL
+ *   tc.test         A 198.18.0.10, but over UDP only a truncated (TC) reply:
+ *                   the full answer comes over TCP, on the same port
  * Any other name: NXDOMAIN. */
+#define _GNU_SOURCE /* accept4 */
 #include "helper_dns.h"
 
 #include <arpa/inet.h>
@@ -46,6 +49,7 @@ static const rr table[] = {
     {"v4only.test", T_A, "198.18.0.4", NULL},
     {"v6only.test", T_AAAA, "2001:db8::6", NULL},
     {"delay.test", T_A, "198.18.0.9", NULL},
+    {"tc.test", T_A, "198.18.0.10", NULL},
     {NULL, T_PTR, "198.18.0.1", "a.test"},
     {NULL, T_PTR, "2001:db8::1", "a.test"},
 };
@@ -61,8 +65,18 @@ typedef struct {
 } delayed;
 
 #define MAXNAMES 32
+#define MAXCONNS 8
+typedef struct {
+  int fd; /* -1: free */
+  size_t have;
+  unsigned char buf[2 + 1500];
+} tcpconn;
+
 struct test_dns {
   int fd;
+  int lfd; /* TCP listener */
+  tcpconn conns[MAXCONNS];
+  atomic_uint tcp_queries;
   int stop[2];
   pthread_t thread;
   char servers[64];
@@ -198,11 +212,26 @@ static size_t answer(test_dns *s, const unsigned char *q, size_t qend, const cha
   return o;
 }
 
-static void serve_one(test_dns *s, const unsigned char *q, size_t len,
+/* Over UDP to `from`, or over the TCP connection tcpfd (>= 0). */
+static void reply(test_dns *s, int tcpfd, const unsigned char *pkt, size_t n,
+                  const struct sockaddr_storage *from, socklen_t fromlen) {
+  if (tcpfd < 0) {
+    sendto(s->fd, pkt, n, 0, (const struct sockaddr *)from, fromlen);
+    return;
+  }
+  unsigned char out[2 + 512];
+  put16(out, 0, (unsigned)n);
+  memcpy(out + 2, pkt, n);
+  if (send(tcpfd, out, n + 2, MSG_NOSIGNAL) < 0) { /* the client went away */
+  }
+}
+
+static void serve_one(test_dns *s, int tcpfd, const unsigned char *q, size_t len,
                       const struct sockaddr_storage *from, socklen_t fromlen) {
   char name[256];
   int type = 0;
   atomic_fetch_add(&s->queries, 1);
+  if (tcpfd >= 0) atomic_fetch_add(&s->tcp_queries, 1);
   if (len < 12) return;
   size_t qend = parse_question(q, len, name, sizeof name, &type);
   if (!qend) return;
@@ -224,7 +253,11 @@ static void serve_one(test_dns *s, const unsigned char *q, size_t len,
     n = put16(out, n, (unsigned)type); /* and nothing more */
   } else if (!strcasecmp(name, "servfail.test")) {
     put16(out, 2, 0x8182);
-  } else if (!strcasecmp(name, "delay.test") && atomic_load(&s->delay_ns)) {
+  } else if (!strcasecmp(name, "tc.test") && tcpfd < 0) {
+    put16(out, 2, 0x8380); /* TC */
+    put16(out, 6, 0);
+    n = qend;
+  } else if (!strcasecmp(name, "delay.test") && atomic_load(&s->delay_ns) && tcpfd < 0) {
     if (s->nlater < MAXDELAYED) {
       delayed *d = &s->later[s->nlater++];
       d->due = now_ns() + atomic_load(&s->delay_ns);
@@ -235,7 +268,24 @@ static void serve_one(test_dns *s, const unsigned char *q, size_t len,
     }
     return;
   }
-  sendto(s->fd, out, n, 0, (const struct sockaddr *)from, fromlen);
+  reply(s, tcpfd, out, n, from, fromlen);
+}
+
+/* Read what a TCP client sent; answer every whole (length-prefixed)
+ * message. Returns 0 when the connection is done. */
+static int serve_tcp(test_dns *s, tcpconn *c) {
+  ssize_t n = recv(c->fd, c->buf + c->have, sizeof c->buf - c->have, MSG_DONTWAIT);
+  if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return 0;
+  if (n > 0) c->have += (size_t)n;
+  while (c->have >= 2) {
+    size_t len = (size_t)c->buf[0] << 8 | c->buf[1];
+    if (len > sizeof c->buf - 2) return 0;
+    if (c->have < 2 + len) break;
+    serve_one(s, c->fd, c->buf + 2, len, NULL, 0);
+    memmove(c->buf, c->buf + 2 + len, c->have - 2 - len);
+    c->have -= 2 + len;
+  }
+  return 1;
 }
 
 static void *serve(void *arg) {
@@ -248,9 +298,27 @@ static void *serve(void *arg) {
       int ms = (int)((left + 999999) / 1000000);
       if (timeout < 0 || ms < timeout) timeout = ms;
     }
-    struct pollfd p[2] = {{.fd = s->fd, .events = POLLIN}, {.fd = s->stop[0], .events = POLLIN}};
-    if (poll(p, 2, timeout) < 0 && errno != EINTR) break;
+    struct pollfd p[3 + MAXCONNS] = {{.fd = s->fd, .events = POLLIN},
+                                     {.fd = s->stop[0], .events = POLLIN},
+                                     {.fd = s->lfd, .events = POLLIN}};
+    for (int i = 0; i < MAXCONNS; i++) p[3 + i] = (struct pollfd){.fd = s->conns[i].fd, .events = POLLIN};
+    if (poll(p, 3 + MAXCONNS, timeout) < 0 && errno != EINTR) break;
     if (p[1].revents) break;
+    if (p[2].revents) {
+      int c = accept4(s->lfd, NULL, NULL, SOCK_CLOEXEC);
+      int i;
+      for (i = 0; c >= 0 && i < MAXCONNS && s->conns[i].fd >= 0; i++) {
+      }
+      if (c >= 0 && i < MAXCONNS) s->conns[i] = (tcpconn){.fd = c};
+      else if (c >= 0) close(c);
+    }
+    for (int i = 0; i < MAXCONNS; i++) {
+      if (s->conns[i].fd < 0 || !p[3 + i].revents || p[3 + i].fd != s->conns[i].fd) continue;
+      if (!serve_tcp(s, &s->conns[i])) {
+        close(s->conns[i].fd);
+        s->conns[i].fd = -1;
+      }
+    }
     now = now_ns();
     for (unsigned i = 0; i < s->nlater;) {
       delayed *d = &s->later[i];
@@ -268,10 +336,38 @@ static void *serve(void *arg) {
       ssize_t n = recvfrom(s->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from,
                            &fromlen);
       if (n < 0) break;
-      serve_one(s, buf, (size_t)n, &from, fromlen);
+      serve_one(s, -1, buf, (size_t)n, &from, fromlen);
     }
   }
   return NULL;
+}
+
+/* A UDP socket on ip:0, and a TCP listener on the same port (tried a few
+ * times: the port the kernel picked for UDP may be taken for TCP). */
+static int bind_both(test_dns *s, const struct sockaddr_in *ip) {
+  for (int attempt = 0; attempt < 20; attempt++) {
+    struct sockaddr_in sin = *ip;
+    s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) return -errno;
+    socklen_t sl = sizeof sin;
+    if (bind(s->fd, (struct sockaddr *)&sin, sizeof sin) < 0 ||
+        getsockname(s->fd, (struct sockaddr *)&sin, &sl) < 0) {
+      int e = errno;
+      close(s->fd);
+      return -e;
+    }
+    s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (s->lfd < 0) {
+      int e = errno;
+      close(s->fd);
+      return -e;
+    }
+    if (bind(s->lfd, (struct sockaddr *)&sin, sizeof sin) == 0 && listen(s->lfd, 8) == 0)
+      return ntohs(sin.sin_port);
+    close(s->lfd);
+    close(s->fd);
+  }
+  return -EADDRINUSE;
 }
 
 int test_dns_start(test_dns **out, const char *ip) {
@@ -282,16 +378,20 @@ int test_dns_start(test_dns **out, const char *ip) {
     free(s);
     return -EINVAL;
   }
-  s->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s->fd < 0 || bind(s->fd, (struct sockaddr *)&sin, sizeof sin) < 0 || pipe(s->stop) < 0) {
+  int port = bind_both(s, &sin);
+  if (port < 0) {
+    free(s);
+    return port;
+  }
+  if (pipe(s->stop) < 0) {
     int e = errno;
-    if (s->fd >= 0) close(s->fd);
+    close(s->fd);
+    close(s->lfd);
     free(s);
     return -e;
   }
-  socklen_t sl = sizeof sin;
-  getsockname(s->fd, (struct sockaddr *)&sin, &sl);
-  snprintf(s->servers, sizeof s->servers, "%s:%u", ip, ntohs(sin.sin_port));
+  for (int i = 0; i < MAXCONNS; i++) s->conns[i].fd = -1;
+  snprintf(s->servers, sizeof s->servers, "%s:%d", ip, port);
   for (size_t i = 0; i < NROWS; i++)
     if (!table[i].name) ptr_name(table[i].data, s->ptrname[i], sizeof s->ptrname[i]);
   ptr_name("198.18.0.250", s->slowptr[0], sizeof s->slowptr[0]);
@@ -300,8 +400,10 @@ int test_dns_start(test_dns **out, const char *ip) {
   int e = pthread_create(&s->thread, NULL, serve, s);
   if (e) {
     close(s->fd);
+    close(s->lfd);
     close(s->stop[0]);
     close(s->stop[1]);
+    pthread_mutex_destroy(&s->mu);
     free(s);
     return -e;
   }
@@ -315,6 +417,9 @@ void test_dns_stop(test_dns *s) {
   if (write(s->stop[1], &c, 1) != 1) abort();
   pthread_join(s->thread, NULL);
   close(s->fd);
+  close(s->lfd);
+  for (int i = 0; i < MAXCONNS; i++)
+    if (s->conns[i].fd >= 0) close(s->conns[i].fd);
   close(s->stop[0]);
   close(s->stop[1]);
   pthread_mutex_destroy(&s->mu);
@@ -325,4 +430,7 @@ const char *test_dns_servers(const test_dns *s) { return s->servers; }
 void test_dns_set_delay(test_dns *s, uint64_t ns) { atomic_store(&s->delay_ns, ns); }
 unsigned test_dns_queries(const test_dns *s) {
   return atomic_load(&((test_dns *)s)->queries);
+}
+unsigned test_dns_tcp_queries(const test_dns *s) {
+  return atomic_load(&((test_dns *)s)->tcp_queries);
 }

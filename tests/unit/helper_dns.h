@@ -1,7 +1,7 @@
 /* helper_dns.h: a tiny DNS server for unit tests, so that resolver tests
  * never send a packet off the machine. It answers over UDP on a loopback
- * address of the test's choosing, from a fixed table (see helper_dns.c),
- * in a thread of its own. */
+ * address of the test's choosing (and over TCP on the same port), from a
+ * fixed table (see helper_dns.c), in a thread of its own. */
 #ifndef TW_HELPER_DNS_H
 #define TW_HELPER_DNS_H
 
@@ -20,7 +20,9 @@ const char *test_dns_servers(const test_dns *s);
 void test_dns_set_delay(test_dns *s, uint64_t ns);
 /* Queries received so far (every name, answered or not). */
 unsigned test_dns_queries(const test_dns *s);
-/* Queries for `name` received so far. */
+/* Queries received over TCP so far. */
+unsigned test_dns_tcp_queries(const test_dns *s);
+/* Queries for `name` received so far (UDP and TCP). */
 unsigned test_dns_queries_for(test_dns *s, const char *name);
 
 #endif

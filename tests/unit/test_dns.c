@@ -236,6 +236,51 @@ static void test_not_found_and_no_data(void **state) {
   assert_once(&sf, TW_EDNS);
 }
 
+/* A truncated UDP answer makes c-ares retry over TCP: a socket it first
+ * wants writable (connecting), then readable. */
+static void test_tcp_fallback(void **state) {
+  fixture *f = *state;
+  result tc, a;
+  resolve(f, f->r, &tc, "tc.test", AF_INET);
+  resolve(f, f->r, &a, "a.test", AF_INET);
+  run(f, 5000 * MS);
+  assert_once(&tc, 0);
+  assert_int_equal(tc.n, 1);
+  assert_true(has_addr(&tc, "198.18.0.10"));
+  assert_true(test_dns_tcp_queries(f->srv) >= 1);
+  assert_once(&a, 0);
+}
+
+/* no_search: a short name is asked as given, never with the search list
+ * appended (LOCALDOMAIN stands in for resolv.conf's "search" line). */
+static void test_no_search(void **state) {
+  fixture *f = *state;
+  setenv("LOCALDOMAIN", "search.test", 1);
+  tw_resolver_opts o = {.servers = test_dns_servers(f->srv), .timeout_ns = 2000 * MS,
+                        .tries = 1, .no_search = 1};
+  tw_resolver *plain, *searching;
+  assert_int_equal(tw_resolver_new(f->loop, &plain, &o, NULL), 0);
+  o.no_search = 0;
+  assert_int_equal(tw_resolver_new(f->loop, &searching, &o, NULL), 0);
+  unsetenv("LOCALDOMAIN");
+  result r1;
+  resolve(f, plain, &r1, "nosuch", AF_INET);
+  run(f, 5000 * MS);
+  assert_once(&r1, TW_ENOTFOUND);
+  assert_int_equal(test_dns_queries_for(f->srv, "nosuch"), 1);
+  assert_int_equal(test_dns_queries_for(f->srv, "nosuch.search.test"), 0);
+  /* The same lookup without no_search does use the list: the check above
+   * can tell the difference. */
+  result r2;
+  resolve(f, searching, &r2, "nosuch", AF_INET);
+  run(f, 5000 * MS);
+  assert_once(&r2, TW_ENOTFOUND);
+  assert_int_equal(test_dns_queries_for(f->srv, "nosuch.search.test"), 1);
+  tw_close(plain, NULL);
+  tw_close(searching, NULL);
+  run(f, 1000 * MS);
+}
+
 /* ---- timeouts and hostile answers ------------------------------------------ */
 
 static void test_timeout(void **state) {
@@ -659,6 +704,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_forward_unspec, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reverse, setup, teardown),
       cmocka_unit_test_setup_teardown(test_not_found_and_no_data, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tcp_fallback, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_no_search, setup, teardown),
       cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
       cmocka_unit_test_setup_teardown(test_malformed_answers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cancel_one, setup, teardown),
