@@ -148,9 +148,16 @@ void tw_unref(void *p) {
   h->flags &= ~TW_HF_REF;
 }
 
+static void run_pending(tw_loop *loop);
+
 static void run_closing(tw_loop *loop) {
   tw_queue *e;
-  while ((e = tw_queue_pop(&loop->closing_q))) {
+  while (!tw_queue_empty(&loop->closing_q)) {
+    /* ops->close queued -ECANCELED callbacks; a handle closed from a
+     * deferred callback of this pass or from a close callback would
+     * otherwise be freed before they run. */
+    if (!tw_queue_empty(&loop->pending)) run_pending(loop);
+    e = tw_queue_pop(&loop->closing_q);
     tw_handle *h = tw_queue_entry(e, tw_handle, closing);
     if (h->close_cb) h->close_cb(h);
     tw_queue_remove(&h->all);
