@@ -1,0 +1,324 @@
+/* probe-disc.c: host discovery (the -P options). Each host of the group is
+ * asked in several ways at once, and the first answer ends the asking:
+ *
+ *   on a directly attached IPv4 network: ARP request   -> arp-response
+ *   elsewhere (and for IPv6): the -PE/-PP/-PS/-PA/-PU probes, by default
+ *   ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as Nmap:
+ *     echo-reply, timestamp-reply, syn-ack, reset, port-unreach, udp-response
+ *
+ * The probes are the "ports" of an engine pass (kind index), so discovery
+ * gets the same pacing, re-sending and statelessness as port scans: ICMP id
+ * and sequence, TCP sequence and source ports are cookies. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan.h"
+
+enum kind_type { K_ARP, K_ECHO, K_TS, K_SYN, K_ACK, K_UDP };
+struct kind {
+  enum kind_type type;
+  uint16_t port;
+};
+
+#define MAX_KINDS 64
+
+struct disc_stage {
+  struct scan *s;
+  struct kind kinds[MAX_KINDS];
+  uint32_t nkinds;
+  uint8_t *onlink;  /* per host: index+1 of the scan interface, 0 routed */
+  tw_iface ifinfo[SCAN_MAX_IFACES];
+  tw_req *waiters[8];
+  int nwaiters;
+};
+
+static void flow(const struct disc_stage *d, const tw_pkt_addr *dst, uint8_t proto,
+                 uint16_t sport, uint16_t dport, struct cookie_flow *f) {
+  f->family = dst->family;
+  f->src = dst->family == AF_INET6 ? d->s->src6.b : d->s->src4.b;
+  f->dst = dst->b;
+  f->sport = sport;
+  f->dport = dport;
+  f->proto = proto;
+}
+
+static uint16_t tcp_sport(const struct disc_stage *d, const tw_pkt_addr *dst, uint16_t dport) {
+  struct cookie_flow f;
+  flow(d, dst, IPPROTO_TCP, 0, dport, &f);
+  return cookie_src_port(&d->s->key, &f, d->s->sport_lo, d->s->sport_hi);
+}
+
+static int wanted(struct engine *e, uint32_t h, uint32_t p) {
+  struct disc_stage *d = e->ctx;
+  if (d->s->hosts[h].up) return 0;
+  int arp = d->kinds[p].type == K_ARP;
+  return d->onlink[h] ? arp : !arp;
+}
+
+static tw_rawsock *sock_for(struct engine *e, uint32_t h, uint32_t p) {
+  struct disc_stage *d = e->ctx;
+  if (d->kinds[p].type == K_ARP) return d->onlink[h] ? d->s->ifs[d->onlink[h] - 1].eth : NULL;
+  return e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
+}
+
+static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
+  struct disc_stage *d = e->ctx;
+  struct scan *s = d->s;
+  const tw_pkt_addr *dst = &e->hosts[h];
+  const struct kind *k = &d->kinds[p];
+  int v6 = dst->family == AF_INET6;
+  tw_pkt_ipspec ip = {0};
+  ip.src = v6 ? s->src6 : s->src4;
+  ip.dst = *dst;
+  ip.ttl = 64;
+  struct cookie_flow f;
+  switch (k->type) {
+  case K_ARP: {
+    const tw_iface *ifi = &d->ifinfo[d->onlink[h] - 1];
+    tw_pkt_eth eth = {0};
+    memset(eth.dst, 0xff, 6);
+    memcpy(eth.src, ifi->mac, 6);
+    eth.type = TW_ETH_ARP;
+    int n = tw_pkt_eth_build(buf, cap, &eth);
+    if (n < 0) return n;
+    tw_pkt_arp a = {0};
+    a.op = TW_ARP_REQUEST;
+    memcpy(a.sha, ifi->mac, 6);
+    a.spa = s->ifs[d->onlink[h] - 1].src4.v4;
+    a.tpa = dst->v4;
+    int m = tw_pkt_arp_build(buf + n, cap - (size_t)n, &a);
+    return m < 0 ? m : n + m;
+  }
+  case K_ECHO:
+  case K_TS: {
+    if (v6 && k->type == K_TS) return 0; /* no ICMPv6 timestamp */
+    uint16_t id, seq;
+    flow(d, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    cookie_icmp_echo(&s->key, &f, &id, &seq);
+    if (v6) {
+      tw_pkt_icmp6 ic = {0};
+      ic.type = 128;
+      ic.id = id;
+      ic.seq = seq;
+      return tw_pkt_build_icmp(buf, cap, &ip, NULL, &ic, NULL, 0);
+    }
+    tw_pkt_icmp ic = {0};
+    ic.type = k->type == K_ECHO ? 8 : 13;
+    ic.id = id;
+    ic.seq = seq;
+    return tw_pkt_build_icmp(buf, cap, &ip, &ic, NULL, NULL, 0);
+  }
+  case K_SYN:
+  case K_ACK: {
+    uint16_t sport = tcp_sport(d, dst, k->port);
+    flow(d, dst, IPPROTO_TCP, sport, k->port, &f);
+    uint32_t c = cookie_tcp_seq(&s->key, &f);
+    tw_pkt_tcp t = {0};
+    t.sport = sport;
+    t.dport = k->port;
+    t.flags = k->type == K_SYN ? TW_TCP_SYN : TW_TCP_ACK;
+    t.seq = k->type == K_SYN ? c : 0;
+    t.ack = k->type == K_ACK ? c : 0;
+    t.win = 1024;
+    return tw_pkt_build_tcp(buf, cap, &ip, &t, NULL, 0);
+  }
+  case K_UDP: {
+    uint16_t sport = tcp_sport(d, dst, k->port);
+    return tw_pkt_build_udp(buf, cap, &ip, sport, k->port, NULL, 0);
+  }
+  }
+  return 0;
+}
+
+static void timeout(struct engine *e, uint32_t h, uint32_t p) {
+  (void)e;
+  (void)h;
+  (void)p; /* a host none of whose probes was answered stays down */
+}
+
+static const struct probe_ops disc_ops = {build, timeout, wanted, sock_for};
+
+static void host_up(struct disc_stage *d, uint32_t h, const char *reason, int ttl) {
+  struct scan *s = d->s;
+  if (s->hosts[h].up) return;
+  s->hosts[h].up = true;
+  struct host_result *r = scan_host(s, h);
+  if (r) host_set_reason(r, HOST_UP, reason, ttl);
+  /* The host's other probes are no longer wanted: the engine drops them. */
+  for (uint32_t k = 0; k < d->nkinds; k++) engine_answered(&s->eng, h, k);
+}
+
+static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
+  struct disc_stage *d = data;
+  struct scan *s = d->s;
+  if (status < 0 || !s->eng_live || s->stage_ctx != d) return;
+  struct cookie_flow f;
+  if (rx->ethertype == TW_ETH_ARP) {
+    if (rx->arp_op != TW_ARP_REPLY) return;
+    int64_t h = engine_host(&s->eng, &rx->src);
+    if (h < 0 || !d->onlink[h]) return;
+    host_up(d, (uint32_t)h, "arp-response", 0);
+    struct host_result *r = scan_host(s, (uint32_t)h);
+    if (r && !r->has_mac) host_set_mac(r, rx->arp_sha, NULL);
+    return;
+  }
+  if (rx->quoted) {
+    /* An ICMP error quoting one of our probes: the UDP probe's port
+     * unreachable says the host is up; other errors come from routers. */
+    int64_t h = engine_host(&s->eng, &rx->q_dst);
+    if (h < 0 || !tw_pkt_addr_eq(&rx->src, &rx->q_dst)) return;
+    if (rx->q_proto == IPPROTO_UDP) host_up(d, (uint32_t)h, "port-unreach", rx->ttl);
+    return;
+  }
+  int64_t h = engine_host(&s->eng, &rx->src);
+  if (h < 0) {
+    s->eng.st.unsolicited++;
+    return;
+  }
+  const tw_pkt_addr *src = &rx->src;
+  int v6 = src->family == AF_INET6;
+  if (rx->proto == IPPROTO_ICMP || rx->proto == IPPROTO_ICMPV6) {
+    uint16_t id, seq;
+    flow(d, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    cookie_icmp_echo(&s->key, &f, &id, &seq);
+    if (rx->icmp_id != id || rx->icmp_seq != seq) {
+      s->bad_cookies++;
+      return;
+    }
+    if ((!v6 && rx->icmp_type == 0) || (v6 && rx->icmp_type == 129))
+      host_up(d, (uint32_t)h, "echo-reply", rx->ttl);
+    else if (!v6 && rx->icmp_type == 14)
+      host_up(d, (uint32_t)h, "timestamp-reply", rx->ttl);
+    return;
+  }
+  if (rx->proto == IPPROTO_TCP) {
+    if (rx->dport != tcp_sport(d, src, rx->sport)) {
+      s->bad_cookies++;
+      return;
+    }
+    flow(d, src, IPPROTO_TCP, rx->dport, rx->sport, &f);
+    uint32_t c = cookie_tcp_seq(&s->key, &f);
+    if (rx->tcp_ack == c + 1 && (rx->tcp_flags & TW_TCP_SYN))
+      host_up(d, (uint32_t)h, "syn-ack", rx->ttl);
+    else if ((rx->tcp_flags & TW_TCP_RST) && (rx->tcp_ack == c + 1 || rx->tcp_seq == c))
+      host_up(d, (uint32_t)h, "reset", rx->ttl);
+    else
+      s->bad_cookies++;
+    return;
+  }
+  if (rx->proto == IPPROTO_UDP) {
+    if (rx->dport != tcp_sport(d, src, rx->sport)) {
+      s->bad_cookies++;
+      return;
+    }
+    host_up(d, (uint32_t)h, "udp-response", rx->ttl);
+  }
+}
+
+static void done(struct engine *e) {
+  struct disc_stage *d = e->ctx;
+  struct scan *s = d->s;
+  s->probes_sent += e->st.sent;
+  for (int i = 0; i < d->nwaiters; i++) tw_cancel(d->waiters[i]);
+  free(d->onlink);
+  s->stage_ctx = NULL;
+  s->eng_live = false;
+  engine_free(e);
+  free(d);
+  scan_next(s);
+}
+
+static void add_kind(struct disc_stage *d, enum kind_type t, uint16_t port) {
+  if (d->nkinds < MAX_KINDS) d->kinds[d->nkinds++] = (struct kind){t, port};
+}
+
+static int wait_for(struct disc_stage *d, const tw_match *m, unsigned flags) {
+  if (d->nwaiters == 8) return -ENOSPC;
+  return tw_wait(d->s->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, d);
+}
+
+/* Which hosts sit on a link we are attached to: routes are looked up once
+ * per /24 (IPv4) as consecutive targets share them. */
+static void mark_onlink(struct disc_stage *d) {
+  struct scan *s = d->s;
+  uint32_t last_net = 0;
+  int last = -1;
+  for (uint32_t h = 0; h < s->nhosts; h++) {
+    const tw_pkt_addr *a = &s->hosts[h].addr;
+    if (a->family != AF_INET) continue;
+    uint32_t net = ntohl(a->v4.s_addr) >> 8;
+    if (last < 0 || net != last_net) {
+      tw_route r;
+      last = 0;
+      if (tw_route_get_sync(a, &r) == 0 && r.gateway.family == 0 && r.type == 1 /* unicast */) {
+        for (int k = 0; k < s->nifs; k++)
+          if (s->ifs[k].ifindex == r.ifindex && s->ifs[k].eth && d->ifinfo[k].has_mac) {
+            if (!s->ifs[k].src4.family) s->ifs[k].src4 = r.src;
+            last = k + 1;
+          }
+      }
+      last_net = net;
+    }
+    d->onlink[h] = (uint8_t)last;
+  }
+}
+
+int stage_discovery(struct scan *s) {
+  struct options *o = s->o;
+  if (s->nhosts == 0) return 0;
+  struct disc_stage *d = calloc(1, sizeof *d);
+  if (!d) return -ENOMEM;
+  d->s = s;
+  d->onlink = calloc(s->nhosts, 1);
+  if (!d->onlink) {
+    free(d);
+    return -ENOMEM;
+  }
+  for (int k = 0; k < s->nifs; k++) tw_iface_get(s->ifs[k].name, 0, &d->ifinfo[k]);
+  add_kind(d, K_ARP, 0);
+  unsigned probes = o->probes;
+  if (probes & PROBE_ECHO) add_kind(d, K_ECHO, 0);
+  if (probes & PROBE_TIMESTAMP) add_kind(d, K_TS, 0);
+  if (probes & PROBE_SYN)
+    for (size_t i = 0; i < o->ps.n; i++) add_kind(d, K_SYN, o->ps.v[i]);
+  if (probes & PROBE_ACK)
+    for (size_t i = 0; i < o->pa.n; i++) add_kind(d, K_ACK, o->pa.v[i]);
+  if (probes & PROBE_UDP)
+    for (size_t i = 0; i < o->pu.n; i++) add_kind(d, K_UDP, o->pu.v[i]);
+  mark_onlink(d);
+  int err = 0;
+  tw_match m;
+  memset(&m, 0, sizeof m);
+  m.fields = TW_M_ETHERTYPE | TW_M_ARP_OP;
+  m.ethertype = TW_ETH_ARP;
+  m.arp_op = TW_ARP_REPLY;
+  if ((err = wait_for(d, &m, 0)) < 0) goto fail;
+  const tw_pkt_addr *srcs[2] = {s->src4.family ? &s->src4 : NULL, s->src6.family ? &s->src6 : NULL};
+  for (int i = 0; i < 2; i++) {
+    if (!srcs[i]) continue;
+    memset(&m, 0, sizeof m);
+    m.fields = TW_M_DST;
+    m.dst = *srcs[i];
+    if ((err = wait_for(d, &m, TW_WAIT_ERRORS)) < 0) goto fail;
+  }
+  struct engine_config c;
+  scan_engine_config(s, &c);
+  if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
+  s->stage_ctx = d;
+  s->eng_live = true;
+  err = engine_start(&s->eng, s->loop, &c, &disc_ops, d, s->addrs, s->nhosts, d->nkinds, s->rs4,
+                     s->rs6, done);
+  if (err < 0) {
+    s->eng_live = false;
+    s->stage_ctx = NULL;
+    goto fail;
+  }
+  return 1;
+fail:
+  for (int i = 0; i < d->nwaiters; i++)
+    if (d->waiters[i]) tw_cancel(d->waiters[i]);
+  free(d->onlink);
+  free(d);
+  return err;
+}

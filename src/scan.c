@@ -1,0 +1,507 @@
+/* scan.c: the scan from start to end (see scan.h): resolve the names on the
+ * command line, open the raw sockets and captures, drop root, then walk the
+ * targets group by group — discovery, port scans, output — all in one
+ * libtrawl loop, and stop cleanly on Ctrl-C. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan.h"
+#include "status.h"
+
+#define STORE_CAP 25          /* ports kept one by one per (proto, state) */
+#define GROUP_PROBES (1u << 22) /* probes per host group, about */
+
+struct scan_name {
+  tw_pkt_addr addr;
+  char *name;
+};
+
+/* ---- results ---------------------------------------------------------------- */
+
+struct host_result *scan_host(struct scan *s, uint32_t h) {
+  struct ghost *g = &s->hosts[h];
+  if (!g->res) {
+    g->res = calloc(1, sizeof *g->res);
+    if (!g->res) return NULL;
+    host_result_init(g->res);
+    g->res->addr.family = g->addr.family;
+    memcpy(&g->res->addr.u, g->addr.b, g->addr.family == AF_INET6 ? 16 : 4);
+  }
+  return g->res;
+}
+
+static const char *service_of(const struct scan *s, enum scan_proto proto, uint16_t port) {
+  const char *n = services_name(s->o->services, proto, port);
+  return n;
+}
+
+void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+               enum port_state state, const char *reason, int ttl) {
+  struct ghost *g = &s->hosts[h];
+  struct host_result *r = scan_host(s, h);
+  if (!r) return;
+  if (state == PORT_OPEN && proto == PROTO_TCP) s->open_ports++;
+  if (state == PORT_OPEN && proto == PROTO_UDP) s->open_ports++;
+  if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
+    g->nstate[proto][state]++;
+    host_add_bulk(r, proto, state, reason, 1);
+    return;
+  }
+  g->nstate[proto][state]++;
+  host_add_port(r, proto, port, state, reason, ttl, service_of(s, proto, port));
+}
+
+const char *scan_icmp_reason(const tw_rx *rx) {
+  int v6 = rx->proto == IPPROTO_ICMPV6;
+  uint8_t t = rx->icmp_type, c = rx->icmp_code;
+  if (!v6) {
+    if (t == 3) {
+      switch (c) {
+      case 0: return "net-unreach";
+      case 1: return "host-unreach";
+      case 2: return "proto-unreach";
+      case 3: return "port-unreach";
+      case 9: return "net-prohibited";
+      case 10: return "host-prohibited";
+      case 13: return "admin-prohibited";
+      default: return "unreach";
+      }
+    }
+    if (t == 11) return "time-exceeded";
+    return "icmp-error";
+  }
+  if (t == 1) {
+    switch (c) {
+    case 0: return "net-unreach";
+    case 1: return "admin-prohibited";
+    case 3: return "host-unreach";
+    case 4: return "port-unreach";
+    default: return "unreach";
+    }
+  }
+  if (t == 3) return "time-exceeded";
+  return "icmp-error";
+}
+
+/* ---- timing ---------------------------------------------------------------- */
+
+void scan_engine_config(const struct scan *s, struct engine_config *c) {
+  const struct options *o = s->o;
+  memset(c, 0, sizeof *c);
+  /* -T templates: start rate, answer timeouts and retries, as Nmap's
+   * templates scale them (milliseconds). */
+  static const struct {
+    double start;
+    uint64_t init_ms, min_ms, max_ms;
+    int retries;
+  } t[6] = {
+      {1, 1000, 100, 10000, 10},   {10, 1000, 100, 10000, 10},
+      {100, 1000, 100, 10000, 10}, {10000, 1000, 100, 10000, 10},
+      {50000, 500, 100, 1250, 6},  {100000, 250, 50, 300, 2},
+  };
+  int ti = o->timing >= 0 && o->timing <= 5 ? o->timing : 3;
+  c->start_rate = t[ti].start;
+  c->min_rate = o->min_rate > 0 ? o->min_rate : 1;
+  c->max_rate = o->max_rate > 0 ? o->max_rate : (ti <= 2 ? t[ti].start : 5e6);
+  if (o->min_rate > c->start_rate) c->start_rate = o->min_rate;
+  c->rtt_init_ns = (o->initial_rtt_ms != OPT_UNSET_MS && o->initial_rtt_ms ? o->initial_rtt_ms
+                                                                           : t[ti].init_ms) * 1000000ull;
+  c->rtt_min_ns = (o->min_rtt_ms != OPT_UNSET_MS && o->min_rtt_ms ? o->min_rtt_ms : t[ti].min_ms) *
+                  1000000ull;
+  c->rtt_max_ns = (o->max_rtt_ms != OPT_UNSET_MS && o->max_rtt_ms ? o->max_rtt_ms : t[ti].max_ms) *
+                  1000000ull;
+  if (c->rtt_min_ns > c->rtt_max_ns) c->rtt_min_ns = c->rtt_max_ns;
+  if (c->rtt_init_ns < c->rtt_min_ns) c->rtt_init_ns = c->rtt_min_ns;
+  if (c->rtt_init_ns > c->rtt_max_ns) c->rtt_init_ns = c->rtt_max_ns;
+  c->max_retries = o->max_retries >= 0 ? (int)o->max_retries : t[ti].retries;
+  if (o->scan_delay_ms != OPT_UNSET_MS && o->scan_delay_ms)
+    c->scan_delay_ns = o->scan_delay_ms * 1000000ull;
+  else if (ti == 0)
+    c->scan_delay_ns = 300000000000ull; /* paranoid: 5 minutes */
+  else if (ti == 1)
+    c->scan_delay_ns = 15000000000ull; /* sneaky: 15 s */
+  else if (ti == 2)
+    c->scan_delay_ns = 400000000ull; /* polite: 0.4 s */
+  c->seed = o->seed;
+  c->shards = o->shards;
+  c->shard = o->shard;
+  c->window = 1u << 18;
+}
+
+/* ---- groups ------------------------------------------------------------------ */
+
+static void free_group(struct scan *s) {
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    if (s->hosts[i].res) {
+      host_result_free(s->hosts[i].res);
+      free(s->hosts[i].res);
+    }
+  }
+  free(s->hosts);
+  free(s->addrs);
+  free(s->live);
+  free(s->live_idx);
+  s->hosts = NULL;
+  s->addrs = s->live = NULL;
+  s->live_idx = NULL;
+  s->nhosts = s->nlive = 0;
+}
+
+static const char *name_of(const struct scan *s, const tw_pkt_addr *a) {
+  for (size_t i = 0; i < s->nnames; i++)
+    if (tw_pkt_addr_eq(&s->names[i].addr, a)) return s->names[i].name;
+  return NULL;
+}
+
+static void write_group(struct scan *s) {
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    struct ghost *g = &s->hosts[i];
+    if (!g->up) {
+      s->hosts_down++;
+      continue;
+    }
+    struct host_result *r = scan_host(s, i);
+    if (!r) continue;
+    s->hosts_up++;
+    if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    const char *n = name_of(s, &g->addr);
+    if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
+    if (!r->end_time) r->end_time = time(NULL);
+    if (!r->start_time) r->start_time = s->info.start_time;
+    for (int k = 0; k < s->nouts; k++) output_host(&s->outs[k], r);
+  }
+  s->hosts_done += s->nhosts;
+}
+
+static int load_group(struct scan *s) {
+  uint64_t left = s->ntargets - s->next_target;
+  uint32_t n = left < s->group_size ? (uint32_t)left : s->group_size;
+  s->hosts = calloc(n, sizeof *s->hosts);
+  s->addrs = calloc(n, sizeof *s->addrs);
+  s->live = calloc(n, sizeof *s->live);
+  s->live_idx = calloc(n, sizeof *s->live_idx);
+  if (!s->hosts || !s->addrs || !s->live || !s->live_idx) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    struct tgt_addr ta;
+    targets_get(s->o->targets, s->next_target + i, &ta);
+    tw_pkt_addr *a = &s->hosts[i].addr;
+    a->family = ta.family;
+    if (ta.family == AF_INET6) a->v6 = ta.u.v6;
+    else a->v4 = ta.u.v4;
+    s->addrs[i] = *a;
+  }
+  s->nhosts = n;
+  s->next_target += n;
+  s->stage = 0;
+  return 0;
+}
+
+/* The group's live hosts become the port scans' targets. */
+static void collect_live(struct scan *s) {
+  s->nlive = 0;
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    if (!s->hosts[i].up) continue;
+    s->live[s->nlive] = s->hosts[i].addr;
+    s->live_idx[s->nlive] = i;
+    s->nlive++;
+  }
+}
+
+static void finish_scan(struct scan *s);
+
+/* Stage list of a group: 0 discovery, 1 SYN, 2 ACK, 3 connect, 4 UDP,
+ * 5 write. A stage that has nothing to do returns 0 and the next runs. */
+void scan_next(struct scan *s) {
+  struct options *o = s->o;
+  for (;;) {
+    if (s->interrupted) {
+      finish_scan(s);
+      return;
+    }
+    if (!s->hosts) {
+      if (s->next_target >= s->ntargets) {
+        finish_scan(s);
+        return;
+      }
+      if (load_group(s) < 0) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory loading targets");
+        s->exit_code = 1;
+        finish_scan(s);
+        return;
+      }
+    }
+    int stage = s->stage++;
+    int r = 0;
+    switch (stage) {
+    case 0:
+      if (o->skip_discovery) {
+        for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = true;
+        r = 0;
+      } else {
+        r = stage_discovery(s);
+      }
+      break;
+    case 1:
+      collect_live(s);
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_SYN))) r = stage_tcp(s, SCAN_SYN);
+      break;
+    case 2:
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_ACK))) r = stage_tcp(s, SCAN_ACK);
+      break;
+    case 3:
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_CONNECT))) r = stage_connect(s);
+      break;
+    case 4:
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_UDP))) r = stage_udp(s);
+      break;
+    default:
+      write_group(s);
+      free_group(s);
+      continue;
+    }
+    if (r > 0) return; /* the stage runs; it calls scan_next when done */
+    if (r < 0) {
+      snprintf(s->errmsg, sizeof s->errmsg, "scan stage %d failed: %s", stage, tw_strerror(r));
+      s->exit_code = 1;
+      s->interrupted = true;
+    }
+  }
+}
+
+/* ---- start and end --------------------------------------------------------- */
+
+static void finish_scan(struct scan *s) {
+  if (s->finished) return;
+  s->finished = true;
+  if (s->hosts) {
+    write_group(s); /* what the interrupted group learnt so far */
+    free_group(s);
+  }
+  struct scan_end e = {0};
+  e.end_time = time(NULL);
+  e.elapsed = (double)(tw_hrtime() - s->start_ns) / 1e9;
+  e.hosts_up = s->hosts_up;
+  e.hosts_down = s->hosts_down;
+  e.hosts_total = s->hosts_up + s->hosts_down;
+  e.interrupted = s->interrupted && s->exit_code == 0 ? true : s->interrupted;
+  e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
+  for (int k = 0; k < s->nouts; k++) output_end(&s->outs[k], &e);
+  status_stop(s);
+  if (s->sigint) tw_close(s->sigint, NULL);
+  if (s->sigterm) tw_close(s->sigterm, NULL);
+  s->sigint = s->sigterm = NULL;
+  for (int i = 0; i < s->nifs; i++) {
+    if (s->ifs[i].cap) tw_capture_release(s->ifs[i].cap);
+    s->ifs[i].cap = NULL;
+  }
+  if (s->rs4) tw_close(s->rs4, NULL);
+  if (s->rs6) tw_close(s->rs6, NULL);
+  s->rs4 = s->rs6 = NULL;
+}
+
+static void on_signal(tw_signal *sg, int status, int signum) {
+  struct scan *s = tw_data(sg);
+  if (status < 0 || s->interrupted) return;
+  s->interrupted = true;
+  fprintf(stderr, "trawl: interrupted by signal %d: writing what was found\n", signum);
+  if (s->eng_live) engine_stop(&s->eng); /* its done callback ends the scan */
+  else finish_scan(s);
+}
+
+static int open_outputs(struct scan *s) {
+  struct options *o = s->o;
+  struct {
+    const char *path;
+    const struct output_ops *ops;
+  } want[4] = {{o->out_normal, &output_normal_ops},
+               {o->out_xml, &output_xml_ops},
+               {o->out_grep, &output_grep_ops},
+               {o->out_json, &output_json_ops}};
+  struct output_opts oo = {0};
+  oo.verbose = o->verbose;
+  oo.debug = o->debug;
+  oo.reason = o->reason;
+  oo.open_only = o->open_only;
+  bool stdout_used = false;
+  for (int i = 0; i < 4; i++) {
+    if (!want[i].path) continue;
+    FILE *fp;
+    if (strcmp(want[i].path, "-") == 0) {
+      fp = stdout;
+      stdout_used = true;
+    } else if (!(fp = fopen(want[i].path, "w"))) {
+      fprintf(stderr, "trawl: cannot open output file '%s': %s\n", want[i].path, strerror(errno));
+      return -1;
+    } else {
+      s->files[s->nouts] = fp;
+    }
+    oo.to_file = fp != stdout;
+    output_init(&s->outs[s->nouts++], want[i].ops, fp, &oo);
+  }
+  if (!stdout_used) { /* the terminal always gets the normal report */
+    oo.to_file = false;
+    output_init(&s->outs[s->nouts++], &output_normal_ops, stdout, &oo);
+  }
+  return 0;
+}
+
+/* Interfaces, source addresses and raw sockets for the targets: route a
+ * sample of target addresses and open one capture per interface met. */
+static int open_network(struct scan *s) {
+  struct options *o = s->o;
+  uint64_t n = s->ntargets;
+  uint64_t step = n > 64 ? n / 64 : 1;
+  int need4 = 0, need6 = 0;
+  for (uint64_t i = 0; i < n; i += step) {
+    struct tgt_addr ta;
+    if (targets_get(o->targets, i, &ta) < 0) break;
+    tw_pkt_addr a;
+    memset(&a, 0, sizeof a);
+    a.family = ta.family;
+    if (ta.family == AF_INET6) a.v6 = ta.u.v6;
+    else a.v4 = ta.u.v4;
+    tw_route r;
+    int err = tw_route_get_sync(&a, &r);
+    if (err < 0) continue;
+    const char *ifname = o->iface ? o->iface : r.ifname;
+    int k;
+    for (k = 0; k < s->nifs; k++)
+      if (strcmp(s->ifs[k].name, ifname) == 0) break;
+    if (k == s->nifs) {
+      if (s->nifs == SCAN_MAX_IFACES) continue;
+      struct scan_iface *f = &s->ifs[s->nifs];
+      memset(f, 0, sizeof *f);
+      snprintf(f->name, sizeof f->name, "%s", ifname);
+      err = tw_capture_open(s->loop, &f->cap, f->name, 0);
+      if (err < 0) {
+        fprintf(stderr, "trawl: cannot capture on %s: %s\n", f->name, tw_strerror(err));
+        return err;
+      }
+      f->ifindex = tw_capture_ifindex(f->cap);
+      s->nifs++;
+    }
+    if (a.family == AF_INET6) {
+      need6 = 1;
+      if (!s->src6.family) s->src6 = r.src;
+    } else {
+      need4 = 1;
+      if (!s->src4.family) s->src4 = r.src;
+    }
+  }
+  if (s->nifs == 0) {
+    fprintf(stderr, "trawl: no route to any target\n");
+    return -ENETUNREACH;
+  }
+  int err;
+  if (need4 && (err = tw_rawsock_new(s->loop, &s->rs4, TW_RAW_IP4, NULL, 0, s)) < 0) return err;
+  if (need6 && (err = tw_rawsock_new(s->loop, &s->rs6, TW_RAW_IP6, NULL, 0, s)) < 0) return err;
+  for (int k = 0; k < s->nifs; k++)
+    tw_rawsock_new(s->loop, &s->ifs[k].eth, TW_RAW_ETH, s->ifs[k].name, 0, s);
+  return 0;
+}
+
+/* Raw sockets and captures are open: nothing below needs root, and no
+ * packet has been parsed yet. */
+static int drop_privileges(const char *user) {
+  if (geteuid() != 0) return 0;
+  struct passwd *pw = getpwnam(user ? user : "nobody");
+  if (!pw) {
+    fprintf(stderr, "trawl: no such user '%s' to drop privileges to\n", user ? user : "nobody");
+    return -1;
+  }
+  if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    fprintf(stderr, "trawl: cannot drop privileges to '%s': %s\n", pw->pw_name, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void fill_info(struct scan *s) {
+  struct options *o = s->o;
+  static const enum scan_type order[] = {SCAN_SYN, SCAN_ACK, SCAN_CONNECT, SCAN_UDP};
+  for (int i = 0; i < 4 && !o->no_portscan; i++) {
+    if (!(o->scans & SCANF(order[i]))) continue;
+    enum scan_proto p = order[i] == SCAN_UDP ? PROTO_UDP : PROTO_TCP;
+    s->types[s->ntypes].type = order[i];
+    s->types[s->ntypes].proto = p;
+    s->types[s->ntypes].ports = o->ports.ports[p];
+    s->types[s->ntypes].nports = o->ports.n[p];
+    s->ntypes++;
+  }
+  s->info.args = o->args;
+  s->info.start_time = time(NULL);
+  s->info.verbose = o->verbose;
+  s->info.debug = o->debug;
+  s->info.types = s->types;
+  s->info.ntypes = (size_t)s->ntypes;
+}
+
+int scan_run(struct options *o) {
+  struct scan *s = calloc(1, sizeof *s);
+  if (!s) return 1;
+  s->o = o;
+  s->start_ns = tw_hrtime();
+  int err = tw_loop_new(&s->loop);
+  if (err < 0) {
+    fprintf(stderr, "trawl: cannot create the event loop: %s\n", tw_strerror(err));
+    free(s);
+    return 1;
+  }
+  if (o->seed_set) cookie_key_from_seed(&s->key, o->seed);
+  else cookie_key_random(&s->key);
+  if (!o->seed_set) {
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
+  }
+  if (o->source_port >= 0 && o->source_port <= 65535) {
+    s->sport_lo = s->sport_hi = (uint16_t)o->source_port;
+  } else {
+    s->sport_lo = 40000;
+    s->sport_hi = 60999;
+  }
+  s->raw = (o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_ACK) | SCANF(SCAN_UDP))) ||
+           !o->skip_discovery;
+  s->ntargets = targets_count(o->targets);
+  size_t nports = portlist_count(&o->ports);
+  if (nports == 0) nports = 1;
+  uint64_t g = GROUP_PROBES / nports;
+  if (g < 256) g = 256;
+  if (g > 65536) g = 65536;
+  s->group_size = (uint32_t)g;
+  int rc = 1;
+  if (s->raw && (err = open_network(s)) < 0) {
+    if (err == -EPERM)
+      fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
+    goto out;
+  }
+  if (drop_privileges(getenv("TRAWL_PRIVILEGED_USER") ? getenv("TRAWL_PRIVILEGED_USER")
+                                                        : NULL) < 0)
+    goto out;
+  if (open_outputs(s) < 0) goto out;
+  fill_info(s);
+  for (int k = 0; k < s->nouts; k++) output_begin(&s->outs[k], &s->info);
+  if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
+  if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
+  status_start(s);
+  scan_next(s);
+  err = tw_loop_run(s->loop, TW_RUN_DEFAULT);
+  rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);
+out:
+  finish_scan(s);
+  tw_loop_close(s->loop);
+  for (int k = 0; k < 4; k++)
+    if (s->files[k]) fclose(s->files[k]);
+  fflush(stdout);
+  for (size_t i = 0; i < s->nnames; i++) free(s->names[i].name);
+  free(s->names);
+  free(s);
+  return rc;
+}

@@ -1,0 +1,120 @@
+/* scan.h: one scan from start to end — the state every stage shares.
+ *
+ * A scan walks its targets in host groups (contiguous runs of target
+ * indices, sized so that a group's results fit in a few MB whatever the
+ * size of the whole scan). For each group: host discovery (unless -Pn),
+ * then each port scan type over the live hosts, then the group's hosts go
+ * to every output, in target order. Every stage runs in the one libtrawl
+ * loop: the stage starts its work and returns; its completion callback
+ * starts the next (scan_next). */
+#ifndef TRAWL_SCAN_H
+#define TRAWL_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <trawl/trawl.h>
+#include <trawl/capture.h>
+#include <trawl/dispatch.h>
+#include <trawl/packet.h>
+#include <trawl/rawsend.h>
+#include <trawl/route.h>
+
+#include "cookie.h"
+#include "engine.h"
+#include "options.h"
+#include "output.h"
+#include "result.h"
+
+/* One host of the current group. */
+struct ghost {
+  tw_pkt_addr addr;
+  struct host_result *res; /* created on the first thing learnt */
+  bool up;                 /* discovery found it (or -Pn) */
+  /* ports recorded per (proto, state): past STORE_CAP of a state, the
+   * ports are no longer kept one by one, only counted (bulk). */
+  uint32_t nstate[PROTO_COUNT][PORT_NSTATES];
+};
+
+#define SCAN_MAX_IFACES 8
+
+struct scan_iface {
+  char name[IF_NAMESIZE];
+  int ifindex;
+  tw_capture *cap;
+  tw_rawsock *eth; /* Ethernet frames (ARP) */
+  tw_pkt_addr src4, src6;
+};
+
+struct scan {
+  struct options *o;
+  tw_loop *loop;
+  bool raw;           /* raw packets (root) or connect() */
+  bool interrupted;
+  bool finished;
+  int exit_code;
+  char errmsg[256];
+  struct cookie_key key;
+  /* network */
+  tw_rawsock *rs4, *rs6;
+  struct scan_iface ifs[SCAN_MAX_IFACES];
+  int nifs;
+  tw_pkt_addr src4, src6; /* source addresses */
+  uint16_t sport_lo, sport_hi;
+  /* targets and groups */
+  uint64_t ntargets, next_target;
+  uint32_t group_size;
+  struct ghost *hosts;   /* current group */
+  tw_pkt_addr *addrs;    /* addresses of the current group's hosts */
+  uint32_t nhosts;
+  tw_pkt_addr *live;     /* hosts of the current group to port-scan */
+  uint32_t *live_idx;    /* their index in hosts[] */
+  uint32_t nlive;
+  int stage;             /* position in the group's stage list */
+  /* the running stage */
+  struct engine eng;
+  bool eng_live;
+  void *stage_ctx;
+  /* outputs */
+  struct output outs[4];
+  int nouts;
+  FILE *files[4];
+  struct scan_info info;
+  struct scan_info_type types[4];
+  int ntypes;
+  /* statistics */
+  uint64_t hosts_up, hosts_down, hosts_done;
+  uint64_t open_ports;
+  uint64_t probes_sent, bad_cookies, malformed;
+  uint64_t start_ns;
+  tw_signal *sigint, *sigterm;
+  tw_timer *status_timer;
+  tw_io *stdin_io;
+  /* names given on the command line: address -> name */
+  struct scan_name *names;
+  size_t nnames;
+};
+
+/* Run the whole scan described by a finalized o. Returns the exit code. */
+int scan_run(struct options *o);
+
+/* ---- for the stages ---- */
+/* The result record of host h of the group, created on first use. */
+struct host_result *scan_host(struct scan *s, uint32_t h);
+/* Record a port of host h. Ports in the same (proto, state) past the cap
+ * are counted, not kept. Later answers overwrite an earlier timeout. */
+void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+               enum port_state state, const char *reason, int ttl);
+/* The current stage is done: start the next one. */
+void scan_next(struct scan *s);
+/* Engine settings from the timing options, for a pass of nprobes. */
+void scan_engine_config(const struct scan *s, struct engine_config *c);
+/* Human name of an ICMP error, as Nmap's reasons say it. */
+const char *scan_icmp_reason(const tw_rx *rx);
+
+/* stages */
+int stage_discovery(struct scan *s);
+int stage_tcp(struct scan *s, enum scan_type type);
+int stage_udp(struct scan *s);
+int stage_connect(struct scan *s);
+
+#endif
