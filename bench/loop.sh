@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# loop.sh BUILD_DIR: libtrawl's event loop against libuv and libev on the
+# same workloads (bench/loop-{trawl,uv,ev}.c, parameters in
+# bench/loop-common.h, method in docs/benchmarks.md). Run by `make
+# bench-loop`. Each workload runs REPS times per library, the libraries
+# interleaved (the starting one rotates), and the median is reported.
+#
+# stdout: exactly one line per workload,
+#   RESULT <workload> trawl=<v><unit> libuv=<v><unit> libev=<v><unit> vs_libuv=<r> vs_libev=<r>
+# where a ratio above 1.0 means libtrawl is faster (rates: trawl/peer, wall
+# times: peer/trawl). Progress and machine details go to stderr.
+set -euo pipefail
+
+BUILD=${1:?usage: bench/loop.sh BUILD_DIR}
+REPS=${REPS:-5}
+BIN="$BUILD/bench"
+for p in loop-trawl loop-uv loop-ev; do
+  [ -x "$BIN/$p" ] || { echo "loop.sh: $BIN/$p missing (configure with -DTRAWL_BENCH=ON)" >&2; exit 1; }
+done
+
+# Numbers from a Debug or sanitizer build would say nothing about libtrawl.
+btype=$(sed -n 's/^CMAKE_BUILD_TYPE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+san=$(sed -n 's/^TRAWL_SANITIZE:[A-Z]*=//p' "$BUILD/CMakeCache.txt")
+btype=${btype:-RelWithDebInfo} # an empty cache entry: the top-level default
+case "$btype" in
+  Release|RelWithDebInfo) ;;
+  *) if [ "${BENCH_ALLOW_DEBUG:-0}" != 1 ]; then
+       echo "loop.sh: $BUILD is a '$btype' build; benchmark a Release or RelWithDebInfo build" >&2
+       exit 1
+     fi ;;
+esac
+case "$san" in ON|on|1|TRUE|true)
+  echo "loop.sh: $BUILD is built with sanitizers; use a plain build" >&2; exit 1 ;;
+esac
+
+echo "loop.sh: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
+     "kernel $(uname -r), build $btype, $REPS repetitions, median" >&2
+
+FILES_DIR=$(mktemp -d "${TMPDIR:-/tmp}/trawl-bench-files.XXXXXX")
+trap 'rm -rf "$FILES_DIR"' EXIT
+"$BIN/loop-trawl" mkfiles "$FILES_DIR"
+cat "$FILES_DIR"/* >/dev/null # page cache warm, for everyone
+
+# run NAME WORKLOAD [ENV...]: one run, prints its value
+run() {
+  local prog=$1 w=$2
+  shift 2
+  local out
+  if ! out=$(env "$@" "$BIN/$prog" "$w" "$FILES_DIR"); then
+    echo "loop.sh: $prog $w failed" >&2
+    exit 1
+  fi
+  if [ "$prog $w $*" = "loop-trawl files TRAWL_NO_IOURING=1" ]; then
+    grep -q '^INFO backend=threadpool' <<<"$out" || { echo "loop.sh: pool run did not use the pool" >&2; exit 1; }
+  elif [ "$prog $w" = "loop-trawl files" ]; then
+    grep -q '^INFO backend=io_uring' <<<"$out" ||
+      echo "loop.sh: warning: io_uring unavailable, 'files' measures the pool" >&2
+  fi
+  awk '$1 == "VALUE" { print $2 }' <<<"$out"
+}
+
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# result WORKLOAD KIND(rate|time) UNIT TRAWL UV EV
+result() {
+  awk -v w="$1" -v kind="$2" -v u="$3" -v t="$4" -v uv="$5" -v ev="$6" 'BEGIN {
+    fmt = (kind == "rate") ? "%.0f" : "%.1f"
+    ruv = (kind == "rate") ? t / uv : uv / t
+    rev = (ev == "n/a") ? "n/a" : sprintf("%.2f", (kind == "rate") ? t / ev : ev / t)
+    printf "RESULT %s trawl=" fmt "%s libuv=" fmt "%s libev=", w, t, u, uv, u
+    if (ev == "n/a") printf "n/a"; else printf fmt "%s", ev, u
+    printf " vs_libuv=%.2f vs_libev=%s\n", ruv, rev
+  }'
+}
+
+libs=(trawl uv ev)
+for w in pingpong1 pingpong100 timers files; do
+  declare -a v_trawl=() v_uv=() v_ev=() v_pool=()
+  for ((r = 0; r < REPS; r++)); do
+    for ((k = 0; k < 3; k++)); do
+      lib=${libs[(r + k) % 3]}
+      val=$(run "loop-$lib" "$w")
+      eval "v_$lib+=(\"\$val\")"
+      if [ "$w" = files ] && [ "$lib" = trawl ]; then
+        v_pool+=("$(run loop-trawl files TRAWL_NO_IOURING=1)")
+      fi
+    done
+    echo "loop.sh: $w rep $((r + 1)): trawl=${v_trawl[r]} libuv=${v_uv[r]} libev=${v_ev[r]}${v_pool:+ trawl_pool=${v_pool[r]:-}}" >&2
+  done
+  mt=$(median "${v_trawl[@]}"); mu=$(median "${v_uv[@]}"); me=$(median "${v_ev[@]}")
+  case $w in
+    pingpong*) result "$w" rate rt/s "$mt" "$mu" "$me" ;;
+    timers) result "$w" time ms "$mt" "$mu" "$me" ;;
+    files)
+      result files time ms "$mt" "$mu" "$me"
+      # The same libuv and libev runs, against libtrawl on its thread pool.
+      result files_pool time ms "$(median "${v_pool[@]}")" "$mu" "$me" ;;
+  esac
+  unset v_trawl v_uv v_ev v_pool
+done
