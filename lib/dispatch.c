@@ -1,11 +1,14 @@
 /* dispatch.c: the packet dispatcher — which waiters does this packet wake?
  *
  * Waiters are grouped by *shape*, the set of fields their match names.
- * Each shape has one chained hash table keyed by the values of exactly
- * those fields. For a packet we decode its fields once into a full key,
- * then for each shape in use (a handful) mask the key down to the shape's
- * fields and look it up: the cost per packet is O(shapes), never
- * O(waiters). Identical keys share a chain, so all of them get the packet.
+ * Each shape has one hash table keyed by the values of exactly those
+ * fields. For a packet we decode its fields once into a full key, then for
+ * each shape in use (a handful) mask the key down to the shape's fields and
+ * look it up: the cost per packet is O(shapes), never O(waiters). Waiters
+ * with identical keys sit in neighbouring entries of the same probe run,
+ * so all of them get the packet. The tables keep each waiter's hash inline
+ * and stay at most half full, so a packet nobody waits for costs one cache
+ * line per shape even with a million waiters.
  *
  * ICMP errors are looked up twice: as themselves, and (for waiters that
  * asked with TW_WAIT_ERRORS) as the answer to the probe they quote.
@@ -22,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include "dispatch-int.h"
@@ -40,11 +44,22 @@ typedef union tw_dkey {
 } tw_dkey;
 _Static_assert(sizeof(tw_dkey) == 56, "key is 7 words");
 
+/* One entry of a shape's table: the waiter's full hash beside its pointer,
+ * so a probe that finds nobody reads only the table (one cache line),
+ * never a waiter. hash 0 marks an empty entry, 1 a deleted one. */
+typedef struct tslot {
+  uint64_t hash;
+  struct tw_wait *w;
+} tslot;
+#define T_EMPTY 0
+#define T_DELETED 1
+
 struct shape {
   uint32_t fields;
   tw_dkey mask;
-  struct tw_wait **buckets; /* chains; nbuckets is a power of two */
-  size_t nbuckets;
+  tslot *slots;    /* open addressing, linear probing; cap is a power of 2 */
+  size_t cap;
+  size_t used;     /* entries not empty: live + deleted (at most cap / 2) */
   size_t count;    /* waiters in the table */
   size_t errcount; /* ... of which want ICMP errors */
 };
@@ -55,7 +70,7 @@ struct tw_wait {
   tw_req req;
   struct tw_dispatch *d;
   struct shape *shape;
-  struct tw_wait *hnext, **hprev; /* hash chain */
+  size_t tslot;      /* its entry in the shape's table */
   uint64_t hash;
   tw_dkey key;
   unsigned flags;
@@ -101,7 +116,8 @@ static uint64_t key_hash(const tw_dkey *k) {
     h = (h ^ k->w[i]) * 0xbf58476d1ce4e5b9ull;
     h ^= h >> 29;
   }
-  return h ^ (h >> 32);
+  h ^= h >> 32;
+  return h < 2 ? h + 2 : h; /* 0 and 1 mark empty and deleted entries */
 }
 
 static int key_eq(const tw_dkey *a, const tw_dkey *b) {
@@ -164,7 +180,7 @@ static void dispatch_free(tw_loop *loop, tw_atclose *a) {
   /* Every waiter is a request: tw_loop_close() cancelled them and their
    * final callbacks freed them. The timer is a loop handle: already freed. */
   for (size_t i = 0; i < d->nshapes; i++) {
-    free(d->shapes[i]->buckets);
+    free(d->shapes[i]->slots);
     free(d->shapes[i]);
   }
   free(d->shapes);
@@ -196,9 +212,9 @@ static struct shape *shape_get(struct tw_dispatch *d, uint32_t fields) {
   if (!s) return NULL;
   s->fields = fields;
   mask_of(&s->mask, fields);
-  s->nbuckets = 64;
-  s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-  if (!s->buckets) {
+  s->cap = 64;
+  s->slots = calloc(s->cap, sizeof *s->slots);
+  if (!s->slots) {
     free(s);
     return NULL;
   }
@@ -208,47 +224,63 @@ static struct shape *shape_get(struct tw_dispatch *d, uint32_t fields) {
 
 /* ---- hash tables ------------------------------------------------------------ */
 
-static void chain_link(struct shape *s, struct tw_wait *w) {
-  struct tw_wait **head = &s->buckets[w->hash & (s->nbuckets - 1)];
-  w->hnext = *head;
-  if (*head) (*head)->hprev = &w->hnext;
-  w->hprev = head;
-  *head = w;
+static tslot *slots_alloc(size_t cap) {
+  size_t bytes = cap * sizeof(tslot);
+  if (bytes < (2u << 20)) return calloc(cap, sizeof(tslot));
+  /* Big tables on huge pages: a lookup is then one cache miss, not a
+   * cache miss plus a page-table walk. */
+  void *p = aligned_alloc(2u << 20, bytes);
+  if (!p) return NULL;
+  madvise(p, bytes, MADV_HUGEPAGE);
+  memset(p, 0, bytes);
+  return p;
 }
 
-static void shape_grow(struct shape *s) {
-  size_t n = s->nbuckets * 2;
-  struct tw_wait **nb = calloc(n, sizeof *nb);
-  if (!nb) return; /* keep the longer chains; still correct */
-  struct tw_wait **old = s->buckets;
-  size_t oldn = s->nbuckets;
-  s->buckets = nb;
-  s->nbuckets = n;
-  for (size_t i = 0; i < oldn; i++) {
-    struct tw_wait *w = old[i];
-    while (w) {
-      struct tw_wait *next = w->hnext;
-      chain_link(s, w);
-      w = next;
-    }
-  }
-  free(old);
+static void slot_put(tslot *slots, size_t cap, struct tw_wait *w) {
+  size_t i = w->hash & (cap - 1);
+  while (slots[i].hash > T_DELETED) i = (i + 1) & (cap - 1);
+  slots[i].hash = w->hash;
+  slots[i].w = w;
+  w->tslot = i;
 }
 
-static void table_add(struct shape *s, struct tw_wait *w) {
-  if (s->count >= s->nbuckets) shape_grow(s);
-  chain_link(s, w);
+/* Rebuild at a size that leaves the table at most a quarter full. */
+static int shape_rehash(struct shape *s) {
+  size_t cap = 64;
+  while (cap < (s->count + 1) * 4) cap *= 2;
+  tslot *ns = slots_alloc(cap);
+  if (!ns) return -ENOMEM;
+  for (size_t i = 0; i < s->cap; i++)
+    if (s->slots[i].hash > T_DELETED) slot_put(ns, cap, s->slots[i].w);
+  free(s->slots);
+  s->slots = ns;
+  s->cap = cap;
+  s->used = s->count;
+  return 0;
+}
+
+static int table_add(struct shape *s, struct tw_wait *w) {
+  if ((s->used + 1) * 2 > s->cap && shape_rehash(s) < 0) return -ENOMEM;
+  size_t i = w->hash & (s->cap - 1);
+  while (s->slots[i].hash > T_DELETED) i = (i + 1) & (s->cap - 1);
+  if (s->slots[i].hash == T_EMPTY) s->used++;
+  s->slots[i].hash = w->hash;
+  s->slots[i].w = w;
+  w->tslot = i;
   s->count++;
   if (w->flags & TW_WAIT_ERRORS) s->errcount++;
+  return 0;
 }
 
 static void table_del(struct shape *s, struct tw_wait *w) {
-  *w->hprev = w->hnext;
-  if (w->hnext) w->hnext->hprev = w->hprev;
-  w->hnext = NULL;
-  w->hprev = NULL;
+  s->slots[w->tslot].hash = T_DELETED;
+  s->slots[w->tslot].w = NULL;
   s->count--;
   if (w->flags & TW_WAIT_ERRORS) s->errcount--;
+  if (s->count == 0) { /* nothing left to probe past: start clean */
+    memset(s->slots, 0, s->cap * sizeof *s->slots);
+    s->used = 0;
+  }
 }
 
 /* ---- deadline heap and its timer ------------------------------------------- */
@@ -425,8 +457,12 @@ int tw_wait(tw_loop *loop, tw_req **req, const tw_match *m, unsigned flags,
   }
   tw__req_init(loop, &w->req, 0, wait_cancel, data);
   w->pend.cb = final_cb;
+  if (table_add(s, w) < 0) {
+    if (w->deadline) heap_del(d, w);
+    tw__req_free(&w->req);
+    return -ENOMEM;
+  }
   w->state = W_ACTIVE;
-  table_add(s, w);
   d->st.waiters++;
   timer_sync(d);
   if (req) *req = &w->req;
@@ -458,8 +494,10 @@ static void collect(struct tw_dispatch *d, const tw_dkey *full, uint32_t have, i
     tw_dkey k;
     key_and(&k, full, &s->mask);
     uint64_t h = key_hash(&k);
-    for (struct tw_wait *w = s->buckets[h & (s->nbuckets - 1)]; w; w = w->hnext) {
-      if (w->hash != h || w->gen == d->gen || !key_eq(&w->key, &k)) continue;
+    for (size_t j = h & (s->cap - 1); s->slots[j].hash != T_EMPTY; j = (j + 1) & (s->cap - 1)) {
+      if (s->slots[j].hash != h) continue;
+      struct tw_wait *w = s->slots[j].w;
+      if (w->gen == d->gen || !key_eq(&w->key, &k)) continue;
       if (quoted && !(w->flags & TW_WAIT_ERRORS)) continue;
       if (hit_push(d, w, quoted) == 0) w->gen = d->gen;
     }
