@@ -591,7 +591,7 @@ typedef struct tw_pkt {
   uint8_t snapped;       /* TW_PKT_F_SNAP: a length ran past the buffer */
   uint8_t proto;         /* upper-layer protocol (IPPROTO_*), 0 if no IP */
   uint32_t l3_off;       /* IP or ARP header */
-  uint32_t l3_len;       /* IP packet bytes in buf (total length, capped) */
+  uint32_t l3_len;       /* IP packet bytes in buf (total length, capped), or 28 for ARP */
   uint32_t l4_off;       /* upper layer (after IPv6 extension headers) */
   uint32_t l4_len;       /* upper-layer bytes in buf */
   uint32_t payload_off;  /* application data (after TCP/UDP/ICMP header) */
