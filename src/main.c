@@ -1,10 +1,54 @@
-/* main.c: the trawl command. For now it only reports that the engine is not
- * wired yet; the options module replaces this with real parsing. */
+/* main.c: the trawl command: parse and check the command line, then (for
+ * now) print the plan with --dry-run. The scanning engine is wired here
+ * later; until then a real scan is refused with a clear message.
+ * Exit status: 0 success, 1 runtime failure, 2 bad command line. */
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "version.h"
 
 int main(int argc, char **argv) {
-  (void)argc;
-  (void)argv;
-  fprintf(stderr, "trawl: scanning engine not built yet\n");
-  return 1;
+  struct options o;
+  char err[512];
+  if (argc <= 1) {
+    options_usage(stdout);
+    return 0;
+  }
+  if (options_parse(&o, argc, argv, err, sizeof err) != 0) {
+    fprintf(stderr, "trawl: %s\n", err);
+    options_free(&o);
+    return 2;
+  }
+  if (o.help) {
+    options_usage(stdout);
+    options_free(&o);
+    return 0;
+  }
+  if (o.version) {
+    printf("%s version %s\n", TRAWL_NAME, TRAWL_VERSION);
+    options_free(&o);
+    return 0;
+  }
+  if (o.script_help) {
+    fprintf(stderr, "trawl: --script-help is not available yet (the script engine is not built): '%s'\n",
+            o.script_help);
+    options_free(&o);
+    return 1;
+  }
+  if (options_finalize(&o, geteuid() == 0, err, sizeof err) != 0) {
+    fprintf(stderr, "trawl: %s\n", err);
+    options_free(&o);
+    return 2;
+  }
+  int rc = 0;
+  if (o.dry_run) {
+    options_print_plan(stdout, &o);
+  } else {
+    fprintf(stderr, "trawl: the scanning engine is not built yet; use --dry-run to check a command line\n");
+    rc = 1;
+  }
+  options_free(&o);
+  return rc;
 }

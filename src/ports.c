@@ -159,8 +159,9 @@ int ports_parse(struct portset *set, const char *spec, unsigned protos,
     if (il >= 2 && it[1] == ':') {
       if (!allow_prefix) return pt_fail(&c, "protocol prefixes are not allowed here");
       switch (it[0]) {
-        case 'T': case 't': cur = PROTO_MASK(PROTO_TCP); break;
-        case 'U': case 'u': cur = PROTO_MASK(PROTO_UDP); break;
+        /* a prefix for a protocol not being scanned selects nothing */
+        case 'T': case 't': cur = PROTO_MASK(PROTO_TCP) & protos; break;
+        case 'U': case 'u': cur = PROTO_MASK(PROTO_UDP) & protos; break;
         case 'S': case 's': return pt_fail(&c, "SCTP ports (S:) are not supported");
         case 'P': case 'p': return pt_fail(&c, "IP protocol scans (P:) are not supported");
         default: {

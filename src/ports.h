@@ -13,7 +13,9 @@
  *   T: U:       protocol prefix: applies to the items after it, up to the
  *               next prefix ("T:80,U:53,161" is TCP 80, UDP 53 and 161)
  * Items without a prefix apply to every protocol in the default mask
- * (the protocols being scanned); a name applies only where it is listed.
+ * (the protocols being scanned); a prefix for a protocol outside that mask
+ * selects nothing (Nmap ignores "U:" without -sU); a name applies only
+ * where it is listed.
  *
  * Errors: TW_EMALFORMED with one line, e.g.
  *   invalid port specification '70000': port 70000 out of range (0-65535) */

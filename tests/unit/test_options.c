@@ -1,0 +1,544 @@
+/* test_options.c: the Nmap-style command line (src/options.c): every
+ * option's syntax, defaults from finalize, the --dry-run plan, and the
+ * one-line error for each kind of mistake. */
+#define _GNU_SOURCE /* asprintf in options.c, included below */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "errmsg.c"
+#include "options.c"
+#include "ports.c"
+#include "services.c"
+#include "targets.c"
+
+static struct options o;
+static char err[512];
+static char *argbuf[64];
+
+/* Splits a command line on spaces into argv (argv[0] = "trawl"). */
+static int split(const char *line, char **argv) {
+  static char buf[4096];
+  snprintf(buf, sizeof buf, "%s", line);
+  int n = 0;
+  argv[n++] = "trawl";
+  for (char *t = strtok(buf, " "); t; t = strtok(NULL, " ")) argv[n++] = t;
+  argv[n] = NULL;
+  return n;
+}
+
+static int parse(const char *line) {
+  int argc = split(line, argbuf);
+  err[0] = '\0';
+  return options_parse(&o, argc, argbuf, err, sizeof err);
+}
+
+/* parse + finalize as root; fails the test on any error */
+static void ok(const char *line) {
+  int r = parse(line);
+  if (r == 0) r = options_finalize(&o, true, err, sizeof err);
+  if (r != 0) fail_msg("'%s': %s", line, err);
+}
+
+/* Expects an error (from parse or finalize) with exactly this text. */
+static void bad(const char *line, const char *msg) {
+  int r = parse(line);
+  if (r == 0) r = options_finalize(&o, true, err, sizeof err);
+  if (r == 0) fail_msg("'%s' was accepted", line);
+  assert_string_equal(err, msg);
+  assert_null(strchr(err, '\n'));
+  options_free(&o);
+}
+
+static void done(void) { options_free(&o); }
+
+static void test_scan_types(void **state) {
+  ok("-sS 198.18.0.1");
+  assert_int_equal(o.scans, SCANF(SCAN_SYN));
+  done();
+  ok("-sT 198.18.0.1");
+  assert_int_equal(o.scans, SCANF(SCAN_CONNECT));
+  done();
+  ok("-sA -sU 198.18.0.1");
+  assert_int_equal(o.scans, SCANF(SCAN_ACK) | SCANF(SCAN_UDP));
+  assert_int_equal(o.ports.n[PROTO_TCP], 1000);
+  assert_int_equal(o.ports.n[PROTO_UDP], 1000);
+  done();
+  ok("-sSU 198.18.0.1"); /* letters combine, as in Nmap */
+  assert_int_equal(o.scans, SCANF(SCAN_SYN) | SCANF(SCAN_UDP));
+  done();
+  ok("-sn 198.18.0.1");
+  assert_true(o.no_portscan);
+  assert_int_equal(o.scans, 0);
+  assert_int_equal(portlist_count(&o.ports), 0);
+  done();
+  ok("-sC 198.18.0.1");
+  assert_string_equal(o.scripts, "default");
+  done();
+  /* default: SYN as root, connect otherwise */
+  ok("198.18.0.1");
+  assert_int_equal(o.scans, SCANF(SCAN_SYN));
+  done();
+  assert_int_equal(parse("198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, false, err, sizeof err), 0);
+  assert_int_equal(o.scans, SCANF(SCAN_CONNECT));
+  assert_int_equal(o.probes, PROBE_SYN); /* unprivileged discovery: connect to 80,443 */
+  assert_int_equal(o.ps.n, 2);
+  done();
+  assert_int_equal(parse("--privileged 198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, false, err, sizeof err), 0);
+  assert_int_equal(o.scans, SCANF(SCAN_SYN));
+  done();
+  assert_int_equal(parse("--unprivileged 198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, true, err, sizeof err), 0);
+  assert_int_equal(o.scans, SCANF(SCAN_CONNECT));
+  done();
+}
+
+static void test_discovery(void **state) {
+  ok("-Pn 198.18.0.1");
+  assert_true(o.skip_discovery);
+  assert_int_equal(o.probes, 0);
+  done();
+  ok("-P0 198.18.0.1");
+  assert_true(o.skip_discovery);
+  done();
+  ok("-PS22,80 -PA -PU53 -PE -PP 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_SYN | PROBE_ACK | PROBE_UDP | PROBE_ECHO | PROBE_TIMESTAMP);
+  assert_false(o.default_probes);
+  assert_int_equal(o.ps.n, 2);
+  assert_int_equal(o.ps.v[0], 22);
+  assert_int_equal(o.ps.v[1], 80);
+  assert_int_equal(o.pa.n, 1);
+  assert_int_equal(o.pa.v[0], 80); /* Nmap's default */
+  assert_int_equal(o.pu.v[0], 53);
+  done();
+  ok("198.18.0.1");
+  assert_true(o.default_probes);
+  assert_int_equal(o.probes, PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP);
+  assert_int_equal(o.ps.v[0], 443);
+  done();
+  ok("-PU 198.18.0.1");
+  assert_int_equal(o.pu.v[0], 40125);
+  done();
+  ok("-n 198.18.0.1");
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("-R 198.18.0.1");
+  assert_int_equal(o.dns, DNS_ALWAYS);
+  done();
+}
+
+static void test_ports(void **state) {
+  ok("-p22 198.18.0.1");
+  assert_int_equal(portlist_count(&o.ports), 1);
+  assert_int_equal(o.ports.ports[PROTO_TCP][0], 22);
+  done();
+  ok("-p 1-1024 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 1024);
+  done();
+  ok("-p- 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 65535);
+  done();
+  ok("-p -100 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 100);
+  done();
+  ok("-p 60000- 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 5536);
+  done();
+  ok("-sS -sU -p T:80,U:53,161 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 1);
+  assert_int_equal(o.ports.n[PROTO_UDP], 2);
+  done();
+  ok("-sS -p T:80,U:53 198.18.0.1"); /* U: without -sU: dropped */
+  assert_int_equal(o.ports.n[PROTO_UDP], 0);
+  done();
+  ok("-p http,ssh 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 2);
+  done();
+  ok("-F 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 100);
+  done();
+  ok("-sU -F 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_UDP], 100);
+  assert_int_equal(o.ports.n[PROTO_TCP], 0);
+  done();
+  ok("--top-ports 10 198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 10);
+  done();
+  ok("--top-ports=5 -p 1-1024 198.18.0.1"); /* the top 5 of 1-1024 */
+  assert_int_equal(o.ports.n[PROTO_TCP], 5);
+  for (size_t i = 0; i < 5; i++) assert_true(o.ports.ports[PROTO_TCP][i] <= 1024);
+  done();
+  ok("-p 1-100 --exclude-ports 22,25-99 198.18.0.1"); /* 1-21, 23, 24, 100 */
+  assert_int_equal(o.ports.n[PROTO_TCP], 24);
+  done();
+  ok("198.18.0.1");
+  assert_int_equal(o.ports.n[PROTO_TCP], 1000);
+  done();
+}
+
+static void test_targets(void **state) {
+  ok("198.18.0.0/15 198.18.1-3.0-255 lab.example --exclude 198.18.0.0/16,skip.example");
+  assert_int_equal(targets_count(o.targets), 65536);
+  assert_int_equal(targets_name_count(o.targets), 1);
+  assert_int_equal(targets_excluded_name_count(o.targets), 1);
+  done();
+  char path[] = "/tmp/test_options_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  const char *text = "198.18.0.1 # one\n198.18.0.2\n";
+  assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+  close(fd);
+  char line[256];
+  snprintf(line, sizeof line, "-iL %s --excludefile %s 198.18.0.0/29", path, path);
+  ok(line);
+  assert_int_equal(targets_count(o.targets), 6);
+  done();
+  snprintf(line, sizeof line, "-iL%s", path); /* attached, too */
+  ok(line);
+  assert_int_equal(targets_count(o.targets), 2);
+  done();
+  unlink(path);
+  ok("-6 2001:db8::/120");
+  assert_true(o.ipv6);
+  assert_int_equal(targets_count6(o.targets), 256);
+  done();
+  ok("-- 198.18.0.1"); /* after --, words are targets */
+  assert_int_equal(targets_count(o.targets), 1);
+  done();
+}
+
+static void test_timing(void **state) {
+  ok("198.18.0.1");
+  assert_int_equal(o.timing, 3);
+  assert_int_equal(o.max_retries, 10);
+  assert_int_equal(o.min_rtt_ms, 100);
+  assert_int_equal(o.max_rtt_ms, 10000);
+  assert_int_equal(o.initial_rtt_ms, 1000);
+  assert_int_equal(o.host_timeout_ms, 0);
+  done();
+  ok("-T4 198.18.0.1");
+  assert_int_equal(o.max_retries, 6);
+  assert_int_equal(o.max_rtt_ms, 1250);
+  done();
+  ok("-T insane 198.18.0.1");
+  assert_int_equal(o.timing, 5);
+  assert_int_equal(o.host_timeout_ms, 15 * 60000);
+  done();
+  ok("-Tpolite 198.18.0.1");
+  assert_int_equal(o.scan_delay_ms, 400);
+  done();
+  ok("-T0 198.18.0.1");
+  assert_int_equal(o.scan_delay_ms, 300000);
+  assert_int_equal(o.initial_rtt_ms, 10000); /* clamped to the maximum */
+  done();
+}
+
+static void test_timing_values(void **state) {
+  /* explicit options win over the template whatever the order */
+  ok("--max-retries 1 -T5 --host-timeout 30m --scan-delay 500ms --min-rtt-timeout 0.2s "
+     "--max-rtt-timeout 2 --initial-rtt-timeout 1s --min-rate 100.5 --max-rate 1000 "
+     "--stats-every 10s --script-timeout 1h 198.18.0.1");
+  assert_int_equal(o.max_retries, 1);
+  assert_int_equal(o.host_timeout_ms, 1800000);
+  assert_int_equal(o.scan_delay_ms, 500);
+  assert_int_equal(o.min_rtt_ms, 200);
+  assert_int_equal(o.max_rtt_ms, 2000);
+  assert_int_equal(o.initial_rtt_ms, 1000);
+  assert_true(o.min_rate == 100.5);
+  assert_true(o.max_rate == 1000);
+  assert_int_equal(o.stats_every_ms, 10000);
+  assert_int_equal(o.script_timeout_ms, 3600000);
+  done();
+  uint64_t ms;
+  assert_int_equal(options_parse_time("1.5s", &ms), 0);
+  assert_int_equal(ms, 1500);
+  assert_int_equal(options_parse_time("2h", &ms), 0);
+  assert_int_equal(ms, 7200000);
+  assert_int_equal(options_parse_time("0", &ms), 0);
+  assert_int_equal(ms, 0);
+  assert_int_equal(options_parse_time("0.1ms", &ms), 0);
+  assert_int_equal(ms, 1); /* not rounded down to "none" */
+  assert_int_equal(options_parse_time("", &ms), TW_EMALFORMED);
+  assert_int_equal(options_parse_time("s", &ms), TW_EMALFORMED);
+  assert_int_equal(options_parse_time("-1s", &ms), TW_EMALFORMED);
+  assert_int_equal(options_parse_time("5d", &ms), TW_EMALFORMED);
+  assert_int_equal(options_parse_time("1e3", &ms), TW_EMALFORMED);
+  assert_int_equal(options_parse_time("99999999999h", &ms), TW_EMALFORMED);
+  char huge[1100];
+  memset(huge, '9', 1000);
+  huge[1000] = '\0';
+  assert_int_equal(options_parse_time(huge, &ms), TW_EMALFORMED);
+  double rate;
+  assert_int_equal(options_parse_rate("0.5", &rate), 0);
+  assert_int_equal(options_parse_rate("0", &rate), TW_EMALFORMED);
+  assert_int_equal(options_parse_rate("1e9", &rate), TW_EMALFORMED);
+  assert_int_equal(options_parse_rate(huge, &rate), TW_EMALFORMED);
+}
+
+static void test_output_misc(void **state) {
+  ok("-oN a.txt -oX - -oG g.txt -oJ j.json --open --reason -vv -d3 --packet-trace 198.18.0.1");
+  assert_string_equal(o.out_normal, "a.txt");
+  assert_string_equal(o.out_xml, "-");
+  assert_string_equal(o.out_grep, "g.txt");
+  assert_string_equal(o.out_json, "j.json");
+  assert_true(o.open_only && o.reason && o.packet_trace);
+  assert_int_equal(o.verbose, 2);
+  assert_int_equal(o.debug, 3);
+  done();
+  ok("-oA base -oX other.xml -v -v3 -v 198.18.0.1");
+  assert_string_equal(o.out_normal, "base.nmap");
+  assert_string_equal(o.out_xml, "other.xml");
+  assert_string_equal(o.out_grep, "base.gnmap");
+  assert_string_equal(o.out_json, "base.json");
+  assert_int_equal(o.verbose, 4);
+  done();
+  ok("-open -reason -top-ports 3 198.18.0.1"); /* single-dash long options */
+  assert_true(o.open_only && o.reason);
+  assert_int_equal(o.ports.n[PROTO_TCP], 3);
+  done();
+  ok("--seed 0x10 --shards 4 --shard 3 --stats-every 5s -e eth0 -g 53 198.18.0.1");
+  assert_int_equal(o.seed, 16);
+  assert_true(o.seed_set);
+  assert_int_equal(o.shards, 4);
+  assert_int_equal(o.shard, 3);
+  assert_string_equal(o.iface, "eth0");
+  assert_int_equal(o.source_port, 53);
+  done();
+  ok("--source-port=1024 --seed 18446744073709551615 198.18.0.1");
+  assert_int_equal(o.source_port, 1024);
+  assert_true(o.seed == UINT64_MAX);
+  done();
+  ok("--resume state.trawl");
+  assert_string_equal(o.resume, "state.trawl");
+  done();
+  ok("--script=http-title,banner --script-args user=x,pass=y --script-args-file a.txt --script-trace -sC 198.18.0.1");
+  assert_string_equal(o.scripts, "http-title,banner");
+  assert_string_equal(o.script_args, "user=x,pass=y");
+  assert_string_equal(o.script_args_file, "a.txt");
+  assert_true(o.script_trace && o.script_default);
+  done();
+  assert_int_equal(parse("--script-help http-title"), 0);
+  assert_string_equal(o.script_help, "http-title");
+  done();
+  assert_int_equal(parse("-h"), 0);
+  assert_true(o.help);
+  done();
+  assert_int_equal(parse("--help"), 0);
+  assert_true(o.help);
+  done();
+  assert_int_equal(parse("-V"), 0);
+  assert_true(o.version);
+  done();
+  assert_int_equal(parse("--version --dry-run"), 0);
+  assert_true(o.version && o.dry_run);
+  done();
+  ok("-nF6 2001:db8::1"); /* bundled flags */
+  assert_true(o.ipv6 && o.fast);
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("--datadir /nonexistent 198.18.0.1"); /* falls back to the source tree */
+  assert_string_equal(o.datadir, "/nonexistent");
+  done();
+  /* argv joined for the outputs */
+  ok("-p 22 198.18.0.1");
+  assert_string_equal(o.args, "trawl -p 22 198.18.0.1");
+  done();
+}
+
+static void test_errors(void **state) {
+  bad("--bogus 198.18.0.1", "unrecognized option: '--bogus'");
+  bad("-Z 198.18.0.1", "unrecognized option: '-Z'");
+  bad("-nZ 198.18.0.1", "unrecognized option: '-nZ'");
+  bad("-p", "option requires an argument: '-p'");
+  bad("198.18.0.1 --top-ports", "option requires an argument: '--top-ports'");
+  bad("--open=yes 198.18.0.1", "option takes no argument: '--open=yes'");
+  bad("-sX 198.18.0.1", "unsupported scan type: '-sX'");
+  bad("-sV 198.18.0.1", "unsupported scan type: '-sV'");
+  bad("-sQ 198.18.0.1", "unknown scan type: '-sQ'");
+  bad("-s 198.18.0.1", "missing scan type after -s: '-s'");
+  bad("-PM 198.18.0.1", "unsupported host discovery option: '-PM'");
+  bad("-PEx 198.18.0.1", "unknown host discovery option: '-PEx'");
+  bad("-P 198.18.0.1", "missing host discovery type after -P: '-P'");
+  bad("-PS70000 198.18.0.1", "invalid -PS port list '70000': port 70000 out of range (0-65535)");
+  bad("-PST:80 198.18.0.1", "invalid -PS port list 'T:80': protocol prefixes are not allowed here");
+  bad("-PShttp 198.18.0.1", "invalid -PS port list 'http': service names are not allowed here: 'http'");
+  bad("-p 70000 198.18.0.1", "invalid port specification '70000': port 70000 out of range (0-65535)");
+  bad("-p 100-10 198.18.0.1", "invalid port specification '100-10': range 100-10 is reversed");
+  bad("-p nosuch 198.18.0.1", "invalid port specification 'nosuch': unknown service name 'nosuch'");
+  bad("--exclude-ports x-y -p 1-10 198.18.0.1",
+      "invalid --exclude-ports specification 'x-y': unknown service name 'x-y'");
+  bad("-p 22 --exclude-ports 22 198.18.0.1", "no ports left to scan: '22'");
+  bad("198.18.300.1", "invalid target '198.18.300.1': octet 300 out of range");
+  bad("--exclude 198.18.0.300 198.18.0.1", "invalid exclusion '198.18.0.300': octet 300 out of range");
+  bad("-iL /nonexistent/file", "cannot open target file '/nonexistent/file': No such file or directory");
+  bad("--excludefile /nonexistent/file 198.18.0.1",
+      "cannot open exclude file '/nonexistent/file': No such file or directory");
+  bad("-v", "no targets were specified (see trawl --help)");
+  bad("198.18.0.0/24 --exclude 198.18.0.0/16", "no targets left after exclusions");
+  bad("2001:db8::1", "IPv6 targets need -6: '2001:db8::1'");
+  bad("-6 198.18.0.1", "IPv4 targets cannot be scanned with -6: '198.18.0.1'");
+  bad("-T9 198.18.0.1", "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane): '9'");
+  bad("-T 198.18.0.1", "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane): '198.18.0.1'");
+  bad("--max-retries abc 198.18.0.1", "invalid number for --max-retries: 'abc'");
+  bad("--max-retries 101 198.18.0.1", "--max-retries must be between 0 and 100: '101'");
+  bad("--max-retries 99999999999999999999999999999999999 198.18.0.1",
+      "--max-retries must be between 0 and 100: '99999999999999999999999999999999999'");
+  bad("--max-retries -1 198.18.0.1", "invalid number for --max-retries: '-1'");
+  bad("--top-ports 0 198.18.0.1", "--top-ports must be between 1 and 65536: '0'");
+  bad("--host-timeout 10x 198.18.0.1",
+      "invalid time for --host-timeout (a number with optional ms, s, m or h): '10x'");
+  bad("--scan-delay=-1 198.18.0.1",
+      "invalid time for --scan-delay (a number with optional ms, s, m or h): '-1'");
+  bad("--min-rtt-timeout 1d 198.18.0.1",
+      "invalid time for --min-rtt-timeout (a number with optional ms, s, m or h): '1d'");
+  bad("--max-rtt-timeout x 198.18.0.1",
+      "invalid time for --max-rtt-timeout (a number with optional ms, s, m or h): 'x'");
+  bad("--stats-every 1y 198.18.0.1",
+      "invalid time for --stats-every (a number with optional ms, s, m or h): '1y'");
+  bad("--script-timeout q 198.18.0.1",
+      "invalid time for --script-timeout (a number with optional ms, s, m or h): 'q'");
+  bad("--min-rate 0 198.18.0.1", "invalid rate for --min-rate (packets per second, more than 0): '0'");
+  bad("--max-rate fast 198.18.0.1", "invalid rate for --max-rate (packets per second, more than 0): 'fast'");
+  bad("--min-rate 100 --max-rate 10 198.18.0.1", "--min-rate is greater than --max-rate (10): '100'");
+  bad("--min-rtt-timeout 2s --max-rtt-timeout 1s 198.18.0.1",
+      "--min-rtt-timeout is greater than --max-rtt-timeout (1000ms): '2000ms'");
+  bad("--initial-rtt-timeout 20s 198.18.0.1",
+      "--initial-rtt-timeout must lie between the minimum and maximum RTT timeouts: '20000ms'");
+  bad("--seed xyz 198.18.0.1", "invalid number for --seed: 'xyz'");
+  bad("--seed 18446744073709551616 198.18.0.1",
+      "--seed must be between 0 and 18446744073709551615: '18446744073709551616'");
+  bad("--shards 0 198.18.0.1", "--shards must be between 1 and 1048576: '0'");
+  bad("--shards 4 --shard 4 198.18.0.1", "--shard must be less than --shards (4): '4'");
+  bad("--shard 1 198.18.0.1", "--shard must be less than --shards (1): '1'");
+  bad("-g 65536 198.18.0.1", "-g must be between 0 and 65535: '65536'");
+  bad("--source-port x 198.18.0.1", "invalid number for --source-port: 'x'");
+  bad("-e toolonginterfacename0 198.18.0.1", "interface name must be 1-15 characters: 'toolonginterfacename0'");
+  bad("-e et/h0 198.18.0.1", "invalid interface name: 'et/h0'");
+  bad("-oQ f 198.18.0.1", "unknown output format (use -oN, -oX, -oG, -oJ or -oA): '-oQ'");
+  bad("-oXX f 198.18.0.1", "unknown output format (use -oN, -oX, -oG, -oJ or -oA): '-oXX'");
+  bad("-oA - 198.18.0.1", "-oA needs a base file name, not standard output: '-'");
+  bad("-oN - -oX - 198.18.0.1", "only one output format can go to standard output: '-'");
+  bad("-oN same -oG same 198.18.0.1", "two output formats name the same file: 'same'");
+  bad("-iR 10", "unsupported option (random targets): '-iR'");
+  bad("-v12 198.18.0.1", "-v level must be between 0 and 9: '-v12'");
+  bad("-vd 198.18.0.1", "unknown option: '-vd'");
+  bad("-sS -sT 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sT'");
+  bad("-sS -sA 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sA'");
+  bad("-sn -sS 198.18.0.1", "-sn (no port scan) cannot be combined with a port scan type: '-sn'");
+  bad("-sn -p 80 198.18.0.1",
+      "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports): '-sn'");
+  bad("-F -p 80 198.18.0.1", "-F (fast scan) cannot be combined with -p: '-F'");
+  bad("-F --top-ports 10 198.18.0.1", "-F (fast scan) cannot be combined with --top-ports: '-F'");
+  bad("-Pn -PE 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
+  bad("--resume s.trawl 198.18.0.1",
+      "--resume takes no targets or scan options (they come from the saved state): 's.trawl'");
+  bad("--script= 198.18.0.1", "empty argument for --script: ''");
+  bad("-script", "option requires an argument: '--script'");
+  /* unprivileged */
+  assert_int_equal(parse("-sS 198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, false, err, sizeof err), TW_EMALFORMED);
+  assert_string_equal(err, "this scan type needs root privileges (or --privileged): '-sS'");
+  done();
+  assert_int_equal(parse("-sU --unprivileged 198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, true, err, sizeof err), TW_EMALFORMED);
+  assert_string_equal(err, "this scan type needs root privileges (or --privileged): '-sU'");
+  done();
+  assert_int_equal(parse("-sT -PE 198.18.0.1"), 0);
+  assert_int_equal(options_finalize(&o, false, err, sizeof err), TW_EMALFORMED);
+  assert_string_equal(err, "ICMP, ACK and UDP discovery probes need root privileges (or --privileged): '-P'");
+  done();
+  /* hostile argument text is quoted safely and cut short */
+  bad("--bogus\x1b[2J 198.18.0.1", "unrecognized option: '--bogus\\x1b[2J'");
+  char line[1200] = "--max-retries ";
+  memset(line + 14, '7', 1000);
+  line[1014] = '\0';
+  assert_int_equal(parse(line), TW_EMALFORMED);
+  assert_true(strlen(err) < 200);
+  assert_non_null(strstr(err, "...'"));
+  done();
+}
+
+static void test_plan(void **state) {
+  ok("-sS -sU -p T:22,80,U:53 --seed 7 --shards 2 --shard 1 -oX out.xml --reason -n "
+     "198.18.0.0/30 lab.example --exclude 198.18.0.1 --min-rate 1000 --script-timeout 5m -sC");
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  options_print_plan(f, &o);
+  fclose(f);
+  assert_non_null(strstr(buf, "dry run: nothing will be sent\n"));
+  assert_non_null(strstr(buf, "scan types:  syn (-sS), udp (-sU)\n"));
+  assert_non_null(strstr(buf, "targets:     3 addresses (3 IPv4, 0 IPv6) in 2 ranges\n"
+                              "             first 198.18.0.0, last 198.18.0.3\n"
+                              "to resolve:  lab.example\n"));
+  assert_non_null(strstr(buf, "tcp ports:   2 (22,80)\nudp ports:   1 (53)\nprobes:      9 "));
+  assert_non_null(strstr(buf, "discovery:   -PE -PS443 -PA80 -PP (default)\n"));
+  assert_non_null(strstr(buf, "dns:         never (-n)\n"));
+  assert_non_null(strstr(buf, "rate:        min 1000/s, max none\n"));
+  assert_non_null(strstr(buf, "order:       seed 7, shard 1 of 2\n"));
+  assert_non_null(strstr(buf, "; xml -> out.xml\n"));
+  assert_non_null(strstr(buf, "display:     verbose 0, debug 0, --reason\n"));
+  assert_non_null(strstr(buf, "scripts:     default; timeout 5m\n"));
+  free(buf);
+  done();
+  /* --help names every long option in the table */
+  buf = NULL;
+  f = open_memstream(&buf, &len);
+  options_usage(f);
+  fclose(f);
+  for (size_t k = 0; k < sizeof opt_long / sizeof opt_long[0]; k++) {
+    char want[64];
+    snprintf(want, sizeof want, "%s", opt_long[k].name);
+    /* grouped spellings: "--min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout" */
+    if (strstr(buf, want) == NULL) fail_msg("--help does not mention --%s", want);
+  }
+  /* short options, some in grouped spellings such as "-sS/sT/sA" */
+  static const char *const shorts[] = {"-sS", "sT", "sA", "-sU", "-sn", "-sC", "-Pn", "-PS", "PA", "PU",
+                                       "-PE", "PP", "-p ", "-F", "-T<0-5>", "-oN", "oX", "oG", "oJ", "-oA",
+                                       "-v", "-d", "-n", "-R", "-iL", "-6", "-e ", "-g", "-V", "-h"};
+  for (size_t k = 0; k < sizeof shorts / sizeof shorts[0]; k++)
+    if (strstr(buf, shorts[k]) == NULL) fail_msg("--help does not mention %s", shorts[k]);
+  free(buf);
+}
+
+/* Every option in the table is documented in the man page. */
+static void test_man_page(void **state) {
+  FILE *f = fopen(TW_SRCDIR "/docs/trawl.1", "r");
+  assert_non_null(f);
+  static char text[200000];
+  size_t n = fread(text, 1, sizeof text - 1, f);
+  text[n] = '\0';
+  fclose(f);
+  for (size_t k = 0; k < sizeof opt_long / sizeof opt_long[0]; k++) {
+    /* troff writes "-" as "\-" */
+    char want[80], *o2 = want;
+    for (const char *c = opt_long[k].name; *c; c++) {
+      if (*c == '-') *o2++ = '\\';
+      *o2++ = *c;
+    }
+    *o2 = '\0';
+    if (strstr(text, want) == NULL) fail_msg("docs/trawl.1 does not document --%s", opt_long[k].name);
+  }
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
+      cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets),
+      cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
+      cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
+      cmocka_unit_test(test_man_page),
+  };
+  unsetenv("TRAWL_DATADIR");
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
