@@ -41,6 +41,7 @@ struct tw_uring {
   unsigned inflight; /* ops holding an SQE or awaiting their CQE */
   unsigned cap;      /* most ops in flight: half the CQ */
   tw_queue backlog;  /* ops waiting for room */
+  tw_queue cancels;  /* ops in the ring whose cancel found no SQE yet */
   tw_pending flush;  /* submit the prepared SQEs */
   tw_atclose at;
 };
@@ -48,12 +49,20 @@ struct tw_uring {
 static const int needed_ops[] = {IORING_OP_OPENAT, IORING_OP_STATX, IORING_OP_READ,
                                  IORING_OP_WRITE, IORING_OP_CLOSE, IORING_OP_ASYNC_CANCEL};
 
+static int prep_cancel(struct tw_uring *u, tw__uop *op);
+
 static void uring_flush(tw_pending *p) {
   struct tw_uring *u = (struct tw_uring *)((char *)p - offsetof(struct tw_uring, flush));
+  while (!tw_queue_empty(&u->cancels)) {
+    tw__uop *op = tw_queue_entry(u->cancels.next, tw__uop, q);
+    if (prep_cancel(u, op)) break;
+    tw_queue_remove(&op->q);
+  }
   int n = io_uring_submit(&u->ring);
   /* A transient failure (-EAGAIN, -EINTR) or a partial submit leaves SQEs
    * in the ring: try again on the next pass. */
-  if ((n < 0 || io_uring_sq_ready(&u->ring) > 0) && n != -EBADF && n != -EINVAL)
+  if ((n < 0 || io_uring_sq_ready(&u->ring) > 0 || !tw_queue_empty(&u->cancels)) &&
+      n != -EBADF && n != -EINVAL)
     tw__pending_push(u->loop, p);
 }
 
@@ -98,6 +107,7 @@ static void uring_ready(tw_watch *w, int events) {
     int res = cqe->res;
     io_uring_cqe_seen(&u->ring, cqe); /* before done, which may submit */
     if (!op) continue;                /* a cancel's own CQE */
+    if (tw_queue_linked(&op->q)) tw_queue_remove(&op->q); /* cancel not sent */
     u->inflight--;
     op->state = U_DONE;
     op->done(op, res);
@@ -169,6 +179,7 @@ int tw__uring_usable(tw_loop *loop) {
   if (!u) return 0; /* try again next time; the pool will do meanwhile */
   u->loop = loop;
   tw_queue_init(&u->backlog);
+  tw_queue_init(&u->cancels);
   tw_queue_init(&u->flush.q);
   u->flush.cb = uring_flush;
   u->efd = -1;
@@ -193,6 +204,23 @@ int tw__uring_submit(tw_loop *loop, tw__uop *op) {
     op->state = U_BACKLOG;
     tw_queue_push(&u->backlog, &op->q);
   }
+  /* In the ring, op->q is linked only while a cancel waits for an SQE. */
+  return 0;
+}
+
+/* Ask the kernel to cancel op, and submit at once rather than on the next
+ * pass: until op's CQE has been reaped its address is a unique user_data,
+ * so the cancel cannot hit a later op that reuses the memory. */
+static int prep_cancel(struct tw_uring *u, tw__uop *op) {
+  struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
+  if (!sqe) {
+    io_uring_submit(&u->ring);
+    sqe = io_uring_get_sqe(&u->ring);
+  }
+  if (!sqe) return -EBUSY;
+  io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
+  io_uring_sqe_set_data64(sqe, 0);
+  io_uring_submit(&u->ring);
   return 0;
 }
 
@@ -212,21 +240,14 @@ int tw__uring_cancel(tw__uop *op) {
     tw__pending_push(loop, &op->p);
     op->state = U_DONE; /* its CQE will never come */
     return 0;
-  case U_RING: {
-    struct io_uring_sqe *sqe = io_uring_get_sqe(&u->ring);
-    if (!sqe) {
-      io_uring_submit(&u->ring);
-      sqe = io_uring_get_sqe(&u->ring);
+  case U_RING:
+    if (prep_cancel(u, op)) {
+      /* No SQE now: retry from the flush, which only sees ops still in
+       * the ring (reaping one takes it off this list). */
+      tw_queue_push(&u->cancels, &op->q);
+      schedule_flush(loop, u);
     }
-    if (!sqe) return 0; /* cannot ask the kernel: it completes on its own */
-    io_uring_prep_cancel64(sqe, (uint64_t)(uintptr_t)op, 0);
-    io_uring_sqe_set_data64(sqe, 0);
-    /* Submit now, not on the next pass: until its CQE has been reaped the
-     * op's address is a unique user_data, so the cancel cannot hit an op
-     * that later reuses the same memory. */
-    io_uring_submit(&u->ring);
     return 0;
-  }
   default:
     return -EALREADY;
   }
