@@ -216,8 +216,7 @@ static unsigned pool_size(void) {
 }
 
 static int pool_new(tw_loop *loop) {
-  int sig = tw__pool_signal();
-  (void)sig;
+  tw__pool_signal(); /* install the interrupt handler, once per process */
   if (sig_err) return sig_err;
   struct tw_pool *pool = calloc(1, sizeof *pool);
   if (!pool) return -ENOMEM;
