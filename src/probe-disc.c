@@ -27,25 +27,24 @@ struct disc_stage {
   struct scan *s;
   struct kind kinds[MAX_KINDS];
   uint32_t nkinds;
-  uint8_t *onlink;  /* per host: index+1 of the scan interface, 0 routed */
-  tw_iface ifinfo[SCAN_MAX_IFACES];
-  tw_req *waiters[8];
+  tw_req *waiters[SCAN_MAX_SRCS + 1];
   int nwaiters;
 };
 
-static void flow(const struct disc_stage *d, const tw_pkt_addr *dst, uint8_t proto,
+static void flow(const tw_pkt_addr *src, const tw_pkt_addr *dst, uint8_t proto,
                  uint16_t sport, uint16_t dport, struct cookie_flow *f) {
   f->family = dst->family;
-  f->src = dst->family == AF_INET6 ? d->s->src6.b : d->s->src4.b;
+  f->src = src->b;
   f->dst = dst->b;
   f->sport = sport;
   f->dport = dport;
   f->proto = proto;
 }
 
-static uint16_t tcp_sport(const struct disc_stage *d, const tw_pkt_addr *dst, uint16_t dport) {
+static uint16_t tcp_sport(const struct disc_stage *d, const tw_pkt_addr *src,
+                          const tw_pkt_addr *dst, uint16_t dport) {
   struct cookie_flow f;
-  flow(d, dst, IPPROTO_TCP, 0, dport, &f);
+  flow(src, dst, IPPROTO_TCP, 0, dport, &f);
   return cookie_src_port(&d->s->key, &f, d->s->sport_lo, d->s->sport_hi);
 }
 
@@ -53,12 +52,13 @@ static int wanted(struct engine *e, uint32_t h, uint32_t p) {
   struct disc_stage *d = e->ctx;
   if (d->s->hosts[h].up) return 0;
   int arp = d->kinds[p].type == K_ARP;
-  return d->onlink[h] ? arp : !arp;
+  return d->s->hosts[h].link ? arp : !arp;
 }
 
 static tw_rawsock *sock_for(struct engine *e, uint32_t h, uint32_t p) {
   struct disc_stage *d = e->ctx;
-  if (d->kinds[p].type == K_ARP) return d->onlink[h] ? d->s->ifs[d->onlink[h] - 1].eth : NULL;
+  uint8_t link = d->s->hosts[h].link;
+  if (d->kinds[p].type == K_ARP) return link ? d->s->ifs[link - 1].eth : NULL;
   return e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
 }
 
@@ -67,15 +67,17 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   struct scan *s = d->s;
   const tw_pkt_addr *dst = &e->hosts[h];
   const struct kind *k = &d->kinds[p];
+  const tw_pkt_addr *src = scan_src(s, h);
   int v6 = dst->family == AF_INET6;
+  if (src->family != dst->family) return 0;
   tw_pkt_ipspec ip = {0};
-  ip.src = v6 ? s->src6 : s->src4;
+  ip.src = *src;
   ip.dst = *dst;
   ip.ttl = 64;
   struct cookie_flow f;
   switch (k->type) {
   case K_ARP: {
-    const tw_iface *ifi = &d->ifinfo[d->onlink[h] - 1];
+    const tw_iface *ifi = &s->ifs[s->hosts[h].link - 1].info;
     tw_pkt_eth eth = {0};
     memset(eth.dst, 0xff, 6);
     memcpy(eth.src, ifi->mac, 6);
@@ -85,7 +87,7 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     tw_pkt_arp a = {0};
     a.op = TW_ARP_REQUEST;
     memcpy(a.sha, ifi->mac, 6);
-    a.spa = s->ifs[d->onlink[h] - 1].src4.v4;
+    a.spa = src->v4;
     a.tpa = dst->v4;
     int m = tw_pkt_arp_build(buf + n, cap - (size_t)n, &a);
     return m < 0 ? m : n + m;
@@ -94,7 +96,7 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   case K_TS: {
     if (v6 && k->type == K_TS) return 0; /* no ICMPv6 timestamp */
     uint16_t id, seq;
-    flow(d, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    flow(src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
     cookie_icmp_echo(&s->key, &f, &id, &seq);
     if (v6) {
       tw_pkt_icmp6 ic = {0};
@@ -111,8 +113,8 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   }
   case K_SYN:
   case K_ACK: {
-    uint16_t sport = tcp_sport(d, dst, k->port);
-    flow(d, dst, IPPROTO_TCP, sport, k->port, &f);
+    uint16_t sport = tcp_sport(d, src, dst, k->port);
+    flow(src, dst, IPPROTO_TCP, sport, k->port, &f);
     uint32_t c = cookie_tcp_seq(&s->key, &f);
     tw_pkt_tcp t = {0};
     t.sport = sport;
@@ -124,7 +126,7 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     return tw_pkt_build_tcp(buf, cap, &ip, &t, NULL, 0);
   }
   case K_UDP: {
-    uint16_t sport = tcp_sport(d, dst, k->port);
+    uint16_t sport = tcp_sport(d, src, dst, k->port);
     return tw_pkt_build_udp(buf, cap, &ip, sport, k->port, NULL, 0);
   }
   }
@@ -157,7 +159,7 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   if (rx->ethertype == TW_ETH_ARP) {
     if (rx->arp_op != TW_ARP_REPLY) return;
     int64_t h = engine_host(&s->eng, &rx->src);
-    if (h < 0 || !d->onlink[h]) return;
+    if (h < 0 || !s->hosts[h].link) return;
     host_up(d, (uint32_t)h, "arp-response", 0);
     struct host_result *r = scan_host(s, (uint32_t)h);
     if (r && !r->has_mac) host_set_mac(r, rx->arp_sha, NULL);
@@ -176,11 +178,11 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     s->eng.st.unsolicited++;
     return;
   }
-  const tw_pkt_addr *src = &rx->src;
+  const tw_pkt_addr *src = &rx->src, *us = &rx->dst;
   int v6 = src->family == AF_INET6;
   if (rx->proto == IPPROTO_ICMP || rx->proto == IPPROTO_ICMPV6) {
     uint16_t id, seq;
-    flow(d, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    flow(us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
     cookie_icmp_echo(&s->key, &f, &id, &seq);
     if (rx->icmp_id != id || rx->icmp_seq != seq) {
       s->bad_cookies++;
@@ -193,11 +195,11 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   if (rx->proto == IPPROTO_TCP) {
-    if (rx->dport != tcp_sport(d, src, rx->sport)) {
+    if (rx->dport != tcp_sport(d, us, src, rx->sport)) {
       s->bad_cookies++;
       return;
     }
-    flow(d, src, IPPROTO_TCP, rx->dport, rx->sport, &f);
+    flow(us, src, IPPROTO_TCP, rx->dport, rx->sport, &f);
     uint32_t c = cookie_tcp_seq(&s->key, &f);
     if (rx->tcp_ack == c + 1 && (rx->tcp_flags & TW_TCP_SYN))
       host_up(d, (uint32_t)h, "syn-ack", rx->ttl);
@@ -208,7 +210,7 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   if (rx->proto == IPPROTO_UDP) {
-    if (rx->dport != tcp_sport(d, src, rx->sport)) {
+    if (rx->dport != tcp_sport(d, us, src, rx->sport)) {
       s->bad_cookies++;
       return;
     }
@@ -221,7 +223,6 @@ static void done(struct engine *e) {
   struct scan *s = d->s;
   s->probes_sent += e->st.sent;
   for (int i = 0; i < d->nwaiters; i++) tw_cancel(d->waiters[i]);
-  free(d->onlink);
   s->stage_ctx = NULL;
   s->eng_live = false;
   engine_free(e);
@@ -234,34 +235,8 @@ static void add_kind(struct disc_stage *d, enum kind_type t, uint16_t port) {
 }
 
 static int wait_for(struct disc_stage *d, const tw_match *m, unsigned flags) {
-  if (d->nwaiters == 8) return -ENOSPC;
+  if (d->nwaiters == SCAN_MAX_SRCS + 1) return -ENOSPC;
   return tw_wait(d->s->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, d);
-}
-
-/* Which hosts sit on a link we are attached to: routes are looked up once
- * per /24 (IPv4) as consecutive targets share them. */
-static void mark_onlink(struct disc_stage *d) {
-  struct scan *s = d->s;
-  uint32_t last_net = 0;
-  int last = -1;
-  for (uint32_t h = 0; h < s->nhosts; h++) {
-    const tw_pkt_addr *a = &s->hosts[h].addr;
-    if (a->family != AF_INET) continue;
-    uint32_t net = ntohl(a->v4.s_addr) >> 8;
-    if (last < 0 || net != last_net) {
-      tw_route r;
-      last = 0;
-      if (tw_route_get_sync(a, &r) == 0 && r.gateway.family == 0 && r.type == 1 /* unicast */) {
-        for (int k = 0; k < s->nifs; k++)
-          if (s->ifs[k].ifindex == r.ifindex && s->ifs[k].eth && d->ifinfo[k].has_mac) {
-            if (!s->ifs[k].src4.family) s->ifs[k].src4 = r.src;
-            last = k + 1;
-          }
-      }
-      last_net = net;
-    }
-    d->onlink[h] = (uint8_t)last;
-  }
 }
 
 int stage_discovery(struct scan *s) {
@@ -270,12 +245,6 @@ int stage_discovery(struct scan *s) {
   struct disc_stage *d = calloc(1, sizeof *d);
   if (!d) return -ENOMEM;
   d->s = s;
-  d->onlink = calloc(s->nhosts, 1);
-  if (!d->onlink) {
-    free(d);
-    return -ENOMEM;
-  }
-  for (int k = 0; k < s->nifs; k++) tw_iface_get(s->ifs[k].name, 0, &d->ifinfo[k]);
   add_kind(d, K_ARP, 0);
   unsigned probes = o->probes;
   if (probes & PROBE_ECHO) add_kind(d, K_ECHO, 0);
@@ -286,7 +255,6 @@ int stage_discovery(struct scan *s) {
     for (size_t i = 0; i < o->pa.n; i++) add_kind(d, K_ACK, o->pa.v[i]);
   if (probes & PROBE_UDP)
     for (size_t i = 0; i < o->pu.n; i++) add_kind(d, K_UDP, o->pu.v[i]);
-  mark_onlink(d);
   int err = 0;
   tw_match m;
   memset(&m, 0, sizeof m);
@@ -294,12 +262,10 @@ int stage_discovery(struct scan *s) {
   m.ethertype = TW_ETH_ARP;
   m.arp_op = TW_ARP_REPLY;
   if ((err = wait_for(d, &m, 0)) < 0) goto fail;
-  const tw_pkt_addr *srcs[2] = {s->src4.family ? &s->src4 : NULL, s->src6.family ? &s->src6 : NULL};
-  for (int i = 0; i < 2; i++) {
-    if (!srcs[i]) continue;
+  for (int i = 0; i < s->nsrcs; i++) {
     memset(&m, 0, sizeof m);
     m.fields = TW_M_DST;
-    m.dst = *srcs[i];
+    m.dst = s->srcs[i];
     if ((err = wait_for(d, &m, TW_WAIT_ERRORS)) < 0) goto fail;
   }
   struct engine_config c;
@@ -318,7 +284,6 @@ int stage_discovery(struct scan *s) {
 fail:
   for (int i = 0; i < d->nwaiters; i++)
     if (d->waiters[i]) tw_cancel(d->waiters[i]);
-  free(d->onlink);
   free(d);
   return err;
 }

@@ -9,6 +9,7 @@
  *   ACK scan: RST -> unfiltered (reset), ICMP unreachable or nothing ->
  *             filtered. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,24 +21,24 @@ struct tcp_stage {
   const uint16_t *ports;
   uint32_t nports;
   int32_t *port_index; /* port -> index in ports, -1 */
-  tw_pkt_tmpl tm4, tm6;
-  tw_req *waiter4, *waiter6;
+  tw_pkt_tmpl tm[SCAN_MAX_SRCS]; /* one per source address */
+  tw_req *waiters[SCAN_MAX_SRCS];
 };
 
-static void flow_of(const struct tcp_stage *ts, const tw_pkt_addr *dst, uint16_t dport,
+static void flow_of(const tw_pkt_addr *src, const tw_pkt_addr *dst, uint16_t dport,
                     uint16_t sport, struct cookie_flow *f) {
-  const struct scan *s = ts->s;
   f->family = dst->family;
-  f->src = dst->family == AF_INET6 ? (const void *)s->src6.b : (const void *)s->src4.b;
+  f->src = src->b;
   f->dst = dst->b;
   f->sport = sport;
   f->dport = dport;
   f->proto = IPPROTO_TCP;
 }
 
-static uint16_t probe_sport(const struct tcp_stage *ts, const tw_pkt_addr *dst, uint16_t dport) {
+static uint16_t probe_sport(const struct tcp_stage *ts, const tw_pkt_addr *src,
+                            const tw_pkt_addr *dst, uint16_t dport) {
   struct cookie_flow f;
-  flow_of(ts, dst, dport, 0, &f);
+  flow_of(src, dst, dport, 0, &f);
   return cookie_src_port(&ts->s->key, &f, ts->s->sport_lo, ts->s->sport_hi);
 }
 
@@ -45,12 +46,15 @@ static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
                      size_t cap) {
   struct tcp_stage *ts = e->ctx;
   const tw_pkt_addr *dst = &e->hosts[h];
+  uint32_t gh = ts->s->live_idx[h];
+  const tw_pkt_addr *src = scan_src(ts->s, gh);
   uint16_t dport = ts->ports[p];
-  uint16_t sport = probe_sport(ts, dst, dport);
+  uint16_t sport = probe_sport(ts, src, dst, dport);
   struct cookie_flow f;
-  flow_of(ts, dst, dport, sport, &f);
+  flow_of(src, dst, dport, sport, &f);
   uint32_t cookie = cookie_tcp_seq(&ts->s->key, &f);
-  const tw_pkt_tmpl *tm = dst->family == AF_INET6 ? &ts->tm6 : &ts->tm4;
+  const tw_pkt_tmpl *tm = &ts->tm[ts->s->hosts[gh].src];
+  if (tm->family != dst->family) return 0;
   /* SYN: the cookie is our sequence number (the answer acknowledges it +1).
    * ACK: the cookie is our acknowledgement number (a RST answers with it
    * as its sequence number); the template's own seq goes unused. */
@@ -86,6 +90,7 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct scan *s = ts->s;
   if (status < 0 || !s->eng_live || s->stage_ctx != ts) return;
   const tw_pkt_addr *target = rx->quoted ? &rx->q_dst : &rx->src;
+  const tw_pkt_addr *us = rx->quoted ? &rx->q_src : &rx->dst;
   uint16_t dport = rx->quoted ? rx->q_dport : rx->sport;
   uint16_t sport = rx->quoted ? rx->q_sport : rx->dport;
   if (rx->quoted && !(rx->q_fields & TW_M_DPORT)) return;
@@ -96,8 +101,8 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   struct cookie_flow f;
-  flow_of(ts, target, dport, sport, &f);
-  if (sport != probe_sport(ts, target, dport)) {
+  flow_of(us, target, dport, sport, &f);
+  if (sport != probe_sport(ts, us, target, dport)) {
     s->bad_cookies++;
     return;
   }
@@ -139,8 +144,16 @@ static void tcp_done(struct engine *e) {
   struct tcp_stage *ts = e->ctx;
   struct scan *s = ts->s;
   s->probes_sent += e->st.sent;
-  if (ts->waiter4) tw_cancel(ts->waiter4);
-  if (ts->waiter6) tw_cancel(ts->waiter6);
+  if (s->o->debug)
+    fprintf(stderr,
+            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, "
+            "timed out %llu, send errors %llu, unsolicited %llu\n",
+            ts->type == SCAN_SYN ? "SYN" : "ACK", (unsigned long long)e->st.sent,
+            (unsigned long long)e->st.resent, (unsigned long long)e->st.answered,
+            (unsigned long long)e->st.late, (unsigned long long)e->st.timeouts,
+            (unsigned long long)e->st.send_errors, (unsigned long long)e->st.unsolicited);
+  for (int i = 0; i < SCAN_MAX_SRCS; i++)
+    if (ts->waiters[i]) tw_cancel(ts->waiters[i]);
   free(ts->port_index);
   s->stage_ctx = NULL;
   s->eng_live = false;
@@ -149,10 +162,10 @@ static void tcp_done(struct engine *e) {
   scan_next(s);
 }
 
-static int tmpl_for(struct tcp_stage *ts, int family, tw_pkt_tmpl *tm) {
+static int tmpl_for(struct tcp_stage *ts, const tw_pkt_addr *src, tw_pkt_tmpl *tm) {
   tw_pkt_ipspec ip = {0};
-  ip.src = family == AF_INET6 ? ts->s->src6 : ts->s->src4;
-  ip.dst.family = family;
+  ip.src = *src;
+  ip.dst.family = src->family;
   ip.ttl = 64;
   tw_pkt_tcp t = {0};
   if (ts->type == SCAN_SYN) {
@@ -194,10 +207,10 @@ int stage_tcp(struct scan *s, enum scan_type type) {
   memset(ts->port_index, 0xff, 65536 * sizeof *ts->port_index);
   for (uint32_t i = 0; i < ts->nports; i++) ts->port_index[ts->ports[i]] = (int32_t)i;
   int err = 0;
-  if (s->src4.family && (err = tmpl_for(ts, AF_INET, &ts->tm4)) < 0) goto fail;
-  if (s->src6.family && (err = tmpl_for(ts, AF_INET6, &ts->tm6)) < 0) goto fail;
-  if (s->src4.family && (err = add_waiter(ts, &s->src4, &ts->waiter4)) < 0) goto fail;
-  if (s->src6.family && (err = add_waiter(ts, &s->src6, &ts->waiter6)) < 0) goto fail;
+  for (int i = 0; i < s->nsrcs; i++) {
+    if ((err = tmpl_for(ts, &s->srcs[i], &ts->tm[i])) < 0) goto fail;
+    if ((err = add_waiter(ts, &s->srcs[i], &ts->waiters[i])) < 0) goto fail;
+  }
   struct engine_config c;
   scan_engine_config(s, &c);
   s->stage_ctx = ts;
@@ -211,8 +224,8 @@ int stage_tcp(struct scan *s, enum scan_type type) {
   }
   return 1;
 fail:
-  if (ts->waiter4) tw_cancel(ts->waiter4);
-  if (ts->waiter6) tw_cancel(ts->waiter6);
+  for (int i = 0; i < SCAN_MAX_SRCS; i++)
+    if (ts->waiters[i]) tw_cancel(ts->waiters[i]);
   free(ts->port_index);
   free(ts);
   return err;

@@ -181,6 +181,45 @@ static void write_group(struct scan *s) {
   s->hosts_done += s->nhosts;
 }
 
+/* Route host h of the group: our source address toward it, and whether it
+ * is on a link we are attached to (then ARP finds it). Routes are cached
+ * per /24 (IPv4) or /64 (IPv6): consecutive targets share them. */
+struct route_cache {
+  tw_pkt_addr net;
+  int valid;
+  uint8_t src, link;
+  int ok;
+};
+
+static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) {
+  tw_pkt_addr net = g->addr;
+  if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
+  else memset(net.b + 8, 0, 8);
+  if (!rc->valid || !tw_pkt_addr_eq(&rc->net, &net)) {
+    rc->valid = 1;
+    rc->net = net;
+    rc->ok = 0;
+    rc->link = 0;
+    tw_route r;
+    if (tw_route_get_sync(&g->addr, &r) == 0) {
+      int k;
+      for (k = 0; k < s->nsrcs; k++)
+        if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
+      if (k == s->nsrcs && s->nsrcs < SCAN_MAX_SRCS) s->srcs[s->nsrcs++] = r.src;
+      if (k < s->nsrcs) {
+        rc->ok = 1;
+        rc->src = (uint8_t)k;
+      }
+      if (r.gateway.family == 0 && r.type == 1 /* RTN_UNICAST */)
+        for (int i = 0; i < s->nifs; i++)
+          if (s->ifs[i].cap && tw_capture_ifindex(s->ifs[i].cap) == r.ifindex && s->ifs[i].eth)
+            rc->link = (uint8_t)(i + 1);
+    }
+  }
+  g->src = rc->src;
+  g->link = g->addr.family == AF_INET ? rc->link : 0;
+}
+
 static int load_group(struct scan *s) {
   uint64_t left = s->ntargets - s->next_target;
   uint32_t n = left < s->group_size ? (uint32_t)left : s->group_size;
@@ -188,6 +227,7 @@ static int load_group(struct scan *s) {
   s->addrs = calloc(n, sizeof *s->addrs);
   s->live = calloc(n, sizeof *s->live);
   s->live_idx = calloc(n, sizeof *s->live_idx);
+  struct route_cache rc = {0};
   if (!s->hosts || !s->addrs || !s->live || !s->live_idx) return -ENOMEM;
   for (uint32_t i = 0; i < n; i++) {
     struct tgt_addr ta;
@@ -197,6 +237,7 @@ static int load_group(struct scan *s) {
     if (ta.family == AF_INET6) a->v6 = ta.u.v6;
     else a->v4 = ta.u.v4;
     s->addrs[i] = *a;
+    if (s->raw) route_host(s, &s->hosts[i], &rc);
   }
   s->nhosts = n;
   s->next_target += n;
@@ -358,7 +399,7 @@ static int open_outputs(struct scan *s) {
 static int open_network(struct scan *s) {
   struct options *o = s->o;
   uint64_t n = s->ntargets;
-  uint64_t step = n > 64 ? n / 64 : 1;
+  uint64_t step = n > 256 ? n / 256 : 1;
   int need4 = 0, need6 = 0;
   for (uint64_t i = 0; i < n; i += step) {
     struct tgt_addr ta;
@@ -388,13 +429,8 @@ static int open_network(struct scan *s) {
       f->ifindex = tw_capture_ifindex(f->cap);
       s->nifs++;
     }
-    if (a.family == AF_INET6) {
-      need6 = 1;
-      if (!s->src6.family) s->src6 = r.src;
-    } else {
-      need4 = 1;
-      if (!s->src4.family) s->src4 = r.src;
-    }
+    if (a.family == AF_INET6) need6 = 1;
+    else need4 = 1;
   }
   if (s->nifs == 0) {
     fprintf(stderr, "trawl: no route to any target\n");
@@ -403,10 +439,14 @@ static int open_network(struct scan *s) {
   int err;
   if (need4 && (err = tw_rawsock_new(s->loop, &s->rs4, TW_RAW_IP4, NULL, 0, s)) < 0) return err;
   if (need6 && (err = tw_rawsock_new(s->loop, &s->rs6, TW_RAW_IP6, NULL, 0, s)) < 0) return err;
-  for (int k = 0; k < s->nifs; k++)
-    tw_rawsock_new(s->loop, &s->ifs[k].eth, TW_RAW_ETH, s->ifs[k].name, 0, s);
+  for (int k = 0; k < s->nifs; k++) {
+    tw_iface_get(s->ifs[k].name, 0, &s->ifs[k].info);
+    if (s->ifs[k].info.has_mac)
+      tw_rawsock_new(s->loop, &s->ifs[k].eth, TW_RAW_ETH, s->ifs[k].name, 0, s);
+  }
   return 0;
 }
+
 
 /* Raw sockets and captures are open: nothing below needs root, and no
  * packet has been parsed yet. */

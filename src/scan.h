@@ -30,6 +30,8 @@ struct ghost {
   tw_pkt_addr addr;
   struct host_result *res; /* created on the first thing learnt */
   bool up;                 /* discovery found it (or -Pn) */
+  uint8_t src;             /* index of our source address in scan.srcs */
+  uint8_t link;            /* on a link we are attached to: iface index + 1 */
   /* ports recorded per (proto, state): past STORE_CAP of a state, the
    * ports are no longer kept one by one, only counted (bulk). */
   uint32_t nstate[PROTO_COUNT][PORT_NSTATES];
@@ -42,8 +44,10 @@ struct scan_iface {
   int ifindex;
   tw_capture *cap;
   tw_rawsock *eth; /* Ethernet frames (ARP) */
-  tw_pkt_addr src4, src6;
+  tw_iface info;   /* MAC, flags */
 };
+
+#define SCAN_MAX_SRCS 8
 
 struct scan {
   struct options *o;
@@ -58,7 +62,8 @@ struct scan {
   tw_rawsock *rs4, *rs6;
   struct scan_iface ifs[SCAN_MAX_IFACES];
   int nifs;
-  tw_pkt_addr src4, src6; /* source addresses */
+  tw_pkt_addr srcs[SCAN_MAX_SRCS]; /* our source addresses (from routes) */
+  int nsrcs;
   uint16_t sport_lo, sport_hi;
   /* targets and groups */
   uint64_t ntargets, next_target;
@@ -98,6 +103,10 @@ struct scan {
 int scan_run(struct options *o);
 
 /* ---- for the stages ---- */
+/* Our source address toward host h of the group. */
+static inline const tw_pkt_addr *scan_src(const struct scan *s, uint32_t h) {
+  return &s->srcs[s->hosts[h].src];
+}
 /* The result record of host h of the group, created on first use. */
 struct host_result *scan_host(struct scan *s, uint32_t h);
 /* Record a port of host h. Ports in the same (proto, state) past the cap
