@@ -1,12 +1,12 @@
-/* main.c: the trawl command: parse and check the command line, then (for
- * now) print the plan with --dry-run. The scanning engine is wired here
- * later; until then a real scan is refused with a clear message.
+/* main.c: the trawl command: parse and check the command line, then print
+ * the plan (--dry-run) or run the scan (scan.c).
  * Exit status: 0 success, 1 runtime failure, 2 bad command line. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "options.h"
+#include "scan.h"
 #include "version.h"
 
 int main(int argc, char **argv) {
@@ -46,8 +46,7 @@ int main(int argc, char **argv) {
   if (o.dry_run) {
     options_print_plan(stdout, &o);
   } else {
-    fprintf(stderr, "trawl: the scanning engine is not built yet; use --dry-run to check a command line\n");
-    rc = 1;
+    rc = scan_run(&o);
   }
   options_free(&o);
   return rc;

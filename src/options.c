@@ -105,7 +105,7 @@ enum {
   O_HELP = 1, O_VERSION, O_DRYRUN, O_TOPPORTS, O_EXCLPORTS, O_MINRATE,
   O_MAXRATE, O_MAXRETRIES, O_HOSTTIMEOUT, O_SCANDELAY, O_MINRTT, O_MAXRTT,
   O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
-  O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_SRCPORT, O_PKTTRACE,
+  O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR
 };
@@ -139,6 +139,7 @@ static const struct {
     {"stats-every", 1, O_STATSEVERY},
     {"privileged", 0, O_PRIV},
     {"unprivileged", 0, O_UNPRIV},
+    {"privileged-user", 1, O_PRIVUSER},
     {"source-port", 1, O_SRCPORT},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
@@ -429,6 +430,10 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_RESUME: o->resume = v; break;
     case O_PRIV: o->privileged = 1; break;
     case O_UNPRIV: o->privileged = 0; break;
+    case O_PRIVUSER:
+      if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
+      else o->privileged_user = v;
+      break;
     case O_SRCPORT:
       r = opt_number(st, word, v, 0, 65535, false, &n);
       if (r == 0) o->source_port = (long)n;
@@ -827,6 +832,7 @@ void options_usage(FILE *f) {
 "  -e <iface>: use this network interface\n"
 "  -g/--source-port <portnum>: use this source port\n"
 "  --privileged/--unprivileged: assume raw packet privileges, or not\n"
+"  --privileged-user NAME: user to become once raw sockets are open (default nobody)\n"
 "  --datadir <dir>: look for trawl's data files here first\n"
 "  --dry-run: check everything and print the scan plan; send nothing\n"
 "  -V/--version: print the version\n"

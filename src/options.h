@@ -82,6 +82,7 @@ struct options {
   /* privileges, interface, source port */
   int privileged; /* OPT_UNSET (auto), 0 (--unprivileged), 1 (--privileged) */
   const char *iface;
+  const char *privileged_user; /* --privileged-user: drop root to (NULL: nobody) */
   long source_port;
   /* scripts */
   bool script_default; /* -sC */

@@ -76,10 +76,10 @@ void ratectl_tick(struct ratectl *rc, uint64_t now_ns) {
     median = rc->rtt_us[rc->nrtt / 2];
   }
   double loss = (double)rc->answered_late / (double)rc->answered;
-  /* Queueing delay: the median RTT far above the best seen (2 ms floor so
-   * scheduling noise on a fast LAN is not mistaken for a queue). */
+  /* Queueing delay: the median RTT far above the best seen (a 5 ms floor so
+   * that busy CPUs on a fast LAN are not mistaken for a queue). */
   uint64_t base = rc->rtt_min_us;
-  int delayed = rc->nrtt >= 10 && median > 2 * base + 2000;
+  int delayed = rc->nrtt >= 10 && median > 2 * base + 5000;
   int lossier = rc->have_loss_base && loss > rc->loss_base * 2 + 0.02;
   if (delayed || lossier) {
     set_rate(rc, rc->rate * 0.7);

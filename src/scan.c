@@ -522,8 +522,7 @@ int scan_run(struct options *o) {
       fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
     goto out;
   }
-  if (drop_privileges(getenv("TRAWL_PRIVILEGED_USER") ? getenv("TRAWL_PRIVILEGED_USER")
-                                                        : NULL) < 0)
+  if (drop_privileges(o->privileged_user) < 0)
     goto out;
   if (open_outputs(s) < 0) goto out;
   fill_info(s);
