@@ -12,6 +12,8 @@ PKGS=(
   # tests
   libcmocka-dev libxml2-utils xsltproc iproute2 nftables tcpdump socat
   iputils-ping dnsmasq nginx openssh-server python3
+  # lab (tests/lab): certificates, checks from the scanner namespace
+  openssl util-linux procps curl bind9-dnsutils python3-scapy
   # benchmarks: peers and reference libraries
   libuv1-dev libev-dev nmap ndiff masscan zmap
 )
