@@ -5,7 +5,8 @@
  *
  * Every program is run as `PROG WORKLOAD [DIR]` and prints one line,
  *   VALUE <number> <unit>
- * (round trips per second, or milliseconds of wall time), or exits non-zero
+ * (round trips per second, or milliseconds of wall time), possibly after
+ * INFO lines (ping-pong rate per CPU second, the fs backend), or exits non-zero
  * with a message on stderr if the workload did not run as specified. */
 #ifndef BENCH_LOOP_COMMON_H
 #define BENCH_LOOP_COMMON_H
@@ -17,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -41,6 +43,22 @@ static inline double bench_now_ms(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* CPU time of the whole process (every thread), ms. */
+static inline double bench_cpu_ms(void) {
+  struct rusage ru;
+  getrusage(RUSAGE_SELF, &ru);
+  return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+         (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+/* Ping-pong result: the rate over wall time (the VALUE) and, as a check
+ * that does not depend on what else the machine runs, over CPU time. */
+static inline void bench_print_rate(uint64_t rounds, double wall_ms, double cpu_ms) {
+  printf("INFO cpu_rate=%.3f\n", (double)rounds * 1000.0 / cpu_ms);
+  printf("VALUE %.3f rt/s\n", (double)rounds * 1000.0 / wall_ms);
+  fflush(stdout);
 }
 
 /* splitmix64: the same sequence in every program for a given seed. */

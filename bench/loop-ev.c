@@ -36,7 +36,7 @@ typedef struct conn {
 
 static int nconn, connected, accepted, measuring;
 static uint64_t rounds, rounds0;
-static double t0;
+static double t0, cpu0;
 static ev_timer clock_timer;
 static ev_io accept_io;
 static conn *conns; /* 2 * nconn: clients first, then accepted */
@@ -65,13 +65,13 @@ static void on_clock(struct ev_loop *l, ev_timer *tm, int revents) {
   if (!measuring) {
     measuring = 1;
     t0 = bench_now_ms();
+    cpu0 = bench_cpu_ms();
     rounds0 = rounds;
     ev_timer_set(tm, PP_MEASURE_MS / 1000.0, 0.);
     ev_timer_start(l, tm);
     return;
   }
-  double ms = bench_now_ms() - t0;
-  bench_print((double)(rounds - rounds0) * 1000.0 / ms, "rt/s");
+  bench_print_rate(rounds - rounds0, bench_now_ms() - t0, bench_cpu_ms() - cpu0);
   ev_break(l, EVBREAK_ALL);
 }
 

@@ -25,7 +25,7 @@ typedef struct conn {
 
 static int nconn, connected, accepted, measuring;
 static uint64_t rounds, rounds0;
-static double t0;
+static double t0, cpu0;
 static tw_timer *clock_timer;
 static conn *conns; /* 2 * nconn: clients first, then accepted */
 
@@ -58,12 +58,12 @@ static void on_clock(tw_timer *tm, int status) {
   if (!measuring) { /* warm-up over: start counting */
     measuring = 1;
     t0 = bench_now_ms();
+    cpu0 = bench_cpu_ms();
     rounds0 = rounds;
     check(tw_timer_start(tm, on_clock, PP_MEASURE_MS * 1000000ull, 0), "timer");
     return;
   }
-  double ms = bench_now_ms() - t0;
-  bench_print((double)(rounds - rounds0) * 1000.0 / ms, "rt/s");
+  bench_print_rate(rounds - rounds0, bench_now_ms() - t0, bench_cpu_ms() - cpu0);
   tw_loop_stop(loop);
 }
 

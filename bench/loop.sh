@@ -12,7 +12,7 @@
 set -euo pipefail
 
 BUILD=${1:?usage: bench/loop.sh BUILD_DIR}
-REPS=${REPS:-5}
+REPS=${REPS:-7}
 BIN="$BUILD/bench"
 for p in loop-trawl loop-uv loop-ev; do
   [ -x "$BIN/$p" ] || { echo "loop.sh: $BIN/$p missing (configure with -DTRAWL_BENCH=ON)" >&2; exit 1; }
@@ -56,7 +56,9 @@ run() {
     grep -q '^INFO backend=io_uring' <<<"$out" ||
       echo "loop.sh: warning: io_uring unavailable, 'files' measures the pool" >&2
   fi
-  awk '$1 == "VALUE" { print $2 }' <<<"$out"
+  # "value cpu_rate" (cpu_rate: ping-pong round trips per CPU second, else -)
+  awk '/^INFO cpu_rate=/ { split($2, a, "="); c = a[2] } $1 == "VALUE" { v = $2 }
+       END { print v, (c == "" ? "-" : c) }' <<<"$out"
 }
 
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
@@ -75,26 +77,34 @@ result() {
 
 libs=(trawl uv ev)
 for w in pingpong1 pingpong100 timers files; do
-  declare -a v_trawl=() v_uv=() v_ev=() v_pool=()
+  declare -a v_trawl=() v_uv=() v_ev=() v_pool=() c_trawl=() c_uv=() c_ev=()
   for ((r = 0; r < REPS; r++)); do
     for ((k = 0; k < 3; k++)); do
       lib=${libs[(r + k) % 3]}
-      val=$(run "loop-$lib" "$w")
-      eval "v_$lib+=(\"\$val\")"
+      read -r val cpu < <(run "loop-$lib" "$w")
+      [ -n "$val" ] || exit 1
+      eval "v_$lib+=(\"\$val\"); c_$lib+=(\"\$cpu\")"
       if [ "$w" = files ] && [ "$lib" = trawl ]; then
-        v_pool+=("$(run loop-trawl files TRAWL_NO_IOURING=1)")
+        read -r val cpu < <(run loop-trawl files TRAWL_NO_IOURING=1)
+        [ -n "$val" ] || exit 1
+        v_pool+=("$val")
       fi
     done
     echo "loop.sh: $w rep $((r + 1)): trawl=${v_trawl[r]} libuv=${v_uv[r]} libev=${v_ev[r]}${v_pool:+ trawl_pool=${v_pool[r]:-}}" >&2
   done
   mt=$(median "${v_trawl[@]}"); mu=$(median "${v_uv[@]}"); me=$(median "${v_ev[@]}")
   case $w in
-    pingpong*) result "$w" rate rt/s "$mt" "$mu" "$me" ;;
+    pingpong*)
+      # Rates over CPU time: the same comparison without the machine's
+      # other load in it (stderr only; see docs/benchmarks.md).
+      echo "loop.sh: $w per CPU second (median): trawl=$(median "${c_trawl[@]}")" \
+           "libuv=$(median "${c_uv[@]}") libev=$(median "${c_ev[@]}")" >&2
+      result "$w" rate rt/s "$mt" "$mu" "$me" ;;
     timers) result "$w" time ms "$mt" "$mu" "$me" ;;
     files)
       result files time ms "$mt" "$mu" "$me"
       # The same libuv and libev runs, against libtrawl on its thread pool.
       result files_pool time ms "$(median "${v_pool[@]}")" "$mu" "$me" ;;
   esac
-  unset v_trawl v_uv v_ev v_pool
+  unset v_trawl v_uv v_ev v_pool c_trawl c_uv c_ev
 done
