@@ -46,7 +46,9 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 demo: deps build
 	@bash scripts/demo.sh $(BUILD)
 
-bench-%: deps
+# A static pattern rule: make skips implicit (pattern) rules for .PHONY
+# targets, so a plain `bench-%:` rule never ran for them.
+bench-loop bench-packets bench-scan bench-scripts: bench-%: deps
 	cmake -S . -B $(BUILD) -DTRAWL_BENCH=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 	@bash bench/$*.sh $(BUILD)
