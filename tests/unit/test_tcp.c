@@ -1207,6 +1207,63 @@ static void test_close_in_own_callbacks(void **state) {
   finish(loop);
 }
 
+/* tw_close() from a callback of the pass's second pending run (step 5):
+ * the client's write callbacks are queued by a write issued from the
+ * server's read callback (I/O, step 4). The first closes the client, which
+ * still owes a write callback and a read: both must run, before the close
+ * callback, although the handle is freed in the same pass. */
+static void d5_close(void *h) {
+  note(EV_CLOSE);
+  st.closed++;
+}
+
+static void d5_write2(tw_tcp *t, int status) {
+  ENTER();
+  assert_int_equal(status, 0); /* it was in the kernel */
+  note(EV_WRITE);
+  LEAVE();
+}
+
+static void d5_write1(tw_tcp *t, int status) {
+  ENTER();
+  assert_int_equal(status, 0);
+  note(EV_CONNECT); /* (first write) */
+  assert_int_equal(tw_close(t, d5_close), 0);
+  LEAVE();
+}
+
+static void d5_server_read(tw_tcp *t, int status, const char *buf, size_t len) {
+  ENTER();
+  assert_int_equal(status, 0);
+  assert_int_equal(tw_tcp_read_stop(t), 0);
+  assert_int_equal(tw_tcp_write(st.client, "1", 1, d5_write1), 0);
+  assert_int_equal(tw_tcp_write(st.client, "2", 1, d5_write2), 0);
+  assert_int_equal(tw_close(t, count_close), 0);
+  LEAVE();
+}
+
+static void d5_client_read(tw_tcp *t, int status, const char *buf, size_t len) {
+  ENTER();
+  assert_int_equal(status, -ECANCELED);
+  note(EV_READ);
+  LEAVE();
+}
+
+static void test_close_from_deferred_callback(void **state) {
+  reset();
+  tw_loop *loop = pair(AF_INET);
+  assert_int_equal(tw_tcp_read_start(st.server, d5_server_read), 0);
+  assert_int_equal(tw_tcp_read_exact(st.client, 100, 0, d5_client_read), 0);
+  assert_int_equal(tw_tcp_write(st.client, "x", 1, NULL), 0);
+  run(loop);
+  assert_int_equal(st.norder, 4);
+  assert_int_equal(st.order[0], EV_CONNECT);
+  assert_int_equal(st.order[3], EV_CLOSE); /* after the read and write 2 */
+  assert_int_equal(st.order[1] + st.order[2], EV_READ + EV_WRITE);
+  assert_int_equal(st.closed, 2);
+  finish(loop);
+}
+
 /* ---- adopting sockets ------------------------------------------------------------------------------------- */
 
 static void adopt_server_read(tw_tcp *t, int status, const char *buf, size_t len) {
@@ -1394,6 +1451,7 @@ int main(void) {
     cmocka_unit_test(test_close_cancels_connected),
     cmocka_unit_test(test_loop_close_cancels),
     cmocka_unit_test(test_close_in_own_callbacks),
+    cmocka_unit_test(test_close_from_deferred_callback),
     cmocka_unit_test(test_open_adopt),
     cmocka_unit_test(test_listen_in_use),
     cmocka_unit_test(test_bad_arguments),
