@@ -117,7 +117,10 @@ static void tick_cb(tw_timer *t, int status) {
   while (ost_expired(&e->ost, deadline, &ent)) {
     uint32_t h = ost_host(ent.key), p = ost_port(ent.key);
     int wanted = !e->ops->wanted || e->ops->wanted(e, h, p);
-    if (ent.tries > e->cfg.max_retries || !wanted) {
+    uint64_t wait = e->rto_ns;
+    if (wanted && ent.tries > e->cfg.max_retries)
+      wait = e->ops->extend ? e->ops->extend(e, h, p) : 0;
+    if (!wanted || wait == 0) {
       ost_remove(&e->ost, ent.key);
       if (wanted) {
         e->st.timeouts++;
@@ -131,7 +134,9 @@ static void tick_cb(tw_timer *t, int status) {
       ost_sent(&e->ost, ent.key, deadline, ent.tries);
       break;
     }
-    ost_sent(&e->ost, ent.key, now, (uint8_t)(ent.tries + 1));
+    /* An extended wait is recorded as a later send time. */
+    uint64_t stamp = wait > e->rto_ns ? now + (wait - e->rto_ns) : now;
+    ost_sent(&e->ost, ent.key, stamp, (uint8_t)(ent.tries < 255 ? ent.tries + 1 : 255));
     e->st.resent++;
     e->st.sent++;
     used++;

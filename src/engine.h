@@ -35,6 +35,11 @@ struct probe_ops {
   void (*timeout)(struct engine *e, uint32_t h, uint32_t p);
   /* Should (h, p) still be probed? NULL: always. */
   int (*wanted)(struct engine *e, uint32_t h, uint32_t p);
+  /* The last try went unanswered: to keep trying (e.g. the host is
+   * rate-limiting its answers and still answering), return how long to wait
+   * for the answer to the extra try (ns, at least the current timeout);
+   * 0 to give up. NULL: give up. */
+  uint64_t (*extend)(struct engine *e, uint32_t h, uint32_t p);
   /* The socket for (h, p); NULL op: the engine's raw IPv4/IPv6 socket. */
   tw_rawsock *(*sock)(struct engine *e, uint32_t h, uint32_t p);
 };

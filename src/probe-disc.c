@@ -139,7 +139,7 @@ static void timeout(struct engine *e, uint32_t h, uint32_t p) {
   (void)p; /* a host none of whose probes was answered stays down */
 }
 
-static const struct probe_ops disc_ops = {build, timeout, wanted, sock_for};
+static const struct probe_ops disc_ops = {build, timeout, wanted, NULL, sock_for};
 
 static void host_up(struct disc_stage *d, uint32_t h, const char *reason, int ttl) {
   struct scan *s = d->s;

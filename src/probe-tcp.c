@@ -83,7 +83,7 @@ static void tcp_timeout(struct engine *e, uint32_t h, uint32_t p) {
   scan_port(ts->s, ts->s->live_idx[h], PROTO_TCP, ts->ports[p], PORT_FILTERED, "no-response", 0);
 }
 
-static const struct probe_ops tcp_ops = {tcp_build, tcp_timeout, NULL, NULL};
+static const struct probe_ops tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL};
 
 static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct tcp_stage *ts = data;

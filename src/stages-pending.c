@@ -2,5 +2,4 @@
 #include <errno.h>
 #include <stdio.h>
 #include "scan.h"
-int stage_udp(struct scan *s) { fprintf(stderr, "trawl: UDP scan not built yet\n"); return -ENOSYS; }
 int stage_connect(struct scan *s) { fprintf(stderr, "trawl: connect scan not built yet\n"); return -ENOSYS; }
