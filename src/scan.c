@@ -287,7 +287,7 @@ void scan_next(struct scan *s) {
         for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = true;
         r = 0;
       } else {
-        r = stage_discovery(s);
+        r = s->raw ? stage_discovery(s) : stage_connect_discovery(s);
       }
       break;
     case 1:
@@ -507,8 +507,11 @@ int scan_run(struct options *o) {
     s->sport_lo = 40000;
     s->sport_hi = 60999;
   }
-  s->raw = (o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_ACK) | SCANF(SCAN_UDP))) ||
-           !o->skip_discovery;
+  /* Raw packets when privileged (root, or --privileged), else connect(). */
+  s->raw = o->privileged == OPT_UNSET ? geteuid() == 0 : o->privileged == 1;
+  if (!s->raw && !o->dry_run)
+    fprintf(stderr, "trawl: no raw packet privileges: connect scan (-sT) and connect-based "
+                    "host discovery\n");
   s->ntargets = targets_count(o->targets);
   size_t nports = portlist_count(&o->ports);
   if (nports == 0) nports = 1;

@@ -125,5 +125,6 @@ int stage_discovery(struct scan *s);
 int stage_tcp(struct scan *s, enum scan_type type);
 int stage_udp(struct scan *s);
 int stage_connect(struct scan *s);
+int stage_connect_discovery(struct scan *s);
 
 #endif
