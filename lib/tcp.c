@@ -12,7 +12,9 @@
  * straight into the kernel, an error) they queue the handle's tw_pending, so
  * the callback runs on the next pass of the loop and never inside the call.
  * After every user callback tcp_run() checks whether the handle was closed,
- * and if so touches nothing more.
+ * and if so touches nothing more. A sweep is bounded so one busy handle
+ * cannot starve the rest: at most TW_TCP_READS read() calls, and write
+ * callbacks queued by write callbacks wait for the next pending run.
  *
  * Completed write callbacks wait in a ring (callback, status) whose room is
  * reserved when the write is accepted, so a write that the kernel took
@@ -44,6 +46,7 @@
 #define TW_TCP_IOV 64               /* queued chunks per sendmsg() */
 #define TW_TCP_READ_MIN 1024        /* never read() into less room than this */
 #define TW_TCP_READ_GROW (64 * 1024) /* full reads double the buffer up to this */
+#define TW_TCP_READS 16             /* read() calls per sweep, then others' turn */
 
 enum {
   ST_NEW,        /* no socket yet */
@@ -177,15 +180,16 @@ static int timer_get(struct tw_tcp *t) {
   return 0;
 }
 
-static void timer_arm(struct tw_tcp *t) {
+/* Returns 0 or -ENOMEM (the timer heap could not grow). */
+static int timer_arm(struct tw_tcp *t) {
   uint64_t next = 0;
   if (t->state == ST_CONNECTING && t->conn_due) next = t->conn_due;
   if (t->rmode && t->read_due && (!next || t->read_due < next)) next = t->read_due;
-  if (!next || !t->timer) return;
+  if (!next || !t->timer) return 0;
   uint64_t due = tw_timer_due(t->timer);
-  if (due && due <= next) return; /* fires first; it re-arms then */
+  if (due && due <= next) return 0; /* fires first; it re-arms then */
   uint64_t now = t->h.loop->now;
-  tw_timer_start(t->timer, on_timer, next > now ? next - now : 0, 0);
+  return tw_timer_start(t->timer, on_timer, next > now ? next - now : 0, 0);
 }
 
 static void on_timer(tw_timer *tm, int status) {
@@ -198,7 +202,7 @@ static void on_timer(tw_timer *tm, int status) {
     t->rtimedout = 1;
   }
   tcp_run(t, 0);
-  if (!closing(t)) timer_arm(t);
+  if (!closing(t)) timer_arm(t); /* cannot fail: its heap slot was just freed */
 }
 
 /* ---- writes ---------------------------------------------------------------- */
@@ -224,9 +228,12 @@ static void ring_push(struct tw_tcp *t, tw_tcp_write_cb cb, int status) {
   t->rcount++;
 }
 
-/* Run the due write callbacks in order. Returns 1 if the handle closed. */
+/* Run the write callbacks that are due, in order. Those their callbacks
+ * add (a write the kernel took whole) wait for the next pass, so a callback
+ * that writes again cannot keep the loop here. Returns 1 if the handle
+ * closed. */
 static int ring_run(struct tw_tcp *t) {
-  while (t->rcount) {
+  for (size_t n = t->rcount; n > 0 && t->rcount; n--) {
     wdone d = t->ring[t->rhead];
     t->rhead = (t->rhead + 1) % t->rcap;
     t->rcount--;
@@ -289,8 +296,12 @@ static int flush_queue(struct tw_tcp *t) {
 
 /* ---- reads ----------------------------------------------------------------- */
 
+/* *can_read is how many more read() calls this sweep may make. Once it is
+ * spent, other handles get their turn; epoll (level-triggered) reports
+ * what is left on the next pass. */
 static void read_socket(struct tw_tcp *t, int *can_read) {
   tw_readbuf *b = &t->in;
+  (*can_read)--;
   size_t need = TW_TCP_READ_MIN;
   if (t->rmode == RD_EXACT && t->rn - tw_readbuf_len(b) > need) need = t->rn - tw_readbuf_len(b);
   if (t->rfull && b->cap < TW_TCP_READ_GROW && b->cap + 1 > need) need = b->cap + 1;
@@ -422,19 +433,23 @@ static void run_cancelled(struct tw_tcp *t) {
  * connected or failed), until nothing moves. Returns 1 if the handle was
  * closed. */
 static int run_stream(struct tw_tcp *t, int events) {
-  int can_read = events & (TW_READABLE | TW_HANGUP | TW_ERROR);
+  int can_read = (events & (TW_READABLE | TW_HANGUP | TW_ERROR)) ? TW_TCP_READS : 0;
   int can_write = events & (TW_WRITABLE | TW_HANGUP | TW_ERROR);
+  int ring_ran = 0;
   for (;;) {
     int moved = 0;
     if (!tw_queue_empty(&t->wq)) {
       if (t->werr) fail_queue(t);
       else if (can_write && t->state == ST_CONNECTED && !flush_queue(t)) can_write = 0;
     }
-    if (t->rcount) {
+    if (t->rcount && !ring_ran) {
+      /* Once per sweep; what callbacks add runs on the next pass. */
+      ring_ran = 1;
       if (ring_run(t)) return 1;
       moved = 1;
     }
-    if (t->shut_req && !t->shut_done && tw_queue_empty(&t->wq) && t->state != ST_CONNECTING) {
+    if (t->shut_req && !t->shut_done && tw_queue_empty(&t->wq) && !t->rcount &&
+        t->state != ST_CONNECTING) {
       int status = t->werr;
       if (!status && shutdown(t->w.fd, SHUT_WR) < 0) status = -errno;
       t->shut_done = 1;
@@ -451,8 +466,10 @@ static int run_stream(struct tw_tcp *t, int events) {
       if (r < 0) return 1;
       if (r > 0) moved = 1;
     }
-    if (!moved) return 0;
+    if (!moved) break;
   }
+  if (t->rcount) tw__pending_push(t->h.loop, &t->pend);
+  return 0;
 }
 
 static void tcp_run(struct tw_tcp *t, int events) {
@@ -629,7 +646,7 @@ int tw_tcp_connect(tw_tcp *t, const struct sockaddr *addr, uint64_t timeout_ns,
     t->state = ST_CONNECTING; /* EINTR: it goes on in the background */
     if (timeout_ns) {
       t->conn_due = deadline(t->h.loop, timeout_ns);
-      timer_arm(t);
+      if ((err = timer_arm(t))) fail(t, err);
     }
   } else {
     fail(t, -errno); /* -ECONNREFUSED, -ENETUNREACH, ... go to cb */
@@ -696,7 +713,12 @@ static int read_begin(struct tw_tcp *t, int mode, size_t n, uint64_t timeout_ns,
   t->scan = 0;
   t->rtimedout = 0;
   t->read_due = timeout_ns ? deadline(t->h.loop, timeout_ns) : 0;
-  if (t->read_due) timer_arm(t);
+  if (t->read_due && (err = timer_arm(t))) {
+    t->rmode = RD_NONE;
+    t->read_cb = NULL;
+    t->read_due = 0;
+    return err;
+  }
   kick(t, tw_readbuf_len(&t->in) || t->eof || t->rerr);
   return 0;
 }

@@ -96,9 +96,11 @@ static void ring_push(struct tw_udp *u, tw_udp_send_cb cb, int status) {
   u->rcount++;
 }
 
-/* Returns 1 if the handle was closed by a callback. */
+/* Run the send callbacks that are due, in order; those their callbacks add
+ * wait for the next pass, so a callback that sends again (the next probe)
+ * cannot keep the loop here. Returns 1 if the handle was closed. */
 static int ring_run(struct tw_udp *u) {
-  while (u->rcount) {
+  for (size_t n = u->rcount; n > 0 && u->rcount; n--) {
     sdone d = u->ring[u->rhead];
     u->rhead = (u->rhead + 1) % u->rcap;
     u->rcount--;
@@ -170,11 +172,9 @@ static void udp_run(struct tw_udp *u, int events) {
   u->in_run = 1;
   if (!tw_queue_empty(&u->sq) && (events & (TW_WRITABLE | TW_ERROR))) flush_queue(u);
   if (ring_run(u)) return;
-  if (u->recv_cb && (events & (TW_READABLE | TW_ERROR))) {
-    if (run_recv(u)) return;
-    if (ring_run(u)) return; /* sends issued by receive callbacks */
-  }
+  if (u->recv_cb && (events & (TW_READABLE | TW_ERROR)) && run_recv(u)) return;
   u->in_run = 0;
+  if (u->rcount) tw__pending_push(u->h.loop, &u->pend); /* sends from callbacks */
   update(u);
 }
 

@@ -266,6 +266,44 @@ static void close_both(void) {
   if (!tw_is_closing(st.server)) assert_int_equal(tw_close(st.server, count_close), 0);
 }
 
+/* A write callback that writes again (the kernel takes each at once) does
+ * not hold the loop: the next callback waits for the next pending run. */
+static int passes;
+static void count_pass(tw_hook *h, int status) { passes++; }
+
+static void chain_written(tw_tcp *t, int status) {
+  ENTER();
+  assert_int_equal(status, 0);
+  if (++st.step < 200) assert_int_equal(tw_tcp_write(t, "0123456789", 10, chain_written), 0);
+  LEAVE();
+}
+
+static void chain_read(tw_tcp *t, int status, const char *buf, size_t len) {
+  ENTER();
+  assert_int_equal(status, 0);
+  assert_int_equal(len, 2000);
+  close_both();
+  LEAVE();
+}
+
+static void test_write_chain_yields(void **state) {
+  reset();
+  passes = 0;
+  tw_loop *loop = pair(AF_INET);
+  tw_hook *h;
+  assert_int_equal(tw_hook_new(loop, &h, TW_HOOK_PREPARE, NULL), 0);
+  assert_int_equal(tw_hook_start(h, count_pass), 0);
+  tw_unref(h);
+  assert_int_equal(tw_tcp_write(st.server, "0123456789", 10, chain_written), 0);
+  assert_int_equal(tw_tcp_read_exact(st.client, 2000, 5 * S, chain_read), 0);
+  run(loop);
+  assert_int_equal(st.step, 200);
+  /* The loop polled between every two links (a pass has two pending
+   * runs, one each side of the poll); run at once they would take one. */
+  assert_true(passes >= 100);
+  finish(loop);
+}
+
 /* ---- read_exact ----------------------------------------------------------------- */
 
 static void exact2_cb(tw_tcp *t, int status, const char *buf, size_t len) {
@@ -1430,6 +1468,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_echo_v4),
     cmocka_unit_test(test_echo_v6),
+    cmocka_unit_test(test_write_chain_yields),
     cmocka_unit_test(test_read_exact),
     cmocka_unit_test(test_read_exact_big),
     cmocka_unit_test(test_read_until_split),

@@ -358,6 +358,41 @@ static void test_recv_closes_own_handle(void **state) {
   assert_int_equal(tw_loop_close(loop), 0);
 }
 
+/* ---- a send callback that sends again does not hold the loop -------------------------------- */
+
+static int passes;
+static void count_pass(tw_hook *h, int status) { passes++; }
+
+static void chain_sent(tw_udp *u, int status) {
+  ENTER();
+  assert_int_equal(status, 0);
+  if (++st.sent < 200)
+    assert_int_equal(tw_udp_send(u, "x", 1, (struct sockaddr *)&st.baddr, chain_sent), 0);
+  else
+    assert_int_equal(tw_close(u, count_close), 0);
+  LEAVE();
+}
+
+static void test_send_chain_yields(void **state) {
+  reset();
+  passes = 0;
+  tw_loop *loop = new_loop();
+  st.a = bound(loop, AF_INET, &st.aaddr);
+  st.b = bound(loop, AF_INET, &st.baddr);
+  tw_hook *h;
+  assert_int_equal(tw_hook_new(loop, &h, TW_HOOK_PREPARE, NULL), 0);
+  assert_int_equal(tw_hook_start(h, count_pass), 0);
+  tw_unref(h);
+  assert_int_equal(tw_udp_send(st.a, "x", 1, (struct sockaddr *)&st.baddr, chain_sent), 0);
+  assert_int_equal(tw_loop_run(loop, TW_RUN_DEFAULT), 0);
+  assert_int_equal(st.sent, 200);
+  /* The loop polled between every two links (a pass has two pending
+   * runs, one each side of the poll); run at once they would take one. */
+  assert_true(passes >= 100);
+  assert_int_equal(tw_close(st.b, NULL), 0);
+  assert_int_equal(tw_loop_close(loop), 0);
+}
+
 /* ---- the send queue, behind a slow qdisc ------------------------------------------------ */
 
 static int orig_netns = -1;
@@ -534,6 +569,7 @@ int main(void) {
     cmocka_unit_test(test_close_with_pending_sends),
     cmocka_unit_test(test_loop_close),
     cmocka_unit_test(test_recv_closes_own_handle),
+    cmocka_unit_test(test_send_chain_yields),
     cmocka_unit_test(test_bad_arguments),
     cmocka_unit_test_teardown(test_send_queue_drains, slow_lo_teardown),
     cmocka_unit_test_teardown(test_close_cancels_queued_sends, slow_lo_teardown),
