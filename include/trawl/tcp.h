@@ -65,8 +65,9 @@ TW_API int tw_tcp_connect(tw_tcp *t, const struct sockaddr *addr,
  * or listening. -EBUSY if the handle is already in use. */
 TW_API int tw_tcp_listen(tw_tcp *t, const struct sockaddr *addr, int backlog,
                          tw_tcp_accept_cb cb);
-/* Accept one pending connection into a new handle (data = NULL). Returns
- * -EAGAIN when there is none. */
+/* Accept one pending connection into a new, connected handle (data = NULL,
+ * non-blocking, close-on-exec). Returns -EAGAIN when there is none, -EINVAL
+ * if server is not listening, or accept(2)'s error (-EMFILE, ...). */
 TW_API int tw_tcp_accept(tw_tcp *server, tw_tcp **client);
 
 /* Adopt an already connected or listening socket (it becomes non-blocking
