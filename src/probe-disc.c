@@ -2,6 +2,7 @@
  * asked in several ways at once, and the first answer ends the asking:
  *
  *   on a directly attached IPv4 network: ARP request   -> arp-response
+ *   on a directly attached IPv6 network: neighbour solicitation -> nd-response
  *   elsewhere (and for IPv6): the -PE/-PP/-PS/-PA/-PU probes, by default
  *   ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as Nmap:
  *     echo-reply, timestamp-reply, syn-ack, reset, port-unreach, udp-response
@@ -15,7 +16,7 @@
 
 #include "scan.h"
 
-enum kind_type { K_ARP, K_ECHO, K_TS, K_SYN, K_ACK, K_UDP };
+enum kind_type { K_ARP, K_ND, K_ECHO, K_TS, K_SYN, K_ACK, K_UDP };
 struct kind {
   enum kind_type type;
   uint16_t port;
@@ -51,14 +52,17 @@ static uint16_t tcp_sport(const struct disc_stage *d, const tw_pkt_addr *src,
 static int wanted(struct engine *e, uint32_t h, uint32_t p) {
   struct disc_stage *d = e->ctx;
   if (d->s->hosts[h].up) return 0;
-  int arp = d->kinds[p].type == K_ARP;
-  return d->s->hosts[h].link ? arp : !arp;
+  enum kind_type t = d->kinds[p].type;
+  const struct ghost *g = &d->s->hosts[h];
+  if (!g->link) return t != K_ARP && t != K_ND;
+  return g->addr.family == AF_INET6 ? t == K_ND : t == K_ARP;
 }
 
 static tw_rawsock *sock_for(struct engine *e, uint32_t h, uint32_t p) {
   struct disc_stage *d = e->ctx;
   uint8_t link = d->s->hosts[h].link;
-  if (d->kinds[p].type == K_ARP) return link ? d->s->ifs[link - 1].eth : NULL;
+  if (d->kinds[p].type == K_ARP || d->kinds[p].type == K_ND)
+    return link ? d->s->ifs[link - 1].eth : NULL;
   return e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
 }
 
@@ -90,6 +94,32 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     a.spa = src->v4;
     a.tpa = dst->v4;
     int m = tw_pkt_arp_build(buf + n, cap - (size_t)n, &a);
+    return m < 0 ? m : n + m;
+  }
+  case K_ND: {
+    /* Neighbour solicitation to the target's solicited-node multicast
+     * group (RFC 4861), from our link address, with our MAC. */
+    const tw_iface *ifi = &s->ifs[s->hosts[h].link - 1].info;
+    tw_pkt_eth eth = {0};
+    static const uint8_t mc[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
+    eth.dst[0] = 0x33;
+    eth.dst[1] = 0x33;
+    eth.dst[2] = 0xff;
+    memcpy(eth.dst + 3, dst->b + 13, 3);
+    memcpy(eth.src, ifi->mac, 6);
+    eth.type = TW_ETH_IP6;
+    int n = tw_pkt_eth_build(buf, cap, &eth);
+    if (n < 0) return n;
+    ip.ttl = 255;
+    ip.dst.family = AF_INET6;
+    memcpy(ip.dst.b, mc, 13);
+    memcpy(ip.dst.b + 13, dst->b + 13, 3);
+    tw_pkt_icmp6 ns = {0};
+    ns.type = TW_ICMP6_NS;
+    ns.target = dst->v6;
+    ns.has_sll = 1;
+    memcpy(ns.sll, ifi->mac, 6);
+    int m = tw_pkt_build_icmp(buf + n, cap - (size_t)n, &ip, NULL, &ns, NULL, 0);
     return m < 0 ? m : n + m;
   }
   case K_ECHO:
@@ -180,6 +210,15 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   }
   const tw_pkt_addr *src = &rx->src, *us = &rx->dst;
   int v6 = src->family == AF_INET6;
+  if (rx->proto == IPPROTO_ICMPV6 && rx->icmp_type == TW_ICMP6_NA) {
+    if (!s->hosts[h].link) return;
+    host_up(d, (uint32_t)h, "nd-response", 0);
+    const tw_frame *fr = rx->frame;
+    struct host_result *r = scan_host(s, (uint32_t)h);
+    if (r && !r->has_mac && fr->linktype == TW_LINK_ETH && fr->caplen >= 14)
+      host_set_mac(r, fr->data + 6, NULL);
+    return;
+  }
   if (rx->proto == IPPROTO_ICMP || rx->proto == IPPROTO_ICMPV6) {
     uint16_t id, seq;
     flow(us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
@@ -246,6 +285,7 @@ int stage_discovery(struct scan *s) {
   if (!d) return -ENOMEM;
   d->s = s;
   add_kind(d, K_ARP, 0);
+  add_kind(d, K_ND, 0);
   unsigned probes = o->probes;
   if (probes & PROBE_ECHO) add_kind(d, K_ECHO, 0);
   if (probes & PROBE_TIMESTAMP) add_kind(d, K_TS, 0);

@@ -217,7 +217,7 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
     }
   }
   g->src = rc->src;
-  g->link = g->addr.family == AF_INET ? rc->link : 0;
+  g->link = rc->link;
 }
 
 static int load_group(struct scan *s) {
