@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "options.h"
+#include "resume.h"
 #include "scan.h"
 #include "version.h"
 
@@ -37,6 +38,28 @@ int main(int argc, char **argv) {
     options_free(&o);
     return 1;
   }
+  /* --resume: the command line and the position come from the file. */
+  int rargc = 0;
+  char **rargv = NULL;
+  if (o.resume) {
+    uint64_t next = 0, seed = 0;
+    if (resume_load(o.resume, &rargc, &rargv, &next, &seed, err, sizeof err) != 0) {
+      fprintf(stderr, "trawl: %s\n", err);
+      options_free(&o);
+      return 2;
+    }
+    options_free(&o);
+    if (options_parse(&o, rargc, rargv, err, sizeof err) != 0) {
+      fprintf(stderr, "trawl: in the --resume file's command line: %s\n", err);
+      options_free(&o);
+      resume_free_argv(rargc, rargv);
+      return 2;
+    }
+    o.resuming = true;
+    o.resume_next = next;
+    o.seed = seed;
+    o.seed_set = true;
+  }
   if (options_finalize(&o, geteuid() == 0, err, sizeof err) != 0) {
     fprintf(stderr, "trawl: %s\n", err);
     options_free(&o);
@@ -49,5 +72,6 @@ int main(int argc, char **argv) {
     rc = scan_run(&o);
   }
   options_free(&o);
+  if (rargv) resume_free_argv(rargc, rargv);
   return rc;
 }

@@ -105,7 +105,7 @@ enum {
   O_HELP = 1, O_VERSION, O_DRYRUN, O_TOPPORTS, O_EXCLPORTS, O_MINRATE,
   O_MAXRATE, O_MAXRETRIES, O_HOSTTIMEOUT, O_SCANDELAY, O_MINRTT, O_MAXRTT,
   O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
-  O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_SRCPORT, O_PKTTRACE,
+  O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR
 };
@@ -140,6 +140,7 @@ static const struct {
     {"privileged", 0, O_PRIV},
     {"unprivileged", 0, O_UNPRIV},
     {"privileged-user", 1, O_PRIVUSER},
+    {"max-hostgroup", 1, O_MAXHOSTGROUP},
     {"source-port", 1, O_SRCPORT},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
@@ -430,6 +431,9 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_RESUME: o->resume = v; break;
     case O_PRIV: o->privileged = 1; break;
     case O_UNPRIV: o->privileged = 0; break;
+    case O_MAXHOSTGROUP:
+      r = opt_number(st, "--max-hostgroup", v, 1, 1u << 20, false, &o->max_hostgroup);
+      break;
     case O_PRIVUSER:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
       else o->privileged_user = v;
@@ -833,6 +837,7 @@ void options_usage(FILE *f) {
 "  -g/--source-port <portnum>: use this source port\n"
 "  --privileged/--unprivileged: assume raw packet privileges, or not\n"
 "  --privileged-user NAME: user to become once raw sockets are open (default nobody)\n"
+"  --max-hostgroup <n>: at most n hosts per group (results are written per group)\n"
 "  --datadir <dir>: look for trawl's data files here first\n"
 "  --dry-run: check everything and print the scan plan; send nothing\n"
 "  -V/--version: print the version\n"

@@ -69,6 +69,7 @@ struct options {
   uint64_t host_timeout_ms, scan_delay_ms, min_rtt_ms, max_rtt_ms,
       initial_rtt_ms; /* 0 host timeout: none */
   uint64_t stats_every_ms; /* 0: none */
+  uint64_t max_hostgroup;  /* --max-hostgroup: hosts per group (0: by size) */
   /* output */
   const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
   bool open_only, reason, packet_trace;
@@ -79,6 +80,8 @@ struct options {
   bool seed_set;
   uint64_t shards, shard;
   const char *resume;
+  bool resuming;        /* set by main from the --resume file */
+  uint64_t resume_next; /* first target index not yet scanned */
   /* privileges, interface, source port */
   int privileged; /* OPT_UNSET (auto), 0 (--unprivileged), 1 (--privileged) */
   const char *iface;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "scan.h"
+#include "resume.h"
 #include "status.h"
 
 #define STORE_CAP 25          /* ports kept one by one per (proto, state) */
@@ -322,19 +323,29 @@ void scan_next(struct scan *s) {
 static void finish_scan(struct scan *s) {
   if (s->finished) return;
   s->finished = true;
-  if (s->hosts) {
-    write_group(s); /* what the interrupted group learnt so far */
-    free_group(s);
-  }
+  /* The group in progress is not written: --resume does it again. */
+  uint64_t next = s->next_target - (s->hosts ? s->nhosts : 0);
+  if (s->hosts) free_group(s);
+  bool resumable = s->interrupted && next < s->ntargets;
   struct scan_end e = {0};
   e.end_time = time(NULL);
   e.elapsed = (double)(tw_hrtime() - s->start_ns) / 1e9;
   e.hosts_up = s->hosts_up;
   e.hosts_down = s->hosts_down;
   e.hosts_total = s->hosts_up + s->hosts_down;
-  e.interrupted = s->interrupted && s->exit_code == 0 ? true : s->interrupted;
+  e.interrupted = s->interrupted;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
-  for (int k = 0; k < s->nouts; k++) output_end(&s->outs[k], &e);
+  for (int k = 0; k < s->nouts; k++) {
+    bool xml = s->outs[k].ops == &output_xml_ops;
+    if (resumable && s->files[k] && !xml)
+      fprintf(s->outs[k].fp, "# " RESUME_TAG " next-target=%llu seed=%llu\n",
+              (unsigned long long)next, (unsigned long long)s->o->seed);
+    output_end(&s->outs[k], &e);
+    if (resumable && s->files[k] && xml)
+      fprintf(s->outs[k].fp, "<!-- " RESUME_TAG " next-target=%llu seed=%llu -->\n",
+              (unsigned long long)next, (unsigned long long)s->o->seed);
+    fflush(s->outs[k].fp);
+  }
   status_stop(s);
   if (s->sigint) tw_close(s->sigint, NULL);
   if (s->sigterm) tw_close(s->sigterm, NULL);
@@ -375,11 +386,22 @@ static int open_outputs(struct scan *s) {
   for (int i = 0; i < 4; i++) {
     if (!want[i].path) continue;
     FILE *fp;
-    if (strcmp(want[i].path, "-") == 0) {
+    /* Resuming: normal and grepable outputs go on where they stopped; an
+     * XML document cannot be continued, so the resumed part gets its own. */
+    char xmlpath[4096];
+    const char *path = want[i].path;
+    const char *mode = o->resuming ? "a" : "w";
+    if (o->resuming && want[i].ops == &output_xml_ops && strcmp(path, "-") != 0) {
+      snprintf(xmlpath, sizeof xmlpath, "%s.resumed", path);
+      path = xmlpath;
+      mode = "w";
+      fprintf(stderr, "trawl: resuming: the XML of the resumed part goes to '%s'\n", path);
+    }
+    if (strcmp(path, "-") == 0) {
       fp = stdout;
       stdout_used = true;
-    } else if (!(fp = fopen(want[i].path, "w"))) {
-      fprintf(stderr, "trawl: cannot open output file '%s': %s\n", want[i].path, strerror(errno));
+    } else if (!(fp = fopen(path, mode))) {
+      fprintf(stderr, "trawl: cannot open output file '%s': %s\n", path, strerror(errno));
       return -1;
     } else {
       s->files[s->nouts] = fp;
@@ -513,11 +535,13 @@ int scan_run(struct options *o) {
     fprintf(stderr, "trawl: no raw packet privileges: connect scan (-sT) and connect-based "
                     "host discovery\n");
   s->ntargets = targets_count(o->targets);
+  if (o->resuming) s->next_target = o->resume_next < s->ntargets ? o->resume_next : s->ntargets;
   size_t nports = portlist_count(&o->ports);
   if (nports == 0) nports = 1;
   uint64_t g = GROUP_PROBES / nports;
   if (g < 256) g = 256;
   if (g > 65536) g = 65536;
+  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   int rc = 1;
   if (s->raw && (err = open_network(s)) < 0) {
