@@ -2,7 +2,8 @@
  * saying what happened when (milliseconds since start):
  *
  *   timers  10,000 timers due at random times within 2 s, summarised for
- *           every 100 ms (how many fired, how late the latest one was)
+ *           every 100 ms (how many fired, how late the latest one was:
+ *           on a busy machine that includes waiting for a CPU)
  *   dns     a tw_resolver lookup of echo.demo.test (and of a name that does
  *           not exist) against a tiny DNS responder this program serves
  *           itself, on 127.0.0.1 with tw_udp: nothing leaves the machine
