@@ -8,5 +8,10 @@
 #include <trawl/udp.h>
 #include <trawl/fs.h>
 #include <trawl/dns.h>
+#include <trawl/packet.h>
+#include <trawl/capture.h>
+#include <trawl/dispatch.h>
+#include <trawl/rawsend.h>
+#include <trawl/route.h>
 
 #endif
