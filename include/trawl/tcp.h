@@ -3,9 +3,10 @@
  * A tw_tcp handle is a client connection, an accepted connection or a
  * listener. Reads are requests against the handle's own input buffer: ask
  * for exactly N bytes, for everything up to a delimiter, or for whatever is
- * there; at most one read is pending per handle. Writes copy the caller's
- * bytes into the handle's output queue and complete when the kernel has
- * taken them; tw_tcp_write_queued() tells how much is waiting (back
+ * there; at most one read is pending per handle. Writes go to the kernel
+ * at once when nothing is queued, and what it does not take is copied into
+ * the handle's output queue; a write completes when the kernel has taken
+ * all of it. tw_tcp_write_queued() tells how much is waiting (back
  * pressure). Errors arrive as negative errno values (-ECONNREFUSED,
  * -ETIMEDOUT, -ECONNRESET, ...) or TW_EOF when the peer has closed.
  *
