@@ -10,6 +10,16 @@
  * and stay at most half full, so a packet nobody waits for costs one cache
  * line per shape even with a million waiters.
  *
+ * Memory, not arithmetic, is what a million waiters cost: a table entry
+ * and a waiter are each a cache miss (~100 ns) once they no longer fit in
+ * the caches. So frames are dispatched in batches (tw__dispatch_batch, fed
+ * by the capture straight from its ring): decode every frame of the batch
+ * and prefetch its table entries, then read the entries and prefetch the
+ * waiters they point to, then deliver. The misses of a batch overlap
+ * instead of following one another. A waiter keeps what delivery reads in
+ * its first two cache lines (request, callback, key), and waiters live in
+ * slabs on huge pages, so reaching one costs no TLB walk.
+ *
  * ICMP errors are looked up twice: as themselves, and (for waiters that
  * asked with TW_WAIT_ERRORS) as the answer to the probe they quote.
  *
@@ -21,7 +31,9 @@
  * (nested tw_dispatch_input). So matches are first collected (on a stack
  * shared by nested calls), then delivered; a waiter that ended in between
  * is skipped, and waiters ended during delivery are freed only when the
- * outermost delivery is over. */
+ * outermost delivery is over. A waiter registered during a batch changes
+ * the tables, so the rest of that batch is looked up again, frame by
+ * frame, exactly as if each frame had come alone. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +42,18 @@
 
 #include "dispatch-int.h"
 #include "loop-int.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+#define PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#define PREFETCHW(p) __builtin_prefetch((p), 1, 3)
 
 /* The values of every matchable field, laid out so that a shape's key is a
  * word-wise AND with the shape's mask. */
@@ -66,24 +90,47 @@ struct shape {
 
 enum { W_ACTIVE = 1, W_DONE = 2 };
 
+struct wchunk;
+
+/* A waiter: three cache lines, 64-byte aligned in its slab. Delivering a
+ * packet reads lines 0 and 1 only. */
 struct tw_wait {
-  tw_req req;
-  struct tw_dispatch *d;
-  struct shape *shape;
-  size_t tslot;      /* its entry in the shape's table */
-  uint64_t hash;
+  /* line 0: the request and what a delivery calls */
+  tw_req req;        /* loop, data (the callback's), cancel, loop->reqs link */
+  tw_wait_cb cb;
+  uint8_t flags;     /* TW_WAIT_* */
+  uint8_t state;     /* W_* */
+  uint16_t shape;    /* index in d->shapes */
+  uint32_t tslot;    /* its entry in the shape's table */
+  /* line 1: what a lookup compares */
   tw_dkey key;
-  unsigned flags;
-  int state;
   uint64_t gen;      /* last packet it was collected for */
+  /* line 2: timeouts, endings, memory */
   uint64_t deadline; /* 0: no timeout */
   uint64_t seq;
-  size_t slot;       /* index in the deadline heap */
-  tw_wait_cb cb;
-  tw_pending pend;   /* final callback (-ECANCELED) */
+  uint32_t slot;     /* index in the deadline heap */
   int final;
-  struct tw_wait *grave; /* freed after the outermost delivery */
+  tw_pending pend;   /* final callback (-ECANCELED) */
+  struct tw_wait *grave; /* freed after the outermost delivery; slab free list */
+  struct wchunk *chunk;
 };
+_Static_assert(sizeof(tw_req) == 48, "line 0 layout assumes a 48-byte tw_req");
+_Static_assert(offsetof(struct tw_wait, key) == 64, "the key starts line 1");
+_Static_assert(sizeof(struct tw_wait) == 192, "a waiter is three cache lines");
+
+/* Waiters are allocated from chunks: small ones while there are few
+ * waiters, then 2 MiB chunks on a huge page each. */
+struct wchunk {
+  struct wchunk *next, *prev; /* d->partial: chunks with room */
+  struct wchunk *all;         /* d->chunks: every chunk */
+  struct tw_wait *free;       /* freed waiters of this chunk */
+  uint32_t live, cap, bump;   /* in use, capacity, never used from bump on */
+  int huge;                   /* mmap'd 2 MiB (else malloc'd) */
+  struct tw_wait *w;          /* cap waiters */
+};
+#define HUGE_CHUNK (2u << 20)
+#define CHUNK_HDR 64u /* the header's room at the start of a chunk */
+_Static_assert(sizeof(struct wchunk) <= CHUNK_HDR, "chunk header fits its room");
 
 typedef struct hit {
   struct tw_wait *w;
@@ -102,8 +149,13 @@ struct tw_dispatch {
   hit *hits;           /* collected matches, a stack shared by nested calls */
   size_t nhits, hitcap;
   uint64_t gen;
+  uint64_t mut;        /* counts additions to the tables */
   int depth;           /* nested deliveries */
   struct tw_wait *graveyard;
+  struct wchunk *chunks;  /* every chunk of waiters */
+  struct wchunk partial; /* list head: chunks with free room */
+  struct wchunk *spare;  /* one empty chunk kept for reuse */
+  size_t wcap;           /* waiters all chunks can hold */
   tw_dispatch_stats st;
   tw_atclose at;
 };
@@ -173,16 +225,139 @@ static void mask_of(tw_dkey *m, uint32_t fields) {
   if (fields & TW_M_ARP_OP) m->f.arp_op = 0xffff;
 }
 
+/* ---- big allocations on huge pages ------------------------------------------ */
+
+/* `bytes` (a multiple of 2 MiB) of zeroed memory aligned to 2 MiB, asked to
+ * be backed by huge pages: a random access into it then costs a cache miss
+ * but no page-table walk. */
+static void *huge_alloc(size_t bytes) {
+  size_t span = bytes + HUGE_CHUNK;
+  uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  uintptr_t a = ((uintptr_t)p + HUGE_CHUNK - 1) & ~(uintptr_t)(HUGE_CHUNK - 1);
+  size_t head = a - (uintptr_t)p, tail = span - head - bytes;
+  if (head) munmap(p, head);
+  if (tail) munmap((uint8_t *)a + bytes, tail);
+  madvise((void *)a, bytes, MADV_HUGEPAGE);
+  return (void *)a;
+}
+
+/* ---- waiter memory -------------------------------------------------------------- */
+
+static void chunk_link(struct tw_dispatch *d, struct wchunk *c) {
+  c->next = d->partial.next;
+  c->prev = &d->partial;
+  d->partial.next->prev = c;
+  d->partial.next = c;
+}
+
+static void chunk_unlink(struct wchunk *c) {
+  c->prev->next = c->next;
+  c->next->prev = c->prev;
+  c->next = c->prev = NULL;
+}
+
+static void chunk_free(struct tw_dispatch *d, struct wchunk *c) {
+  struct wchunk **pp = &d->chunks;
+  while (*pp != c) pp = &(*pp)->all;
+  *pp = c->all;
+  d->wcap -= c->cap;
+  UNPOISON(c->w, (size_t)c->cap * sizeof(struct tw_wait));
+  if (c->huge) munmap(c, HUGE_CHUNK);
+  else free(c);
+}
+
+/* A new chunk as big as all the others together (64 waiters at first), up
+ * to one huge page. */
+static struct wchunk *chunk_new(struct tw_dispatch *d) {
+  size_t want = d->wcap < 64 ? 64 : d->wcap;
+  size_t bytes = CHUNK_HDR + want * sizeof(struct tw_wait);
+  struct wchunk *c;
+  int huge = 0;
+  if (bytes >= HUGE_CHUNK) {
+    bytes = HUGE_CHUNK;
+    c = huge_alloc(HUGE_CHUNK);
+    huge = 1;
+  } else {
+    c = aligned_alloc(64, bytes); /* bytes: 64 + a multiple of 192 */
+  }
+  if (!c) return NULL;
+  memset(c, 0, sizeof *c);
+  c->huge = huge;
+  c->cap = (uint32_t)((bytes - CHUNK_HDR) / sizeof(struct tw_wait));
+  c->w = (struct tw_wait *)((char *)c + CHUNK_HDR);
+  POISON(c->w, (size_t)c->cap * sizeof(struct tw_wait));
+  c->all = d->chunks;
+  d->chunks = c;
+  d->wcap += c->cap;
+  chunk_link(d, c);
+  return c;
+}
+
+static struct tw_wait *wait_alloc(struct tw_dispatch *d) {
+  struct wchunk *c = d->partial.next;
+  if (c == &d->partial) {
+    if ((c = d->spare) != NULL) {
+      d->spare = NULL;
+      chunk_link(d, c);
+    } else if (!(c = chunk_new(d))) {
+      return NULL;
+    }
+  }
+  struct tw_wait *w;
+  if (c->free) {
+    w = c->free;
+    UNPOISON(w, sizeof *w);
+    c->free = w->grave;
+  } else {
+    w = &c->w[c->bump++];
+    UNPOISON(w, sizeof *w);
+  }
+  if (++c->live == c->cap) chunk_unlink(c);
+  memset(w, 0, sizeof *w);
+  w->chunk = c;
+  return w;
+}
+
+/* Give a waiter's memory back. A chunk left empty is kept as the spare (the
+ * bigger of two empty ones is kept), so a scan's million waiters do not
+ * stay allocated after it. */
+static void wait_release(struct tw_dispatch *d, struct tw_wait *w) {
+  struct wchunk *c = w->chunk;
+  tw__req_done(&w->req);
+  w->req.magic = TW_DEAD_MAGIC;
+  w->grave = c->free;
+  c->free = w;
+  POISON(w, sizeof *w);
+  if (c->live-- == c->cap) chunk_link(d, c);
+  if (c->live) return;
+  chunk_unlink(c);
+  if (!d->spare) {
+    d->spare = c;
+  } else if (d->spare->cap < c->cap) {
+    chunk_free(d, d->spare);
+    d->spare = c;
+  } else {
+    chunk_free(d, c);
+  }
+}
+
 /* ---- per-loop state ------------------------------------------------------- */
+
+static void slots_free(tslot *slots, size_t cap) {
+  if (cap * sizeof(tslot) >= HUGE_CHUNK) munmap(slots, cap * sizeof(tslot));
+  else free(slots);
+}
 
 static void dispatch_free(tw_loop *loop, tw_atclose *a) {
   struct tw_dispatch *d = loop->dispatch;
   /* Every waiter is a request: tw_loop_close() cancelled them and their
    * final callbacks freed them. The timer is a loop handle: already freed. */
   for (size_t i = 0; i < d->nshapes; i++) {
-    free(d->shapes[i]->slots);
+    slots_free(d->shapes[i]->slots, d->shapes[i]->cap);
     free(d->shapes[i]);
   }
+  while (d->chunks) chunk_free(d, d->chunks);
   free(d->shapes);
   free(d->heap);
   free(d->hits);
@@ -195,6 +370,7 @@ static int dispatch_get(tw_loop *loop, struct tw_dispatch **out) {
     struct tw_dispatch *d = calloc(1, sizeof *d);
     if (!d) return -ENOMEM;
     d->loop = loop;
+    d->partial.next = d->partial.prev = &d->partial;
     tw__atclose(loop, &d->at, dispatch_free);
     loop->dispatch = d;
   }
@@ -202,73 +378,69 @@ static int dispatch_get(tw_loop *loop, struct tw_dispatch **out) {
   return 0;
 }
 
-static struct shape *shape_get(struct tw_dispatch *d, uint32_t fields) {
+static int shape_get(struct tw_dispatch *d, uint32_t fields) {
   for (size_t i = 0; i < d->nshapes; i++)
-    if (d->shapes[i]->fields == fields) return d->shapes[i];
+    if (d->shapes[i]->fields == fields) return (int)i;
   struct shape **v = realloc(d->shapes, (d->nshapes + 1) * sizeof *v);
-  if (!v) return NULL;
+  if (!v) return -ENOMEM;
   d->shapes = v;
   struct shape *s = calloc(1, sizeof *s);
-  if (!s) return NULL;
+  if (!s) return -ENOMEM;
   s->fields = fields;
   mask_of(&s->mask, fields);
   s->cap = 64;
   s->slots = calloc(s->cap, sizeof *s->slots);
   if (!s->slots) {
     free(s);
-    return NULL;
+    return -ENOMEM;
   }
   d->shapes[d->nshapes++] = s;
-  return s;
+  return (int)d->nshapes - 1;
 }
 
 /* ---- hash tables ------------------------------------------------------------ */
 
 static tslot *slots_alloc(size_t cap) {
   size_t bytes = cap * sizeof(tslot);
-  if (bytes < (2u << 20)) return calloc(cap, sizeof(tslot));
-  /* Big tables on huge pages: a lookup is then one cache miss, not a
-   * cache miss plus a page-table walk. */
-  void *p = aligned_alloc(2u << 20, bytes);
-  if (!p) return NULL;
-  madvise(p, bytes, MADV_HUGEPAGE);
-  memset(p, 0, bytes);
-  return p;
+  if (bytes < HUGE_CHUNK) return calloc(cap, sizeof(tslot));
+  return huge_alloc(bytes); /* a power of 2 from 2 MiB on */
 }
 
-static void slot_put(tslot *slots, size_t cap, struct tw_wait *w) {
-  size_t i = w->hash & (cap - 1);
+static void slot_put(tslot *slots, size_t cap, struct tw_wait *w, uint64_t h) {
+  size_t i = h & (cap - 1);
   while (slots[i].hash > T_DELETED) i = (i + 1) & (cap - 1);
-  slots[i].hash = w->hash;
+  slots[i].hash = h;
   slots[i].w = w;
-  w->tslot = i;
+  w->tslot = (uint32_t)i;
 }
 
 /* Rebuild at a size that leaves the table at most a quarter full. */
 static int shape_rehash(struct shape *s) {
   size_t cap = 64;
   while (cap < (s->count + 1) * 4) cap *= 2;
+  if (cap > ((size_t)1 << 32)) return -ENOMEM; /* tslot is 32 bits */
   tslot *ns = slots_alloc(cap);
   if (!ns) return -ENOMEM;
   for (size_t i = 0; i < s->cap; i++)
-    if (s->slots[i].hash > T_DELETED) slot_put(ns, cap, s->slots[i].w);
-  free(s->slots);
+    if (s->slots[i].hash > T_DELETED) slot_put(ns, cap, s->slots[i].w, s->slots[i].hash);
+  slots_free(s->slots, s->cap);
   s->slots = ns;
   s->cap = cap;
   s->used = s->count;
   return 0;
 }
 
-static int table_add(struct shape *s, struct tw_wait *w) {
+static int table_add(struct tw_dispatch *d, struct shape *s, struct tw_wait *w, uint64_t h) {
   if ((s->used + 1) * 2 > s->cap && shape_rehash(s) < 0) return -ENOMEM;
-  size_t i = w->hash & (s->cap - 1);
+  size_t i = h & (s->cap - 1);
   while (s->slots[i].hash > T_DELETED) i = (i + 1) & (s->cap - 1);
   if (s->slots[i].hash == T_EMPTY) s->used++;
-  s->slots[i].hash = w->hash;
+  s->slots[i].hash = h;
   s->slots[i].w = w;
-  w->tslot = i;
+  w->tslot = (uint32_t)i;
   s->count++;
   if (w->flags & TW_WAIT_ERRORS) s->errcount++;
+  d->mut++; /* lookups made before this one are stale */
   return 0;
 }
 
@@ -291,7 +463,7 @@ static int heap_before(const struct tw_wait *a, const struct tw_wait *b) {
 
 static void heap_place(struct tw_dispatch *d, size_t i, struct tw_wait *w) {
   d->heap[i] = w;
-  w->slot = i;
+  w->slot = (uint32_t)i;
 }
 
 static void heap_up(struct tw_dispatch *d, size_t i) {
@@ -318,6 +490,7 @@ static void heap_down(struct tw_dispatch *d, size_t i) {
 
 static int heap_add(struct tw_dispatch *d, struct tw_wait *w) {
   if (d->hcount == d->hcap) {
+    if (d->hcap >= UINT32_MAX / 2) return -ENOMEM; /* slot is 32 bits */
     size_t cap = d->hcap ? d->hcap * 2 : 64;
     struct tw_wait **h = realloc(d->heap, cap * sizeof *h);
     if (!h) return -ENOMEM;
@@ -359,23 +532,25 @@ static void timer_sync(struct tw_dispatch *d) {
 
 /* ---- ending waiters ----------------------------------------------------------- */
 
+static struct tw_dispatch *wait_d(const struct tw_wait *w) { return w->req.loop->dispatch; }
+
 /* Take a waiter out of the tables; it will get no more packets. */
 static void wait_unlink(struct tw_wait *w) {
-  struct tw_dispatch *d = w->d;
+  struct tw_dispatch *d = wait_d(w);
   w->state = W_DONE;
-  table_del(w->shape, w);
+  table_del(d->shapes[w->shape], w);
   d->st.waiters--;
   if (w->deadline) heap_del(d, w);
 }
 
 static void wait_free(struct tw_wait *w) {
-  struct tw_dispatch *d = w->d;
+  struct tw_dispatch *d = wait_d(w);
   if (d->depth > 0) { /* maybe still on the hit stack of an outer delivery */
     w->grave = d->graveyard;
     d->graveyard = w;
     return;
   }
-  tw__req_free(&w->req);
+  wait_release(d, w);
 }
 
 static void final_cb(tw_pending *p) {
@@ -389,9 +564,9 @@ static int wait_cancel(tw_req *req) {
   struct tw_wait *w = (struct tw_wait *)req;
   if (w->state != W_ACTIVE) return -EALREADY;
   wait_unlink(w);
-  timer_sync(w->d);
+  timer_sync(wait_d(w));
   w->final = -ECANCELED;
-  tw__pending_push(w->d->loop, &w->pend);
+  tw__pending_push(w->req.loop, &w->pend);
   return 0;
 }
 
@@ -434,32 +609,31 @@ int tw_wait(tw_loop *loop, tw_req **req, const tw_match *m, unsigned flags,
   struct tw_dispatch *d;
   int err = dispatch_get(loop, &d);
   if (err) return err;
-  struct shape *s = shape_get(d, m->fields);
-  if (!s) return -ENOMEM;
-  struct tw_wait *w = calloc(1, sizeof *w);
+  int si = shape_get(d, m->fields);
+  if (si < 0) return si;
+  struct tw_wait *w = wait_alloc(d);
   if (!w) return -ENOMEM;
-  w->d = d;
-  w->shape = s;
-  w->flags = flags;
+  w->shape = (uint16_t)si;
+  w->flags = (uint8_t)flags;
   w->cb = cb;
   key_fill(&w->key, m->fields, m->ifindex, m->ethertype, m->proto, &m->src, &m->dst,
            m->sport, m->dport, m->icmp_type, m->icmp_code, m->icmp_id, m->icmp_seq,
            m->arp_op);
-  w->hash = key_hash(&w->key);
+  uint64_t h = key_hash(&w->key);
   w->seq = d->seq++;
+  tw__req_init(loop, &w->req, 0, wait_cancel, data);
+  w->pend.cb = final_cb;
   if (timeout_ns) {
     uint64_t due = loop->now + timeout_ns;
     w->deadline = due < loop->now ? UINT64_MAX : due;
     if (heap_add(d, w) < 0) {
-      free(w);
+      wait_release(d, w);
       return -ENOMEM;
     }
   }
-  tw__req_init(loop, &w->req, 0, wait_cancel, data);
-  w->pend.cb = final_cb;
-  if (table_add(s, w) < 0) {
+  if (table_add(d, d->shapes[si], w, h) < 0) {
     if (w->deadline) heap_del(d, w);
-    tw__req_free(&w->req);
+    wait_release(d, w);
     return -ENOMEM;
   }
   w->state = W_ACTIVE;
@@ -485,7 +659,9 @@ static int hit_push(struct tw_dispatch *d, struct tw_wait *w, int quoted) {
   return 0;
 }
 
-/* Collect the waiters of every shape whose key this view fills. */
+/* Collect the waiters of every shape whose key this view fills (a lookup
+ * without prefetching: quotes of ICMP errors, and frames whose batch
+ * lookups went stale). */
 static void collect(struct tw_dispatch *d, const tw_dkey *full, uint32_t have, int quoted) {
   for (size_t i = 0; i < d->nshapes; i++) {
     struct shape *s = d->shapes[i];
@@ -504,79 +680,206 @@ static void collect(struct tw_dispatch *d, const tw_dkey *full, uint32_t have, i
   }
 }
 
+/* Run the callbacks of the hits from `base` on; returns how many ran. */
+static int deliver(struct tw_dispatch *d, size_t base, tw_rx *rx) {
+  size_t top = d->nhits;
+  int delivered = 0;
+  for (size_t i = base; i < top; i++) {
+    struct tw_wait *w = d->hits[i].w;
+    if (w->state != W_ACTIVE) continue; /* ended by an earlier callback */
+    rx->quoted = (uint8_t)d->hits[i].quoted;
+    delivered++;
+    if (w->flags & TW_WAIT_ONCE) {
+      wait_unlink(w);
+      tw__req_done(&w->req);
+      w->cb(&w->req, 0, rx, w->req.data);
+      wait_free(w);
+    } else {
+      w->cb(&w->req, 0, rx, w->req.data);
+    }
+  }
+  d->nhits = base;
+  return delivered;
+}
+
+/* The lookup of an ICMP error's quote turned around: what the answer to
+ * the probe would be. */
+static void collect_quote(struct tw_dispatch *d, const tw_rx *rx) {
+  int v6 = rx->ethertype == TW_ETH_IP6;
+  uint32_t have = (rx->fields & (TW_M_IFINDEX | TW_M_ETHERTYPE)) | rx->q_fields;
+  uint8_t itype = 0;
+  if (rx->q_fields & TW_M_ICMP_TYPE) {
+    /* The reply to a query has code 0: a waiter may name it. */
+    itype = tw__icmp_reply_type(rx->q_icmp_type, v6);
+    have |= TW_M_ICMP_CODE;
+  }
+  tw_dkey qk;
+  key_fill(&qk, have, rx->frame->ifindex, rx->ethertype, rx->q_proto, &rx->q_dst, &rx->q_src,
+           rx->q_dport, rx->q_sport, itype, 0, rx->q_icmp_id, rx->q_icmp_seq, 0);
+  collect(d, &qk, have, 1);
+}
+
+/* A batch: at most BATCH frames, looked up in at most PF_SHAPES shapes
+ * with prefetching (more shapes in use: each frame is looked up alone),
+ * with room for CANDS table entries whose hash matched (more: the frames
+ * that did not fit are looked up alone). */
+#define BATCH 32
+#define PF_SHAPES 4
+#define CANDS (4 * BATCH)
+
+typedef struct cand {
+  struct tw_wait *w;
+  uint32_t shape; /* index in the batch's shapes */
+} cand;
+
+/* Dispatch n <= BATCH frames. Returns the callbacks run, or, for a single
+ * frame that could not be decoded, TW_EMALFORMED. */
+static int dispatch_some(struct tw_dispatch *d, const tw_frame *fs, size_t n) {
+  tw_rx rx[BATCH];
+  tw_dkey full[BATCH];
+  uint64_t hs[BATCH][PF_SHAPES];
+  uint16_t cstart[BATCH + 1];
+  int8_t state[BATCH]; /* 0 decoded, -1 dropped, 1 look up alone */
+  struct shape *sh[PF_SHAPES];
+  cand cands[CANDS];
+  size_t nsh = 0, ncand = 0;
+  int prefetch = 1, first_err = 0;
+
+  for (size_t i = 0; i < d->nshapes; i++) {
+    if (!d->shapes[i]->count) continue;
+    if (nsh == PF_SHAPES) {
+      prefetch = 0;
+      break;
+    }
+    sh[nsh++] = d->shapes[i];
+  }
+  uint64_t mut = d->mut;
+  /* The headers of the frames (in a capture ring, just written by the
+   * kernel, maybe from another CPU): fetch them all at once. */
+  for (size_t i = 0; i < n; i++) {
+    if (!fs[i].data) continue;
+    PREFETCH(fs[i].data);
+    PREFETCH(fs[i].data + 64);
+  }
+
+  /* 1: decode, hash, prefetch the table entries. */
+  for (size_t i = 0; i < n; i++) {
+    const tw_frame *f = &fs[i];
+    int reason;
+    d->st.packets++;
+    int err = tw_rx_decode(f, &rx[i], &reason);
+    if (err) {
+      if (err == TW_EMALFORMED) {
+        d->st.malformed++;
+        d->st.last_reason = reason;
+      }
+      if (!first_err) first_err = err;
+      state[i] = -1;
+      continue;
+    }
+    state[i] = prefetch ? 0 : 1;
+    key_fill(&full[i], rx[i].fields, f->ifindex, rx[i].ethertype, rx[i].proto, &rx[i].src,
+             &rx[i].dst, rx[i].sport, rx[i].dport, rx[i].icmp_type, rx[i].icmp_code,
+             rx[i].icmp_id, rx[i].icmp_seq, rx[i].arp_op);
+    if (!prefetch) continue;
+    for (size_t s = 0; s < nsh; s++) {
+      hs[i][s] = 0;
+      if ((sh[s]->fields & rx[i].fields) != sh[s]->fields) continue;
+      tw_dkey k;
+      key_and(&k, &full[i], &sh[s]->mask);
+      uint64_t h = key_hash(&k);
+      hs[i][s] = h;
+      PREFETCH(&sh[s]->slots[h & (sh[s]->cap - 1)]);
+    }
+  }
+
+  /* 2: read the table entries, prefetch the waiters whose hash matched. */
+  for (size_t i = 0; i < n; i++) {
+    cstart[i] = (uint16_t)ncand;
+    if (state[i] != 0) continue;
+    for (size_t s = 0; s < nsh && state[i] == 0; s++) {
+      uint64_t h = hs[i][s];
+      if (!h) continue;
+      const struct shape *p = sh[s];
+      for (size_t j = h & (p->cap - 1); p->slots[j].hash != T_EMPTY; j = (j + 1) & (p->cap - 1)) {
+        if (p->slots[j].hash != h) continue;
+        if (ncand == CANDS) { /* no room: this frame is looked up alone */
+          state[i] = 1;
+          ncand = cstart[i];
+          break;
+        }
+        struct tw_wait *w = p->slots[j].w;
+        PREFETCHW(w);
+        PREFETCHW((char *)w + 64);
+        cands[ncand].w = w;
+        cands[ncand].shape = (uint32_t)s;
+        ncand++;
+      }
+    }
+  }
+  cstart[n] = (uint16_t)ncand;
+
+  /* 3: deliver, frame by frame, in order. */
+  int total = 0;
+  d->depth++;
+  for (size_t i = 0; i < n; i++) {
+    if (state[i] < 0) continue;
+    tw_rx *r = &rx[i];
+    d->gen++;
+    size_t base = d->nhits;
+    if (state[i] == 0 && d->mut == mut) {
+      for (size_t c = cstart[i]; c < cstart[i + 1]; c++) {
+        struct tw_wait *w = cands[c].w;
+        /* Ended since the lookup (by an earlier frame's callback): its
+         * memory waits in the graveyard until this batch is over. */
+        if (w->state != W_ACTIVE || w->gen == d->gen) continue;
+        tw_dkey k;
+        key_and(&k, &full[i], &sh[cands[c].shape]->mask);
+        if (!key_eq(&w->key, &k)) continue;
+        if (hit_push(d, w, 0) == 0) w->gen = d->gen;
+      }
+    } else {
+      collect(d, &full[i], r->fields, 0);
+    }
+    if (r->is_error) collect_quote(d, r);
+    int delivered = deliver(d, base, r);
+    d->st.deliveries += (uint64_t)delivered;
+    if (delivered) d->st.matched++;
+    else d->st.unmatched++;
+    total += delivered;
+  }
+  d->depth--;
+  if (d->depth == 0) {
+    while (d->graveyard) {
+      struct tw_wait *w = d->graveyard;
+      d->graveyard = w->grave;
+      wait_release(d, w);
+    }
+    timer_sync(d);
+  }
+  if (n == 1 && first_err) return first_err;
+  return total;
+}
+
+int tw__dispatch_batch(tw_loop *loop, const tw_frame *frames, size_t n) {
+  if (!loop || (!frames && n)) return -EINVAL;
+  struct tw_dispatch *d;
+  int err = dispatch_get(loop, &d);
+  if (err) return err;
+  int total = 0;
+  for (size_t i = 0; i < n; i += BATCH) {
+    int r = dispatch_some(d, frames + i, n - i < BATCH ? n - i : BATCH);
+    if (r > 0) total += r;
+  }
+  return total;
+}
+
 int tw_dispatch_input(tw_loop *loop, const tw_frame *f) {
   if (!loop || !f) return -EINVAL;
   struct tw_dispatch *d;
   int err = dispatch_get(loop, &d);
   if (err) return err;
-  d->st.packets++;
-  tw_rx rx;
-  int reason;
-  err = tw_rx_decode(f, &rx, &reason);
-  if (err) {
-    if (err == TW_EMALFORMED) {
-      d->st.malformed++;
-      d->st.last_reason = reason;
-    }
-    return err;
-  }
-  if (d->st.waiters == 0) {
-    d->st.unmatched++;
-    return 0;
-  }
-  d->gen++;
-  size_t base = d->nhits;
-  tw_dkey full;
-  key_fill(&full, rx.fields, f->ifindex, rx.ethertype, rx.proto, &rx.src, &rx.dst,
-           rx.sport, rx.dport, rx.icmp_type, rx.icmp_code, rx.icmp_id, rx.icmp_seq,
-           rx.arp_op);
-  collect(d, &full, rx.fields, 0);
-  if (rx.is_error) {
-    /* The quote turned around: what the answer to the probe would be. */
-    int v6 = rx.ethertype == TW_ETH_IP6;
-    uint32_t have = (rx.fields & (TW_M_IFINDEX | TW_M_ETHERTYPE)) | rx.q_fields;
-    uint8_t itype = 0;
-    if (rx.q_fields & TW_M_ICMP_TYPE) {
-      /* The reply to a query has code 0: a waiter may name it. */
-      itype = tw__icmp_reply_type(rx.q_icmp_type, v6);
-      have |= TW_M_ICMP_CODE;
-    }
-    tw_dkey qk;
-    key_fill(&qk, have, f->ifindex, rx.ethertype, rx.q_proto, &rx.q_dst, &rx.q_src,
-             rx.q_dport, rx.q_sport, itype, 0, rx.q_icmp_id, rx.q_icmp_seq, 0);
-    collect(d, &qk, have, 1);
-  }
-  size_t top = d->nhits;
-  int delivered = 0;
-  d->depth++;
-  for (size_t i = base; i < top; i++) {
-    struct tw_wait *w = d->hits[i].w;
-    if (w->state != W_ACTIVE) continue; /* ended by an earlier callback */
-    rx.quoted = (uint8_t)d->hits[i].quoted;
-    delivered++;
-    if (w->flags & TW_WAIT_ONCE) {
-      wait_unlink(w);
-      tw__req_done(&w->req);
-      w->cb(&w->req, 0, &rx, w->req.data);
-      wait_free(w);
-    } else {
-      w->cb(&w->req, 0, &rx, w->req.data);
-    }
-  }
-  d->depth--;
-  d->nhits = base;
-  if (d->depth == 0) {
-    while (d->graveyard) {
-      struct tw_wait *w = d->graveyard;
-      d->graveyard = w->grave;
-      tw__req_free(&w->req);
-    }
-    timer_sync(d);
-  }
-  d->st.deliveries += (uint64_t)delivered;
-  if (delivered) d->st.matched++;
-  else d->st.unmatched++;
-  return delivered;
+  return dispatch_some(d, f, 1);
 }
 
 int tw_dispatch_stats_get(tw_loop *loop, tw_dispatch_stats *st) {

@@ -2,7 +2,9 @@
  * network): the right waiter among 100,000 is woken, shapes combine,
  * identical keys all hear, once / timeout / cancel / loop-close semantics,
  * ICMP errors reach the waiter of the probe they quote, and malformed
- * frames are counted and dropped. */
+ * frames are counted and dropped. The batch entry point the capture uses
+ * (tw__dispatch_batch) does exactly what one tw_dispatch_input per frame
+ * does, also when callbacks add and end waiters in the middle of a batch. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,8 @@
 #include <cmocka.h>
 #include <trawl/dispatch.h>
 #include <trawl/trawl.h>
+
+#include "dispatch-int.h"
 
 #define MS 1000000ull
 
@@ -696,6 +700,224 @@ static void test_garbage(void **state) {
   assert_int_equal(tw_loop_close(loop), 0);
 }
 
+/* ---- batches ----------------------------------------------------------------- */
+
+/* What every callback saw, in order, for comparing two loops. */
+typedef struct logent {
+  int waiter, frame, status, quoted;
+} logent;
+typedef struct blog {
+  logent *e;
+  int n, cap;
+  const tw_frame *frames; /* frame index = rx->frame - frames */
+} blog;
+typedef struct bw {
+  blog *log;
+  int id;
+} bw;
+
+static void log_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
+  bw *w = data;
+  blog *l = w->log;
+  if (l->n == l->cap) {
+    l->cap = l->cap ? 2 * l->cap : 1024;
+    l->e = realloc(l->e, (size_t)l->cap * sizeof *l->e);
+    assert_non_null(l->e);
+  }
+  l->e[l->n++] = (logent){w->id, rx ? (int)(rx->frame - l->frames) : -1, status,
+                          rx ? rx->quoted : 0};
+}
+
+#define BKEYS 300
+#define BFRAMES 500
+static char bsrc[BKEYS][20];
+
+/* Waiters of `extra` + 3 shapes (some once, some for ICMP errors, some
+ * sharing a key) on a loop, all logging to l. */
+static void batch_keys(void) {
+  for (int i = 0; i < BKEYS; i++)
+    snprintf(bsrc[i], sizeof bsrc[i], "198.18.%d.%d", 40 + i / 200, i % 200 + 1);
+}
+
+static bw *batch_waiters(tw_loop *loop, blog *l, int extra) {
+  bw *w = calloc(BKEYS + 16, sizeof *w);
+  assert_non_null(w);
+  int id = 0;
+  for (int i = 0; i < BKEYS; i++) {
+    tw_match m = tcp_answer(bsrc[i], "198.18.10.2", 80, (uint16_t)(40000 + i % 7));
+    w[id] = (bw){l, id};
+    unsigned flags = (i % 5 == 0 ? TW_WAIT_ONCE : 0) | (i % 3 == 0 ? TW_WAIT_ERRORS : 0);
+    assert_int_equal(tw_wait(loop, NULL, &m, flags, 0, log_cb, &w[id]), 0);
+    id++;
+  }
+  for (int k = 0; k < 4; k++) { /* four more for one key */
+    tw_match m = tcp_answer(bsrc[7], "198.18.10.2", 80, 40000);
+    w[id] = (bw){l, id};
+    assert_int_equal(tw_wait(loop, NULL, &m, k & 1 ? TW_WAIT_ONCE : 0, 0, log_cb, &w[id]), 0);
+    id++;
+  }
+  tw_match udp = {.fields = TW_M_PROTO, .proto = IPPROTO_UDP};
+  tw_match echo = {.fields = TW_M_ICMP_TYPE | TW_M_ICMP_ID, .icmp_type = 0, .icmp_id = 3};
+  tw_match more[5] = {
+      {.fields = TW_M_IFINDEX, .ifindex = 1},
+      {.fields = TW_M_SRC | TW_M_DPORT, .src = A("198.18.40.9"), .dport = 40001},
+      {.fields = 0},
+      {.fields = TW_M_DPORT, .dport = 40003},
+      {.fields = TW_M_ETHERTYPE, .ethertype = 0x86dd},
+  };
+  w[id] = (bw){l, id};
+  assert_int_equal(tw_wait(loop, NULL, &udp, 0, 0, log_cb, &w[id]), 0);
+  id++;
+  w[id] = (bw){l, id};
+  assert_int_equal(tw_wait(loop, NULL, &echo, 0, 0, log_cb, &w[id]), 0);
+  id++;
+  for (int k = 0; k < extra; k++) {
+    w[id] = (bw){l, id};
+    assert_int_equal(tw_wait(loop, NULL, &more[k], 0, 0, log_cb, &w[id]), 0);
+    id++;
+  }
+  return w;
+}
+
+/* A mix of frames: answers to waiters and to nobody, UDP, echo replies,
+ * ICMP errors quoting probes, IPv6, malformed frames. */
+static tw_frame *batch_frames(fr *x) {
+  tw_frame *f = calloc(BFRAMES, sizeof *f);
+  assert_non_null(f);
+  srand(5);
+  for (int i = 0; i < BFRAMES; i++) {
+    int k = rand() % BKEYS;
+    const tw_frame *g;
+    switch (rand() % 8) {
+    case 0: g = udp_frame(&x[i], bsrc[k], "198.18.10.2", 53, 40000); break;
+    case 1: g = echo_reply(&x[i], bsrc[k], "198.18.10.2", (uint16_t)(rand() % 5), 1); break;
+    case 2:
+      g = icmp_error(&x[i], "198.18.0.1", "198.18.10.2", 3, 3, IPPROTO_TCP, "198.18.10.2",
+                     bsrc[k], (uint16_t)(40000 + k % 7), 80);
+      break;
+    case 3: g = tcp_frame(&x[i], "2001:db8::1", "2001:db8::2", 80, 40003, 1); break;
+    case 4:
+      g = tcp_frame(&x[i], bsrc[k], "198.18.10.2", 80, 40000, 1);
+      x[i].f.caplen = 20; /* cut short: malformed */
+      break;
+    default:
+      g = tcp_frame(&x[i], bsrc[k], "198.18.10.2", 80, (uint16_t)(40000 + (rand() % 8 ? k % 7 : 9)),
+                    1 + rand() % 2);
+      break;
+    }
+    f[i] = *g;
+  }
+  return f;
+}
+
+static void batch_equals_frames(int extra) {
+  fr *x = calloc(BFRAMES, sizeof *x);
+  assert_non_null(x);
+  batch_keys();
+  tw_frame *f = batch_frames(x);
+  blog la = {.frames = f}, lb = {.frames = f};
+  tw_loop *a = new_loop(), *b = new_loop();
+  bw *wa = batch_waiters(a, &la, extra), *wb = batch_waiters(b, &lb, extra);
+  int da = 0, db = 0;
+  for (int i = 0; i < BFRAMES; i++) {
+    int rc = tw_dispatch_input(a, &f[i]);
+    if (rc > 0) da += rc;
+  }
+  /* uneven pieces: 1, 31, 32, 33, ... frames at a time */
+  static const int piece[] = {1, 31, 32, 33, 64, 3, 100};
+  for (int i = 0, p = 0; i < BFRAMES; p++) {
+    int n = piece[p % 7] < BFRAMES - i ? piece[p % 7] : BFRAMES - i;
+    db += tw__dispatch_batch(b, f + i, (size_t)n);
+    i += n;
+  }
+  assert_int_equal(da, db);
+  assert_true(la.n > BFRAMES / 4);
+  assert_int_equal(la.n, lb.n);
+  for (int i = 0; i < la.n; i++)
+    if (memcmp(&la.e[i], &lb.e[i], sizeof la.e[i]))
+      fail_msg("delivery %d: waiter %d frame %d quoted %d, batch: waiter %d frame %d quoted %d", i,
+               la.e[i].waiter, la.e[i].frame, la.e[i].quoted, lb.e[i].waiter, lb.e[i].frame,
+               lb.e[i].quoted);
+  tw_dispatch_stats sa, sb;
+  tw_dispatch_stats_get(a, &sa);
+  tw_dispatch_stats_get(b, &sb);
+  assert_int_equal(sa.packets, BFRAMES);
+  assert_true(sa.malformed > 0 && sa.matched > 0);
+  assert_true(extra > 2 ? sa.unmatched == 0 : sa.unmatched > 0); /* more[2] hears all */
+  assert_memory_equal(&sa, &sb, sizeof sa);
+  assert_int_equal(tw_loop_close(a), 0);
+  assert_int_equal(tw_loop_close(b), 0);
+  free(la.e);
+  free(lb.e);
+  free(wa);
+  free(wb);
+  free(f);
+  free(x);
+}
+
+/* Few shapes (looked up with prefetching) and more than the dispatcher
+ * prefetches for (looked up frame by frame). */
+static void test_batch_equals_frames(void **state) {
+  batch_equals_frames(0);
+  batch_equals_frames(5);
+}
+
+/* Callbacks change the waiters in the middle of a batch: a waiter added
+ * by the first frame's callback hears the later frames of the same batch,
+ * one cancelled does not, a once waiter hears one frame. */
+static tw_req *b_victim;
+static rec b_newcomer;
+static void b_killer_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
+  rec_cb(req, status, rx, data);
+  if (status != 0 || !b_victim) return;
+  assert_int_equal(tw_cancel(b_victim), 0);
+  b_victim = NULL;
+  tw_match m = tcp_answer("198.18.30.11", "198.18.10.2", 80, 40000);
+  assert_int_equal(tw_wait(((rec *)data)->loop, NULL, &m, 0, 0, rec_cb, &b_newcomer), 0);
+}
+static void test_batch_changes(void **state) {
+  tw_loop *loop = new_loop();
+  rec k = {.loop = loop}, v = {0}, once = {0}, many[200];
+  memset(&b_newcomer, 0, sizeof b_newcomer);
+  memset(many, 0, sizeof many);
+  tw_match first = tcp_answer("198.18.30.10", "198.18.10.2", 80, 40000);
+  tw_match later = tcp_answer("198.18.30.12", "198.18.10.2", 80, 40000);
+  assert_int_equal(tw_wait(loop, NULL, &first, TW_WAIT_ONCE, 0, b_killer_cb, &k), 0);
+  assert_int_equal(tw_wait(loop, &b_victim, &later, 0, 0, rec_cb, &v), 0);
+  assert_int_equal(tw_wait(loop, NULL, &later, TW_WAIT_ONCE, 0, rec_cb, &once), 0);
+  /* More waiters with one key than a batch keeps candidates for. */
+  tw_match crowd = tcp_answer("198.18.30.13", "198.18.10.2", 80, 40000);
+  for (int i = 0; i < 200; i++)
+    assert_int_equal(tw_wait(loop, NULL, &crowd, 0, 0, rec_cb, &many[i]), 0);
+  fr x[40];
+  tw_frame f[40];
+  f[0] = *tcp_frame(&x[0], "198.18.30.10", "198.18.10.2", 80, 40000, 1);
+  for (int i = 1; i < 40; i++)
+    f[i] = *tcp_frame(&x[i], i % 2 ? "198.18.30.11" : i % 4 ? "198.18.30.12" : "198.18.30.13",
+                      "198.18.10.2", 80, 40000, 1);
+  /* frames 1, 3, ... 39 for the newcomer (20), 2, 6, ... 38 for `later`
+   * (10: only the first is heard, by `once`), 4, 8, ... 36 for the crowd
+   * (9); the killer hears frame 0 */
+  assert_int_equal(tw__dispatch_batch(loop, f, 40), 1 + 20 + 1 + 9 * 200);
+  assert_int_equal(k.packets, 1);
+  assert_int_equal(v.packets, 0);
+  assert_int_equal(b_newcomer.packets, 20);
+  assert_int_equal(once.packets, 1);
+  for (int i = 0; i < 200; i++) assert_int_equal(many[i].packets, 9);
+  tw_dispatch_stats st;
+  tw_dispatch_stats_get(loop, &st);
+  assert_int_equal(st.packets, 40);
+  assert_int_equal(st.matched, 1 + 20 + 1 + 9);
+  assert_int_equal(st.unmatched, 9);
+  assert_int_equal(st.waiters, 201);
+  assert_int_equal(tw__dispatch_batch(loop, NULL, 0), 0);
+  assert_int_equal(tw__dispatch_batch(NULL, f, 1), -EINVAL);
+  assert_int_equal(tw_loop_close(loop), 0);
+  assert_int_equal(v.cancels, 1);
+  assert_int_equal(b_newcomer.cancels, 1);
+  assert_int_equal(k.cancels + once.cancels, 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_right_one_of_100k),
@@ -711,6 +933,8 @@ int main(void) {
     cmocka_unit_test(test_arp),
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_garbage),
+    cmocka_unit_test(test_batch_equals_frames),
+    cmocka_unit_test(test_batch_changes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
