@@ -78,7 +78,8 @@ static void record(struct cstage *cs, const struct conn *c, enum port_state st, 
     }
     return;
   }
-  scan_port(s, s->live_idx[c->h], PROTO_TCP, cs->ports[c->p], st, why, 0);
+  if (strcmp(why, "no-response") == 0) scan_port_timeout(s, s->live_idx[c->h], PROTO_TCP, cs->ports[c->p], st);
+  else scan_port(s, s->live_idx[c->h], PROTO_TCP, cs->ports[c->p], st, why, 0);
 }
 
 static const tw_pkt_addr *target(const struct cstage *cs, uint32_t h) {

@@ -80,7 +80,7 @@ static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
 
 static void tcp_timeout(struct engine *e, uint32_t h, uint32_t p) {
   struct tcp_stage *ts = e->ctx;
-  scan_port(ts->s, ts->s->live_idx[h], PROTO_TCP, ts->ports[p], PORT_FILTERED, "no-response", 0);
+  scan_port_timeout(ts->s, ts->s->live_idx[h], PROTO_TCP, ts->ports[p], PORT_FILTERED);
 }
 
 static const struct probe_ops tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL};
@@ -136,8 +136,10 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     st = PORT_UNFILTERED;
     reason = "reset";
   }
-  engine_answered(&s->eng, (uint32_t)h, (uint32_t)p);
-  scan_port(s, s->live_idx[h], PROTO_TCP, dport, st, reason, ttl);
+  if (engine_answered(&s->eng, (uint32_t)h, (uint32_t)p))
+    scan_port(s, s->live_idx[h], PROTO_TCP, dport, st, reason, ttl);
+  else
+    scan_port_late(s, s->live_idx[h], PROTO_TCP, dport, st, reason, ttl);
 }
 
 static void tcp_done(struct engine *e) {

@@ -65,7 +65,7 @@ static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
 
 static void udp_timeout(struct engine *e, uint32_t h, uint32_t p) {
   struct udp_stage *us = e->ctx;
-  scan_port(us->s, us->s->live_idx[h], PROTO_UDP, us->ports[p], PORT_OPEN_FILTERED, "no-response", 0);
+  scan_port_timeout(us->s, us->s->live_idx[h], PROTO_UDP, us->ports[p], PORT_OPEN_FILTERED);
 }
 
 /* Keep re-sending while the host recently answered with a port-unreach:
@@ -116,6 +116,8 @@ static void udp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   }
   if (engine_answered(&s->eng, (uint32_t)h, (uint32_t)p))
     scan_port(s, s->live_idx[h], PROTO_UDP, dport, st, reason, rx->ttl);
+  else
+    scan_port_late(s, s->live_idx[h], PROTO_UDP, dport, st, reason, rx->ttl);
 }
 
 static void udp_done(struct engine *e) {

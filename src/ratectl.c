@@ -80,7 +80,11 @@ void ratectl_tick(struct ratectl *rc, uint64_t now_ns) {
    * that busy CPUs on a fast LAN are not mistaken for a queue). */
   uint64_t base = rc->rtt_min_us;
   int delayed = rc->nrtt >= 10 && median > 2 * base + 5000;
-  int lossier = rc->have_loss_base && loss > rc->loss_base * 2 + 0.02;
+  /* Loss alone is a weak signal: answers to re-sent probes arrive a
+   * timeout late, so an epoch's loss lags the rate that caused it, and a
+   * lossy link loses at any rate. Only heavy loss (a policer, a queue too
+   * short to show delay) well above the path's usual loss counts. */
+  int lossier = loss > 0.25 && (!rc->have_loss_base || loss > rc->loss_base * 2);
   if (delayed || lossier) {
     set_rate(rc, rc->rate * 0.7);
     rc->slow_start = 0;

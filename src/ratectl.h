@@ -8,10 +8,11 @@
  *     the first was lost), so silent filtered ports do not count as loss.
  *
  * Each epoch (a few round trips) the controller compares the epoch's median
- * RTT with the baseline and the epoch's loss with the loss seen at lower
- * rates: delay or loss growth -> multiplicative decrease; neither ->
- * increase (doubling until the first congestion, then +25%). Random loss is
- * repaired by re-sending, at full speed. --min-rate and --max-rate bound it. */
+ * RTT with the smallest seen, and the epoch's loss with the path's usual
+ * loss: queueing delay, or heavy loss (over 25% and twice the usual) ->
+ * multiplicative decrease; neither -> increase (doubling until the first
+ * congestion, then +25%). Random loss is repaired by re-sending, at full
+ * speed. --min-rate and --max-rate bound it. */
 #ifndef TRAWL_RATECTL_H
 #define TRAWL_RATECTL_H
 

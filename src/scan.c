@@ -47,17 +47,71 @@ static const char *service_of(const struct scan *s, enum scan_proto proto, uint1
 void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                enum port_state state, const char *reason, int ttl) {
   struct ghost *g = &s->hosts[h];
-  struct host_result *r = scan_host(s, h);
-  if (!r) return;
-  if (state == PORT_OPEN && proto == PROTO_TCP) s->open_ports++;
-  if (state == PORT_OPEN && proto == PROTO_UDP) s->open_ports++;
+  if (state == PORT_OPEN) s->open_ports++;
   if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
     g->nstate[proto][state]++;
-    host_add_bulk(r, proto, state, reason, 1);
+    g->bulk_reason[proto][state] = reason;
     return;
   }
+  struct host_result *r = scan_host(s, h);
+  if (!r) return;
   g->nstate[proto][state]++;
   host_add_port(r, proto, port, state, reason, ttl, service_of(s, proto, port));
+}
+
+#define TPORTS_CAP (STORE_CAP * PROTO_COUNT)
+
+void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                       enum port_state state) {
+  struct ghost *g = &s->hosts[h];
+  g->timeouts[proto]++;
+  g->timeout_state[proto] = (uint8_t)state;
+  if (g->timeouts[proto] > STORE_CAP) return; /* folded into a count anyway */
+  if (!g->tports && !(g->tports = malloc(TPORTS_CAP * sizeof *g->tports))) return;
+  if (g->ntports < TPORTS_CAP) g->tports[g->ntports++] = (uint32_t)proto << 16 | port;
+}
+
+void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                    enum port_state state, const char *reason, int ttl) {
+  struct ghost *g = &s->hosts[h];
+  /* Only a port given up as unanswered takes a late answer; any other is
+   * a duplicate (a SYN+ACK sent again, say). */
+  uint32_t key = (uint32_t)proto << 16 | port;
+  for (uint32_t i = 0; i < g->ntports; i++) {
+    if (g->tports[i] != key) continue;
+    g->tports[i] = g->tports[--g->ntports];
+    g->timeouts[proto]--;
+    scan_port(s, h, proto, port, state, reason, ttl);
+    return;
+  }
+}
+
+/* Give the result its counted ports: states past the first few as bulk
+ * counts, and the unanswered ports, listed when few, else counted. */
+static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
+  struct ghost *g = &s->hosts[h];
+  for (int p = 0; p < PROTO_COUNT; p++) {
+    for (int st = 0; st < PORT_NSTATES; st++)
+      if (g->nstate[p][st] > STORE_CAP)
+        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, g->bulk_reason[p][st],
+                      g->nstate[p][st] - STORE_CAP);
+    uint32_t n = g->timeouts[p];
+    if (n == 0) continue;
+    enum port_state st = (enum port_state)g->timeout_state[p];
+    if (n > STORE_CAP) {
+      host_add_bulk(r, (enum scan_proto)p, st, "no-response", n);
+      continue;
+    }
+    for (uint32_t i = 0; i < g->ntports; i++) {
+      if ((g->tports[i] >> 16) != (uint32_t)p) continue;
+      uint16_t port = (uint16_t)g->tports[i];
+      host_add_port(r, (enum scan_proto)p, port, st, "no-response", 0,
+                    service_of(s, (enum scan_proto)p, port));
+    }
+  }
+  free(g->tports);
+  g->tports = NULL;
+  g->ntports = 0;
 }
 
 const char *scan_icmp_reason(const tw_rx *rx) {
@@ -141,6 +195,7 @@ void scan_engine_config(const struct scan *s, struct engine_config *c) {
 
 static void free_group(struct scan *s) {
   for (uint32_t i = 0; i < s->nhosts; i++) {
+    free(s->hosts[i].tports);
     if (s->hosts[i].res) {
       host_result_free(s->hosts[i].res);
       free(s->hosts[i].res);
@@ -171,6 +226,7 @@ static void write_group(struct scan *s) {
     }
     struct host_result *r = scan_host(s, i);
     if (!r) continue;
+    settle_ports(s, i, r);
     s->hosts_up++;
     if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
     const char *n = name_of(s, &g->addr);
@@ -178,6 +234,10 @@ static void write_group(struct scan *s) {
     if (!r->end_time) r->end_time = time(NULL);
     if (!r->start_time) r->start_time = s->info.start_time;
     for (int k = 0; k < s->nouts; k++) output_host(&s->outs[k], r);
+    /* written: free it now, so a group's results never pile up */
+    host_result_free(r);
+    free(r);
+    g->res = NULL;
   }
   s->hosts_done += s->nhosts;
 }

@@ -32,9 +32,16 @@ struct ghost {
   bool up;                 /* discovery found it (or -Pn) */
   uint8_t src;             /* index of our source address in scan.srcs */
   uint8_t link;            /* on a link we are attached to: iface index + 1 */
-  /* ports recorded per (proto, state): past STORE_CAP of a state, the
-   * ports are no longer kept one by one, only counted (bulk). */
+  /* Answers per (proto, state): past the first few of a state, ports are
+   * only counted, with the state's reason (a static string). */
   uint32_t nstate[PROTO_COUNT][PORT_NSTATES];
+  const char *bulk_reason[PROTO_COUNT][PORT_NSTATES];
+  /* Probes never answered, per proto: counted, and the first few kept as
+   * (proto << 16 | port) in tports (allocated on the first one). */
+  uint32_t timeouts[PROTO_COUNT];
+  uint8_t timeout_state[PROTO_COUNT];
+  uint32_t *tports;
+  uint32_t ntports;
 };
 
 #define SCAN_MAX_IFACES 8
@@ -109,10 +116,17 @@ static inline const tw_pkt_addr *scan_src(const struct scan *s, uint32_t h) {
 }
 /* The result record of host h of the group, created on first use. */
 struct host_result *scan_host(struct scan *s, uint32_t h);
-/* Record a port of host h. Ports in the same (proto, state) past the cap
- * are counted, not kept. Later answers overwrite an earlier timeout. */
+/* Record an answered port of host h. Ports in the same (proto, state) past
+ * the first few are counted, not kept. reason must be a static string. */
 void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                enum port_state state, const char *reason, int ttl);
+/* A port of host h got no answer: its state is `state` (no-response). */
+void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                       enum port_state state);
+/* An answer for a probe no longer outstanding: it replaces an earlier
+ * "no answer" verdict for the port; otherwise it is a duplicate, ignored. */
+void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                    enum port_state state, const char *reason, int ttl);
 /* The current stage is done: start the next one. */
 void scan_next(struct scan *s);
 /* Engine settings from the timing options, for a pass of nprobes. */
