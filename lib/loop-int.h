@@ -92,6 +92,7 @@ typedef struct tw_atclose {
 } tw_atclose;
 
 struct tw_timer;
+struct tw_timer_slot;
 struct tw_backend;
 
 struct tw_loop {
@@ -112,7 +113,7 @@ struct tw_loop {
   tw_queue atclose;       /* module teardown, run by tw_loop_close */
 
   /* timers: a 4-ary min-heap ordered by (due, seq) */
-  struct tw_timer **timer_heap;
+  struct tw_timer_slot *timer_heap; /* timer.c: {due, seq, timer} entries */
   size_t timer_count, timer_cap;
   uint64_t timer_seq;
 

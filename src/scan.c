@@ -609,9 +609,10 @@ int scan_run(struct options *o) {
       fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
     goto out;
   }
+  /* Output files are opened while we may still write where root can. */
+  if (open_outputs(s) < 0) goto out;
   if (drop_privileges(o->privileged_user) < 0)
     goto out;
-  if (open_outputs(s) < 0) goto out;
   fill_info(s);
   for (int k = 0; k < s->nouts; k++) output_begin(&s->outs[k], &s->info);
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
