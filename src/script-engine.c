@@ -41,6 +41,7 @@
 #define SE_TREE_DEPTH 40
 
 const char script_yield_mark = 0;
+static const char se_flat_mark = 0;
 
 /* A run: one script against one host (and port). */
 struct srun {
@@ -529,170 +530,104 @@ static void ds_add(struct dstr *d, const char *s, size_t n) {
 }
 static void ds_str(struct dstr *d, const char *s) { ds_add(d, s, strlen(s)); }
 
-/* Push the keys of the table at idx in output order (the __trawl_keys
- * helper of the bootstrap): array part first, then the others sorted, or
- * the order of __pairs (trawl.output_table()). */
-static int se_keys(lua_State *L, int idx) {
-  idx = lua_absindex(L, idx);
-  lua_getfield(L, LUA_REGISTRYINDEX, "trawl.keys");
-  lua_pushvalue(L, idx);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK) return -1;
-  return 0;
-}
-
-/* Value at idx as output text (numbers, booleans, strings, __tostring). */
-static const char *se_valstr(lua_State *L, int idx, size_t *len) {
-  return luaL_tolstring(L, idx, len); /* pushes */
-}
-
-static int se_tree(lua_State *L, int idx, struct script_node *node, int depth, struct dstr *txt,
-                   int indent) {
-  idx = lua_absindex(L, idx);
-  if (depth > SE_TREE_DEPTH) return 0;
-  if (!lua_checkstack(L, 8)) return -1;
-  if (se_keys(L, idx) < 0) return -1;
-  int keys = lua_gettop(L);
-  lua_Integer nk = (lua_Integer)lua_rawlen(L, keys);
-  for (lua_Integer i = 1; i <= nk; i++) {
-    lua_rawgeti(L, keys, i);     /* key */
-    int kidx = lua_gettop(L);
-    lua_pushvalue(L, kidx);
-    lua_gettable(L, idx);        /* value */
-    int vidx = lua_gettop(L);
-    const char *key = NULL;
-    if (lua_type(L, kidx) == LUA_TSTRING) key = lua_tostring(L, kidx);
-    else if (lua_type(L, kidx) != LUA_TNUMBER || !lua_isinteger(L, kidx)) key = luaL_tolstring(L, kidx, NULL);
-    for (int k = 0; k < indent; k++) ds_str(txt, "  ");
-    if (lua_type(L, vidx) == LUA_TTABLE && !luaL_getmetafield(L, vidx, "__tostring")) {
-      struct script_node *child = node ? snode_add_table(node, key) : NULL;
-      if (node && !child) return -1;
-      if (key) {
-        ds_str(txt, key);
-        ds_str(txt, ": ");
-      }
-      ds_str(txt, "\n");
-      /* child is a pointer into node->child, which does not move while we
-       * fill the child's own children */
-      if (se_tree(L, vidx, child, depth + 1, txt, indent + 1) < 0) return -1;
-    } else {
-      if (lua_type(L, vidx) == LUA_TTABLE) lua_pop(L, 1); /* the __tostring field */
-      size_t vl;
-      const char *v = se_valstr(L, vidx, &vl);
-      if (node && !snode_add_elem(node, key, v)) return -1;
-      if (key) {
-        ds_str(txt, key);
-        ds_str(txt, ": ");
-      }
-      ds_add(txt, v, vl);
-      ds_str(txt, "\n");
+/* Build the tree from the flattened arrays (kinds, keys, values at
+ * indices ki, kk, kv; n nodes): a linear pass. */
+static int se_build(lua_State *L, int ki, int kk, int kv, lua_Integer n, struct script_node *root) {
+  struct script_node *stack[SE_TREE_DEPTH + 2];
+  int sp = 0;
+  struct script_node *cur = root;
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, ki, i);
+    int kind = (int)lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    if (kind == 3) {
+      if (sp > 0) cur = stack[--sp];
+      continue;
     }
-    lua_settop(L, keys);
+    lua_rawgeti(L, kk, i);
+    const char *key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+    if (kind == 1) {
+      struct script_node *c = snode_add_table(cur, key);
+      lua_pop(L, 1);
+      if (!c || sp > SE_TREE_DEPTH) return -1;
+      stack[sp++] = cur;
+      cur = c;
+    } else {
+      lua_rawgeti(L, kv, i);
+      const char *v = lua_tostring(L, -1);
+      struct script_node *c = snode_add_elem(cur, key, v ? v : "");
+      lua_pop(L, 2);
+      if (!c) return -1;
+    }
   }
-  lua_settop(L, idx < keys ? keys - 1 : keys);
   return 0;
 }
 
-/* The action's results (nres values on t->L) -> a script_result. -1 with
- * an error message pushed on t->L for a bad return value. */
+/* The action's results (nres values on t->L; a table result comes
+ * flattened by the bootstrap's runner) -> a script_result on the port,
+ * the host or the phase. -1 with a message pushed on t->L for a bad
+ * return value. */
 static int se_store_output(struct sthread *t, int nres) {
   struct script_engine *e = t->e;
   lua_State *L = t->L;
   if (nres <= 0) return 0;
   int base = lua_gettop(L) - nres + 1;
-  int v1 = base;
-  int tv = lua_type(L, v1);
+  int tv = lua_type(L, base);
   if (tv == LUA_TNIL) return 0;
-  struct host_result *hr;
+  struct host_result tmp, *dst = NULL;
   struct port_result *pr = NULL;
   if (t->host && t->host->res) {
-    hr = t->host->res;
-    if (t->run->port >= 0) pr = &hr->ports[t->run->port];
+    dst = t->host->res;
+    if (t->run->port >= 0) pr = &dst->ports[t->run->port];
   } else {
-    hr = NULL;
-  }
-  struct host_result *dst = hr;
-  struct host_result tmp;
-  if (!dst) {
     host_result_init(&tmp);
     dst = &tmp;
   }
-  struct dstr txt = {0};
-  struct script_result *sr = NULL;
-  if (tv == LUA_TTABLE) {
-    const char *given = NULL;
-    if (nres >= 2 && lua_type(L, base + 1) == LUA_TSTRING) given = lua_tostring(L, base + 1);
-    else if (nres >= 2 && lua_type(L, base + 1) == LUA_TNUMBER) given = lua_tostring(L, base + 1);
-    sr = result_add_script(dst, pr, t->sc->id, "");
-    if (!sr) return lua_pushstring(L, "out of memory"), -1;
-    bool has_ts = luaL_getmetafield(L, v1, "__tostring") != LUA_TNIL;
-    if (has_ts) lua_pop(L, 1);
-    struct dstr auto_txt = {0};
-    ds_str(&auto_txt, "\n");
-    if (se_tree(L, v1, &sr->tree, 0, &auto_txt, 1) < 0) {
-      free(auto_txt.s);
-      lua_pushstring(L, "cannot convert the returned table (out of memory or bad __pairs)");
-      goto bad;
-    }
-    if (given) {
-      ds_str(&txt, given);
-    } else if (has_ts) {
-      size_t l;
-      const char *s = luaL_tolstring(L, v1, &l);
-      ds_add(&txt, s, l);
-      lua_pop(L, 1);
-    } else if (auto_txt.n > 1) {
-      /* drop the last newline */
-      auto_txt.s[--auto_txt.n] = 0;
-      ds_add(&txt, auto_txt.s, auto_txt.n);
-    }
-    free(auto_txt.s);
-    if (txt.oom) {
+  int rc = 0;
+  if (tv == LUA_TLIGHTUSERDATA && lua_touserdata(L, base) == &se_flat_mark && nres >= 6) {
+    const char *text = lua_tostring(L, base + 1);
+    lua_Integer n = lua_tointeger(L, base + 5);
+    struct script_result *sr = result_add_script(dst, pr, t->sc->id, text ? text : "");
+    if (!sr) {
       lua_pushstring(L, "out of memory");
-      goto bad;
-    }
-    if (sr->tree.nchild == 0 && txt.n == 0) {
-      /* nothing to show: drop it */
+      rc = -1;
+    } else if (se_build(L, base + 2, base + 3, base + 4, n, &sr->tree) < 0) {
+      lua_pushstring(L, "out of memory building the output tree");
+      rc = -1;
+    } else if (sr->tree.nchild == 0 && (!text || !*text)) {
       struct script_result *arr = pr ? pr->scripts : dst->hostscripts;
-      size_t *n = pr ? &pr->nscripts : &dst->nhostscripts;
-      free(arr[*n - 1].id);
-      free(arr[*n - 1].output);
-      free(arr[*n - 1].tree.child);
-      (*n)--;
-      sr = NULL;
-    } else {
-      free(sr->output);
-      sr->output = txt.s ? txt.s : strdup("");
-      txt.s = NULL;
+      size_t *cnt = pr ? &pr->nscripts : &dst->nhostscripts;
+      free(arr[*cnt - 1].id);
+      free(arr[*cnt - 1].output);
+      free(arr[*cnt - 1].tree.child);
+      (*cnt)--;
     }
   } else if (tv == LUA_TSTRING || tv == LUA_TNUMBER) {
     size_t l;
-    const char *s = lua_tolstring(L, v1, &l);
-    if (l == 0) return 0;
-    sr = result_add_script(dst, pr, t->sc->id, s);
-    if (!sr) return lua_pushstring(L, "out of memory"), -1;
+    const char *s = lua_tolstring(L, base, &l);
+    if (l > 0 && !result_add_script(dst, pr, t->sc->id, s)) {
+      lua_pushstring(L, "out of memory");
+      rc = -1;
+    }
   } else {
     lua_pushfstring(L, "action returned a %s: expected a string, a table or nil",
-                    luaL_typename(L, v1));
-    return -1;
+                    luaL_typename(L, base));
+    rc = -1;
   }
-  free(txt.s);
-  if (!hr && dst->nhostscripts) {
-    /* move the pseudo host's result into the phase list */
-    struct script_result **arr = e->phase == RULE_PRE ? &e->pre : &e->post;
-    size_t *n = e->phase == RULE_PRE ? &e->npre : &e->npost;
-    struct script_result *na = realloc(*arr, (*n + 1) * sizeof **arr);
-    if (na) {
-      *arr = na;
-      na[(*n)++] = dst->hostscripts[0];
-      dst->nhostscripts = 0;
+  if (dst == &tmp) {
+    if (rc == 0 && tmp.nhostscripts) {
+      struct script_result **arr = e->phase == RULE_PRE ? &e->pre : &e->post;
+      size_t *n = e->phase == RULE_PRE ? &e->npre : &e->npost;
+      struct script_result *na = realloc(*arr, (*n + 1) * sizeof **arr);
+      if (na) {
+        *arr = na;
+        na[(*n)++] = tmp.hostscripts[0];
+        tmp.nhostscripts = 0;
+      }
     }
-    host_result_free(dst);
+    host_result_free(&tmp);
   }
-  return 0;
-bad:
-  free(txt.s);
-  if (!hr) host_result_free(dst);
-  return -1;
+  return rc;
 }
 
 /* Sort a host's script results by id (Nmap's order). */
@@ -769,10 +704,11 @@ static int se_start_run(struct script_engine *e, struct srun *r) {
   t->run = r;
   e->nthreads++;
   lua_State *L = t->L;
+  lua_getfield(L, LUA_REGISTRYINDEX, "trawl.runner");
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->sc->env_ref);
   lua_getfield(L, -1, "action");
   lua_remove(L, -2);
-  int nargs = 0;
+  int nargs = 1;
   if (r->h->res) {
     se_push_host(e, L, r->h);
     nargs++;
@@ -1222,7 +1158,7 @@ static int se_cocreate(lua_State *L) {
 }
 
 static const char se_bootstrap[] =
-    "local MARK, cocreate = ...\n"
+    "local MARK, cocreate, FLAT = ...\n"
     "local co_resume, co_yield, co_status = coroutine.resume, coroutine.yield, coroutine.status\n"
     "local select, rawequal, error = select, rawequal, error\n"
     "local function pass(co, ok, ...)\n"
@@ -1253,7 +1189,47 @@ static const char se_bootstrap[] =
     "  for i = 1, #rest do out[n + i] = rest[i] end\n"
     "  return out\n"
     "end\n"
-    "return keys\n";
+    "local type, getmetatable, concat = type, getmetatable, table.concat\n"
+    "-- An action's table result, walked here in the script's own thread (so\n"
+    "-- a huge one can be preempted): parallel arrays of node kinds (1 table,\n"
+    "-- 2 elem, 3 end of table), keys (false: none) and values, and the text.\n"
+    "local function flatten(root)\n"
+    "  local kinds, ks, vs, n, lines, nl = {}, {}, {}, 0, {}, 0\n"
+    "  local function walk(t, depth, indent)\n"
+    "    if depth > 40 then return end\n"
+    "    local order = keys(t)\n"
+    "    for i = 1, #order do\n"
+    "      local k = order[i]\n"
+    "      local v = t[k]\n"
+    "      local key = false\n"
+    "      if type(k) == 'string' then key = k elseif mtype(k) ~= 'integer' then key = tostring(k) end\n"
+    "      local head = key and (indent .. key .. ': ') or indent\n"
+    "      local mt = type(v) == 'table' and getmetatable(v)\n"
+    "      if type(v) == 'table' and not (mt and mt.__tostring) then\n"
+    "        n = n + 1; kinds[n] = 1; ks[n] = key\n"
+    "        nl = nl + 1; lines[nl] = head\n"
+    "        walk(v, depth + 1, indent .. '  ')\n"
+    "        n = n + 1; kinds[n] = 3\n"
+    "      else\n"
+    "        local sv = tostring(v)\n"
+    "        n = n + 1; kinds[n] = 2; ks[n] = key; vs[n] = sv\n"
+    "        nl = nl + 1; lines[nl] = head .. sv\n"
+    "      end\n"
+    "    end\n"
+    "  end\n"
+    "  walk(root, 0, '  ')\n"
+    "  return kinds, ks, vs, n, nl > 0 and ('\\n' .. concat(lines, '\\n')) or ''\n"
+    "end\n"
+    "local function finish(v1, v2, ...)\n"
+    "  if type(v1) ~= 'table' then return v1, v2, ... end\n"
+    "  local kinds, ks, vs, n, text = flatten(v1)\n"
+    "  local mt = getmetatable(v1)\n"
+    "  if type(v2) == 'string' or type(v2) == 'number' then text = tostring(v2)\n"
+    "  elseif mt and mt.__tostring then text = tostring(v1) end\n"
+    "  return FLAT, text, kinds, ks, vs, n\n"
+    "end\n"
+    "local function runner(action, ...) return finish(action(...)) end\n"
+    "return keys, runner\n";
 
 static int se_find_dir(char *out, size_t len, const struct script_config *cfg, const char *sub) {
   const char *dirs[4];
@@ -1425,10 +1401,12 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   }
   lua_pushlightuserdata(L, (void *)&script_yield_mark);
   lua_pushcfunction(L, se_cocreate);
-  if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+  lua_pushlightuserdata(L, (void *)&se_flat_mark);
+  if (lua_pcall(L, 3, 2, 0) != LUA_OK) {
     snprintf(err, errlen, "bootstrap: %s", lua_tostring(L, -1));
     goto fail;
   }
+  lua_setfield(L, LUA_REGISTRYINDEX, "trawl.runner");
   lua_setfield(L, LUA_REGISTRYINDEX, "trawl.keys");
   if (tw_hook_new(loop, &e->ready_hook, TW_HOOK_IDLE, e) < 0 ||
       tw_timer_new(loop, &e->done_timer, e) < 0) {
