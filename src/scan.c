@@ -20,11 +20,6 @@
 #define STORE_CAP 25          /* ports kept one by one per (proto, state) */
 #define GROUP_PROBES (1u << 22) /* probes per host group, about */
 
-struct scan_name {
-  tw_pkt_addr addr;
-  char *name;
-};
-
 /* ---- results ---------------------------------------------------------------- */
 
 struct host_result *scan_host(struct scan *s, uint32_t h) {
@@ -211,12 +206,6 @@ static void free_group(struct scan *s) {
   s->nhosts = s->nlive = 0;
 }
 
-static const char *name_of(const struct scan *s, const tw_pkt_addr *a) {
-  for (size_t i = 0; i < s->nnames; i++)
-    if (tw_pkt_addr_eq(&s->names[i].addr, a)) return s->names[i].name;
-  return NULL;
-}
-
 static void write_group(struct scan *s) {
   for (uint32_t i = 0; i < s->nhosts; i++) {
     struct ghost *g = &s->hosts[i];
@@ -229,7 +218,7 @@ static void write_group(struct scan *s) {
     settle_ports(s, i, r);
     s->hosts_up++;
     if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
-    const char *n = name_of(s, &g->addr);
+    const char *n = scan_name_of(s, &g->addr);
     if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
     if (!r->end_time) r->end_time = time(NULL);
     if (!r->start_time) r->start_time = s->info.start_time;
@@ -320,7 +309,7 @@ static void collect_live(struct scan *s) {
 static void finish_scan(struct scan *s);
 
 /* Stage list of a group: 0 discovery, 1 SYN, 2 ACK, 3 connect, 4 UDP,
- * 5 write. A stage that has nothing to do returns 0 and the next runs. */
+ * 5 reverse DNS, 6 write. A stage that has nothing to do returns 0 and the next runs. */
 void scan_next(struct scan *s) {
   struct options *o = s->o;
   for (;;) {
@@ -363,6 +352,9 @@ void scan_next(struct scan *s) {
       break;
     case 4:
       if (!o->no_portscan && (o->scans & SCANF(SCAN_UDP))) r = stage_udp(s);
+      break;
+    case 5:
+      r = stage_rdns(s);
       break;
     default:
       write_group(s);
@@ -604,7 +596,9 @@ int scan_run(struct options *o) {
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   int rc = 1;
-  if (s->raw && (err = open_network(s)) < 0) {
+  if (scan_resolve_targets(s) < 0) goto out;
+  if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
+  if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
     if (err == -EPERM)
       fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
     goto out;
@@ -627,8 +621,7 @@ out:
   for (int k = 0; k < 4; k++)
     if (s->files[k]) fclose(s->files[k]);
   fflush(stdout);
-  for (size_t i = 0; i < s->nnames; i++) free(s->names[i].name);
-  free(s->names);
+  scan_names_free(s);
   free(s);
   return rc;
 }

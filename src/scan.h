@@ -140,5 +140,11 @@ int stage_tcp(struct scan *s, enum scan_type type);
 int stage_udp(struct scan *s);
 int stage_connect(struct scan *s);
 int stage_connect_discovery(struct scan *s);
+int stage_rdns(struct scan *s);
+/* resolve.c: the names on the command line, before the scan (runs the
+ * loop until they are resolved); the name given for an address. */
+int scan_resolve_targets(struct scan *s);
+const char *scan_name_of(const struct scan *s, const tw_pkt_addr *a);
+void scan_names_free(struct scan *s);
 
 #endif
