@@ -180,7 +180,7 @@ static int start_one(struct cstage *cs, uint32_t h, uint16_t p, uint8_t tries) {
 static void pump(struct cstage *cs) {
   struct scan *s = cs->s;
   if (cs->finished) return;
-  if (s->interrupted) {
+  if (s->interrupted || s->group_timed_out) {
     if (cs->inflight == 0) finish(cs);
     return;
   }

@@ -189,6 +189,7 @@ void scan_engine_config(const struct scan *s, struct engine_config *c) {
 /* ---- groups ------------------------------------------------------------------ */
 
 static void free_group(struct scan *s) {
+  if (s->host_timer) tw_timer_stop(s->host_timer);
   for (uint32_t i = 0; i < s->nhosts; i++) {
     free(s->hosts[i].tports);
     if (s->hosts[i].res) {
@@ -215,6 +216,7 @@ static void write_group(struct scan *s) {
     }
     struct host_result *r = scan_host(s, i);
     if (!r) continue;
+    r->timedout = g->timedout;
     settle_ports(s, i, r);
     s->hosts_up++;
     if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
@@ -270,6 +272,18 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
   g->link = rc->link;
 }
 
+/* --host-timeout: the group's hosts all started together, so they all
+ * time out together: the running stage stops, the hosts not done are
+ * reported as skipped, and the next group starts. */
+static void on_host_timeout(tw_timer *t, int status) {
+  struct scan *s = tw_data(t);
+  if (status < 0 || !s->hosts) return;
+  s->group_timed_out = true;
+  for (uint32_t i = 0; i < s->nhosts; i++)
+    if (s->hosts[i].up) s->hosts[i].timedout = true;
+  if (s->eng_live) engine_stop(&s->eng);
+}
+
 static int load_group(struct scan *s) {
   uint64_t left = s->ntargets - s->next_target;
   uint32_t n = left < s->group_size ? (uint32_t)left : s->group_size;
@@ -292,6 +306,12 @@ static int load_group(struct scan *s) {
   s->nhosts = n;
   s->next_target += n;
   s->stage = 0;
+  s->group_timed_out = false;
+  uint64_t ht = s->o->host_timeout_ms;
+  if (ht && ht != OPT_UNSET_MS) {
+    if (!s->host_timer && tw_timer_new(s->loop, &s->host_timer, s) < 0) return -ENOMEM;
+    tw_timer_start(s->host_timer, on_host_timeout, ht * 1000000ull, 0);
+  }
   return 0;
 }
 
@@ -299,7 +319,7 @@ static int load_group(struct scan *s) {
 static void collect_live(struct scan *s) {
   s->nlive = 0;
   for (uint32_t i = 0; i < s->nhosts; i++) {
-    if (!s->hosts[i].up) continue;
+    if (!s->hosts[i].up || s->hosts[i].timedout) continue;
     s->live[s->nlive] = s->hosts[i].addr;
     s->live_idx[s->nlive] = i;
     s->nlive++;
@@ -345,12 +365,15 @@ void scan_next(struct scan *s) {
       if (!o->no_portscan && (o->scans & SCANF(SCAN_SYN))) r = stage_tcp(s, SCAN_SYN);
       break;
     case 2:
+      collect_live(s);
       if (!o->no_portscan && (o->scans & SCANF(SCAN_ACK))) r = stage_tcp(s, SCAN_ACK);
       break;
     case 3:
+      collect_live(s);
       if (!o->no_portscan && (o->scans & SCANF(SCAN_CONNECT))) r = stage_connect(s);
       break;
     case 4:
+      collect_live(s);
       if (!o->no_portscan && (o->scans & SCANF(SCAN_UDP))) r = stage_udp(s);
       break;
     case 5:
@@ -399,6 +422,8 @@ static void finish_scan(struct scan *s) {
     fflush(s->outs[k].fp);
   }
   status_stop(s);
+  if (s->host_timer) tw_close(s->host_timer, NULL);
+  s->host_timer = NULL;
   if (s->sigint) tw_close(s->sigint, NULL);
   if (s->sigterm) tw_close(s->sigterm, NULL);
   s->sigint = s->sigterm = NULL;

@@ -30,6 +30,7 @@ struct ghost {
   tw_pkt_addr addr;
   struct host_result *res; /* created on the first thing learnt */
   bool up;                 /* discovery found it (or -Pn) */
+  bool timedout;           /* --host-timeout expired before it was done */
   uint8_t src;             /* index of our source address in scan.srcs */
   uint8_t link;            /* on a link we are attached to: iface index + 1 */
   /* Answers per (proto, state): past the first few of a state, ports are
@@ -82,6 +83,8 @@ struct scan {
   uint32_t *live_idx;    /* their index in hosts[] */
   uint32_t nlive;
   int stage;             /* position in the group's stage list */
+  tw_timer *host_timer;  /* --host-timeout of the current group */
+  bool group_timed_out;
   /* the running stage */
   struct engine eng;
   bool eng_live;
