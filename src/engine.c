@@ -3,10 +3,12 @@
  * permutation, as far as the rate controller's budget and the outstanding
  * window allow. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "trace.h"
 
 #define TICK_NS 1000000ull
 #define NO_STASH UINT64_MAX
@@ -83,6 +85,9 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
                                 : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
   if (!rs) return 1;
+  if (e->cfg.trace_t0)
+    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
+                 rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
   int err = tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
   if (err == -EAGAIN) return -EAGAIN;
   if (err < 0) {

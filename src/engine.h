@@ -54,6 +54,7 @@ struct engine_config {
   uint64_t seed;
   uint64_t shards, shard;
   size_t window;           /* most probes outstanding */
+  uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
 };
 
 struct engine_stats {

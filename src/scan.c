@@ -16,6 +16,7 @@
 #include "scan.h"
 #include "resume.h"
 #include "status.h"
+#include "trace.h"
 
 #define STORE_CAP 25          /* ports kept one by one per (proto, state) */
 #define GROUP_PROBES (1u << 22) /* probes per host group, about */
@@ -184,6 +185,15 @@ void scan_engine_config(const struct scan *s, struct engine_config *c) {
   c->shards = o->shards;
   c->shard = o->shard;
   c->window = 1u << 18;
+  c->trace_t0 = o->packet_trace ? s->start_ns : 0;
+}
+
+/* --packet-trace: every packet the captures hand to the dispatcher. */
+static void trace_rx(tw_req *req, int status, const tw_rx *rx, void *data) {
+  struct scan *s = data;
+  if (status < 0) return;
+  trace_packet(stdout, "RCVD", (double)(tw_hrtime() - s->start_ns) / 1e9, rx->frame->data,
+               rx->frame->caplen, rx->frame->linktype);
 }
 
 /* ---- groups ------------------------------------------------------------------ */
@@ -424,6 +434,8 @@ static void finish_scan(struct scan *s) {
   status_stop(s);
   if (s->host_timer) tw_close(s->host_timer, NULL);
   s->host_timer = NULL;
+  if (s->trace_req) tw_cancel(s->trace_req);
+  s->trace_req = NULL;
   if (s->sigint) tw_close(s->sigint, NULL);
   if (s->sigterm) tw_close(s->sigterm, NULL);
   s->sigint = s->sigterm = NULL;
@@ -637,6 +649,10 @@ int scan_run(struct options *o) {
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
   if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
   status_start(s);
+  if (o->packet_trace && s->raw) {
+    tw_match all = {0};
+    tw_wait(s->loop, &s->trace_req, &all, 0, 0, trace_rx, s);
+  }
   scan_next(s);
   err = tw_loop_run(s->loop, TW_RUN_DEFAULT);
   rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);

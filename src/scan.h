@@ -84,6 +84,7 @@ struct scan {
   uint32_t nlive;
   int stage;             /* position in the group's stage list */
   tw_timer *host_timer;  /* --host-timeout of the current group */
+  tw_req *trace_req;     /* --packet-trace waiter */
   bool group_timed_out;
   /* the running stage */
   struct engine eng;
