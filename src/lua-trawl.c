@@ -654,7 +654,9 @@ static void lt_on_resolved(tw_req *req, int status, const struct sockaddr_storag
   if (status < 0 || n == 0) {
     ls->state = LS_NEW;
     char msg[200];
-    snprintf(msg, sizeof msg, "Failed to resolve: %s", status == -ETIMEDOUT ? "TIMEOUT" : tw_strerror(status));
+    snprintf(msg, sizeof msg, "Failed to resolve: %s",
+             status == TW_ENOTFOUND ? "NXDOMAIN" : status == TW_ENODATA ? "NODATA"
+             : status == -ETIMEDOUT ? "TIMEOUT" : tw_strerror(status));
     lt_fail(ls, msg);
     return;
   }
