@@ -309,7 +309,7 @@ static void *fx_srv_main(void *arg) {
   return NULL;
 }
 
-static struct fx_srv *fx_srv_start(int family, enum fx_kind kind, const char *text) {
+__attribute__((unused)) static struct fx_srv *fx_srv_start(int family, enum fx_kind kind, const char *text) {
   struct fx_srv *s = calloc(1, sizeof *s);
   s->kind = kind;
   s->text = text;
@@ -341,7 +341,7 @@ static struct fx_srv *fx_srv_start(int family, enum fx_kind kind, const char *te
   return s;
 }
 
-static void fx_srv_stop(struct fx_srv *s) {
+__attribute__((unused)) static void fx_srv_stop(struct fx_srv *s) {
   if (write(s->stop[1], "x", 1) != 1) print_message("cannot stop the server\n");
   pthread_join(s->th, NULL);
   close(s->fd);
