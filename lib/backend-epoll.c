@@ -1,5 +1,6 @@
 /* backend-epoll.c: the Linux readiness backend. One epoll instance per
- * loop, level-triggered, with nanosecond timeouts through epoll_pwait2().
+ * loop, level-triggered, with nanosecond timeouts through epoll_pwait2()
+ * where milliseconds would be too coarse.
  *
  * The one subtle part: a callback may stop or free a watch whose event is
  * still later in the same batch. tw__backend_remove() clears such events so
@@ -96,17 +97,20 @@ void tw__backend_remove(tw_loop *loop, tw_watch *w) {
 int tw__backend_poll(tw_loop *loop, uint64_t timeout_ns) {
   struct tw_backend *b = loop->backend;
   int n;
-  if (b->have_pwait2) {
-    struct timespec ts, *tsp = NULL;
-    if (timeout_ns != UINT64_MAX) {
-      ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
-      ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
-      tsp = &ts;
-    }
-    n = epoll_pwait2(b->epfd, b->events, TW_EPOLL_BATCH, tsp, NULL);
+  /* epoll_wait's millisecond timeout is enough when not waiting, waiting
+   * forever, or when the deadline is whole milliseconds away (it rounds
+   * up, so never early); epoll_pwait2's nanoseconds are for sub-ms waits,
+   * where a millisecond of rounding would be a large error. */
+  int fine = timeout_ns != 0 && timeout_ns != UINT64_MAX && timeout_ns % 1000000ull != 0 &&
+             timeout_ns < 50000000ull;
+  if (fine && b->have_pwait2) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(timeout_ns / 1000000000ull);
+    ts.tv_nsec = (long)(timeout_ns % 1000000000ull);
+    n = epoll_pwait2(b->epfd, b->events, TW_EPOLL_BATCH, &ts, NULL);
     if (n < 0 && errno == ENOSYS) b->have_pwait2 = 0;
   }
-  if (!b->have_pwait2) {
+  if (!fine || !b->have_pwait2) {
     int ms = -1;
     if (timeout_ns != UINT64_MAX) {
       uint64_t m = (timeout_ns + 999999) / 1000000; /* round up: never early */

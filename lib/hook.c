@@ -71,6 +71,7 @@ int tw_hook_stop(tw_hook *k) {
 /* Hooks may stop themselves or others: walk a snapshot, re-queueing each
  * hook that is still started after its callback. */
 void tw__hooks_run(tw_loop *loop, int kind) {
+  if (tw_queue_empty(&loop->hooks[kind])) return;
   tw_queue todo;
   tw_queue_init(&todo);
   tw_queue_move(&loop->hooks[kind], &todo);
