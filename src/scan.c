@@ -15,6 +15,7 @@
 
 #include "scan.h"
 #include "resume.h"
+#include "script.h"
 #include "status.h"
 #include "trace.h"
 
@@ -227,7 +228,7 @@ static void write_group(struct scan *s) {
     struct host_result *r = scan_host(s, i);
     if (!r) continue;
     r->timedout = g->timedout;
-    settle_ports(s, i, r);
+    if (!s->settled) settle_ports(s, i, r);
     s->hosts_up++;
     if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
     const char *n = scan_name_of(s, &g->addr);
@@ -316,6 +317,7 @@ static int load_group(struct scan *s) {
   s->nhosts = n;
   s->next_target += n;
   s->stage = 0;
+  s->settled = false;
   s->group_timed_out = false;
   uint64_t ht = s->o->host_timeout_ms;
   if (ht && ht != OPT_UNSET_MS) {
@@ -338,8 +340,46 @@ static void collect_live(struct scan *s) {
 
 static void finish_scan(struct scan *s);
 
+static void scripts_done(void *arg) { scan_next(arg); }
+
+/* Scripts see the group's hosts with their final port lists. */
+int stage_scripts(struct scan *s) {
+  if (!s->scripts || s->nhosts == 0) return 0;
+  struct host_result **hosts = malloc(s->nhosts * sizeof *hosts);
+  tw_pkt_addr *srcs = malloc(s->nhosts * sizeof *srcs);
+  const char **ifnames = malloc(s->nhosts * sizeof *ifnames);
+  if (!hosts || !srcs || !ifnames) {
+    free(hosts);
+    free(srcs);
+    free(ifnames);
+    return -ENOMEM;
+  }
+  size_t n = 0;
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    struct ghost *g = &s->hosts[i];
+    if (!g->up || g->timedout) continue;
+    struct host_result *r = scan_host(s, i);
+    if (!r) continue;
+    settle_ports(s, i, r);
+    hosts[n] = r;
+    srcs[n] = *scan_src(s, i);
+    ifnames[n] = g->link ? s->ifs[g->link - 1].name : (s->nifs ? s->ifs[0].name : NULL);
+    n++;
+  }
+  s->settled = true;
+  struct script_group_ctx ctx = {srcs, ifnames};
+  int err = n ? script_run_group(s->scripts, hosts, n, &ctx, scripts_done, s) : 1;
+  /* the engine copies what it needs from ctx and the array */
+  free(hosts);
+  free(srcs);
+  free(ifnames);
+  if (err == 1) return 0;
+  return err < 0 ? err : 1;
+}
+
 /* Stage list of a group: 0 discovery, 1 SYN, 2 ACK, 3 connect, 4 UDP,
- * 5 reverse DNS, 6 write. A stage that has nothing to do returns 0 and the next runs. */
+ * 5 reverse DNS, 6 scripts, 7 write. Prerule scripts run before the first
+ * group, postrule scripts after the last. A stage that has nothing to do returns 0 and the next runs. */
 void scan_next(struct scan *s) {
   struct options *o = s->o;
   for (;;) {
@@ -347,8 +387,16 @@ void scan_next(struct scan *s) {
       finish_scan(s);
       return;
     }
+    if (s->scripts && !s->prerules_done) {
+      s->prerules_done = true;
+      if (script_run_prerules(s->scripts, scripts_done, s) == 0) return;
+    }
     if (!s->hosts) {
       if (s->next_target >= s->ntargets) {
+        if (s->scripts && !s->postrules_done) {
+          s->postrules_done = true;
+          if (script_run_postrules(s->scripts, scripts_done, s) == 0) return;
+        }
         finish_scan(s);
         return;
       }
@@ -389,6 +437,9 @@ void scan_next(struct scan *s) {
     case 5:
       r = stage_rdns(s);
       break;
+    case 6:
+      r = stage_scripts(s);
+      break;
     default:
       write_group(s);
       free_group(s);
@@ -405,6 +456,30 @@ void scan_next(struct scan *s) {
 
 /* ---- start and end --------------------------------------------------------- */
 
+/* Pre- and postrule script results, in the normal outputs, as Nmap
+ * prints them ("Pre-scan script results:" with "| id: output" lines). */
+static void print_rule_results(struct scan *s) {
+  static const char *title[2] = {"Pre-scan script results:", "Post-scan script results:"};
+  for (int ph = 0; ph < 2; ph++) {
+    size_t n = 0;
+    const struct script_result *r = script_engine_results(s->scripts, ph ? SCRIPT_POST : SCRIPT_PRE, &n);
+    if (!r || n == 0) continue;
+    for (int k = 0; k < s->nouts; k++) {
+      if (s->outs[k].ops != &output_normal_ops) continue;
+      FILE *f = s->outs[k].fp;
+      fprintf(f, "%s\n", title[ph]);
+      for (size_t i = 0; i < n; i++) {
+        fprintf(f, "| %s: ", r[i].id);
+        for (const char *c = r[i].output ? r[i].output : ""; *c; c++) {
+          fputc(*c, f);
+          if (*c == '\n' && c[1]) fputs("|   ", f);
+        }
+        fputc('\n', f);
+      }
+    }
+  }
+}
+
 static void finish_scan(struct scan *s) {
   if (s->finished) return;
   s->finished = true;
@@ -420,6 +495,7 @@ static void finish_scan(struct scan *s) {
   e.hosts_total = s->hosts_up + s->hosts_down;
   e.interrupted = s->interrupted;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
+  if (s->scripts) print_rule_results(s);
   for (int k = 0; k < s->nouts; k++) {
     bool xml = s->outs[k].ops == &output_xml_ops;
     if (resumable && s->files[k] && !xml)
@@ -453,8 +529,11 @@ static void on_signal(tw_signal *sg, int status, int signum) {
   if (status < 0 || s->interrupted) return;
   s->interrupted = true;
   fprintf(stderr, "trawl: interrupted by signal %d: writing what was found\n", signum);
-  if (s->eng_live) engine_stop(&s->eng); /* its done callback ends the scan */
-  else finish_scan(s);
+  /* Every stage notices: the engine and the scripts are told to stop (their
+   * done callbacks then end the scan), the connect and DNS stages check
+   * the flag as their work completes. */
+  if (s->eng_live) engine_stop(&s->eng);
+  if (s->scripts) script_engine_stop(s->scripts);
 }
 
 static int open_outputs(struct scan *s) {
@@ -633,12 +712,25 @@ int scan_run(struct options *o) {
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   int rc = 1;
+  if (o->scripts) {
+    char err2[512];
+    if (script_engine_new(s->loop, o, &s->scripts, err2, sizeof err2) < 0) {
+      fprintf(stderr, "trawl: %s\n", err2);
+      rc = 2;
+      goto out;
+    }
+  }
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
   if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
     if (err == -EPERM)
       fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
     goto out;
+  }
+  if (s->scripts && s->raw) {
+    const char *names[SCAN_MAX_IFACES];
+    for (int k = 0; k < s->nifs; k++) names[k] = s->ifs[k].name;
+    script_engine_open_raw(s->scripts, names, (size_t)s->nifs);
   }
   /* Output files are opened while we may still write where root can. */
   if (open_outputs(s) < 0) goto out;
@@ -658,6 +750,7 @@ int scan_run(struct options *o) {
   rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);
 out:
   finish_scan(s);
+  if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
   for (int k = 0; k < 4; k++)
     if (s->files[k]) fclose(s->files[k]);

@@ -85,6 +85,9 @@ struct scan {
   int stage;             /* position in the group's stage list */
   tw_timer *host_timer;  /* --host-timeout of the current group */
   tw_req *trace_req;     /* --packet-trace waiter */
+  struct script_engine *scripts; /* --script / -sC, or NULL */
+  bool prerules_done, postrules_done;
+  bool settled;          /* the group's counted ports were added to its results */
   bool group_timed_out;
   /* the running stage */
   struct engine eng;
@@ -145,6 +148,7 @@ int stage_udp(struct scan *s);
 int stage_connect(struct scan *s);
 int stage_connect_discovery(struct scan *s);
 int stage_rdns(struct scan *s);
+int stage_scripts(struct scan *s);
 /* resolve.c: the names on the command line, before the scan (runs the
  * loop until they are resolved); the name given for an address. */
 int scan_resolve_targets(struct scan *s);
