@@ -1,0 +1,110 @@
+# scan-lib.sh: shared by the scanner's lab tests (test_scan_*.sh), sourced,
+# not run. Brings up a lab of the test's own (unique prefix, torn down on
+# EXIT), runs trawl and nmap inside its scanner namespace only, every
+# command under `timeout`, and counts checks ("N passed, M failed" last).
+#
+#   scan_init NAME BUILD_DIR   checks root and tools, sets TRAWL, TMP, OUT
+#   scan_lab_up                lab.sh up with prefix twNAME<pid>-, eval env
+#   TR SECS ARGS...            trawl ARGS in the scanner namespace; stdout,
+#                              stderr and exit status in $TMP/tr.{out,err,rc}
+#   X SECS CMD...              any CMD in the scanner namespace
+#   ok/nok/check/finish        as in test_lab.sh
+#   ports FILE / hosts FILE    scan_results.py: sorted result lines
+#
+# trawl opens its output files after dropping root (to nobody): $OUT is a
+# directory anybody may write to (sticky, like /tmp) for that reason.
+
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+LAB=$HERE/lab.sh
+RESULTS=$HERE/scan_results.py
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+PY=/usr/bin/python3
+NMAP_DTD=/usr/share/nmap/nmap.dtd
+NMAP_XSL=/usr/share/nmap/nmap.xsl
+
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); echo "ok   - $*"; }
+nok() { fail=$((fail + 1)); echo "FAIL - $*"; }
+# check DESC CMD...: passes when CMD exits 0 (output kept in $TMP/cmd.out)
+check() { local d=$1; shift; if "$@" >"$TMP/cmd.out" 2>&1; then ok "$d"; else nok "$d"; sed 's/^/       /' "$TMP/cmd.out" | head -20; fi; }
+finish() {
+  echo "$pass passed, $fail failed"
+  [ $fail -eq 0 ]
+  exit
+}
+# show FILE [N]: indent the first N (20) lines of FILE under a failure
+show() { sed 's/^/       /' "$1" | head -"${2:-20}"; }
+
+scan_cleanup() {
+  local pid
+  for pid in ${SCAN_PIDS:-}; do kill "$pid" 2>/dev/null; done
+  if [ -n "${TRAWL_LAB_PREFIX:-}" ]; then timeout 60 "$LAB" down >/dev/null 2>&1; fi
+  [ -n "${TMP:-}" ] && rm -rf "$TMP"
+}
+
+scan_init() {
+  TEST_NAME=$1
+  BUILD=${2:-}
+  TMP=$(mktemp -d "/tmp/trawl-test-$TEST_NAME.XXXXXX")
+  chmod 755 "$TMP"
+  OUT=$TMP/out
+  mkdir -m 1777 "$OUT"
+  SCAN_PIDS=
+  trap scan_cleanup EXIT
+  if [ -z "$BUILD" ]; then nok "usage: test_scan_$TEST_NAME.sh BUILD_DIR"; finish; fi
+  TRAWL=$(readlink -f "$BUILD")/trawl
+  if [ "$(id -u)" -ne 0 ]; then nok "must run as root"; finish; fi
+  [ -x "$TRAWL" ] || { nok "$TRAWL not built"; finish; }
+  local t
+  for t in ip nmap xmllint xsltproc ndiff tcpdump timeout nft; do
+    command -v $t >/dev/null || nok "tool $t missing (scripts/deps.sh installs it)"
+  done
+  [ -r $NMAP_DTD ] || nok "$NMAP_DTD missing (Debian package nmap-common)"
+  [ $fail -eq 0 ] || finish
+}
+
+scan_lab_up() {
+  # unique per test and run: twNAME<pid>- (lab.sh allows 24 characters)
+  export TRAWL_LAB_PREFIX="tw${TEST_NAME:0:6}$$-"
+  if ! timeout 120 "$LAB" up >"$TMP/up.log" 2>&1; then
+    nok "lab.sh up (prefix $TRAWL_LAB_PREFIX)"
+    show "$TMP/up.log"
+    finish
+  fi
+  eval "$("$LAB" env)"
+  S=$LAB_NS_SCAN
+}
+
+X() { local secs=$1; shift; timeout "$secs" ip netns exec "$S" "$@"; }
+# TR SECS ARGS...: trawl in the scanner namespace
+TR() {
+  local secs=$1; shift
+  timeout -k 5 "$secs" ip netns exec "$S" "$TRAWL" "$@" >"$TMP/tr.out" 2>"$TMP/tr.err" </dev/null
+  echo $? >"$TMP/tr.rc"
+  return "$(cat "$TMP/tr.rc")"
+}
+# NM SECS ARGS...: nmap in the scanner namespace
+NM() {
+  local secs=$1; shift
+  timeout -k 5 "$secs" ip netns exec "$S" nmap "$@" >"$TMP/nm.out" 2>"$TMP/nm.err" </dev/null
+}
+
+ports() { "$PY" "$RESULTS" ports "$1"; }
+hosts() { "$PY" "$RESULTS" hosts "$1"; }
+runstats() { "$PY" "$RESULTS" runstats "$1"; }
+
+# valid_xml FILE: well-formed and valid against Nmap's DTD
+valid_xml() { xmllint --noout --dtdvalid "$NMAP_DTD" "$1"; }
+
+# port_state PORTSFILE ADDR PORT [PROTO]: "STATE REASON TTL" or "none"
+port_state() {
+  awk -v a="$2" -v p="$3" -v pr="${4:-tcp}" \
+    '$1 == a && $3 == p && $2 == pr { print $4, $5, $6; f = 1; exit } END { if (!f) print "none" }' "$1"
+}
+# host_line HOSTSFILE ADDR: "STATUS REASON TTL MAC" or "none"
+host_line() {
+  awk -v a="$2" '$1 == a { print $2, $3, $4, $5; f = 1; exit } END { if (!f) print "none" }' "$1"
+}
+# in_list WORD LIST...: WORD is one of LIST
+in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" = "$w" ] && return 0; done; return 1; }

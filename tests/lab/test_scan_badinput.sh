@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# test_scan_badinput.sh BUILD_DIR: malformed targets, ports, options and
+# files. Each bad command line must give exactly one error line on stderr,
+# naming the bad argument, a non-zero exit status, no scan report, and
+# send nothing: a capture (tcpdump, every interface of the scanner
+# namespace) runs all along and must hold no packet from before the
+# positive control (one good scan, which must show up in it, proving the
+# capture works). Then names: an unresolvable name is reported by name and
+# the scan goes on with the other targets (a resolvable name included).
+# Own lab (prefix twbadin<pid>-). Last line "N passed, M failed".
+set -uo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
+scan_init badinput "${1:-}"
+scan_lab_up
+
+W=$LAB_WEB_IP
+printf '%s\n%s\n' "$W" 198.18.999.1 >"$TMP/bad-line2.lst"
+chmod 644 "$TMP/bad-line2.lst"
+
+# ------------------------------------------------------------------ capture
+# Everything but IPv6 multicast (the kernel's own neighbour discovery and
+# MLD chatter, which no trawl command here causes).
+timeout -k 2 300 ip netns exec "$S" tcpdump -i any -n -U -w "$TMP/cap.pcap" \
+  'arp or ip or (ip6 and not ip6 multicast)' 2>"$TMP/tcpdump.err" &
+CAP=$!
+SCAN_PIDS=$CAP
+for _ in $(seq 100); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.1; done
+check "tcpdump listens in the scanner namespace" grep -q "listening on" "$TMP/tcpdump.err"
+
+# bad NEEDLE ARGS...: one stderr line containing NEEDLE, exit != 0, no report
+bad() {
+  local needle=$1; shift
+  TR 30 "$@"
+  local rc nl
+  rc=$(cat "$TMP/tr.rc")
+  nl=$(wc -l <"$TMP/tr.err")
+  if [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] && [ "$nl" -eq 1 ] && grep -qF -- "$needle" "$TMP/tr.err" &&
+    ! grep -q "scan report\|^Starting" "$TMP/tr.out"; then
+    ok "trawl $* -> exit $rc: $(cat "$TMP/tr.err")"
+  else
+    nok "trawl $*: want one stderr line naming '$needle', exit != 0, no report; got exit $rc, $nl lines:"
+    show "$TMP/tr.err" 5
+    show "$TMP/tr.out" 3
+  fi
+}
+bad "'198.18.300.1'" -sS -p 80 198.18.300.1
+bad "'198.18.30.0/33'" -sS -p 80 198.18.30.0/33
+bad "'198.18.30.10/24/3'" -sS -p 80 198.18.30.10/24/3
+bad "'198.18.30.10-5'" -sS -p 80 198.18.30.10-5
+bad "'198.18.30.0/33'" -sS -p 80 "$W" 198.18.30.0/33
+bad "'70000'" -sS -p 70000 "$W"
+bad "'80-20'" -sS -p 80-20 "$W"
+bad "'nosuchservice'" -sS -p nosuchservice "$W"
+bad "'22,'" -sS -p 22, "$W"
+bad "'99999'" -sS -p 80 --exclude-ports 99999 "$W"
+bad "'U:53'" -sS -p U:53 "$W"
+bad "'--bogus-option'" --bogus-option "$W"
+bad "'-sZ'" -sZ "$W"
+bad "'9'" -T9 "$W"
+bad "--max-rate" --max-rate 0 "$W"
+bad "--min-rate" --min-rate 10 --max-rate 5 "$W"
+bad "'5x'" --scan-delay 5x "$W"
+bad "--max-retries" --max-retries -1 "$W"
+bad "'abc'" --host-timeout abc "$W"
+bad "'-sT'" -sS -sT "$W"
+bad "'-sn'" -sn -p 80 "$W"
+bad "'-F'" -F -p 80 "$W"
+bad "'70000'" --source-port 70000 "$W"
+bad "'99999'" -PS99999 "$W"
+bad "--shard" --shards 2 --shard 5 "$W"
+bad "'2001:db8::1'" -sS -p 80 2001:db8::1
+bad "'$W'" -6 -sS -p 80 "$W"
+bad "/nonexistent/targets.lst" -iL /nonexistent/targets.lst
+bad "bad-line2.lst:2" -sS -p 80 -iL "$TMP/bad-line2.lst"
+bad "'198.18.1.999'" -sS -p 80 --exclude 198.18.1.999 "$W"
+bad "'-p'" "$W" -p
+bad "nosuchif0" -sS -p 80 -e nosuchif0 "$W"
+bad "/nonexistent/dir/x.xml" -sS -p 80 -oX /nonexistent/dir/x.xml "$W"
+
+# positive control: this scan's packets must be in the capture
+sleep 0.2
+MARK=$(date +%s.%N)
+TR 30 -sS -n -Pn -p 80 "$W"
+check "control scan finds $W:80 open" grep -Eq "^80/tcp +open" "$TMP/tr.out"
+for _ in $(seq 30); do
+  [ "$(tcpdump -r "$TMP/cap.pcap" -n 2>/dev/null | grep -c "> $W.80: Flags \[S\]")" -gt 0 ] && break
+  sleep 0.1
+done
+kill -INT "$CAP" 2>/dev/null
+wait "$CAP" 2>/dev/null
+SCAN_PIDS=
+tcpdump -r "$TMP/cap.pcap" -n -tt 2>/dev/null >"$TMP/cap.txt"
+check "capture works: the control scan's SYN to $W.80 is in it" grep -q "> $W.80: Flags \[S\]" "$TMP/cap.txt"
+awk -v m="$MARK" '$1 < m' "$TMP/cap.txt" >"$TMP/cap.before"
+if [ ! -s "$TMP/cap.before" ]; then ok "no packet sent by any of the bad command lines"
+else nok "packets sent by bad command lines: $(wc -l <"$TMP/cap.before")"; show "$TMP/cap.before" 10; fi
+
+# ------------------------------------------------------------------ names
+# nosuch.lab.test: NXDOMAIN from the lab's DNS; win.lab.test resolves to
+# $LAB_WIN_IP. Nmap: 'Failed to resolve "nosuch.lab.test".' and scans the rest.
+TR 60 -sS -n -p 80 nosuch.lab.test "$W" win.lab.test -oX "$OUT/names.xml"
+rc=$(cat "$TMP/tr.rc")
+check "unresolvable name: exit 0 (the other targets are scanned)" test "$rc" = 0
+check "unresolvable name: a stderr line names 'nosuch.lab.test'" grep -q "nosuch.lab.test" "$TMP/tr.err"
+ports "$OUT/names.xml" >"$TMP/names.ports" 2>/dev/null
+check "unresolvable name: $W is still scanned (80 open)" grep -q "^$W tcp 80 open " "$TMP/names.ports"
+check "resolvable name win.lab.test is scanned ($LAB_WIN_IP 80 open)" grep -q "^$LAB_WIN_IP tcp 80 open " "$TMP/names.ports"
+check "-oX names win.lab.test (hostname type=user)" grep -q '<hostname name="win.lab.test" type="user"/>' "$OUT/names.xml"
+check "normal output: 'scan report for win.lab.test ($LAB_WIN_IP)'" grep -q "scan report for win.lab.test ($LAB_WIN_IP)" "$TMP/tr.out"
+TR 60 -sS -n -p 80 nosuch.lab.test
+rc=$(cat "$TMP/tr.rc")
+check "only an unresolvable name: the error names it" grep -q "nosuch.lab.test" "$TMP/tr.err"
+check "only an unresolvable name: no scan report (exit $rc)" bash -c "! grep -q 'scan report' '$TMP/tr.out'"
+
+finish
