@@ -721,6 +721,7 @@ static int se_start_run(struct script_engine *e, struct srun *r) {
     struct se_tmo *k = calloc(1, sizeof *k);
     if (k && tw_timer_new(e->loop, &k->tm, k) == 0) {
       k->t = t;
+      tw_loop_update_time(e->loop); /* the cached time may be stale */
       tw_timer_start(k->tm, se_timeout_cb, e->cfg.timeout_ms * 1000000ull, 0);
       se_tmo_attach(t, k);
     } else {

@@ -203,6 +203,7 @@ struct fx_srv {
   pthread_t th;
   int stop[2];
   unsigned accepted;
+  int active; /* connection threads still running */
 };
 
 struct fx_conn {
@@ -280,6 +281,7 @@ static void *fx_conn_main(void *arg) {
   while (poll(&pf, 1, 2000) > 0 && recv(c->fd, buf, sizeof buf, 0) > 0) {}
   close(c->fd);
   free(c);
+  __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
   return NULL;
 }
 
@@ -292,6 +294,7 @@ static void *fx_srv_main(void *arg) {
     int c = accept(s->fd, NULL, NULL);
     if (c < 0) continue;
     __atomic_add_fetch(&s->accepted, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
     struct fx_conn *cn = malloc(sizeof *cn);
     cn->s = s;
     cn->fd = c;
@@ -303,6 +306,7 @@ static void *fx_srv_main(void *arg) {
     if (pthread_create(&t, &at, fx_conn_main, cn) != 0) {
       close(c);
       free(cn);
+      __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
     }
     pthread_attr_destroy(&at);
   }
@@ -344,6 +348,8 @@ __attribute__((unused)) static struct fx_srv *fx_srv_start(int family, enum fx_k
 __attribute__((unused)) static void fx_srv_stop(struct fx_srv *s) {
   if (write(s->stop[1], "x", 1) != 1) print_message("cannot stop the server\n");
   pthread_join(s->th, NULL);
+  /* connection threads end once their clients are gone (at most the 2 s drain) */
+  for (int i = 0; i < 400 && __atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0; i++) usleep(10000);
   close(s->fd);
   close(s->stop[0]);
   close(s->stop[1]);

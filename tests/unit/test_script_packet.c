@@ -1,0 +1,122 @@
+/* test_script_packet.c: raw packets for scripts (src/lua-packet.c) with no
+ * privileges: trawl.packet.build_* and parse round trips with checksums,
+ * and trawl.packet.wait woken only by its own packet, fed to the loop's
+ * dispatcher with tw_dispatch_input() (a capture does the same in the
+ * lab test test_script_raw.sh), with its kernel timestamp; and TIMEOUT. */
+#include "script_fixture.h"
+
+static int setup(void **state) {
+  fx_mkdir();
+  return 0;
+}
+static int teardown(void **state) {
+  fx_rmdir();
+  return 0;
+}
+
+static void test_build_parse(void **state) {
+  fx_script("api", FX_HEAD("'p'") "hostrule = function() return true end\n"
+            "action = function()\n"
+            "  local P, out = trawl.packet, {}\n"
+            "  local function add(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end end\n"
+            "  local b = P.build_icmp{src = '198.18.0.1', dst = '198.18.0.2', id = 7, seq = 9, data = 'hi', ttl = 33}\n"
+            "  local p = P.parse(b)\n"
+            "  add(#b, p.ip.version, p.ip.src, p.ip.dst, p.ip.ttl, p.ip.csum_ok, p.icmp.type, p.icmp.id, p.icmp.seq, p.icmp.csum_ok, p.payload)\n"
+            "  b = P.build_icmp{src = '2001:db8::1', dst = '2001:db8::2', id = 5, seq = 6}\n"
+            "  p = P.parse(b)\n"
+            "  add(p.ip.version, p.icmp6.type, p.icmp6.id)\n"
+            "  b = P.build_tcp{src = '198.18.0.1', dst = '198.18.0.2', sport = 4000, dport = 80, flags = 'SA', seq = 1, ack = 2, mss = 1460}\n"
+            "  p = P.parse(b)\n"
+            "  add(p.tcp.flagstr, p.tcp.sport, p.tcp.dport, p.tcp.mss, p.tcp.ack)\n"
+            "  b = P.build_udp{src = '198.18.0.1', dst = '198.18.0.2', sport = 53, dport = 5353, payload = 'abc'}\n"
+            "  p = P.parse(b)\n"
+            "  add(p.udp.dport, p.udp.len, p.payload)\n"
+            "  local arp = P.build_arp{op = 1, sha = '02:00:00:00:00:01', spa = '198.18.0.1', tpa = '198.18.0.2'}\n"
+            "  local f = P.build_eth{src = '02:00:00:00:00:01', dst = 'ff:ff:ff:ff:ff:ff', type = 0x0806, payload = arp}\n"
+            "  p = P.parse(f, 'eth')\n"
+            "  add(p.eth.type, p.eth.dst, p.arp.op, p.arp.spa, p.arp.tpa, p.arp.sha)\n"
+            "  add(P.checksum('\\0\\1\\0\\2'))\n"
+            "  add(P.parse('\\x45\\0'))\n"
+            "  add(pcall(P.build_udp, {src = '198.18.0.1'}))\n"
+            "  add(trawl.raw_send('\\x10junk'))\n"
+            "  return table.concat(out, '|')\n"
+            "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "api"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, 0, "api");
+  if (!o) fail_msg("no output: %s", fx_errors(&f));
+  assert_string_equal(o, "30|4|198.18.0.1|198.18.0.2|33|true|8|7|9|true|hi|6|128|5|SA|4000|80|1460|2|"
+                         "5353|11|abc|2054|ff:ff:ff:ff:ff:ff|1|198.18.0.1|198.18.0.2|02:00:00:00:00:01|"
+                         "65532|nil|ipv4: truncated header|false|field 'dst' (an IP address) is required|"
+                         "nil|not an IPv4 or IPv6 packet (give an interface for Ethernet frames)");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
+static void feed(tw_loop *loop, const uint8_t *pkt, size_t n, uint64_t ts) {
+  tw_frame fr = {0};
+  fr.data = pkt;
+  fr.caplen = fr.len = (uint32_t)n;
+  fr.ts_ns = ts;
+  fr.ifindex = 1;
+  fr.linktype = TW_LINK_RAW;
+  tw_dispatch_input(loop, &fr);
+}
+
+static size_t echo_reply(uint8_t *buf, size_t cap, uint16_t id, uint16_t seq) {
+  tw_pkt_ipspec ip = {0};
+  tw_pkt_addr_parse(&ip.src, "198.18.0.2");
+  tw_pkt_addr_parse(&ip.dst, "198.18.0.1");
+  tw_pkt_icmp ic = {0};
+  ic.type = TW_ICMP_ECHOREPLY;
+  ic.id = id;
+  ic.seq = seq;
+  int n = tw_pkt_build_icmp(buf, cap, &ip, &ic, NULL, "pong", 4);
+  assert_true(n > 0);
+  return (size_t)n;
+}
+
+static void test_wait(void **state) {
+  fx_script("api", FX_HEAD("'p'") "hostrule = function() return true end\n"
+            "action = function()\n"
+            "  local m = {proto = 'icmp', src = '198.18.0.2', icmp_type = 0, icmp_id = 4242, timeout = 5000}\n"
+            "  local h = trawl.spawn(function() return trawl.packet.wait{proto = 'icmp', icmp_id = 1, timeout = 100} end)\n"
+            "  local p = trawl.packet.wait(m)\n"
+            "  local a, b = h:join()\n"
+            "  return ('%d %d %s %s %s %s %s'):format(p.icmp.id, p.icmp.seq, p.ts_ns, p.payload, p.link, tostring(a), b)\n"
+            "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "api"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  assert_int_equal(script_run_group(f.e, &hp, 1, NULL, fx_done, &f), 0);
+  for (int i = 0; i < 5; i++) tw_loop_run(f.loop, TW_RUN_NOWAIT);
+  uint8_t pkt[128];
+  size_t n = echo_reply(pkt, sizeof pkt, 4343, 1); /* someone else's */
+  feed(f.loop, pkt, n, 111);
+  for (int i = 0; i < 3; i++) tw_loop_run(f.loop, TW_RUN_NOWAIT);
+  assert_false(f.done);
+  n = echo_reply(pkt, sizeof pkt, 4242, 17);
+  feed(f.loop, pkt, n, 1700000000123456789ull);
+  fx_wait(&f, 5000000000ull);
+  const char *o = fx_out(&h, 0, "api");
+  if (!o) fail_msg("no output: %s", fx_errors(&f));
+  assert_string_equal(o, "4242 17 1700000000123456789 pong ip nil TIMEOUT");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_build_parse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
