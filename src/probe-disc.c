@@ -32,23 +32,6 @@ struct disc_stage {
   int nwaiters;
 };
 
-static void flow(const tw_pkt_addr *src, const tw_pkt_addr *dst, uint8_t proto,
-                 uint16_t sport, uint16_t dport, struct cookie_flow *f) {
-  f->family = dst->family;
-  f->src = src->b;
-  f->dst = dst->b;
-  f->sport = sport;
-  f->dport = dport;
-  f->proto = proto;
-}
-
-static uint16_t tcp_sport(const struct disc_stage *d, const tw_pkt_addr *src,
-                          const tw_pkt_addr *dst, uint16_t dport) {
-  struct cookie_flow f;
-  flow(src, dst, IPPROTO_TCP, 0, dport, &f);
-  return cookie_src_port(&d->s->key, &f, d->s->sport_lo, d->s->sport_hi);
-}
-
 static int wanted(struct engine *e, uint32_t h, uint32_t p) {
   struct disc_stage *d = e->ctx;
   if (d->s->hosts[h].up) return 0;
@@ -126,7 +109,7 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   case K_TS: {
     if (v6 && k->type == K_TS) return 0; /* no ICMPv6 timestamp */
     uint16_t id, seq;
-    flow(src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    scan_flow(&f, src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
     cookie_icmp_echo(&s->key, &f, &id, &seq);
     if (v6) {
       tw_pkt_icmp6 ic = {0};
@@ -143,8 +126,8 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   }
   case K_SYN:
   case K_ACK: {
-    uint16_t sport = tcp_sport(d, src, dst, k->port);
-    flow(src, dst, IPPROTO_TCP, sport, k->port, &f);
+    uint16_t sport = scan_sport(s, src, dst, IPPROTO_TCP, k->port);
+    scan_flow(&f, src, dst, IPPROTO_TCP, sport, k->port);
     uint32_t c = cookie_tcp_seq(&s->key, &f);
     tw_pkt_tcp t = {0};
     t.sport = sport;
@@ -156,7 +139,7 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     return tw_pkt_build_tcp(buf, cap, &ip, &t, NULL, 0);
   }
   case K_UDP: {
-    uint16_t sport = tcp_sport(d, src, dst, k->port);
+    uint16_t sport = scan_sport(s, src, dst, IPPROTO_TCP, k->port);
     return tw_pkt_build_udp(buf, cap, &ip, sport, k->port, NULL, 0);
   }
   }
@@ -221,7 +204,7 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   }
   if (rx->proto == IPPROTO_ICMP || rx->proto == IPPROTO_ICMPV6) {
     uint16_t id, seq;
-    flow(us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0, &f);
+    scan_flow(&f, us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
     cookie_icmp_echo(&s->key, &f, &id, &seq);
     if (rx->icmp_id != id || rx->icmp_seq != seq) {
       s->bad_cookies++;
@@ -234,11 +217,11 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   if (rx->proto == IPPROTO_TCP) {
-    if (rx->dport != tcp_sport(d, us, src, rx->sport)) {
+    if (rx->dport != scan_sport(s, us, src, IPPROTO_TCP, rx->sport)) {
       s->bad_cookies++;
       return;
     }
-    flow(us, src, IPPROTO_TCP, rx->dport, rx->sport, &f);
+    scan_flow(&f, us, src, IPPROTO_TCP, rx->dport, rx->sport);
     uint32_t c = cookie_tcp_seq(&s->key, &f);
     if (rx->tcp_ack == c + 1 && (rx->tcp_flags & TW_TCP_SYN))
       host_up(d, (uint32_t)h, "syn-ack", rx->ttl);
@@ -249,7 +232,7 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   if (rx->proto == IPPROTO_UDP) {
-    if (rx->dport != tcp_sport(d, us, src, rx->sport)) {
+    if (rx->dport != scan_sport(s, us, src, IPPROTO_TCP, rx->sport)) {
       s->bad_cookies++;
       return;
     }
@@ -260,11 +243,8 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
 static void done(struct engine *e) {
   struct disc_stage *d = e->ctx;
   struct scan *s = d->s;
-  s->probes_sent += e->st.sent;
-  for (int i = 0; i < d->nwaiters; i++) tw_cancel(d->waiters[i]);
-  s->stage_ctx = NULL;
-  s->eng_live = false;
-  engine_free(e);
+  scan_end_pass(s, "discovery");
+  scan_cancel_waiters(d->waiters, d->nwaiters);
   free(d);
   scan_next(s);
 }
@@ -311,19 +291,10 @@ int stage_discovery(struct scan *s) {
   struct engine_config c;
   scan_engine_config(s, &c);
   if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
-  s->stage_ctx = d;
-  s->eng_live = true;
-  err = engine_start(&s->eng, s->loop, &c, &disc_ops, d, s->addrs, s->nhosts, d->nkinds, s->rs4,
-                     s->rs6, done);
-  if (err < 0) {
-    s->eng_live = false;
-    s->stage_ctx = NULL;
-    goto fail;
-  }
-  return 1;
+  err = scan_start_pass(s, &c, &disc_ops, d, s->addrs, s->nhosts, d->nkinds, done);
+  if (err > 0) return err;
 fail:
-  for (int i = 0; i < d->nwaiters; i++)
-    if (d->waiters[i]) tw_cancel(d->waiters[i]);
+  scan_cancel_waiters(d->waiters, d->nwaiters);
   free(d);
   return err;
 }

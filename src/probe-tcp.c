@@ -25,23 +25,6 @@ struct tcp_stage {
   tw_req *waiters[SCAN_MAX_SRCS];
 };
 
-static void flow_of(const tw_pkt_addr *src, const tw_pkt_addr *dst, uint16_t dport,
-                    uint16_t sport, struct cookie_flow *f) {
-  f->family = dst->family;
-  f->src = src->b;
-  f->dst = dst->b;
-  f->sport = sport;
-  f->dport = dport;
-  f->proto = IPPROTO_TCP;
-}
-
-static uint16_t probe_sport(const struct tcp_stage *ts, const tw_pkt_addr *src,
-                            const tw_pkt_addr *dst, uint16_t dport) {
-  struct cookie_flow f;
-  flow_of(src, dst, dport, 0, &f);
-  return cookie_src_port(&ts->s->key, &f, ts->s->sport_lo, ts->s->sport_hi);
-}
-
 static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf,
                      size_t cap) {
   struct tcp_stage *ts = e->ctx;
@@ -49,9 +32,9 @@ static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
   uint32_t gh = ts->s->live_idx[h];
   const tw_pkt_addr *src = scan_src(ts->s, gh);
   uint16_t dport = ts->ports[p];
-  uint16_t sport = probe_sport(ts, src, dst, dport);
+  uint16_t sport = scan_sport(ts->s, src, dst, IPPROTO_TCP, dport);
   struct cookie_flow f;
-  flow_of(src, dst, dport, sport, &f);
+  scan_flow(&f, src, dst, IPPROTO_TCP, sport, dport);
   uint32_t cookie = cookie_tcp_seq(&ts->s->key, &f);
   const tw_pkt_tmpl *tm = &ts->tm[ts->s->hosts[gh].src];
   if (tm->family != dst->family) return 0;
@@ -101,8 +84,8 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     return;
   }
   struct cookie_flow f;
-  flow_of(us, target, dport, sport, &f);
-  if (sport != probe_sport(ts, us, target, dport)) {
+  scan_flow(&f, us, target, IPPROTO_TCP, sport, dport);
+  if (sport != scan_sport(s, us, target, IPPROTO_TCP, dport)) {
     s->bad_cookies++;
     return;
   }
@@ -145,21 +128,9 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
 static void tcp_done(struct engine *e) {
   struct tcp_stage *ts = e->ctx;
   struct scan *s = ts->s;
-  s->probes_sent += e->st.sent;
-  if (s->o->debug)
-    fprintf(stderr,
-            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, "
-            "timed out %llu, send errors %llu, unsolicited %llu\n",
-            ts->type == SCAN_SYN ? "SYN" : "ACK", (unsigned long long)e->st.sent,
-            (unsigned long long)e->st.resent, (unsigned long long)e->st.answered,
-            (unsigned long long)e->st.late, (unsigned long long)e->st.timeouts,
-            (unsigned long long)e->st.send_errors, (unsigned long long)e->st.unsolicited);
-  for (int i = 0; i < SCAN_MAX_SRCS; i++)
-    if (ts->waiters[i]) tw_cancel(ts->waiters[i]);
+  scan_end_pass(s, ts->type == SCAN_SYN ? "SYN" : "ACK");
+  scan_cancel_waiters(ts->waiters, SCAN_MAX_SRCS);
   free(ts->port_index);
-  s->stage_ctx = NULL;
-  s->eng_live = false;
-  engine_free(e);
   free(ts);
   scan_next(s);
 }
@@ -201,13 +172,10 @@ int stage_tcp(struct scan *s, enum scan_type type) {
   ts->type = type;
   ts->ports = o->ports.ports[PROTO_TCP];
   ts->nports = (uint32_t)o->ports.n[PROTO_TCP];
-  ts->port_index = malloc(65536 * sizeof *ts->port_index);
-  if (!ts->port_index) {
+  if (!(ts->port_index = scan_port_index(ts->ports, ts->nports))) {
     free(ts);
     return -ENOMEM;
   }
-  memset(ts->port_index, 0xff, 65536 * sizeof *ts->port_index);
-  for (uint32_t i = 0; i < ts->nports; i++) ts->port_index[ts->ports[i]] = (int32_t)i;
   int err = 0;
   for (int i = 0; i < s->nsrcs; i++) {
     if ((err = tmpl_for(ts, &s->srcs[i], &ts->tm[i])) < 0) goto fail;
@@ -215,19 +183,10 @@ int stage_tcp(struct scan *s, enum scan_type type) {
   }
   struct engine_config c;
   scan_engine_config(s, &c);
-  s->stage_ctx = ts;
-  s->eng_live = true;
-  err = engine_start(&s->eng, s->loop, &c, &tcp_ops, ts, s->live, s->nlive, ts->nports,
-                     s->rs4, s->rs6, tcp_done);
-  if (err < 0) {
-    s->eng_live = false;
-    s->stage_ctx = NULL;
-    goto fail;
-  }
-  return 1;
+  err = scan_start_pass(s, &c, &tcp_ops, ts, s->live, s->nlive, ts->nports, tcp_done);
+  if (err > 0) return err;
 fail:
-  for (int i = 0; i < SCAN_MAX_SRCS; i++)
-    if (ts->waiters[i]) tw_cancel(ts->waiters[i]);
+  scan_cancel_waiters(ts->waiters, SCAN_MAX_SRCS);
   free(ts->port_index);
   free(ts);
   return err;

@@ -12,7 +12,6 @@
  * re-sent instead of being declared open|filtered. A host is judged
  * finished when it has not produced a new answer for RATELIMIT_QUIET_NS. */
 #include <errno.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,23 +30,6 @@ struct udp_stage {
   tw_req *waiters[SCAN_MAX_SRCS];
 };
 
-static void flow_of(const tw_pkt_addr *src, const tw_pkt_addr *dst, uint16_t dport,
-                    struct cookie_flow *f) {
-  f->family = dst->family;
-  f->src = src->b;
-  f->dst = dst->b;
-  f->sport = 0;
-  f->dport = dport;
-  f->proto = IPPROTO_UDP;
-}
-
-static uint16_t probe_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
-                            uint16_t dport) {
-  struct cookie_flow f;
-  flow_of(src, dst, dport, &f);
-  return cookie_src_port(&s->key, &f, s->sport_lo, s->sport_hi);
-}
-
 static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
   struct udp_stage *us = e->ctx;
   const tw_pkt_addr *dst = &e->hosts[h];
@@ -60,7 +42,7 @@ static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
   ip.src = *src;
   ip.dst = *dst;
   ip.ttl = 64;
-  return tw_pkt_build_udp(buf, cap, &ip, probe_sport(us->s, src, dst, dport), dport, payload, plen);
+  return tw_pkt_build_udp(buf, cap, &ip, scan_sport(us->s, src, dst, IPPROTO_UDP, dport), dport, payload, plen);
 }
 
 static void udp_timeout(struct engine *e, uint32_t h, uint32_t p) {
@@ -97,7 +79,7 @@ static void udp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     s->eng.st.unsolicited++;
     return;
   }
-  if (sport != probe_sport(s, self, target, dport)) {
+  if (sport != scan_sport(s, self, target, IPPROTO_UDP, dport)) {
     s->bad_cookies++;
     return;
   }
@@ -123,18 +105,10 @@ static void udp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
 static void udp_done(struct engine *e) {
   struct udp_stage *us = e->ctx;
   struct scan *s = us->s;
-  s->probes_sent += e->st.sent;
-  if (s->o->debug)
-    fprintf(stderr, "trawl: UDP pass: sent %llu (re-sent %llu), answered %llu, timed out %llu\n",
-            (unsigned long long)e->st.sent, (unsigned long long)e->st.resent,
-            (unsigned long long)e->st.answered, (unsigned long long)e->st.timeouts);
-  for (int i = 0; i < SCAN_MAX_SRCS; i++)
-    if (us->waiters[i]) tw_cancel(us->waiters[i]);
+  scan_end_pass(s, "UDP");
+  scan_cancel_waiters(us->waiters, SCAN_MAX_SRCS);
   free(us->port_index);
   free(us->last_icmp_ns);
-  s->stage_ctx = NULL;
-  s->eng_live = false;
-  engine_free(e);
   free(us);
   scan_next(s);
 }
@@ -147,12 +121,10 @@ int stage_udp(struct scan *s) {
   us->s = s;
   us->ports = o->ports.ports[PROTO_UDP];
   us->nports = (uint32_t)o->ports.n[PROTO_UDP];
-  us->port_index = malloc(65536 * sizeof *us->port_index);
+  us->port_index = scan_port_index(us->ports, us->nports);
   us->last_icmp_ns = calloc(s->nlive, sizeof *us->last_icmp_ns);
   int err = -ENOMEM;
   if (!us->port_index || !us->last_icmp_ns) goto fail;
-  memset(us->port_index, 0xff, 65536 * sizeof *us->port_index);
-  for (uint32_t i = 0; i < us->nports; i++) us->port_index[us->ports[i]] = (int32_t)i;
   for (int i = 0; i < s->nsrcs; i++) {
     tw_match m = {0};
     m.fields = TW_M_PROTO | TW_M_DST;
@@ -163,19 +135,10 @@ int stage_udp(struct scan *s) {
   }
   struct engine_config c;
   scan_engine_config(s, &c);
-  s->stage_ctx = us;
-  s->eng_live = true;
-  err = engine_start(&s->eng, s->loop, &c, &udp_ops, us, s->live, s->nlive, us->nports, s->rs4,
-                     s->rs6, udp_done);
-  if (err < 0) {
-    s->eng_live = false;
-    s->stage_ctx = NULL;
-    goto fail;
-  }
-  return 1;
+  err = scan_start_pass(s, &c, &udp_ops, us, s->live, s->nlive, us->nports, udp_done);
+  if (err > 0) return err;
 fail:
-  for (int i = 0; i < SCAN_MAX_SRCS; i++)
-    if (us->waiters[i]) tw_cancel(us->waiters[i]);
+  scan_cancel_waiters(us->waiters, SCAN_MAX_SRCS);
   free(us->port_index);
   free(us->last_icmp_ns);
   free(us);

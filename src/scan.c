@@ -143,6 +143,75 @@ const char *scan_icmp_reason(const tw_rx *rx) {
   return "icmp-error";
 }
 
+/* ---- what the stages share ------------------------------------------------ */
+
+void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+               uint8_t proto, uint16_t sport, uint16_t dport) {
+  f->family = dst->family;
+  f->src = src->b;
+  f->dst = dst->b;
+  f->sport = sport;
+  f->dport = dport;
+  f->proto = proto;
+}
+
+uint16_t scan_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+                    uint8_t proto, uint16_t dport) {
+  struct cookie_flow f;
+  scan_flow(&f, src, dst, proto, 0, dport);
+  return cookie_src_port(&s->key, &f, s->sport_lo, s->sport_hi);
+}
+
+int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
+                    void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
+                    void (*done)(struct engine *e)) {
+  if (s->o->debug)
+    fprintf(stderr, "trawl: pass of %u hosts x %u starts %.3fs after scan start\n", nhosts, nports,
+            (double)(tw_hrtime() - s->start_ns) / 1e9);
+  s->stage_ctx = ctx;
+  s->eng_live = true;
+  int err = engine_start(&s->eng, s->loop, c, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
+  if (err < 0) {
+    s->eng_live = false;
+    s->stage_ctx = NULL;
+    engine_free(&s->eng);
+    return err;
+  }
+  return 1;
+}
+
+void scan_end_pass(struct scan *s, const char *name) {
+  struct engine *e = &s->eng;
+  s->probes_sent += e->st.sent;
+  if (s->o->debug) {
+    fprintf(stderr,
+            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, timed out %llu, "
+            "send errors %llu, unsolicited %llu, ended %.3fs after scan start\n",
+            name, (unsigned long long)e->st.sent, (unsigned long long)e->st.resent,
+            (unsigned long long)e->st.answered, (unsigned long long)e->st.late,
+            (unsigned long long)e->st.timeouts, (unsigned long long)e->st.send_errors,
+            (unsigned long long)e->st.unsolicited, (double)(tw_hrtime() - s->start_ns) / 1e9);
+    fprintf(stderr, "trawl: %s pass: rate %.0f pkt/s at the end (%u increases, %u decreases)\n",
+            name, e->rc.rate, e->rc.increases, e->rc.decreases);
+  }
+  s->stage_ctx = NULL;
+  s->eng_live = false;
+  engine_free(e);
+}
+
+int32_t *scan_port_index(const uint16_t *ports, uint32_t n) {
+  int32_t *ix = malloc(65536 * sizeof *ix);
+  if (!ix) return NULL;
+  memset(ix, 0xff, 65536 * sizeof *ix);
+  for (uint32_t i = 0; i < n; i++) ix[ports[i]] = (int32_t)i;
+  return ix;
+}
+
+void scan_cancel_waiters(tw_req **w, int n) {
+  for (int i = 0; i < n; i++)
+    if (w[i]) tw_cancel(w[i]);
+}
+
 /* ---- timing ---------------------------------------------------------------- */
 
 void scan_engine_config(const struct scan *s, struct engine_config *c) {
