@@ -6,8 +6,11 @@
  *   MODE: trawl  tw_capture (TPACKET_V2 ring) + dispatcher + one waiter
  *         pcap   libpcap, immediate mode, non-blocking, epoll + pcap_dispatch
  *         v3     a bare TPACKET_V3 ring, 1 ms block timeout, epoll
- * Stops once EXPECTED frames arrived, or 1 s after the last one (5 s if
- * none came). Prints: received=<n> drops=<kernel drops> p50_us=<> p99_us=<> */
+ * Says "ready" on stderr once its socket is open (the driver starts the
+ * sender then). Stops once EXPECTED frames arrived, or 1 s after the last
+ * one (5 s if none came). Prints: received=<n> drops=<kernel drops>
+ * rx_pps=<arrival rate, by kernel timestamps> p50_us=<> p99_us=<>
+ * (latency percentiles over the frames received). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
@@ -31,6 +34,7 @@
 static uint64_t expected, received, drops;
 static uint64_t *lat;
 static uint64_t last_rx_mono;
+static uint64_t first_ts, last_ts; /* kernel timestamps of the first and last frame */
 
 static uint64_t realtime(void) {
   struct timespec ts;
@@ -42,7 +46,14 @@ static void got(uint64_t ts_ns) {
   uint64_t now = realtime();
   if (received < expected) lat[received] = now > ts_ns ? now - ts_ns : 0;
   received++;
+  if (!first_ts) first_ts = ts_ns;
+  last_ts = ts_ns;
   last_rx_mono = tw_hrtime();
+}
+
+static void ready(void) {
+  fprintf(stderr, "ready\n");
+  fflush(stderr);
 }
 
 static int done(uint64_t start) {
@@ -79,6 +90,7 @@ static int run_trawl(const char *ifname) {
   m.proto = 17;
   m.dport = 9;
   tw_wait(loop, &waiter, &m, 0, 0, on_pkt, NULL);
+  ready();
   tw_timer *t;
   tw_timer_new(loop, &t, NULL);
   t_start = tw_hrtime();
@@ -108,6 +120,7 @@ static int run_pcap(const char *ifname) {
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN};
   epoll_ctl(ep, EPOLL_CTL_ADD, pcap_get_selectable_fd(p), &ev);
+  ready();
   uint64_t start = tw_hrtime();
   while (!done(start)) {
     epoll_wait(ep, &ev, 1, 10);
@@ -131,6 +144,7 @@ static int run_v3(const char *ifname) {
   struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
                             .sll_ifindex = (int)if_nametoindex(ifname)};
   bind(fd, (struct sockaddr *)&sll, sizeof sll);
+  ready();
   unsigned blk = 0;
   uint64_t start = tw_hrtime();
   struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -165,7 +179,6 @@ int main(int argc, char **argv) {
   if (argc < 4) { fprintf(stderr, "usage: packets_capture MODE IFNAME EXPECTED\n"); return 2; }
   expected = strtoull(argv[3], NULL, 10);
   lat = calloc(expected ? expected : 1, sizeof *lat);
-  /* Tell the driver script we are ready (the socket is open) on stderr. */
   int rc;
   if (!strcmp(argv[1], "trawl")) rc = run_trawl(argv[2]);
   else if (!strcmp(argv[1], "pcap")) rc = run_pcap(argv[2]);
@@ -175,7 +188,10 @@ int main(int argc, char **argv) {
   uint64_t n = received < expected ? received : expected;
   qsort(lat, n, sizeof *lat, cmp);
   double p50 = n ? (double)lat[n / 2] / 1000.0 : 0, p99 = n ? (double)lat[n * 99 / 100] / 1000.0 : 0;
-  printf("received=%llu drops=%llu p50_us=%.1f p99_us=%.1f\n", (unsigned long long)received,
-         (unsigned long long)drops, p50, p99);
+  /* The rate the frames arrived at: kernel timestamps, first to last. */
+  double rx_pps = received > 1 && last_ts > first_ts
+                      ? (double)(received - 1) * 1e9 / (double)(last_ts - first_ts) : 0;
+  printf("received=%llu drops=%llu rx_pps=%.0f p50_us=%.1f p99_us=%.1f\n",
+         (unsigned long long)received, (unsigned long long)drops, rx_pps, p50, p99);
   return 0;
 }

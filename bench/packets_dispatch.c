@@ -22,8 +22,9 @@
  * one burst of 32 packets (half matching) dispatched and timed; and one
  * single matching packet. Median of COLD samples, clock overhead removed.
  *
- *   packets_dispatch [PACKETS_PER_RUN [REPS]]
- * Prints "# ..." detail lines and
+ *   packets_dispatch [PACKETS_PER_RUN [REPS [PATH WAITERS]]]
+ * (PATH frame, batch or scan and a number of WAITERS: only that, for
+ * profiling). Prints "# ..." detail lines and
  *   RESULT dispatch path=batch w10=<ns> w10000=<ns> w1000000=<ns> ratio=<w1M/w10>
  *   RESULT dispatch_frame path=frame w10=<ns> w10000=<ns> w1000000=<ns> ratio=<>
  * When built against a libtrawl without tw__dispatch_batch (to measure an
@@ -244,10 +245,23 @@ static double cold(bench *b, int batch, int n, double overhead) {
   return median(v, COLD);
 }
 
+/* One path, one size, for profiling: prints ns/pkt of each run. */
+static int only(const char *path, uint32_t w, uint64_t n, int reps) {
+  int p = !strcmp(path, "frame") ? 0 : !strcmp(path, "batch") ? 1 : !strcmp(path, "scan") ? 2 : -1;
+  if (p < 0 || (p && !tw__dispatch_batch)) return 2;
+  static bench b;
+  setup(&b, w, p == 2);
+  run(&b, p != 0, n / 4);
+  for (int r = 0; r < reps; r++) printf("%s w=%u: %.1f ns/pkt\n", path, w, run(&b, p != 0, n));
+  tw_loop_close(b.loop);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   uint64_t n = argc > 1 ? strtoull(argv[1], NULL, 10) : 1000000;
   int reps = argc > 2 ? atoi(argv[2]) : 7;
   if (reps < 1 || reps > 99) reps = 7;
+  if (argc > 4) return only(argv[3], (uint32_t)strtoul(argv[4], NULL, 10), n, reps);
   int have_batch = tw__dispatch_batch != NULL;
   const uint32_t ws[3] = {10, 10000, 1000000};
   /* paths: 0 frame, 1 batch, 2 scan-like (batch) */

@@ -132,6 +132,13 @@ struct wchunk {
 #define CHUNK_HDR 64u /* the header's room at the start of a chunk */
 _Static_assert(sizeof(struct wchunk) <= CHUNK_HDR, "chunk header fits its room");
 
+/* An entry of the deadline heap: the order is kept in the entry, so sifting
+ * reads only the heap array, never the waiters. */
+typedef struct hent {
+  uint64_t deadline, seq;
+  struct tw_wait *w;
+} hent;
+
 typedef struct hit {
   struct tw_wait *w;
   int quoted;
@@ -141,7 +148,7 @@ struct tw_dispatch {
   tw_loop *loop;
   struct shape **shapes;
   size_t nshapes;
-  struct tw_wait **heap;
+  hent *heap;            /* deadline min-heap */
   size_t hcount, hcap;
   uint64_t seq;
   tw_timer *timer;
@@ -349,6 +356,12 @@ static void slots_free(tslot *slots, size_t cap) {
   else free(slots);
 }
 
+static void heap_free(hent *h, size_t cap) {
+  if (cap * sizeof(hent) >= HUGE_CHUNK)
+    munmap(h, (cap * sizeof(hent) + HUGE_CHUNK - 1) & ~(size_t)(HUGE_CHUNK - 1));
+  else free(h);
+}
+
 static void dispatch_free(tw_loop *loop, tw_atclose *a) {
   struct tw_dispatch *d = loop->dispatch;
   /* Every waiter is a request: tw_loop_close() cancelled them and their
@@ -359,7 +372,7 @@ static void dispatch_free(tw_loop *loop, tw_atclose *a) {
   }
   while (d->chunks) chunk_free(d, d->chunks);
   free(d->shapes);
-  free(d->heap);
+  heap_free(d->heap, d->hcap);
   free(d->hits);
   free(d);
   loop->dispatch = NULL;
@@ -457,57 +470,71 @@ static void table_del(struct shape *s, struct tw_wait *w) {
 
 /* ---- deadline heap and its timer ------------------------------------------- */
 
-static int heap_before(const struct tw_wait *a, const struct tw_wait *b) {
+static int heap_before(const hent *a, const hent *b) {
   return a->deadline < b->deadline || (a->deadline == b->deadline && a->seq < b->seq);
 }
 
-static void heap_place(struct tw_dispatch *d, size_t i, struct tw_wait *w) {
-  d->heap[i] = w;
-  w->slot = (uint32_t)i;
+static void heap_place(struct tw_dispatch *d, size_t i, hent e) {
+  d->heap[i] = e;
+  e.w->slot = (uint32_t)i; /* a store: it does not wait for the cache miss */
 }
 
 static void heap_up(struct tw_dispatch *d, size_t i) {
-  struct tw_wait *w = d->heap[i];
-  while (i > 0 && heap_before(w, d->heap[(i - 1) / 2])) {
+  hent e = d->heap[i];
+  while (i > 0 && heap_before(&e, &d->heap[(i - 1) / 2])) {
     heap_place(d, i, d->heap[(i - 1) / 2]);
     i = (i - 1) / 2;
   }
-  heap_place(d, i, w);
+  heap_place(d, i, e);
 }
 
 static void heap_down(struct tw_dispatch *d, size_t i) {
-  struct tw_wait *w = d->heap[i];
+  hent e = d->heap[i];
   for (;;) {
     size_t c = 2 * i + 1;
     if (c >= d->hcount) break;
-    if (c + 1 < d->hcount && heap_before(d->heap[c + 1], d->heap[c])) c++;
-    if (!heap_before(d->heap[c], w)) break;
+    if (c + 1 < d->hcount && heap_before(&d->heap[c + 1], &d->heap[c])) c++;
+    if (!heap_before(&d->heap[c], &e)) break;
     heap_place(d, i, d->heap[c]);
     i = c;
   }
-  heap_place(d, i, w);
+  heap_place(d, i, e);
+}
+
+/* The heap array: on huge pages once it is big (it is reached at random
+ * positions when waiters end). */
+static hent *heap_realloc(hent *old, size_t oldcap, size_t cap) {
+  size_t bytes = cap * sizeof(hent), oldbytes = oldcap * sizeof(hent);
+  if (bytes < HUGE_CHUNK) return realloc(old, bytes);
+  bytes = (bytes + HUGE_CHUNK - 1) & ~(size_t)(HUGE_CHUNK - 1);
+  hent *h = huge_alloc(bytes);
+  if (!h) return NULL;
+  memcpy(h, old, oldbytes);
+  heap_free(old, oldcap);
+  return h;
 }
 
 static int heap_add(struct tw_dispatch *d, struct tw_wait *w) {
   if (d->hcount == d->hcap) {
     if (d->hcap >= UINT32_MAX / 2) return -ENOMEM; /* slot is 32 bits */
     size_t cap = d->hcap ? d->hcap * 2 : 64;
-    struct tw_wait **h = realloc(d->heap, cap * sizeof *h);
+    hent *h = heap_realloc(d->heap, d->hcap, cap);
     if (!h) return -ENOMEM;
     d->heap = h;
     d->hcap = cap;
   }
-  heap_place(d, d->hcount++, w);
-  heap_up(d, w->slot);
+  size_t i = d->hcount++;
+  heap_place(d, i, (hent){w->deadline, w->seq, w});
+  heap_up(d, i);
   return 0;
 }
 
 static void heap_del(struct tw_dispatch *d, struct tw_wait *w) {
   size_t i = w->slot;
-  struct tw_wait *last = d->heap[--d->hcount];
-  if (last != w) {
+  hent last = d->heap[--d->hcount];
+  if (last.w != w) {
     heap_place(d, i, last);
-    if (i > 0 && heap_before(last, d->heap[(i - 1) / 2])) heap_up(d, i);
+    if (i > 0 && heap_before(&last, &d->heap[(i - 1) / 2])) heap_up(d, i);
     else heap_down(d, i);
   }
 }
@@ -519,7 +546,7 @@ static void timer_fired(tw_timer *t, int status);
 static void timer_sync(struct tw_dispatch *d) {
   tw_loop *loop = d->loop;
   if (loop->closing) return;
-  uint64_t due = d->hcount ? d->heap[0]->deadline : 0;
+  uint64_t due = d->hcount ? d->heap[0].deadline : 0;
   if (due == d->timer_due) return;
   if (!d->timer) {
     if (!due || tw_timer_new(loop, &d->timer, d) < 0) return;
@@ -579,8 +606,8 @@ static void timer_fired(tw_timer *t, int status) {
   }
   d->timer_due = 0; /* it fired: disarmed */
   uint64_t now = d->loop->now;
-  while (d->hcount && d->heap[0]->deadline <= now) {
-    struct tw_wait *w = d->heap[0];
+  while (d->hcount && d->heap[0].deadline <= now) {
+    struct tw_wait *w = d->heap[0].w;
     wait_unlink(w);
     tw__req_done(&w->req);
     w->cb(&w->req, -ETIMEDOUT, NULL, w->req.data);

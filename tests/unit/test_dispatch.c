@@ -415,6 +415,50 @@ static void test_timeout_order(void **state) {
   assert_int_equal(tw_loop_close(loop), 0);
 }
 
+/* 100,000 timeouts (a heap of several MiB), a third cancelled from random
+ * places in it: the others all fire, in deadline order; the cancelled
+ * ones hear -ECANCELED and nothing else. */
+static int big_timeouts, big_cancels;
+static void big_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
+  uint64_t due = (uint64_t)(uintptr_t)data;
+  if (status == -ECANCELED) {
+    big_cancels++;
+    return;
+  }
+  assert_int_equal(status, -ETIMEDOUT);
+  if (due < last_end) out_of_order++;
+  last_end = due;
+  big_timeouts++;
+}
+static void test_timeout_many(void **state) {
+  enum { N = 100000 };
+  tw_loop *loop = new_loop();
+  tw_req **reqs = calloc(N, sizeof *reqs);
+  assert_non_null(reqs);
+  /* distinct keys: a run of N identical keys costs O(N) per insertion */
+  tw_match m = {.fields = TW_M_SRC, .src = A("198.18.0.0")};
+  srand(8);
+  last_end = 0;
+  out_of_order = big_timeouts = big_cancels = 0;
+  for (int i = 0; i < N; i++) {
+    uint64_t t = (uint64_t)(rand() % 30 + 1) * MS;
+    m.src.b[2] = (uint8_t)(i >> 8);
+    m.src.b[3] = (uint8_t)i;
+    m.src.b[1] = (uint8_t)(18 + (i >> 16));
+    assert_int_equal(tw_wait(loop, &reqs[i], &m, 0, t, big_cb, (void *)(uintptr_t)t), 0);
+  }
+  for (int i = 0; i < N; i += 3) assert_int_equal(tw_cancel(reqs[i]), 0);
+  assert_int_equal(tw_loop_run(loop, TW_RUN_DEFAULT), 0);
+  assert_int_equal(out_of_order, 0);
+  assert_int_equal(big_cancels, (N + 2) / 3);
+  assert_int_equal(big_timeouts, N - (N + 2) / 3);
+  tw_dispatch_stats st;
+  tw_dispatch_stats_get(loop, &st);
+  assert_int_equal(st.waiters, 0);
+  assert_int_equal(tw_loop_close(loop), 0);
+  free(reqs);
+}
+
 /* Cancel: -ECANCELED once, on the next loop pass, never inside tw_cancel. */
 static void test_cancel(void **state) {
   tw_loop *loop = new_loop();
@@ -926,6 +970,7 @@ int main(void) {
     cmocka_unit_test(test_once),
     cmocka_unit_test(test_timeout),
     cmocka_unit_test(test_timeout_order),
+    cmocka_unit_test(test_timeout_many),
     cmocka_unit_test(test_cancel),
     cmocka_unit_test(test_cancel_from_callback),
     cmocka_unit_test(test_loop_close),
