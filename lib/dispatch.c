@@ -729,6 +729,18 @@ static int deliver(struct tw_dispatch *d, size_t base, tw_rx *rx) {
   return delivered;
 }
 
+/* A delivery is over: once the outermost is, free the waiters that ended
+ * meanwhile and re-arm the timer. */
+static void delivery_end(struct tw_dispatch *d) {
+  if (--d->depth > 0) return;
+  while (d->graveyard) {
+    struct tw_wait *w = d->graveyard;
+    d->graveyard = w->grave;
+    wait_release(d, w);
+  }
+  timer_sync(d);
+}
+
 /* The lookup of an ICMP error's quote turned around: what the answer to
  * the probe would be. */
 static void collect_quote(struct tw_dispatch *d, const tw_rx *rx) {
@@ -759,8 +771,7 @@ typedef struct cand {
   uint32_t shape; /* index in the batch's shapes */
 } cand;
 
-/* Dispatch n <= BATCH frames. Returns the callbacks run, or, for a single
- * frame that could not be decoded, TW_EMALFORMED. */
+/* Dispatch n <= BATCH frames. Returns the callbacks run. */
 static int dispatch_some(struct tw_dispatch *d, const tw_frame *fs, size_t n) {
   tw_rx rx[BATCH];
   tw_dkey full[BATCH];
@@ -770,7 +781,7 @@ static int dispatch_some(struct tw_dispatch *d, const tw_frame *fs, size_t n) {
   struct shape *sh[PF_SHAPES];
   cand cands[CANDS];
   size_t nsh = 0, ncand = 0;
-  int prefetch = 1, first_err = 0;
+  int prefetch = 1;
 
   for (size_t i = 0; i < d->nshapes; i++) {
     if (!d->shapes[i]->count) continue;
@@ -800,7 +811,6 @@ static int dispatch_some(struct tw_dispatch *d, const tw_frame *fs, size_t n) {
         d->st.malformed++;
         d->st.last_reason = reason;
       }
-      if (!first_err) first_err = err;
       state[i] = -1;
       continue;
     }
@@ -875,16 +885,7 @@ static int dispatch_some(struct tw_dispatch *d, const tw_frame *fs, size_t n) {
     else d->st.unmatched++;
     total += delivered;
   }
-  d->depth--;
-  if (d->depth == 0) {
-    while (d->graveyard) {
-      struct tw_wait *w = d->graveyard;
-      d->graveyard = w->grave;
-      wait_release(d, w);
-    }
-    timer_sync(d);
-  }
-  if (n == 1 && first_err) return first_err;
+  delivery_end(d);
   return total;
 }
 
@@ -901,12 +902,46 @@ int tw__dispatch_batch(tw_loop *loop, const tw_frame *frames, size_t n) {
   return total;
 }
 
+/* One frame: nothing to overlap its cache misses with, so the plain
+ * lookup, without the batch's bookkeeping. */
+static int dispatch_one(struct tw_dispatch *d, const tw_frame *f) {
+  d->st.packets++;
+  tw_rx rx;
+  int reason;
+  int err = tw_rx_decode(f, &rx, &reason);
+  if (err) {
+    if (err == TW_EMALFORMED) {
+      d->st.malformed++;
+      d->st.last_reason = reason;
+    }
+    return err;
+  }
+  if (d->st.waiters == 0) {
+    d->st.unmatched++;
+    return 0;
+  }
+  d->gen++;
+  size_t base = d->nhits;
+  tw_dkey full;
+  key_fill(&full, rx.fields, f->ifindex, rx.ethertype, rx.proto, &rx.src, &rx.dst, rx.sport,
+           rx.dport, rx.icmp_type, rx.icmp_code, rx.icmp_id, rx.icmp_seq, rx.arp_op);
+  collect(d, &full, rx.fields, 0);
+  if (rx.is_error) collect_quote(d, &rx);
+  d->depth++;
+  int delivered = deliver(d, base, &rx);
+  delivery_end(d);
+  d->st.deliveries += (uint64_t)delivered;
+  if (delivered) d->st.matched++;
+  else d->st.unmatched++;
+  return delivered;
+}
+
 int tw_dispatch_input(tw_loop *loop, const tw_frame *f) {
   if (!loop || !f) return -EINVAL;
   struct tw_dispatch *d;
   int err = dispatch_get(loop, &d);
   if (err) return err;
-  return dispatch_some(d, f, 1);
+  return dispatch_one(d, f);
 }
 
 int tw_dispatch_stats_get(tw_loop *loop, tw_dispatch_stats *st) {
