@@ -31,6 +31,9 @@
 #include <trawl/dispatch.h>
 #include <trawl/trawl.h>
 
+/* Every mechanism gets the ring libtrawl's capture has (lib/capture.c). */
+#define RING_BYTES (32u << 20)
+
 static uint64_t expected, received, drops;
 static uint64_t *lat;
 static uint64_t last_rx_mono;
@@ -110,7 +113,7 @@ static int run_pcap(const char *ifname) {
   if (!p) { fprintf(stderr, "%s\n", eb); return 1; }
   pcap_set_snaplen(p, 2048);
   pcap_set_immediate_mode(p, 1);
-  pcap_set_buffer_size(p, 8 << 20);
+  pcap_set_buffer_size(p, RING_BYTES);
   pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
   if (pcap_activate(p) < 0) { fprintf(stderr, "%s\n", pcap_geterr(p)); return 1; }
   struct bpf_program prog;
@@ -137,10 +140,11 @@ static int run_v3(const char *ifname) {
   int fd = socket(AF_PACKET, SOCK_RAW, htons(ETH_P_ALL));
   int v = TPACKET_V3;
   setsockopt(fd, SOL_PACKET, PACKET_VERSION, &v, sizeof v);
-  struct tpacket_req3 req = {.tp_block_size = 1 << 20, .tp_block_nr = 8, .tp_frame_size = 2048,
-                             .tp_frame_nr = (8u << 20) / 2048, .tp_retire_blk_tov = 1};
+  struct tpacket_req3 req = {.tp_block_size = 1 << 20, .tp_block_nr = RING_BYTES >> 20,
+                             .tp_frame_size = 2048, .tp_frame_nr = RING_BYTES / 2048,
+                             .tp_retire_blk_tov = 1};
   if (setsockopt(fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0) { perror("ring"); return 1; }
-  uint8_t *ring = mmap(NULL, 8u << 20, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  uint8_t *ring = mmap(NULL, RING_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL),
                             .sll_ifindex = (int)if_nametoindex(ifname)};
   bind(fd, (struct sockaddr *)&sll, sizeof sll);

@@ -44,11 +44,14 @@
 #endif
 
 /* Ring geometry: 2 KiB slots hold any frame of a 1500-byte MTU with the
- * slot header; longer frames are cut (tw_frame.caplen < len). 8 MiB of
- * ring is 4096 slots: 4 ms of a million packets per second. */
+ * slot header; longer frames are cut (tw_frame.caplen < len). The ring
+ * must outlast the longest time the loop does not get to it: on a loaded
+ * machine a receiver waited 50 ms for a CPU (bench/packets.sh), and 8 MiB
+ * (4096 slots, 18 ms at 230k pps) lost frames then. 32 MiB is 16384
+ * slots: 70 ms at 230k packets per second, 16 ms at a million. */
 #define FRAME_SIZE 2048u
 #define BLOCK_SIZE (64u * 1024u)
-#define RING_SIZE (8u * 1024u * 1024u)
+#define RING_SIZE (32u * 1024u * 1024u)
 /* Frames handled per readiness callback, so one busy capture cannot keep
  * the loop from its timers and other sockets. */
 #define BUDGET 1024u
