@@ -9,7 +9,13 @@
  *
  * Pairs are taken in the same pseudo-random order as raw scans; how many
  * connections are open at once follows the timing template, bounded by
- * the file descriptors the process may have. */
+ * the file descriptors the process may have.
+ *
+ * With root, the scan also has packet captures open, and each connection
+ * gets a dispatcher waiter for ICMP errors quoting its SYN: sockets and
+ * captures in the same loop. The kernel itself ignores an ICMP error that
+ * arrives while connect() still holds the socket (on a fast path the
+ * first one does), and reports only the next, a retransmission later. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,7 +54,15 @@ struct conn {
   uint16_t p;
   uint8_t tries;
   uint64_t start_ns;
+  tw_tcp *t;
+  tw_req *icmp;  /* waiter for ICMP errors about this connection */
+  int refs;      /* the connection and the waiter */
+  bool decided;  /* an ICMP error gave the port's state */
 };
+
+static void release(struct conn *c) {
+  if (--c->refs == 0) free(c);
+}
 
 static void pump(struct cstage *cs);
 
@@ -90,9 +104,16 @@ static void on_connect(tw_tcp *t, int status) {
   struct conn *c = tw_data(t);
   struct cstage *cs = c->cs;
   tw_close(t, NULL);
+  c->t = NULL;
   cs->inflight--;
+  if (c->icmp) tw_cancel(c->icmp);
+  if (c->decided) {
+    release(c);
+    pump(cs);
+    return;
+  }
   if (status == -ECANCELED || cs->finished) {
-    free(c);
+    release(c);
     return;
   }
   uint64_t rtt = tw_hrtime() - c->start_ns;
@@ -110,6 +131,10 @@ static void on_connect(tw_tcp *t, int status) {
     break;
   case -EHOSTUNREACH:
     record(cs, c, PORT_FILTERED, "host-unreach");
+    break;
+  case -EACCES: /* ICMPv6 administratively prohibited */
+  case -EPERM:
+    record(cs, c, PORT_FILTERED, "admin-prohibited");
     break;
   case -ENETUNREACH:
     record(cs, c, PORT_FILTERED, "net-unreach");
@@ -136,15 +161,56 @@ static void on_connect(tw_tcp *t, int status) {
     }
     break;
   }
-  free(c);
+  release(c);
   pump(cs);
+}
+
+/* An ICMP error quoting the connection's SYN: the port is filtered, with
+ * the error's reason (and TTL), at once. */
+static void on_icmp(tw_req *req, int status, const tw_rx *rx, void *data) {
+  struct conn *c = data;
+  if (status < 0) {
+    c->icmp = NULL;
+    release(c);
+    return;
+  }
+  if (!rx->quoted || c->decided || !c->t) return;
+  c->decided = true;
+  struct cstage *cs = c->cs;
+  if (cs->discovery) {
+    /* an error from the host itself still says it is there */
+    if (tw_pkt_addr_eq(&rx->src, &rx->q_dst)) record(cs, c, PORT_CLOSED, scan_icmp_reason(rx));
+  } else {
+    scan_port(cs->s, cs->s->live_idx[c->h], PROTO_TCP, cs->ports[c->p], PORT_FILTERED,
+              scan_icmp_reason(rx), rx->ttl);
+  }
+  tw_close(c->t, NULL); /* on_connect runs with -ECANCELED */
+}
+
+static void watch_errors(struct cstage *cs, struct conn *c, const tw_pkt_addr *a, uint16_t port) {
+  struct sockaddr_storage me;
+  if (tw_tcp_sockname(c->t, &me) < 0) return;
+  tw_match m = {0};
+  m.fields = TW_M_PROTO | TW_M_SRC | TW_M_DST | TW_M_SPORT | TW_M_DPORT;
+  m.proto = IPPROTO_TCP;
+  m.src = *a;
+  m.sport = port;
+  if (me.ss_family == AF_INET6) {
+    tw_pkt_addr_set6(&m.dst, &((struct sockaddr_in6 *)&me)->sin6_addr);
+    m.dport = ntohs(((struct sockaddr_in6 *)&me)->sin6_port);
+  } else {
+    tw_pkt_addr_set4(&m.dst, ((struct sockaddr_in *)&me)->sin_addr);
+    m.dport = ntohs(((struct sockaddr_in *)&me)->sin_port);
+  }
+  if (tw_wait(cs->s->loop, &c->icmp, &m, TW_WAIT_ERRORS, 0, on_icmp, c) == 0) c->refs++;
+  else c->icmp = NULL;
 }
 
 static int start_one(struct cstage *cs, uint32_t h, uint16_t p, uint8_t tries) {
   struct scan *s = cs->s;
-  struct conn *c = malloc(sizeof *c);
+  struct conn *c = calloc(1, sizeof *c);
   if (!c) return -ENOMEM;
-  *c = (struct conn){cs, h, p, tries, tw_hrtime()};
+  *c = (struct conn){cs, h, p, tries, tw_hrtime(), NULL, NULL, 1, false};
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
   const tw_pkt_addr *a = target(cs, h);
@@ -171,6 +237,8 @@ static int start_one(struct cstage *cs, uint32_t h, uint16_t p, uint8_t tries) {
     free(c);
     return err;
   }
+  c->t = t;
+  if (s->raw && s->nifs > 0) watch_errors(cs, c, a, cs->ports[p]);
   cs->inflight++;
   cs->sent++;
   return 0;
@@ -210,7 +278,7 @@ static void pump(struct cstage *cs) {
     if (start_one(cs, h, p, tries) < 0) {
       /* cannot even create a socket now: put it back, try on the tick */
       if (cs->nretries < cs->capretries) cs->retries[cs->nretries++] = (struct retry){h, p, tries};
-      else record(cs, &(struct conn){cs, h, p, tries, 0}, PORT_FILTERED, "no-response");
+      else record(cs, &(struct conn){cs, h, p, tries, 0, NULL, NULL, 0, false}, PORT_FILTERED, "no-response");
       break;
     }
     used++;

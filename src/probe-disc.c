@@ -178,12 +178,15 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     if (r && !r->has_mac) host_set_mac(r, rx->arp_sha, NULL);
     return;
   }
-  if (rx->quoted) {
-    /* An ICMP error quoting one of our probes: the UDP probe's port
-     * unreachable says the host is up; other errors come from routers. */
+  if (rx->quoted || rx->is_error) {
+    /* An ICMP error quoting one of our probes (it also matches the plain
+     * "to us" waiter, so is_error too): the UDP probe's port unreachable
+     * says the host is up; errors from routers say nothing about it. */
     int64_t h = engine_host(&s->eng, &rx->q_dst);
     if (h < 0 || !tw_pkt_addr_eq(&rx->src, &rx->q_dst)) return;
-    if (rx->q_proto == IPPROTO_UDP) host_up(d, (uint32_t)h, "port-unreach", rx->ttl);
+    if (rx->q_proto == IPPROTO_UDP && (rx->q_fields & TW_M_SPORT) &&
+        rx->q_sport == scan_sport(s, &rx->q_src, &rx->q_dst, IPPROTO_TCP, rx->q_dport))
+      host_up(d, (uint32_t)h, "port-unreach", rx->ttl);
     return;
   }
   int64_t h = engine_host(&s->eng, &rx->src);

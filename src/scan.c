@@ -47,12 +47,14 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
   if (state == PORT_OPEN) s->open_ports++;
   if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
     g->nstate[proto][state]++;
+    g->nsettled++;
     g->bulk_reason[proto][state] = reason;
     return;
   }
   struct host_result *r = scan_host(s, h);
   if (!r) return;
   g->nstate[proto][state]++;
+  g->nsettled++;
   host_add_port(r, proto, port, state, reason, ttl, service_of(s, proto, port));
 }
 
@@ -61,6 +63,7 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
 void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                        enum port_state state) {
   struct ghost *g = &s->hosts[h];
+  g->nsettled++;
   g->timeouts[proto]++;
   g->timeout_state[proto] = (uint8_t)state;
   if (g->timeouts[proto] > STORE_CAP) return; /* folded into a count anyway */
@@ -78,6 +81,7 @@ void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t 
     if (g->tports[i] != key) continue;
     g->tports[i] = g->tports[--g->ntports];
     g->timeouts[proto]--;
+    g->nsettled--; /* scan_port counts the verdict again */
     scan_port(s, h, proto, port, state, reason, ttl);
     return;
   }
@@ -287,9 +291,13 @@ static void free_group(struct scan *s) {
   s->nhosts = s->nlive = 0;
 }
 
-static void write_group(struct scan *s) {
+/* Write the group's hosts, in target order. complete_only (an interrupted
+ * group): only the hosts every stage has finished with. */
+static void write_group(struct scan *s, bool complete_only) {
   for (uint32_t i = 0; i < s->nhosts; i++) {
     struct ghost *g = &s->hosts[i];
+    if (complete_only && (!g->up || g->timedout || g->nsettled < s->verdicts_per_host))
+      continue;
     if (!g->up) {
       s->hosts_down++;
       continue;
@@ -411,6 +419,47 @@ static void finish_scan(struct scan *s);
 
 static void scripts_done(void *arg) { scan_next(arg); }
 
+/* Pre- and postrule script results go out as soon as those scripts end:
+ * <prescript> / "Pre-scan script results:" before the first host,
+ * <postscript> / "Post-scan script results:" after the last, as Nmap
+ * writes them (output_prescript/output_postscript, output.h). */
+static void rules_done(struct scan *s, enum script_phase ph) {
+  size_t n = 0;
+  const struct script_result *r = script_engine_results(s->scripts, ph, &n);
+  for (int k = 0; k < s->nouts; k++) {
+    if (ph == SCRIPT_PRE) output_prescript(&s->outs[k], r, n);
+    else output_postscript(&s->outs[k], r, n);
+  }
+  scan_next(s);
+}
+static void prerules_done(void *arg) { rules_done(arg, SCRIPT_PRE); }
+static void postrules_done(void *arg) { rules_done(arg, SCRIPT_POST); }
+
+/* [scripts] The interface the route to a leaves by, for the scripts'
+ * host.interface (icmp-echo captures there): one of the scan's
+ * interfaces, or NULL. Looked up once per /24 or /64, as consecutive
+ * targets share it. */
+struct ifname_cache {
+  tw_pkt_addr net;
+  bool valid;
+  const char *name;
+};
+static const char *route_ifname(struct scan *s, const tw_pkt_addr *a, struct ifname_cache *c) {
+  tw_pkt_addr net = *a;
+  if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
+  else memset(net.b + 8, 0, 8);
+  if (!c->valid || !tw_pkt_addr_eq(&c->net, &net)) {
+    tw_route r;
+    c->valid = true;
+    c->net = net;
+    c->name = NULL;
+    if (tw_route_get_sync(a, &r) == 0)
+      for (int k = 0; k < s->nifs; k++)
+        if (strcmp(s->ifs[k].name, r.ifname) == 0) c->name = s->ifs[k].name;
+  }
+  return c->name;
+}
+
 /* Scripts see the group's hosts with their final port lists. */
 int stage_scripts(struct scan *s) {
   if (!s->scripts || s->nhosts == 0) return 0;
@@ -424,6 +473,7 @@ int stage_scripts(struct scan *s) {
     return -ENOMEM;
   }
   size_t n = 0;
+  struct ifname_cache ic = {0};
   for (uint32_t i = 0; i < s->nhosts; i++) {
     struct ghost *g = &s->hosts[i];
     if (!g->up || g->timedout) continue;
@@ -432,7 +482,9 @@ int stage_scripts(struct scan *s) {
     settle_ports(s, i, r);
     hosts[n] = r;
     srcs[n] = *scan_src(s, i);
-    ifnames[n] = g->link ? s->ifs[g->link - 1].name : (s->nifs ? s->ifs[0].name : NULL);
+    /* [scripts] a routed host's interface is its route's, not the first
+     * interface's (was: s->ifs[0].name) */
+    ifnames[n] = g->link ? s->ifs[g->link - 1].name : !s->raw ? NULL : route_ifname(s, &g->addr, &ic);
     n++;
   }
   s->settled = true;
@@ -458,13 +510,13 @@ void scan_next(struct scan *s) {
     }
     if (s->scripts && !s->prerules_done) {
       s->prerules_done = true;
-      if (script_run_prerules(s->scripts, scripts_done, s) == 0) return;
+      if (script_run_prerules(s->scripts, prerules_done, s) == 0) return;
     }
     if (!s->hosts) {
       if (s->next_target >= s->ntargets) {
         if (s->scripts && !s->postrules_done) {
           s->postrules_done = true;
-          if (script_run_postrules(s->scripts, scripts_done, s) == 0) return;
+          if (script_run_postrules(s->scripts, postrules_done, s) == 0) return;
         }
         finish_scan(s);
         return;
@@ -510,7 +562,7 @@ void scan_next(struct scan *s) {
       r = stage_scripts(s);
       break;
     default:
-      write_group(s);
+      write_group(s, false);
       free_group(s);
       continue;
     }
@@ -525,36 +577,17 @@ void scan_next(struct scan *s) {
 
 /* ---- start and end --------------------------------------------------------- */
 
-/* Pre- and postrule script results, in the normal outputs, as Nmap
- * prints them ("Pre-scan script results:" with "| id: output" lines). */
-static void print_rule_results(struct scan *s) {
-  static const char *title[2] = {"Pre-scan script results:", "Post-scan script results:"};
-  for (int ph = 0; ph < 2; ph++) {
-    size_t n = 0;
-    const struct script_result *r = script_engine_results(s->scripts, ph ? SCRIPT_POST : SCRIPT_PRE, &n);
-    if (!r || n == 0) continue;
-    for (int k = 0; k < s->nouts; k++) {
-      if (s->outs[k].ops != &output_normal_ops) continue;
-      FILE *f = s->outs[k].fp;
-      fprintf(f, "%s\n", title[ph]);
-      for (size_t i = 0; i < n; i++) {
-        fprintf(f, "| %s: ", r[i].id);
-        for (const char *c = r[i].output ? r[i].output : ""; *c; c++) {
-          fputc(*c, f);
-          if (*c == '\n' && c[1]) fputs("|   ", f);
-        }
-        fputc('\n', f);
-      }
-    }
-  }
-}
-
 static void finish_scan(struct scan *s) {
   if (s->finished) return;
   s->finished = true;
-  /* The group in progress is not written: --resume does it again. */
+  /* Of the group in progress only the hosts already done are written;
+   * --resume does the group again (its done hosts come out twice, the
+   * same). */
   uint64_t next = s->next_target - (s->hosts ? s->nhosts : 0);
-  if (s->hosts) free_group(s);
+  if (s->hosts) {
+    write_group(s, true);
+    free_group(s);
+  }
   bool resumable = s->interrupted && next < s->ntargets;
   struct scan_end e = {0};
   e.end_time = time(NULL);
@@ -564,7 +597,6 @@ static void finish_scan(struct scan *s) {
   e.hosts_total = s->hosts_up + s->hosts_down;
   e.interrupted = s->interrupted;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
-  if (s->scripts) print_rule_results(s);
   for (int k = 0; k < s->nouts; k++) {
     bool xml = s->outs[k].ops == &output_xml_ops;
     if (resumable && s->files[k] && !xml)
@@ -780,6 +812,12 @@ int scan_run(struct options *o) {
   if (g > 65536) g = 65536;
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
+  if (!o->no_portscan) {
+    unsigned tcp_types = !!(o->scans & SCANF(SCAN_SYN)) + !!(o->scans & SCANF(SCAN_ACK)) +
+                         !!(o->scans & SCANF(SCAN_CONNECT));
+    s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +
+                                      ((o->scans & SCANF(SCAN_UDP)) ? o->ports.n[PROTO_UDP] : 0));
+  }
   int rc = 1;
   if (o->scripts) {
     char err2[512];
@@ -821,7 +859,7 @@ out:
   finish_scan(s);
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < 5; k++)
     if (s->files[k]) fclose(s->files[k]);
   fflush(stdout);
   scan_names_free(s);

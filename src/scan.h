@@ -43,6 +43,7 @@ struct ghost {
   uint8_t timeout_state[PROTO_COUNT];
   uint32_t *tports;
   uint32_t ntports;
+  uint32_t nsettled;       /* port verdicts so far, over every stage */
 };
 
 #define SCAN_MAX_IFACES 8
@@ -76,6 +77,7 @@ struct scan {
   /* targets and groups */
   uint64_t ntargets, next_target;
   uint32_t group_size;
+  uint32_t verdicts_per_host; /* port verdicts a host gets from all stages */
   struct ghost *hosts;   /* current group */
   tw_pkt_addr *addrs;    /* addresses of the current group's hosts */
   uint32_t nhosts;
@@ -94,9 +96,9 @@ struct scan {
   bool eng_live;
   void *stage_ctx;
   /* outputs */
-  struct output outs[4];
+  struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;
-  FILE *files[4];
+  FILE *files[5];
   struct scan_info info;
   struct scan_info_type types[4];
   int ntypes;
