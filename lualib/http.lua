@@ -5,8 +5,9 @@
 --   local r = http.request(host, port, "OPTIONS", "/", { header = {...} })
 -- Each returns a response table; on failure r.status is nil and r.error
 -- says why ("TIMEOUT", "Connection refused", ...). Ports that are likely
--- TLS (443, 8443, service https...) are spoken to over SSL; opts.ssl
--- forces either way. The connection is closed after each request
+-- TLS (443, 8443, service https...) are tried over SSL first, then plain
+-- (others plain, then SSL), as Nmap's comm.tryssl does; opts.ssl forces
+-- either way. The connection is closed after each request
 -- ("Connection: close"), bodies are read by Content-Length, chunked
 -- encoding or until EOF, at most opts.max_body bytes (default 2 MiB).
 local trawl = require "trawl"
@@ -73,37 +74,55 @@ local function dechunk(data)
   end
 end
 
-function M.request(host, port, method, path, opts)
-  opts = opts or {}
-  local r = {}
+-- One try over proto ("ssl" or "tcp"): connect, send the request, read the
+-- response head. Returns the socket and the head, or nil and the error.
+local function try(host, port, proto, req, timeout)
   local sock = trawl.tcp()
-  sock:set_timeout(opts.timeout or 10000)
-  local ip = type(host) == "table" and host.ip or host
-  local ssl = opts.ssl
-  if ssl == nil then ssl = type(port) == "table" and shortport.is_ssl(port) or false end
-  local ok, err = sock:connect(host, port, ssl and "ssl" or "tcp")
-  if not ok then
-    r.error = err
-    return r
-  end
-  local lines = { ("%s %s HTTP/1.1"):format(method, path or "/"),
-    "Host: " .. hostheader(host, port), "User-Agent: " .. (opts.user_agent or M.USER_AGENT),
-    "Connection: close" }
-  for k, v in pairs(opts.header or {}) do lines[#lines + 1] = k .. ": " .. v end
-  local req = table.concat(lines, "\r\n") .. "\r\n\r\n" .. (opts.body or "")
+  sock:set_timeout(timeout)
+  local ok, err = sock:connect(host, port, proto)
+  if not ok then return nil, err end
   ok, err = sock:send(req)
   if not ok then
     sock:close()
-    r.error = err
-    return r
+    return nil, err
   end
   local head
   ok, head = sock:receive_buf("\r?\n\r?\n", true)
   if not ok then
     sock:close()
-    r.error = head
-    return r
+    return nil, head
   end
+  return sock, head
+end
+
+function M.request(host, port, method, path, opts)
+  opts = opts or {}
+  local r = {}
+  local lines = { ("%s %s HTTP/1.1"):format(method, path or "/"),
+    "Host: " .. hostheader(host, port), "User-Agent: " .. (opts.user_agent or M.USER_AGENT),
+    "Connection: close" }
+  for k, v in pairs(opts.header or {}) do lines[#lines + 1] = k .. ": " .. v end
+  local req = table.concat(lines, "\r\n") .. "\r\n\r\n" .. (opts.body or "")
+  -- As Nmap's comm.tryssl: TLS first on ports that look like TLS, plain
+  -- first elsewhere, and the other way when the first gets no response
+  -- (an https port serving plain HTTP, say). opts.ssl forces one way.
+  local protos
+  if opts.ssl ~= nil then
+    protos = { opts.ssl and "ssl" or "tcp" }
+  elseif type(port) == "table" and shortport.is_ssl(port) then
+    protos = { "ssl", "tcp" }
+  else
+    protos = { "tcp", "ssl" }
+  end
+  local sock, head
+  for _, proto in ipairs(protos) do
+    sock, head = try(host, port, proto, req, opts.timeout or 10000)
+    if sock then break end
+    r.error = head
+    if head == "Connection refused" then break end
+  end
+  if not sock then return r end
+  r.error = nil
   parse_head(head, r)
   if not r.status then
     sock:close()

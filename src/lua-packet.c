@@ -607,6 +607,9 @@ int script_engine_open_raw(struct script_engine *e, const char *const *ifnames, 
       else e->eth[k].cap = NULL;
     }
   }
+  /* raw sockets in hand: trawl.is_privileged() stays true after root is
+   * dropped (as Nmap's answer, decided once at start) */
+  if (opened > 0) e->privileged = true;
   return opened;
 }
 

@@ -15,6 +15,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,6 +79,7 @@ struct lsock {
   char *sni;
   /* tls */
   struct ltls *tls;
+  struct sdefer hs_defer; /* a handshake step waiting for the hook */
   char tag[96];         /* "TCP 127.0.0.1:80" for --script-trace */
 };
 
@@ -318,11 +320,35 @@ static int lt_hs_try(struct lsock *ls, char *msg, size_t len) {
   return -1;
 }
 
-static void lt_hs_step(struct lsock *ls) {
+static void lt_hs_now(struct lsock *ls) {
+  uint64_t t0 = tw_hrtime();
   char msg[300];
-  int r = lt_hs_try(ls, msg, sizeof msg);
+  int r = 1;
+  if (!ls->tls && !(ls->tls = ltls_new(ls->sni, msg, sizeof msg))) r = -1;
+  else r = lt_hs_try(ls, msg, sizeof msg);
+  st_budget_charge(ls->e, t0);
   if (r == 1) lt_ok(ls);
   else if (r < 0) lt_fail(ls, msg);
+}
+
+static void lt_hs_deferred(struct sdefer *d) {
+  struct lsock *ls = (struct lsock *)((char *)d - offsetof(struct lsock, hs_defer));
+  if (ls->state != LS_CLOSED && ls->waiter) lt_hs_now(ls);
+  lt_sock_unref(ls);
+}
+
+/* A handshake step (the first makes the TLS object and the ClientHello):
+ * a tenth of a millisecond of CPU or so, so it counts against the loop
+ * iteration's script budget, and waits for the engine's hook when that
+ * is spent (thousands of handshakes at once must not stall timers). */
+static void lt_hs_step(struct lsock *ls) {
+  if (st_budget_left(ls->e)) {
+    lt_hs_now(ls);
+    return;
+  }
+  if (ls->hs_defer.queued) return;
+  ls->refs++;
+  st_defer(ls->e, &ls->hs_defer, lt_hs_deferred);
 }
 
 static void lt_on_connect(tw_tcp *tcp, int status) {
@@ -337,12 +363,6 @@ static void lt_on_connect(tw_tcp *tcp, int status) {
   ls->state = LS_OPEN;
   lt_trace(ls, "CONNECT ok", NULL, 0);
   if (ls->ssl) {
-    char err[200];
-    ls->tls = ltls_new(ls->sni, err, sizeof err);
-    if (!ls->tls) {
-      lt_fail(ls, err);
-      return;
-    }
     lt_hs_step(ls);
     return;
   }
@@ -1376,9 +1396,13 @@ static int lt_get_script_args(lua_State *L) {
   return 1;
 }
 
+/* -v's level, plus one for a script selected by name or file (as NSE
+ * tells such scripts: they were asked for, so they may say more). */
 static int lt_verbosity(lua_State *L) {
   struct script_engine *e = lua_touserdata(L, lua_upvalueindex(1));
-  lua_pushinteger(L, e->cfg.verbose);
+  struct sthread *t = st_current(L);
+  const struct script *sc = t ? t->sc : e->rule_sc;
+  lua_pushinteger(L, e->cfg.verbose + (sc && sc->by_name ? 1 : 0));
   return 1;
 }
 
@@ -1403,8 +1427,11 @@ static int lt_debug(lua_State *L) {
   return 0;
 }
 
+/* Root when the engine was made (the scan drops root once its raw
+ * sockets are open: those opened for scripts are what counts then). */
 static int lt_is_privileged(lua_State *L) {
-  lua_pushboolean(L, geteuid() == 0);
+  struct script_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+  lua_pushboolean(L, e->privileged || geteuid() == 0);
   return 1;
 }
 

@@ -107,7 +107,7 @@ enum {
   O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
-  O_SCRIPTHELP, O_DATADIR
+  O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS
 };
 
 static const struct {
@@ -149,6 +149,7 @@ static const struct {
     {"script-trace", 0, O_SCRIPTTRACE},
     {"script-timeout", 1, O_SCRIPTTIMEOUT},
     {"script-help", 1, O_SCRIPTHELP},
+    {"script-threads", 1, O_SCRIPTTHREADS},
     {"datadir", 1, O_DATADIR},
 };
 
@@ -448,6 +449,11 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
     case O_SCRIPTTRACE: o->script_trace = true; break;
     case O_SCRIPTHELP: o->script_help = v; break;
+    case O_SCRIPTTHREADS:
+      /* trawl's own (Nmap has none); TRAWL_SCRIPT_THREADS when not given */
+      r = opt_number(st, word, v, 1, 1000000, false, &n);
+      if (r == 0) o->script_threads = (unsigned)n;
+      break;
     case O_DATADIR: o->datadir = v; break;
   }
   if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE)
@@ -809,6 +815,7 @@ void options_usage(FILE *f) {
 "  --script-args-file=<filename>: provide script args in a file\n"
 "  --script-trace: show all data sent and received by scripts\n"
 "  --script-timeout <time>: stop each script after this long\n"
+"  --script-threads <n>: run at most n scripts at once (default 1000)\n"
 "  --script-help=<Lua scripts>: show help about scripts\n"
 "TIMING AND PERFORMANCE:\n"
 "  Options which take <time> are in seconds, or append 'ms' (milliseconds),\n"
@@ -965,6 +972,7 @@ void options_print_plan(FILE *f, const struct options *o) {
       fputs("; timeout ", f);
       opt_ms(f, o->script_timeout_ms);
     }
+    if (o->script_threads) fprintf(f, "; at most %u at once", o->script_threads);
     fputc('\n', f);
   }
   if (o->datadir) fprintf(f, "datadir:     %s\n", errmsg_quote(q, sizeof q, o->datadir, (size_t)-1));

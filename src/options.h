@@ -92,6 +92,7 @@ struct options {
   const char *scripts, *script_args, *script_args_file, *script_help;
   bool script_trace;
   uint64_t script_timeout_ms; /* 0: none */
+  unsigned script_threads;    /* --script-threads; 0: TRAWL_SCRIPT_THREADS or 1000 */
   /* the tool itself */
   bool help, version, dry_run;
   const char *datadir;

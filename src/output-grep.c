@@ -118,4 +118,5 @@ static void grp_end(struct output *o, const struct scan_end *e) {
           e->hosts_up == 1 ? "" : "s", e->elapsed);
 }
 
-const struct output_ops output_grep_ops = {"grepable", grp_begin, grp_host, grp_end};
+/* No pre/postrule script results: Nmap's grepable output has none. */
+const struct output_ops output_grep_ops = {"grepable", grp_begin, grp_host, grp_end, NULL};

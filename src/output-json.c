@@ -1,7 +1,9 @@
 /* output-json.c: JSON Lines output (-oJ): one JSON object per line, a
- * "scan" record first, one "host" record per host as it completes, a
- * "done" record last (also after an interruption, with "exit":"error").
- * The schema is documented in docs/output-json.md.
+ * "scan" record first, a "prescript" record when prerule scripts gave
+ * output, one "host" record per host as it completes, a "postscript"
+ * record for postrule script output, a "done" record last (also after
+ * an interruption, with "exit":"error"). The schema is documented in
+ * docs/output-json.md.
  *
  * Strings: valid UTF-8 passes through; '"', '\\' and control characters
  * (C0 and C1) are escaped; each byte that is not part of valid UTF-8 is written as
@@ -231,4 +233,13 @@ static void js_end(struct output *o, const struct scan_end *e) {
           e->hosts_up, e->hosts_down, e->hosts_total);
 }
 
-const struct output_ops output_json_ops = {"json", js_begin, js_host, js_end};
+/* {"type":"prescript","scripts":[...]} before the first host record,
+ * {"type":"postscript",...} after the last one. */
+static void js_rule_scripts(struct output *o, bool post, const struct script_result *r,
+                            size_t n) {
+  fprintf(o->fp, "{\"type\":\"%s\",\"scripts\":", post ? "postscript" : "prescript");
+  js_scripts(o->fp, r, n);
+  fputs("}\n", o->fp);
+}
+
+const struct output_ops output_json_ops = {"json", js_begin, js_host, js_end, js_rule_scripts};

@@ -11,6 +11,10 @@
  *
  *   Trawl done: 1 IP address (1 host up) scanned in 0.52 seconds
  *
+ * Pre- and postrule script results come as blocks of their own before the
+ * first and after the last host ("Pre-scan script results:" and "| id:"
+ * lines, as Nmap writes them).
+ *
  * Text from the network (names, script output) is escaped so it cannot
  * drive the terminal: control bytes, C1 controls and invalid UTF-8 appear
  * as \xHH. */
@@ -270,4 +274,14 @@ static void nrm_end(struct output *o, const struct scan_end *e) {
           e->hosts_up, e->hosts_up == 1 ? "" : "s", e->elapsed);
 }
 
-const struct output_ops output_normal_ops = {"normal", nrm_begin, nrm_host, nrm_end};
+/* As Nmap: "Pre-scan script results:" after the "Starting" line, before
+ * the first host; "Post-scan script results:" after the last host, before
+ * "done"; each result as the "| id: ..." / "|_..." lines of a host's. */
+static void nrm_rule_scripts(struct output *o, bool post, const struct script_result *r,
+                             size_t n) {
+  fputs(post ? "Post-scan script results:\n" : "Pre-scan script results:\n", o->fp);
+  nrm_scripts(o->fp, r, n);
+}
+
+const struct output_ops output_normal_ops = {"normal", nrm_begin, nrm_host, nrm_end,
+                                             nrm_rule_scripts};

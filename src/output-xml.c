@@ -228,4 +228,16 @@ static void xml_end(struct output *o, const struct scan_end *e) {
   fputs("</runstats>\n</nmaprun>\n", f);
 }
 
-const struct output_ops output_xml_ops = {"xml", xml_begin, xml_host, xml_end};
+/* Nmap's <prescript>/<postscript>: children of <nmaprun> among the hosts
+ * (the DTD allows them anywhere between <debugging> and <runstats>); Nmap
+ * writes <prescript> before the first host and <postscript> after the
+ * last, which is when the scan calls this. */
+static void xml_rule_scripts(struct output *o, bool post, const struct script_result *r,
+                             size_t n) {
+  const char *tag = post ? "postscript" : "prescript";
+  fprintf(o->fp, "<%s>", tag);
+  xml_scripts(o->fp, r, n);
+  fprintf(o->fp, "</%s>\n", tag);
+}
+
+const struct output_ops output_xml_ops = {"xml", xml_begin, xml_host, xml_end, xml_rule_scripts};

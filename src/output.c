@@ -36,6 +36,21 @@ int output_end(struct output *o, const struct scan_end *e) {
   return out_flush(o);
 }
 
+static int out_rule_scripts(struct output *o, bool post, const struct script_result *r,
+                            size_t n) {
+  if (n == 0 || r == NULL || o->ops->rule_scripts == NULL) return 0;
+  o->ops->rule_scripts(o, post, r, n);
+  return out_flush(o);
+}
+
+int output_prescript(struct output *o, const struct script_result *r, size_t n) {
+  return out_rule_scripts(o, false, r, n);
+}
+
+int output_postscript(struct output *o, const struct script_result *r, size_t n) {
+  return out_rule_scripts(o, true, r, n);
+}
+
 static void out_count(struct output_group *g, const char *reason,
                       uint64_t n) {
   if (reason == NULL) reason = "unknown";

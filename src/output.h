@@ -1,12 +1,17 @@
 /* output.h: the output writers' common interface. Each format (normal,
- * XML, grepable, JSON Lines) is a table of three functions called as the
- * scan goes: begin once, host for each host as soon as it is complete, end
- * once (also after an interruption). Every call flushes the stream, so a
- * reader (or a crash) sees every finished host.
+ * XML, grepable, JSON Lines) is a table of functions called as the scan
+ * goes: begin once, host for each host as soon as it is complete, end once
+ * (also after an interruption), and the pre- and postrule script results
+ * (Nmap's <prescript>/<postscript>) when those scripts have ended. Every
+ * call flushes the stream, so a reader (or a crash) sees every finished
+ * host.
  *
  *   struct output o;
  *   output_init(&o, &output_xml_ops, fp, &opts);
- *   output_begin(&o, &info);  ...  output_host(&o, &host);  ...
+ *   output_begin(&o, &info);
+ *   output_prescript(&o, pre, npre);             (after the prerule scripts)
+ *   output_host(&o, &host);  ...
+ *   output_postscript(&o, post, npost);          (after the postrule scripts)
  *   output_end(&o, &end);
  *
  * Each call returns 0 or -EIO when the stream reported an error. */
@@ -34,6 +39,9 @@ struct output_ops {
   void (*begin)(struct output *o);
   void (*host)(struct output *o, const struct host_result *h);
   void (*end)(struct output *o, const struct scan_end *e);
+  /* Pre- (post == false) or postrule script results, n > 0; NULL when the
+   * format has no place for them (grepable, like Nmap's). */
+  void (*rule_scripts)(struct output *o, bool post, const struct script_result *r, size_t n);
 };
 
 struct output {
@@ -51,6 +59,11 @@ void output_init(struct output *o, const struct output_ops *ops, FILE *fp,
 int output_begin(struct output *o, const struct scan_info *info);
 int output_host(struct output *o, const struct host_result *h);
 int output_end(struct output *o, const struct scan_end *e);
+/* Results of the prerule scripts (between begin and the first host) and
+ * of the postrule scripts (after the last host, before end). Nothing is
+ * written when n is 0: Nmap writes no empty <prescript>. */
+int output_prescript(struct output *o, const struct script_result *r, size_t n);
+int output_postscript(struct output *o, const struct script_result *r, size_t n);
 
 /* ---- helpers shared by the writers --------------------------------------- */
 

@@ -7,11 +7,16 @@
  *
  * Scheduling: runs wait in a queue until fewer than max_threads run;
  * dependencies give scripts levels, and a host's runs of level L start
- * only once its runs of lower levels have ended. Threads made ready by
- * other threads (mutex, condvar, join, a new run) are resumed from an idle
- * hook, a few milliseconds' worth per loop iteration, so timers and I/O
- * stay on time; a count hook makes a thread that computes for more than a
- * slice yield (preemption) and enforces --script-timeout on busy loops.
+ * only once its runs of lower levels have ended. Everything scripts cost
+ * the loop is bounded per loop iteration (SE_BUDGET_NS): an idle hook
+ * evaluates the group's rules, starts queued runs and resumes ready
+ * threads (made ready by other threads, or woken by an I/O callback after
+ * the iteration's budget was spent) a budget's worth at a time; costly I/O
+ * work (TLS handshake steps) is deferred to it the same way (st_defer).
+ * So timers and I/O stay on time with 10,000 scripts running. A count
+ * hook makes a thread that computes for more than a slice yield
+ * (preemption) and enforces --script-timeout on busy loops.
+ * TRAWL_LATENCY_PROBE=1 measures it (see se_probe_*).
  *
  * Results: an action's return value becomes a script_result on the port or
  * the host (structured tables -> <elem>/<table> trees, Nmap's rules); a
@@ -160,26 +165,101 @@ static void se_end(struct sthread *t, int status, int nres);
 
 static void se_ready_cb(tw_hook *h, int status);
 
-static void se_ready_push(struct sthread *t) {
-  struct script_engine *e = t->e;
-  if (t->ready || t->done) return;
-  t->ready = 1;
-  t->ready_next = NULL;
-  if (e->ready_tail) e->ready_tail->ready_next = t;
-  else e->ready_head = t;
-  e->ready_tail = t;
+static void se_kick(struct script_engine *e) {
   if (!e->ready_running) {
     e->ready_running = true;
     tw_hook_start(e->ready_hook, se_ready_cb);
   }
 }
 
-void st_resume(struct sthread *t, int nargs) {
-  if (t->done) return;
-  if (t->e->resume_depth) { /* woken by another running thread: later */
-    st_wake(t, nargs);
-    return;
+/* Two ready queues: threads woken by an event (I/O, a timer, another
+ * thread, a new run) and threads preempted while computing. The woken
+ * go first, so a thread that waits on the network or a timer is never
+ * stuck behind compute-bound ones (each of which gets its slice after). */
+enum { RQ_WOKEN, RQ_PREEMPTED };
+
+static void se_rq_push(struct sthread *t, int q) {
+  struct script_engine *e = t->e;
+  if (t->ready || t->done) return;
+  t->ready = (uint8_t)(q + 1);
+  t->ready_next = NULL;
+  if (e->rq[q].tail) e->rq[q].tail->ready_next = t;
+  else e->rq[q].head = t;
+  e->rq[q].tail = t;
+  se_kick(e);
+}
+
+static void se_ready_push(struct sthread *t) { se_rq_push(t, RQ_WOKEN); }
+
+static struct sthread *se_rq_pop(struct script_engine *e) {
+  int q = e->rq[RQ_WOKEN].head ? RQ_WOKEN : RQ_PREEMPTED;
+  struct sthread *t = e->rq[q].head;
+  if (!t) return NULL;
+  e->rq[q].head = t->ready_next;
+  if (!e->rq[q].head) e->rq[q].tail = NULL;
+  t->ready = 0;
+  return t;
+}
+
+static void se_rq_unlink(struct sthread *t) {
+  struct script_engine *e = t->e;
+  if (!t->ready) return;
+  int q = t->ready - 1;
+  struct sthread **pp = &e->rq[q].head, *prev = NULL;
+  while (*pp && *pp != t) prev = *pp, pp = &(*pp)->ready_next;
+  if (*pp) {
+    *pp = t->ready_next;
+    if (e->rq[q].tail == t) e->rq[q].tail = prev;
   }
+  t->ready = 0;
+}
+
+static bool se_any_ready(const struct script_engine *e) {
+  return e->rq[RQ_WOKEN].head || e->rq[RQ_PREEMPTED].head;
+}
+
+/* The loop iteration's budget for running scripts (shared by the resumes
+ * from I/O callbacks and the hook): spent so far in this iteration. */
+static uint64_t se_budget_spent(struct script_engine *e) {
+  uint64_t it = tw_loop_iterations(e->loop);
+  if (it != e->budget_iter) {
+    e->budget_iter = it;
+    e->budget_ns = 0;
+  }
+  return e->budget_ns;
+}
+
+bool st_budget_left(struct script_engine *e) { return se_budget_spent(e) < SE_BUDGET_NS; }
+
+void st_budget_charge(struct script_engine *e, uint64_t since_ns) {
+  se_budget_spent(e);
+  e->budget_ns += tw_hrtime() - since_ns;
+}
+
+void st_defer(struct script_engine *e, struct sdefer *d, void (*fn)(struct sdefer *d)) {
+  if (d->queued) return;
+  d->queued = true;
+  d->fn = fn;
+  d->next = NULL;
+  if (e->defer_tail) e->defer_tail->next = d;
+  else e->defer_head = d;
+  e->defer_tail = d;
+  se_kick(e);
+}
+
+/* Run one deferred piece of work; false when there is none. */
+static bool se_defer_step(struct script_engine *e) {
+  struct sdefer *d = e->defer_head;
+  if (!d) return false;
+  e->defer_head = d->next;
+  if (!e->defer_head) e->defer_tail = NULL;
+  d->queued = false;
+  d->next = NULL;
+  d->fn(d);
+  return true;
+}
+
+static void se_resume_now(struct sthread *t, int nargs) {
   t->waiting = 0;
   t->cancel = NULL;
   t->cancel_obj = NULL;
@@ -204,27 +284,72 @@ void st_resume(struct sthread *t, int nargs) {
     lua_pop(t->L, nres);
     t->preempted = 0;
     t->nresume = 0;
-    se_ready_push(t);
+    se_rq_push(t, RQ_PREEMPTED);
     return;
   }
   se_end(t, rc == LUA_OK ? 0 : rc, nres);
 }
 
+/* From an operation's callback: run the thread now, unless this loop
+ * iteration has spent its budget on scripts already (thousands of
+ * timeouts expiring together, say): then it waits its turn in the ready
+ * queue, and timers and I/O come first. */
+void st_resume(struct sthread *t, int nargs) {
+  struct script_engine *e = t->e;
+  if (t->done) return;
+  if (e->resume_depth || se_budget_spent(e) >= SE_BUDGET_NS) { /* later */
+    st_wake(t, nargs);
+    return;
+  }
+  uint64_t t0 = tw_hrtime();
+  se_resume_now(t, nargs);
+  e->budget_ns += tw_hrtime() - t0;
+}
+
+static bool se_rule_step(struct script_engine *e);
+static int se_start_run(struct script_engine *e, struct srun *r);
+static void se_check_done(struct script_engine *e);
+static void se_run_finished(struct script_engine *e, struct srun *r);
+
+static bool se_can_start(const struct script_engine *e) {
+  return e->queue_head && e->nthreads < e->max_threads;
+}
+
+/* The idle hook, while there is work, a budget's worth per loop
+ * iteration: deferred I/O work, threads woken by events, new runs, the
+ * group's rules, and last the threads preempted while computing (so they
+ * never hold up the others, and get whatever the budget leaves). */
 static void se_ready_cb(tw_hook *h, int status) {
   struct script_engine *e = tw_data(h);
   if (status < 0) return;
-  uint64_t start = tw_hrtime();
-  while (e->ready_head) {
-    struct sthread *t = e->ready_head;
-    e->ready_head = t->ready_next;
-    if (!e->ready_head) e->ready_tail = NULL;
-    t->ready = 0;
-    st_resume(t, t->nresume);
-    if (tw_hrtime() - start > SE_BUDGET_NS) break;
+  uint64_t start = tw_hrtime(), spent = se_budget_spent(e);
+  while (spent + (tw_hrtime() - start) < SE_BUDGET_NS) {
+    if (se_defer_step(e)) continue;
+    if (e->rq[RQ_WOKEN].head) {
+      struct sthread *t = se_rq_pop(e);
+      se_resume_now(t, t->nresume);
+    } else if (se_can_start(e)) {
+      struct srun *r = e->queue_head;
+      e->queue_head = r->next;
+      if (!e->queue_head) e->queue_tail = NULL;
+      if (se_start_run(e, r) < 0) {
+        se_report(e, "trawl: script '%s': out of memory starting a thread\n", r->sc->id);
+        se_run_finished(e, r);
+      }
+    } else if (e->rules_pending && se_rule_step(e)) {
+      continue;
+    } else if (e->rq[RQ_PREEMPTED].head) {
+      struct sthread *t = se_rq_pop(e);
+      se_resume_now(t, t->nresume);
+    } else {
+      break;
+    }
   }
-  if (!e->ready_head) {
+  e->budget_ns += tw_hrtime() - start;
+  if (!e->defer_head && !se_any_ready(e) && !se_can_start(e) && !e->rules_pending) {
     e->ready_running = false;
     tw_hook_stop(e->ready_hook);
+    se_check_done(e);
   }
 }
 
@@ -404,15 +529,7 @@ static void se_end(struct sthread *t, int status, int nres) {
     t->handle_ref = LUA_NOREF;
   }
   se_close_resources(t);
-  if (t->ready) { /* unlink from the ready list */
-    struct sthread **pp = &e->ready_head, *prev = NULL;
-    while (*pp && *pp != t) prev = *pp, pp = &(*pp)->ready_next;
-    if (*pp) {
-      *pp = t->ready_next;
-      if (e->ready_tail == t) e->ready_tail = prev;
-    }
-    t->ready = 0;
-  }
+  se_rq_unlink(t);
   lua_settop(t->L, 0);
   lua_resetthread(t->L);
   luaL_unref(e->L, LUA_REGISTRYINDEX, t->ref);
@@ -641,6 +758,135 @@ static void se_sort_results(struct host_result *h) {
       qsort(h->ports[i].scripts, h->ports[i].nscripts, sizeof *h->ports[i].scripts, se_cmp_res);
 }
 
+/* ---- the latency probe (TRAWL_LATENCY_PROBE=1) ------------------------------
+ * A 10 ms timer in the engine's loop, re-armed each time it fires: how late
+ * it fires is how long the loop was kept from its timers (by scripts, the
+ * scan, anything). It also samples memory: the Lua state's bytes and the
+ * process's resident set when the most script runs are alive at once,
+ * against a baseline taken when the first group's scripts are about to
+ * start. The report (key=value lines on the error stream) comes when the
+ * engine is freed; bench/scripts.sh reads it. The timer is unreferenced:
+ * it never keeps the loop running. */
+
+#define SE_PROBE_NS 10000000ull
+
+struct se_probe {
+  tw_timer *tm;
+  uint64_t due;
+  uint64_t ticks, busy_ticks;
+  uint64_t worst_ns, busy_worst_ns;
+  uint32_t busy_hist[1001]; /* busy ticks by lateness in ms (the last: >= 1 s) */
+  bool have_base, verbose, settled;
+  uint64_t t0;
+  size_t base_lua, peak_lua;
+  long base_rss, peak_rss; /* KiB */
+  unsigned peak_runs;
+};
+
+static long se_rss_kib(void) {
+  FILE *f = fopen("/proc/self/statm", "r");
+  long size = 0, rss = -1;
+  if (!f) return -1;
+  if (fscanf(f, "%ld %ld", &size, &rss) != 2) rss = -1;
+  fclose(f);
+  return rss < 0 ? -1 : rss * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void se_probe_cb(tw_timer *tm, int status) {
+  struct script_engine *e = tw_data(tm);
+  struct se_probe *p = e->probe;
+  if (status < 0 || !p) return;
+  uint64_t now = tw_hrtime();
+  uint64_t late = now > p->due ? now - p->due : 0;
+  p->ticks++;
+  if (late > p->worst_ns) p->worst_ns = late;
+  if (p->verbose && late > 5000000)
+    fprintf(e->errfp, "trawl: latency-probe late_ms=%.3f at_s=%.3f live=%u runs=%u left=%zu\n",
+            late / 1e6, (now - p->t0) / 1e9, e->nlive, e->nthreads, e->runs_left);
+  if (e->nlive > 0) {
+    p->busy_ticks++;
+    if (late > p->busy_worst_ns) p->busy_worst_ns = late;
+    p->busy_hist[late / 1000000 < 1000 ? late / 1000000 : 1000]++;
+  }
+  /* memory with the most runs alive, sampled once they have all started
+   * and are all waiting (nothing ready, nothing left to start) */
+  if (p->have_base && e->nthreads > 0 &&
+      (e->nthreads > p->peak_runs || (e->nthreads == p->peak_runs && !p->settled))) {
+    p->peak_runs = e->nthreads;
+    p->peak_lua = e->lua_bytes;
+    p->peak_rss = se_rss_kib();
+    p->settled = !se_any_ready(e) && !e->defer_head && !se_can_start(e) && !e->rules_pending;
+  }
+  tw_loop_update_time(e->loop);
+  tw_timer_start(tm, se_probe_cb, SE_PROBE_NS, 0);
+  p->due = tw_timer_due(tm);
+}
+
+static void se_probe_start(struct script_engine *e) {
+  const char *env = getenv("TRAWL_LATENCY_PROBE");
+  if (!env || !*env || !strcmp(env, "0")) return;
+  struct se_probe *p = calloc(1, sizeof *p);
+  if (!p) return;
+  if (tw_timer_new(e->loop, &p->tm, e) < 0) {
+    free(p);
+    return;
+  }
+  e->probe = p;
+  p->verbose = !strcmp(env, "2");
+  p->t0 = tw_hrtime();
+  tw_loop_update_time(e->loop);
+  tw_timer_start(p->tm, se_probe_cb, SE_PROBE_NS, 0);
+  p->due = tw_timer_due(p->tm);
+  tw_unref(p->tm);
+}
+
+/* Host scripts are about to start: the memory baseline (once). */
+static void se_probe_base(struct script_engine *e) {
+  struct se_probe *p = e->probe;
+  if (!p || p->have_base || e->nlive) return;
+  p->have_base = true;
+  p->base_lua = e->lua_bytes;
+  p->base_rss = se_rss_kib();
+}
+
+static void se_probe_report(struct script_engine *e) {
+  struct se_probe *p = e->probe;
+  if (!p) return;
+  const struct script_stats *st = &e->st;
+  /* percentiles of the busy ticks' lateness, to the millisecond above */
+  unsigned pct[2] = {50, 99}, at[2] = {0, 0};
+  for (int k = 0; k < 2; k++) {
+    uint64_t want = (p->busy_ticks * pct[k] + 99) / 100, n = 0;
+    for (unsigned ms = 0; ms <= 1000 && want; ms++)
+      if ((n += p->busy_hist[ms]) >= want) {
+        at[k] = ms + 1;
+        break;
+      }
+  }
+  fprintf(e->errfp,
+          "trawl: latency-probe period_ms=10 ticks=%llu busy_ticks=%llu worst_ms=%.3f "
+          "busy_worst_ms=%.3f busy_p50_ms<=%u busy_p99_ms<=%u\n",
+          (unsigned long long)p->ticks, (unsigned long long)p->busy_ticks, p->worst_ns / 1e6,
+          p->busy_worst_ns / 1e6, at[0], at[1]);
+  fprintf(e->errfp,
+          "trawl: script-stats started=%llu done=%llu timeouts=%llu errors=%llu peak_threads=%llu "
+          "lua_peak_bytes=%zu\n",
+          (unsigned long long)st->threads_started, (unsigned long long)st->threads_done,
+          (unsigned long long)st->timeouts, (unsigned long long)st->errors,
+          (unsigned long long)st->peak_threads, st->lua_peak_bytes);
+  if (p->peak_runs)
+    fprintf(e->errfp,
+            "trawl: script-memory runs=%u base_lua_bytes=%zu lua_bytes=%zu base_rss_kib=%ld "
+            "rss_kib=%ld lua_per_run_bytes=%.0f rss_per_run_kib=%.2f\n",
+            p->peak_runs, p->base_lua, p->peak_lua, p->base_rss, p->peak_rss,
+            ((double)p->peak_lua - (double)p->base_lua) / p->peak_runs,
+            ((double)p->peak_rss - (double)p->base_rss) / p->peak_runs);
+  fflush(e->errfp);
+  tw_close(p->tm, NULL);
+  free(p);
+  e->probe = NULL;
+}
+
 /* ---- runs -------------------------------------------------------------------- */
 
 static void se_pump(struct script_engine *e);
@@ -733,23 +979,15 @@ static int se_start_run(struct script_engine *e, struct srun *r) {
   return 0;
 }
 
+/* Runs start from the hook (a budget's worth per loop iteration). */
 static void se_pump(struct script_engine *e) {
-  while (e->queue_head && e->nthreads < e->max_threads) {
-    struct srun *r = e->queue_head;
-    e->queue_head = r->next;
-    if (!e->queue_head) e->queue_tail = NULL;
-    if (se_start_run(e, r) < 0) {
-      se_report(e, "trawl: script '%s': out of memory starting a thread\n", r->sc->id);
-      se_run_finished(e, r);
-      return;
-    }
-  }
+  if (se_can_start(e)) se_kick(e);
 }
 
 static void se_done_cb(tw_timer *tm, int status) {
   struct script_engine *e = tw_data(tm);
   if (status < 0) return;
-  if (!e->running || e->runs_left || e->nlive) return;
+  if (!e->running || e->rules_pending || e->runs_left || e->nlive) return;
   for (size_t i = 0; i < e->nhosts; i++) {
     struct shost *h = &e->hosts[i];
     if (h->res) se_sort_results(h->res);
@@ -763,14 +1001,16 @@ static void se_done_cb(tw_timer *tm, int status) {
   e->running = false;
   if (e->phase == RULE_PRE && e->npre > 1) qsort(e->pre, e->npre, sizeof *e->pre, se_cmp_res);
   if (e->phase == RULE_POST && e->npost > 1) qsort(e->post, e->npost, sizeof *e->post, se_cmp_res);
-  lua_gc(e->L, LUA_GCCOLLECT);
+  /* no full collection here: with 10,000 runs' garbage it takes 100 ms and
+   * more at once; the incremental collector frees it as the scan goes */
   script_done_cb done = e->done;
   e->done = NULL;
   if (done) done(e->done_arg);
 }
 
 static void se_check_done(struct script_engine *e) {
-  if (e->running && e->runs_left == 0 && e->nlive == 0) tw_timer_start(e->done_timer, se_done_cb, 0, 0);
+  if (e->running && !e->rules_pending && e->runs_left == 0 && e->nlive == 0)
+    tw_timer_start(e->done_timer, se_done_cb, 0, 0);
 }
 
 /* Evaluate a rule: calls fn(args) in the main state. 1 yes, 0 no. */
@@ -791,7 +1031,9 @@ static int se_rule(struct script_engine *e, struct script *sc, const char *rule,
       nargs++;
     }
   }
+  e->rule_sc = sc;
   int rc = lua_pcall(L, nargs, 1, top + 1);
+  e->rule_sc = NULL;
   int yes = 0;
   if (rc != LUA_OK) {
     e->st.errors++;
@@ -840,6 +1082,7 @@ static int se_begin(struct script_engine *e, int phase, size_t nhosts, script_do
     if (!e->hosts[i].lvq || !e->hosts[i].lvleft) return -ENOMEM;
   }
   e->running = true;
+  e->rules_pending = false;
   e->phase = phase;
   e->done = done;
   e->done_arg = arg;
@@ -887,30 +1130,58 @@ int script_run_group(struct script_engine *e, struct host_result **hosts, size_t
     if (ctx && ctx->ifnames && ctx->ifnames[i])
       snprintf(h->ifname, sizeof h->ifname, "%s", ctx->ifnames[i]);
   }
-  for (size_t i = 0; i < n; i++) {
-    struct shost *h = &e->hosts[i];
-    if (!h->res || h->res->status == HOST_DOWN) continue;
-    for (size_t k = 0; k < e->nscripts; k++) {
-      struct script *sc = e->scripts[k];
-      if (sc->rule[RULE_HOST] && (sc->forced || se_rule(e, sc, "hostrule", h, -1)))
-        se_add_run(e, sc, h, -1);
-      if (sc->rule[RULE_PORT]) {
-        for (size_t p = 0; p < h->res->nports; p++) {
-          /* as NSE: portrules see open, open|filtered and unfiltered ports */
-          enum port_state ps = h->res->ports[p].state;
-          if (ps != PORT_OPEN && ps != PORT_OPEN_FILTERED && ps != PORT_UNFILTERED) continue;
-          if (sc->forced || se_rule(e, sc, "portrule", h, (int)p)) se_add_run(e, sc, h, (int)p);
-        }
-      }
-    }
-  }
-  se_go(e);
+  /* the rules are evaluated from the hook, a slice at a time (se_rule_step) */
+  e->rule_host = 0;
+  e->rule_script = 0;
+  e->rule_port = -1;
+  e->rules_pending = true;
+  se_probe_base(e);
+  se_kick(e);
   return 0;
+}
+
+/* One rule of the group (hostrule, then each eligible port's portrule,
+ * script by script, host by host); a host's runs are released once all
+ * its rules are known. false when every rule has been evaluated. */
+static bool se_rule_step(struct script_engine *e) {
+  while (e->rule_host < e->nhosts) {
+    struct shost *h = &e->hosts[e->rule_host];
+    if (!h->res || h->res->status == HOST_DOWN || e->rule_script >= e->nscripts) {
+      if (h->res && h->res->status != HOST_DOWN) se_host_advance(e, h);
+      e->rule_host++;
+      e->rule_script = 0;
+      e->rule_port = -1;
+      continue;
+    }
+    struct script *sc = e->scripts[e->rule_script];
+    if (e->rule_port < 0) {
+      e->rule_port = 0;
+      if (sc->rule[RULE_HOST]) {
+        if (sc->forced || se_rule(e, sc, "hostrule", h, -1)) se_add_run(e, sc, h, -1);
+        return true;
+      }
+      continue;
+    }
+    if (!sc->rule[RULE_PORT] || (size_t)e->rule_port >= h->res->nports) {
+      e->rule_script++;
+      e->rule_port = -1;
+      continue;
+    }
+    int p = (int)e->rule_port++;
+    /* as NSE: portrules see open, open|filtered and unfiltered ports */
+    enum port_state ps = h->res->ports[p].state;
+    if (ps != PORT_OPEN && ps != PORT_OPEN_FILTERED && ps != PORT_UNFILTERED) continue;
+    if (sc->forced || se_rule(e, sc, "portrule", h, p)) se_add_run(e, sc, h, p);
+    return true;
+  }
+  e->rules_pending = false;
+  return false;
 }
 
 void script_engine_stop(struct script_engine *e) {
   if (!e) return;
   /* nothing new starts */
+  e->rules_pending = false;
   while (e->queue_head) {
     struct srun *r = e->queue_head;
     e->queue_head = r->next;
@@ -1339,6 +1610,7 @@ static void se_config_from_options(struct script_config *c, const struct options
   c->script_args_file = o->script_args_file;
   c->trace = o->script_trace;
   c->timeout_ms = o->script_timeout_ms;
+  c->max_threads = o->script_threads;
   c->datadir = o->datadir;
   c->verbose = o->verbose;
   c->debug = o->debug;
@@ -1365,6 +1637,7 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   e->errfp = cfg->errfp ? cfg->errfp : stderr;
   e->tracefp = cfg->tracefp ? cfg->tracefp : stderr;
   e->registry_ref = e->mutexes_ref = LUA_NOREF;
+  e->privileged = geteuid() == 0;
   unsigned mt = cfg->max_threads;
   if (!mt) {
     const char *env = getenv("TRAWL_SCRIPT_THREADS");
@@ -1417,6 +1690,7 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   }
   tw_hook_start(e->ready_hook, se_ready_cb);
   tw_hook_stop(e->ready_hook);
+  se_probe_start(e);
   lua_trawl_open(e, L);
   lua_tls_open(e, L);
   lua_packet_open(e, L);
@@ -1486,6 +1760,8 @@ const char *script_dir(const struct script_engine *e) { return e->dir; }
 void script_engine_free(struct script_engine *e) {
   if (!e) return;
   script_engine_stop(e);
+  while (se_defer_step(e)) {} /* their sockets are closed now: this lets them go */
+  se_probe_report(e);
   if (e->hosts) {
     for (size_t i = 0; i < e->nhosts; i++) {
       free(e->hosts[i].lvq);
@@ -1767,16 +2043,10 @@ int script_test_main(int argc, char **argv) {
     output_begin(&o, &info);
     size_t n;
     const struct script_result *pre = script_engine_results(e, SCRIPT_PRE, &n);
-    if (want[k].ops == &output_normal_ops && n) {
-      fputs("Pre-scan script results:\n", f);
-      for (size_t i = 0; i < n; i++) fprintf(f, "| %s: %s\n", pre[i].id, pre[i].output);
-    }
+    output_prescript(&o, pre, n);
     for (size_t i = 0; i < nh; i++) output_host(&o, hp[i]);
     const struct script_result *post = script_engine_results(e, SCRIPT_POST, &n);
-    if (want[k].ops == &output_normal_ops && n) {
-      fputs("Post-scan script results:\n", f);
-      for (size_t i = 0; i < n; i++) fprintf(f, "| %s: %s\n", post[i].id, post[i].output);
-    }
+    output_postscript(&o, post, n);
     struct scan_end end = {0};
     end.end_time = time(NULL);
     end.hosts_up = end.hosts_total = nh;

@@ -32,6 +32,9 @@ struct script {
   int env_ref;    /* registry ref of its environment (its globals) */
   bool rule[4];   /* RULE_* present */
   bool forced;    /* "+name": run whatever the rules say */
+  bool by_name;   /* selected by its name or file (not only by category or
+                     directory): trawl.verbosity() says one more, as NSE's
+                     nmap.verbosity() does */
   int level;      /* 0 = no dependencies; runs after lower levels (same host) */
 };
 
@@ -112,6 +115,20 @@ int st_pusherr(lua_State *L, const char *msg);
 /* The message for a libtrawl error: "TIMEOUT", "EOF", "CANCELLED", or the
  * system's text ("Connection refused"). */
 const char *st_errstr(int err);
+/* Work an I/O callback defers to the engine's hook. A callback with
+ * costly work (a TLS handshake step: key generation) does it at once when
+ * the loop iteration's script budget allows (st_budget_left; then
+ * st_budget_charge the time it took), else queues it with st_defer: the
+ * hook runs it, within the budget, before resuming threads. The queued
+ * object must stay alive until fn has run (hold a reference). */
+struct sdefer {
+  struct sdefer *next;
+  void (*fn)(struct sdefer *d);
+  bool queued;
+};
+bool st_budget_left(struct script_engine *e);
+void st_budget_charge(struct script_engine *e, uint64_t since_ns);
+void st_defer(struct script_engine *e, struct sdefer *d, void (*fn)(struct sdefer *d));
 /* Spawn a helper running the function at index fidx with the values
  * above it as arguments; pushes its handle. */
 int st_spawn(lua_State *L, struct sthread *parent, int fidx, int nargs);
@@ -127,12 +144,16 @@ struct script_engine {
   struct script **scripts; /* selected, in run order */
   size_t nscripts;
   int maxlevel;
+  struct script *rule_sc; /* the script whose rule runs now (rules have no thread) */
   FILE *errfp, *tracefp;
   /* threads */
   struct sthread *all;  /* every live thread */
-  struct sthread *ready_head, *ready_tail;
-  tw_hook *ready_hook;
-  bool ready_running;
+  struct { struct sthread *head, *tail; } rq[2]; /* ready: woken, preempted */
+  tw_hook *ready_hook;   /* runs ready threads, starts runs, evaluates rules */
+  bool ready_running;    /* the hook is started */
+  uint64_t budget_iter;  /* loop iteration the budget below is for */
+  uint64_t budget_ns;    /* time spent running scripts in that iteration */
+  struct sdefer *defer_head, *defer_tail; /* deferred I/O work (st_defer) */
   unsigned max_threads;
   unsigned nthreads;    /* live run threads (helpers not counted) */
   unsigned nlive;       /* every live thread */
@@ -143,6 +164,10 @@ struct script_engine {
   struct shost *hosts;
   size_t nhosts;
   struct srun *queue_head, *queue_tail; /* runs ready to start */
+  bool rules_pending;   /* the group's rules are still being evaluated ... */
+  size_t rule_host;     /* ... from this host, */
+  size_t rule_script;   /* this script, */
+  long rule_port;       /* and this port (-1: the hostrule first) */
   size_t runs_left;     /* runs not finished */
   script_done_cb done;
   void *done_arg;
@@ -153,6 +178,7 @@ struct script_engine {
   int registry_ref;     /* trawl.registry */
   int mutexes_ref;      /* key -> mutex userdata (weak values) */
   tw_resolver *resolver;
+  bool privileged;      /* root at creation, or raw sockets opened for scripts */
   tw_rawsock *raw4, *raw6;
   struct { char name[16]; tw_rawsock *rs; tw_capture *cap; } eth[8];
   int neth;
@@ -160,6 +186,7 @@ struct script_engine {
   struct script_stats st;
   size_t lua_bytes;
   uint64_t trace_seq;
+  struct se_probe *probe; /* TRAWL_LATENCY_PROBE (script-engine.c), or NULL */
 };
 
 /* Registering the Lua modules (called once per state). */

@@ -41,7 +41,7 @@ struct ss_entry {
   char *id;
   struct script *sc; /* NULL if it failed to load */
   char *err;
-  bool selected, forced, loaded;
+  bool selected, forced, loaded, by_name;
 };
 
 struct ss_catalog {
@@ -258,10 +258,11 @@ static bool ss_names_script(struct ss_catalog *c, const char *w) {
 
 /* ---- selection -------------------------------------------------------------- */
 
-static int ss_add(struct script_engine *e, struct script *sc, bool forced) {
+static int ss_add(struct script_engine *e, struct script *sc, bool forced, bool by_name) {
   for (size_t i = 0; i < e->nscripts; i++) {
     if (!strcmp(e->scripts[i]->path, sc->path) || !strcmp(e->scripts[i]->id, sc->id)) {
       if (forced) e->scripts[i]->forced = true;
+      if (by_name) e->scripts[i]->by_name = true;
       return 0;
     }
   }
@@ -269,6 +270,7 @@ static int ss_add(struct script_engine *e, struct script *sc, bool forced) {
   if (!nv) return -ENOMEM;
   e->scripts = nv;
   sc->forced = sc->forced || forced;
+  sc->by_name = sc->by_name || by_name;
   e->scripts[e->nscripts++] = sc;
   return 1;
 }
@@ -295,7 +297,7 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
       if (rc == 0) {
         struct script *sc = script_load(e, v[i].path, err, errlen);
         if (!sc) rc = -1;
-        else if (ss_add(e, sc, forced) == 0) script_release(sc);
+        else if (ss_add(e, sc, forced, false) == 0) script_release(sc);
       }
       free(v[i].path);
       free(v[i].id);
@@ -325,12 +327,13 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
       }
       cat->v[i].selected = true;
       cat->v[i].forced |= forced;
+      cat->v[i].by_name = true;
       return 0;
     }
   }
   struct script *sc = script_load(e, p, err, errlen);
   if (!sc) return -1;
-  if (ss_add(e, sc, forced) == 0) script_release(sc);
+  if (ss_add(e, sc, forced, true) == 0) script_release(sc);
   return 0;
 }
 
@@ -383,6 +386,7 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
       if (ss_eval(&p, root, en->sc, en->id)) {
         en->selected = true;
         en->forced |= forced;
+        en->by_name |= by_name;
       }
     }
   }
@@ -459,7 +463,7 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
   if (rc == 0) {
     for (size_t i = 0; i < cat.n; i++) {
       if (!cat.v[i].selected || !cat.v[i].sc) continue;
-      int r = ss_add(e, cat.v[i].sc, cat.v[i].forced);
+      int r = ss_add(e, cat.v[i].sc, cat.v[i].forced, cat.v[i].by_name);
       if (r < 0) {
         rc = r;
         break;

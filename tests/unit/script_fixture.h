@@ -187,7 +187,7 @@ enum fx_kind {
   SRV_BANNER,  /* sends `text` and closes */
   SRV_SILENT,  /* accepts, reads, never sends; closes when the client does */
   SRV_ECHO,    /* echoes until EOF */
-  SRV_HTTP,    /* one HTTP response with `text` as the body */
+  SRV_HTTP,    /* one HTTP response with `text` as the body; 400 to non-HTTP */
   SRV_LINES,   /* sends `text` slowly, a byte every ms */
   SRV_CLOSE,   /* closes at once */
   SRV_BIG      /* sends `size` bytes of 'x' then closes */
@@ -239,10 +239,19 @@ static void *fx_conn_main(void *arg) {
   case SRV_HTTP: {
     size_t got = 0;
     ssize_t n;
+    bool bad = false;
     while (got < sizeof buf - 1 && (n = recv(c->fd, buf + got, sizeof buf - 1 - got, 0)) > 0) {
       got += (size_t)n;
       buf[got] = 0;
+      /* not a request line (a TLS ClientHello, say): 400 at once, as a
+       * web server does */
+      if ((bad = buf[0] < 'A' || buf[0] > 'Z')) break;
       if (strstr(buf, "\r\n\r\n")) break;
+    }
+    if (bad) {
+      const char *r400 = "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n";
+      fx_writeall(c->fd, r400, strlen(r400));
+      goto done;
     }
     bool head = strncmp(buf, "HEAD ", 5) == 0;
     char hdr[512];
@@ -275,6 +284,7 @@ static void *fx_conn_main(void *arg) {
     break;
   }
   }
+done:
   shutdown(c->fd, SHUT_WR);
   /* drain so that the client sees FIN rather than RST */
   struct pollfd pf = {c->fd, POLLIN, 0};

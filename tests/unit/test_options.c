@@ -326,6 +326,10 @@ static void test_output_misc(void **state) {
   assert_string_equal(o.script_args, "user=x,pass=y");
   assert_string_equal(o.script_args_file, "a.txt");
   assert_true(o.script_trace && o.script_default);
+  assert_int_equal(o.script_threads, 0);
+  done();
+  ok("--script banner --script-threads 10000 198.18.0.1");
+  assert_int_equal(o.script_threads, 10000);
   done();
   assert_int_equal(parse("--script-help http-title"), 0);
   assert_string_equal(o.script_help, "http-title");
@@ -407,6 +411,8 @@ static void test_errors(void **state) {
       "invalid time for --stats-every (a number with optional ms, s, m or h): '1y'");
   bad("--script-timeout q 198.18.0.1",
       "invalid time for --script-timeout (a number with optional ms, s, m or h): 'q'");
+  bad("--script-threads 0 198.18.0.1", "--script-threads must be between 1 and 1000000: '0'");
+  bad("--script-threads=lots 198.18.0.1", "invalid number for --script-threads: 'lots'");
   bad("--min-rate 0 198.18.0.1", "invalid rate for --min-rate (packets per second, more than 0): '0'");
   bad("--max-rate fast 198.18.0.1", "invalid rate for --max-rate (packets per second, more than 0): 'fast'");
   bad("--min-rate 100 --max-rate 10 198.18.0.1", "--min-rate is greater than --max-rate (10): '100'");

@@ -304,6 +304,13 @@ static void test_service_scripts(void **state) {
   struct fx_srv *web = fx_srv_start(AF_INET, SRV_HTTP, "<html><head><title>Fixture\n Page</title></head></html>");
   struct fx_srv *web6 = fx_srv_start(AF_INET6, SRV_HTTP, "no title here");
   struct fx_srv *silent = fx_srv_start(AF_INET, SRV_SILENT, NULL);
+  /* plain HTTP on a port taken for https: TLS fails, plain is tried next */
+  struct fx_srv *plain_https = fx_srv_start(AF_INET, SRV_HTTP, "<title>plain on https</title>");
+  /* longer than a line: selected by name (verbosity 1, as NSE says to
+   * such scripts) it gets a second line */
+  static char longb[101];
+  memset(longb, 'A', 100);
+  struct fx_srv *lng = fx_srv_start(AF_INET, SRV_BANNER, longb);
   struct fx f;
   fx_init(&f);
   f.cfg.scriptdir = TW_SRCDIR "/scripts";
@@ -314,6 +321,8 @@ static void test_service_scripts(void **state) {
   host_add_port(&h[0], PROTO_TCP, banner->port, PORT_OPEN, "syn-ack", 64, "ssh");
   host_add_port(&h[0], PROTO_TCP, web->port, PORT_OPEN, "syn-ack", 64, "http");
   host_add_port(&h[0], PROTO_TCP, silent->port, PORT_OPEN, "syn-ack", 64, NULL);
+  host_add_port(&h[0], PROTO_TCP, plain_https->port, PORT_OPEN, "syn-ack", 64, "https");
+  host_add_port(&h[0], PROTO_TCP, lng->port, PORT_OPEN, "syn-ack", 64, NULL);
   fx_host(&h[1], "::1", 0);
   host_add_port(&h[1], PROTO_TCP, web6->port, PORT_OPEN, "syn-ack", 64, "http");
   struct host_result *hp[2] = {&h[0], &h[1]};
@@ -330,12 +339,33 @@ static void test_service_scripts(void **state) {
                       "\n  Server: fixture/1.0\n  Content-Type: text/html\n  Content-Length: 54\n"
                       "  Connection: close\n  \n  (Request type: HEAD)");
   assert_null(fx_out(&h[0], banner->port, "http-title"));
+  assert_string_equal(fx_out(&h[0], plain_https->port, "http-title"), "plain on https");
+  char want[120];
+  memset(want, 'A', 101);
+  want[63] = '\n';
+  want[101] = 0;
+  assert_string_equal(fx_out(&h[0], lng->port, "banner"), want);
   for (int i = 0; i < 2; i++) host_result_free(&h[i]);
   fx_free(&f);
   fx_srv_stop(banner);
   fx_srv_stop(web);
   fx_srv_stop(web6);
   fx_srv_stop(silent);
+  fx_srv_stop(plain_https);
+  /* selected by category (verbosity 0): cut to 63 characters ending in
+   * "...", and (as Nmap's banner does) a line break after that full line */
+  fx_init(&f);
+  f.cfg.scriptdir = TW_SRCDIR "/scripts";
+  assert_int_equal(fx_engine(&f, "discovery and not http-*"), 0);
+  fx_host(&h[0], "127.0.0.1", 0);
+  host_add_port(&h[0], PROTO_TCP, lng->port, PORT_OPEN, "syn-ack", 64, NULL);
+  fx_run(&f, hp, 1);
+  memset(want, 'A', 60);
+  strcpy(want + 60, "...\n");
+  assert_string_equal(fx_out(&h[0], lng->port, "banner"), want);
+  host_result_free(&h[0]);
+  fx_free(&f);
+  fx_srv_stop(lng);
 }
 
 /* The runner: script_test_main with targets on the command line. */

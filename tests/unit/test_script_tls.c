@@ -48,7 +48,7 @@ static void openssl_field(const char *arg, char *out, size_t len) {
 struct tls_srv {
   int fd;
   uint16_t port;
-  int mode; /* 0 TLS, 1 STARTTLS, 2 plain garbage */
+  int mode; /* 0 TLS, 1 STARTTLS, 2 plain garbage, 3 TLS then a banner */
   SSL_CTX *ctx;
   pthread_t th;
   int nconn;
@@ -77,7 +77,11 @@ static void *tls_srv_main(void *arg) {
     }
     SSL *ssl = SSL_new(s->ctx);
     SSL_set_fd(ssl, c);
-    if (SSL_accept(ssl) == 1) {
+    int up = SSL_accept(ssl) == 1;
+    if (up && s->mode == 3) {
+      SSL_write(ssl, "* OK TLS banner\r\n", 17);
+      while (SSL_read(ssl, buf, sizeof buf) > 0) {}
+    } else if (up) {
       int n = SSL_read(ssl, buf, sizeof buf);
       if (n > 0) {
         char reply[300];
@@ -266,12 +270,43 @@ static void test_starttls_and_failure(void **state) {
   tls_srv_stop(bad);
 }
 
+/* banner (scripts/banner.lua) tries TLS as Nmap's comm.tryssl does: first
+ * on a port that looks like TLS, second on any other port (after the
+ * plain try got nothing). */
+static void test_banner_tls(void **state) {
+  make_cert();
+  struct tls_srv *a = tls_srv_start(3, 1); /* one TLS connection */
+  struct tls_srv *b = tls_srv_start(3, 2); /* a plain one that times out, then TLS */
+  struct fx f;
+  fx_init(&f);
+  f.cfg.scriptdir = TW_SRCDIR "/scripts";
+  f.cfg.script_args = "banner.timeout=300ms";
+  assert_int_equal(fx_engine(&f, "banner"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  host_add_port(&h, PROTO_TCP, a->port, PORT_OPEN, "syn-ack", 64, "imaps");
+  host_add_port(&h, PROTO_TCP, b->port, PORT_OPEN, "syn-ack", 64, NULL);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, a->port, "banner");
+  if (!o) fail_msg("no output on the imaps port: %s", fx_errors(&f));
+  assert_string_equal(o, "* OK TLS banner");
+  o = fx_out(&h, b->port, "banner");
+  if (!o) fail_msg("no output on the other port: %s", fx_errors(&f));
+  assert_string_equal(o, "* OK TLS banner");
+  host_result_free(&h);
+  fx_free(&f);
+  tls_srv_stop(a);
+  tls_srv_stop(b);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_cert_and_io, setup, teardown),
       cmocka_unit_test_setup_teardown(test_ssl_cert_script, setup, teardown),
       cmocka_unit_test_setup_teardown(test_starttls_and_failure, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_banner_tls, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
