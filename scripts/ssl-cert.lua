@@ -1,9 +1,11 @@
 -- ssl-cert.lua: a TLS service's certificate.
 description = [[
-Connects with TLS and reports the server's certificate: subject, issuer,
-subject alternative names, public key type and size, signature algorithm,
-validity, and MD5, SHA-1 and SHA-256 fingerprints (the PEM text too with
--v). Structured output has the same fields as tables.
+Connects with TLS and reports the server's certificate, as Nmap's ssl-cert
+shows it: subject and subject alternative names, validity; with -v (or
+when selected by name) also the issuer, public key type and size,
+signature algorithm and MD5 and SHA-1 fingerprints; with one -v more all
+name fields and the PEM text. Structured output has every field (with the
+SHA-256 fingerprint and the extensions) at any verbosity.
 ]]
 author = "trawl"
 license = "Same as trawl"
@@ -14,29 +16,34 @@ local shortport = require "shortport"
 
 portrule = shortport.ssl
 
--- Name fields in a fixed, readable order, the others after them.
-local ORDER = { "commonName", "organizationName", "organizationalUnitName", "stateOrProvinceName",
-  "localityName", "countryName", "emailAddress" }
+-- Name fields shown (in this order) without a high verbosity; the others
+-- join them from -v -v (or -v for a script selected by name).
+local SHORT = { "commonName", "organizationName", "stateOrProvinceName", "countryName" }
+
+local function sorted_keys(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return ks
+end
 
 local function name_table(n)
   local o = trawl.output_table()
-  for _, k in ipairs(ORDER) do if n[k] then o[k] = n[k] end end
-  local rest = {}
-  for k in pairs(n) do if o[k] == nil then rest[#rest + 1] = k end end
-  table.sort(rest)
-  for _, k in ipairs(rest) do o[k] = n[k] end
+  for _, k in ipairs(sorted_keys(n)) do o[k] = n[k] end
   return o
 end
 
-local function name_text(n)
-  local parts = {}
-  for k, v in pairs(n) do parts[#parts + 1] = k .. "=" .. v end
+local function name_text(n, all)
+  local parts, seen = {}, {}
+  for _, k in ipairs(SHORT) do
+    if n[k] then parts[#parts + 1] = k .. "=" .. n[k]; seen[k] = true end
+  end
+  if all then
+    for _, k in ipairs(sorted_keys(n)) do
+      if not seen[k] then parts[#parts + 1] = k .. "=" .. n[k] end
+    end
+  end
   return table.concat(parts, "/")
-end
-
--- "a1b2c3d4..." -> "a1b2 c3d4 ..."
-local function grouped(hex)
-  return (hex:gsub("(....)", "%1 "):gsub(" $", ""))
 end
 
 action = function(host, port)
@@ -60,9 +67,17 @@ action = function(host, port)
   o.pubkey.bits = cert.pubkey.bits
   if cert.pubkey.curve then o.pubkey.curve = cert.pubkey.curve end
   if cert.pubkey.exponent then o.pubkey.exponent = cert.pubkey.exponent end
-  if cert.san then
-    o.extensions = trawl.output_table()
-    o.extensions["X509v3 Subject Alternative Name"] = table.concat(cert.san, ", ")
+  local san
+  if cert.extensions and #cert.extensions > 0 then
+    o.extensions = {}
+    for i, x in ipairs(cert.extensions) do
+      local e = trawl.output_table()
+      e.name = x.name
+      e.value = x.value
+      e.critical = x.critical
+      o.extensions[i] = e
+      if x.name == "X509v3 Subject Alternative Name" then san = san or x.value end
+    end
   end
   o.sig_algo = cert.sig_algorithm
   o.validity = trawl.output_table()
@@ -73,16 +88,22 @@ action = function(host, port)
   o.sha256 = cert.sha256
   o.pem = cert.pem
 
-  local lines = { "Subject: " .. name_text(o.subject) }
-  if cert.san then lines[#lines + 1] = "Subject Alternative Name: " .. table.concat(cert.san, ", ") end
-  lines[#lines + 1] = "Issuer: " .. name_text(o.issuer)
-  lines[#lines + 1] = "Public Key type: " .. cert.pubkey.type
-  lines[#lines + 1] = "Public Key bits: " .. cert.pubkey.bits
-  lines[#lines + 1] = "Signature Algorithm: " .. (cert.sig_algorithm or "unknown")
-  lines[#lines + 1] = "Not valid before: " .. (cert.validity.notBefore or "?")
-  lines[#lines + 1] = "Not valid after:  " .. (cert.validity.notAfter or "?")
-  lines[#lines + 1] = "MD5:   " .. grouped(cert.md5)
-  lines[#lines + 1] = "SHA-1: " .. grouped(cert.sha1)
-  if trawl.verbosity() > 0 then lines[#lines + 1] = cert.pem end
+  -- the text, as Nmap's ssl-cert shows it at each verbosity
+  local v = trawl.verbosity()
+  local lines = { "Subject: " .. name_text(cert.subject, v > 1) }
+  if san then lines[#lines + 1] = "Subject Alternative Name: " .. san end
+  if v > 0 then
+    lines[#lines + 1] = "Issuer: " .. name_text(cert.issuer, v > 1)
+    lines[#lines + 1] = "Public Key type: " .. cert.pubkey.type
+    lines[#lines + 1] = "Public Key bits: " .. cert.pubkey.bits
+    lines[#lines + 1] = "Signature Algorithm: " .. (cert.sig_algorithm or "unknown")
+  end
+  lines[#lines + 1] = "Not valid before: " .. (cert.validity.notBefore or "MISSING")
+  lines[#lines + 1] = "Not valid after:  " .. (cert.validity.notAfter or "MISSING")
+  if v > 0 then
+    lines[#lines + 1] = "MD5:   " .. cert.md5
+    lines[#lines + 1] = "SHA-1: " .. cert.sha1
+  end
+  if v > 1 then lines[#lines + 1] = cert.pem end
   return o, table.concat(lines, "\n")
 end

@@ -283,6 +283,44 @@ static void tls_sans(lua_State *L, X509 *x) {
   lua_setfield(L, -2, "san");
 }
 
+/* extensions: {name, value, critical} in certificate order, the name and
+ * value as OpenSSL prints them (what Nmap's ssl-cert shows: "X509v3
+ * Subject Alternative Name" = "DNS:a, IP Address:2001:DB8:0:0:0:0:0:1"). */
+static void tls_extensions(lua_State *L, X509 *x) {
+  int n = X509_get_ext_count(x);
+  if (n <= 0) return;
+  lua_createtable(L, n, 0);
+  for (int i = 0; i < n; i++) {
+    X509_EXTENSION *ext = X509_get_ext(x, i);
+    ASN1_OBJECT *obj = X509_EXTENSION_get_object(ext);
+    char name[128];
+    int nid = OBJ_obj2nid(obj);
+    if (nid != NID_undef) snprintf(name, sizeof name, "%s", OBJ_nid2ln(nid));
+    else OBJ_obj2txt(name, sizeof name, obj, 1);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, name);
+    lua_setfield(L, -2, "name");
+    BIO *b = BIO_new(BIO_s_mem());
+    if (b) {
+      if (X509V3_EXT_print(b, ext, 0, 0) != 1) {
+        (void)BIO_reset(b);
+        ASN1_STRING_print(b, X509_EXTENSION_get_data(ext));
+      }
+      char *p;
+      long len = BIO_get_mem_data(b, &p);
+      lua_pushlstring(L, p, len > 0 ? (size_t)len : 0);
+      lua_setfield(L, -2, "value");
+      BIO_free(b);
+    }
+    if (X509_EXTENSION_get_critical(ext)) {
+      lua_pushboolean(L, 1);
+      lua_setfield(L, -2, "critical");
+    }
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_setfield(L, -2, "extensions");
+}
+
 static int tls_push_x509(lua_State *L, X509 *x) {
   lua_newtable(L);
   tls_name(L, X509_get_subject_name(x));
@@ -295,6 +333,7 @@ static int tls_push_x509(lua_State *L, X509 *x) {
   lua_setfield(L, -2, "validity");
   tls_pubkey(L, x);
   tls_sans(L, x);
+  tls_extensions(L, x);
   int nid = X509_get_signature_nid(x);
   if (nid != NID_undef) {
     lua_pushstring(L, OBJ_nid2ln(nid));

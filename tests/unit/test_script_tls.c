@@ -199,8 +199,32 @@ static void test_ssl_cert_script(void **state) {
                                     "Issuer: commonName=tls.test/organizationName=Trawl Test/countryName=XX\n"
                                     "Public Key type: rsa\nPublic Key bits: 2048\n"
                                     "Signature Algorithm: sha256WithRSAEncryption\nNot valid before: "));
+  /* fingerprints as Nmap 7.93 prints them: lower-case hex, no separators */
+  char sha1[200], want[300];
+  openssl_field("-fingerprint -sha1", sha1, sizeof sha1);
+  char *w = want + snprintf(want, sizeof want, "\nSHA-1: ");
+  for (char *c = strchr(sha1, '=') + 1; *c; c++)
+    if (*c != ':') *w++ = (char)(*c >= 'A' && *c <= 'F' ? *c + 32 : *c);
+  *w = 0;
   assert_non_null(strstr(r->output, "\nMD5:   "));
-  assert_non_null(strstr(r->output, "\nSHA-1: "));
+  if (!strstr(r->output, want)) fail_msg("no '%s' in:\n%s", want + 1, r->output);
+  /* selected by name: verbosity 1, no PEM text (that takes -v) */
+  assert_null(strstr(r->output, "BEGIN CERTIFICATE"));
+  /* extensions as OpenSSL prints them, in certificate order */
+  const struct script_node *ext = NULL;
+  for (size_t i = 0; i < r->tree.nchild; i++)
+    if (!strcmp(r->tree.child[i].key, "extensions")) ext = &r->tree.child[i];
+  assert_non_null(ext);
+  bool have_san = false;
+  for (size_t i = 0; i < ext->nchild; i++) {
+    const struct script_node *x = &ext->child[i];
+    assert_string_equal(x->child[0].key, "name");
+    if (!strcmp(x->child[0].value, "X509v3 Subject Alternative Name")) {
+      assert_string_equal(x->child[1].value, "DNS:tls.test, DNS:*.tls.test, IP Address:127.0.0.1");
+      have_san = true;
+    }
+  }
+  assert_true(have_san);
   /* structured: subject table first, with commonName first */
   assert_string_equal(r->tree.child[0].key, "subject");
   assert_string_equal(r->tree.child[0].child[0].key, "commonName");
