@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # scan-lib.sh: shared by the scanner's lab tests (test_scan_*.sh), sourced,
 # not run. Brings up a lab of the test's own (unique prefix, torn down on
 # EXIT), runs trawl and nmap inside its scanner namespace only, every

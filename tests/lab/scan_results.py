@@ -11,6 +11,13 @@ truth and with each other.
                                EXIT ERRORMSG-or-"-" UP DOWN TOTAL
   scan_results.py open FILE    ADDR PORT for every open port (any format,
                                also masscan -oL and zmap's address list)
+  scan_results.py table FILE.xml PROTO PORTS
+                               "PORT STATE" for every port of PORTS (e.g.
+                               1-96,123) of the first host: listed ports,
+                               else the <extraports> state (by nmap's
+                               extrareasons ports="..." list, or the only
+                               extraports state of that protocol), else
+                               "unknown"
 
 FILE's format is taken from its content. An XML file may hold several
 <nmaprun> documents one after the other (an interrupted scan continued with
@@ -175,9 +182,55 @@ def open_list(text):
     return sorted(out)
 
 
+def expand_ports(spec):
+    out = []
+    for item in spec.split(","):
+        if "-" in item:
+            a, b = item.split("-")
+            out.extend(range(int(a), int(b) + 1))
+        elif item:
+            out.append(int(item))
+    return out
+
+
+def xml_table(text, proto, portspec):
+    """Per-port states of the first host, extraports expanded."""
+    docs = list(xml_docs(text))
+    listed, by_list, sole = {}, {}, set()
+    for root in docs[:1]:
+        h = root.find("host")
+        ports = h.find("ports") if h is not None else None
+        if ports is None:
+            break
+        for p in ports.findall("port"):
+            if p.get("protocol") == proto:
+                listed[int(p.get("portid"))] = p.find("state").get("state")
+        for ex in ports.findall("extraports"):
+            st = ex.get("state")
+            reasons = ex.findall("extrareasons")
+            protos = {r.get("proto") for r in reasons}
+            if not reasons or proto in protos or None in protos:
+                sole.add(st)
+            for r in reasons:
+                if r.get("proto") in (proto, None) and r.get("ports"):
+                    for n in expand_ports(r.get("ports")):
+                        by_list[n] = st
+    rows = []
+    for n in expand_ports(portspec):
+        if n in listed:
+            rows.append((n, listed[n]))
+        elif n in by_list:
+            rows.append((n, by_list[n]))
+        elif len(sole) == 1:
+            rows.append((n, next(iter(sole))))
+        else:
+            rows.append((n, "unknown"))
+    return rows
+
+
 def main():
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
-    if len(sys.argv) != 3:
+    if len(sys.argv) < 3:
         sys.stderr.write(__doc__)
         return 2
     cmd, path = sys.argv[1], sys.argv[2]
@@ -202,6 +255,12 @@ def main():
         else:
             for a, p in open_list(text):
                 print(a, p)
+    elif cmd == "table":
+        if len(sys.argv) != 5:
+            sys.stderr.write(__doc__)
+            return 2
+        for n, st in xml_table(text, sys.argv[3], sys.argv[4]):
+            print(n, st)
     elif cmd == "runstats":
         docs = list(xml_docs(text))
         if not docs:

@@ -106,33 +106,38 @@ else
 fi
 
 # ------------------------------------------------------------------ --resume
-# Nmap resumes from its normal or grepable output; trawl's man page says
-# "--resume file". Each of the three files is tried; the first accepted
-# (exit 0) counts. Results: union of what the files hold afterwards and
-# what the resumed run printed.
-resumed=""
-for f in int.xml int.gnmap int.nmap; do
-  cp "$OUT/$f" "$TMP/$f.before"
-  TR 180 --resume "$OUT/$f"
+# Nmap resumes from its normal or grepable output; trawl also reads its XML
+# (src/resume.h). Each of the three is resumed from a fresh copy of the
+# interrupted outputs. Results: the union of what every output file holds
+# afterwards (normal and grepable are appended to; the XML of the resumed
+# part may go to a file of its own: int.xml*) and what the resumed run
+# printed, compared with the uninterrupted run.
+mkdir "$TMP/orig"
+cp -p "$OUT"/int.* "$TMP/orig/"
+for f in gnmap nmap xml; do
+  rm -f "$OUT"/int.*
+  cp -p "$TMP/orig"/int.* "$OUT/"
+  TR 180 --resume "$OUT/int.$f"
   rc=$(cat "$TMP/tr.rc")
-  echo "       --resume $f: exit $rc: $(head -1 "$TMP/tr.err")"
-  if [ "$rc" = 0 ]; then resumed=$f; break; fi
-done
-if [ -n "$resumed" ]; then
-  ok "trawl --resume $OUT/$resumed exits 0"
+  if [ "$rc" != 0 ]; then
+    nok "trawl --resume int.$f exits 0 (got $rc: $(head -1 "$TMP/tr.err"))"
+    continue
+  fi
+  ok "trawl --resume int.$f exits 0"
   {
-    openset "$OUT/int.xml"; openset "$OUT/int.gnmap"; cat "$TMP/int.xml.open"
+    for x in "$OUT"/int.*; do openset "$x"; done
     awk '/scan report for/ { h = $NF } /^[0-9]+\/tcp +open / { split($1, p, "/"); print h, p[1] }' \
       "$TMP/tr.out" "$OUT/int.nmap"
   } 2>/dev/null | LC_ALL=C sort -u >"$TMP/resumed.open"
   if diff "$TMP/full.open" "$TMP/resumed.open" >"$TMP/diff"; then
-    ok "interrupted + resumed = uninterrupted ($(wc -l <"$TMP/resumed.open") host/port/state lines)"
+    ok "--resume int.$f: interrupted + resumed = uninterrupted ($(wc -l <"$TMP/resumed.open") host/port/state lines)"
   else
-    nok "interrupted + resumed = uninterrupted (< missing, > extra): $(grep -c '^<' "$TMP/diff") missing, $(grep -c '^>' "$TMP/diff") extra"
+    nok "--resume int.$f: interrupted + resumed = uninterrupted: $(grep -c '^<' "$TMP/diff") missing, $(grep -c '^>' "$TMP/diff") extra"
     show "$TMP/diff" 5
   fi
-else
-  nok "trawl --resume of the interrupted output works (no file accepted; see the lines above)"
-fi
+  for x in "$OUT"/int.xml*; do
+    check "--resume int.$f: $(basename "$x") valid under nmap.dtd" valid_xml "$x"
+  done
+done
 
 finish

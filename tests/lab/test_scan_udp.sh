@@ -38,6 +38,26 @@ check_table() { # PORTSFILE LABEL "PORTS" HOST...
   done
 }
 csv() { tr ' ' '\n' <<<"$*" | grep . | paste -sd, -; }
+# nmap_compare NMAPPORTS TRAWLPORTS LABEL: trawl's table equals nmap's,
+# except where nmap itself is off the ground truth and trawl is on it (nmap
+# may give up on a rate-limited ICMP answer: open|filtered for a closed
+# port); those ports are listed, not failed.
+nmap_compare() {
+  local nf=$1 tf=$2 label=$3 a p want t n bad="" nmapoff=""
+  if [ ! -s "$nf" ]; then nok "$label: nmap -sU gave no port table"; return; fi
+  while read -r a _ p _; do
+    n=$(awk -v a="$a" -v p="$p" '$1 == a && $3 == p { print $4, $5, $6 }' "$nf")
+    t=$(awk -v a="$a" -v p="$p" '$1 == a && $3 == p { print $4, $5, $6 }' "$tf")
+    [ "$n" = "$t" ] && continue
+    want=$(expect "$a" "$p")
+    if [ "$t" = "$want" ]; then nmapoff+=" $p:nmap[$n]"; else bad+=" $a:$p:trawl[$t]nmap[$n]"; fi
+  done < <(cat "$nf" "$tf" | awk '{ print $1, $2, $3, $4 }' | sort -u)
+  if [ -z "$bad" ]; then
+    ok "$label: port table equals nmap -sU's${nmapoff:+ (except where nmap is off the ground truth:$nmapoff)}"
+  else
+    nok "$label: port table differs from nmap -sU's where nmap is right:$bad"
+  fi
+}
 
 # ------------------------------------------------------------------ the rate-limited host
 UPORTS="$LAB_UDP_UDP_OPEN $LAB_UDP_UDP_FILTERED $LAB_UDP_UDP_CLOSED $(seq -s ' ' 1000 1019)"
@@ -50,11 +70,7 @@ check "-sU -oX valid under nmap.dtd, scaninfo type=udp protocol=udp" \
   bash -c "xmllint --noout --dtdvalid $NMAP_DTD '$OUT/udp.xml' && grep -q '<scaninfo type=\"udp\" protocol=\"udp\"' '$OUT/udp.xml'"
 NM 300 -sU -n --reason -p "$(csv $UPORTS)" "$LAB_UDP_IP" -oX "$OUT/nmap-udp.xml"
 ports "$OUT/nmap-udp.xml" >"$TMP/nmap-udp.ports" 2>/dev/null
-if [ -s "$TMP/nmap-udp.ports" ] && diff "$TMP/nmap-udp.ports" "$TMP/udp.ports" >"$TMP/diff"; then
-  ok "-sU port table equals nmap -sU's ($(wc -l <"$TMP/nmap-udp.ports") ports)"
-else
-  nok "-sU port table equals nmap -sU's (< nmap, > trawl)"; show "$TMP/diff"
-fi
+nmap_compare "$TMP/nmap-udp.ports" "$TMP/udp.ports" "-sU (rate-limited host)"
 for p in $LAB_UDP_UDP_OPEN; do
   check "normal output: '$p/udp open ... udp-response ttl $LAB_WEB_TTL'" \
     grep -Eq "^$p/udp +open +[^ ]+ +udp-response ttl $LAB_WEB_TTL\$" "$TMP/tr.out"
@@ -67,7 +83,7 @@ ports "$OUT/udp2.xml" >"$TMP/udp2.ports" 2>/dev/null
 check_table "$TMP/udp2.ports" "-sU" "$P2" "$LAB_DNS_IP" "$LAB_WEB_IP"
 NM 120 -sU -n --reason -p "$(csv $P2)" "$LAB_DNS_IP" "$LAB_WEB_IP" -oX "$OUT/nmap-udp2.xml"
 ports "$OUT/nmap-udp2.xml" >"$TMP/nmap-udp2.ports" 2>/dev/null
-check "-sU (dns, web) port table equals nmap's" diff "$TMP/nmap-udp2.ports" "$TMP/udp2.ports"
+nmap_compare "$TMP/nmap-udp2.ports" "$TMP/udp2.ports" "-sU (dns, web)"
 
 # ------------------------------------------------------------------ -sS -sU together
 TR 120 -sS -sU -n --reason -p T:53,80,U:53,1000 "$LAB_DNS_IP" -oX "$OUT/su.xml"
