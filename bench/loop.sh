@@ -36,6 +36,7 @@ esac
 echo "loop.sh: $(nproc) CPUs, $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)," \
      "kernel $(uname -r), build $btype, $REPS repetitions, median" >&2
 
+PP_WARMUP=$(awk '/#define PP_WARMUP_MS/ { print $3 / 1000 }' "$(dirname "$0")/loop-common.h")
 FILES_DIR=$(mktemp -d "${TMPDIR:-/tmp}/trawl-bench-files.XXXXXX")
 trap 'rm -rf "$FILES_DIR"' EXIT
 "$BIN/loop-trawl" mkfiles "$FILES_DIR"
@@ -108,3 +109,26 @@ for w in pingpong1 pingpong100 timers files; do
   esac
   unset v_trawl v_uv v_ev v_pool c_trawl c_uv c_ev
 done
+
+# Instructions per round trip in user space (valgrind's callgrind counts
+# them exactly, whatever the machine's load): what each library itself
+# costs on top of the kernel, which does most of a loopback ping-pong.
+# Lower is better; the ratio is libuv's count over libtrawl's.
+if command -v valgrind >/dev/null && [ "${CALLGRIND:-1}" = 1 ]; then
+  CG=$(mktemp -d "${TMPDIR:-/tmp}/trawl-bench-cg.XXXXXX")
+  declare -A ir=()
+  for lib in trawl uv ev; do
+    out=$(valgrind --tool=callgrind --callgrind-out-file="$CG/$lib.out" \
+            "$BIN/loop-$lib" pingpong1 "$FILES_DIR" 2>/dev/null) || { echo "loop.sh: callgrind run of $lib failed" >&2; continue; }
+    rate=$(awk '$1 == "VALUE" { print $2 }' <<<"$out")
+    total=$(callgrind_annotate "$CG/$lib.out" 2>/dev/null | awk '/PROGRAM TOTALS/ && !n++ { gsub(",", "", $1); print $1 }')
+    # round trips in the run: the measured second plus the warm-up
+    rts=$(awk -v r="$rate" -v w="$PP_WARMUP" 'BEGIN { printf "%.0f", r * (1 + w) }')
+    [ -n "$total" ] && [ "${rts:-0}" -gt 0 ] && ir[$lib]=$(awk -v t="$total" -v n="$rts" 'BEGIN { printf "%.0f", t / n }')
+  done
+  rm -rf "$CG"
+  if [ -n "${ir[trawl]:-}" ] && [ -n "${ir[uv]:-}" ] && [ -n "${ir[ev]:-}" ]; then
+    awk -v t="${ir[trawl]}" -v u="${ir[uv]}" -v e="${ir[ev]}" 'BEGIN {
+      printf "RESULT pingpong1_instr trawl=%dIr/rt libuv=%dIr/rt libev=%dIr/rt vs_libuv=%.2f vs_libev=%.2f\n", t, u, e, u / t, e / t }'
+  fi
+fi

@@ -295,24 +295,26 @@ int tw_loop_run(tw_loop *loop, tw_run_mode mode) {
   loop->stop = 0;
   int alive = loop_alive(loop);
   int err = 0;
+  /* Each phase is skipped inline when it has nothing to do: a busy loop
+   * runs these checks millions of times. The clock is read at the top of
+   * every pass (callbacks since the last wait may have taken long, and the
+   * next wait's timeout must count that) and by the backend after a wait. */
   while (alive && !loop->stop) {
     loop->iterations++;
     tw_loop_update_time(loop);
-    tw__timers_run(loop);
-    run_pending(loop);
-    tw__hooks_run(loop, TW_HOOK_IDLE);
-    tw__hooks_run(loop, TW_HOOK_PREPARE);
-    flush_dirty(loop);
-    err = tw__backend_poll(loop, poll_timeout(loop, mode));
+    if (loop->timer_count) tw__timers_run(loop);
+    if (!tw_queue_empty(&loop->pending)) run_pending(loop);
+    if (!tw_queue_empty(&loop->hooks[TW_HOOK_IDLE])) tw__hooks_run(loop, TW_HOOK_IDLE);
+    if (!tw_queue_empty(&loop->hooks[TW_HOOK_PREPARE])) tw__hooks_run(loop, TW_HOOK_PREPARE);
+    if (!tw_queue_empty(&loop->dirty)) flush_dirty(loop);
+    uint64_t timeout = poll_timeout(loop, mode);
+    err = tw__backend_poll(loop, timeout);
     if (err < 0) break;
     err = 0;
-    tw__hooks_run(loop, TW_HOOK_CHECK);
-    if (mode == TW_RUN_ONCE) {
-      tw_loop_update_time(loop);
-      tw__timers_run(loop);
-    }
-    run_pending(loop);
-    run_closing(loop);
+    if (!tw_queue_empty(&loop->hooks[TW_HOOK_CHECK])) tw__hooks_run(loop, TW_HOOK_CHECK);
+    if (mode == TW_RUN_ONCE && loop->timer_count) tw__timers_run(loop);
+    if (!tw_queue_empty(&loop->pending)) run_pending(loop);
+    if (!tw_queue_empty(&loop->closing_q)) run_closing(loop);
     if (mode != TW_RUN_DEFAULT) break;
     alive = loop_alive(loop);
   }

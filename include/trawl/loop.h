@@ -128,7 +128,10 @@ typedef void (*tw_timer_cb)(tw_timer *t, int status);
 
 TW_API int tw_timer_new(tw_loop *loop, tw_timer **out, void *data);
 /* Fire after timeout_ns, then every repeat_ns if that is non-zero. Starting
- * a started timer re-arms it. May be called from the timer's own callback. */
+ * a started timer re-arms it. May be called from the timer's own callback.
+ * The timeout counts from tw_now(), the time cached at the start of the
+ * loop's current pass: after long work in a callback, call
+ * tw_loop_update_time() first. */
 TW_API int tw_timer_start(tw_timer *t, tw_timer_cb cb, uint64_t timeout_ns,
                           uint64_t repeat_ns);
 /* Stop a timer; stopping a stopped timer is a no-op returning 0. */
