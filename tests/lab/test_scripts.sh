@@ -72,7 +72,7 @@ printf 'description = [[no rule]]\ncategories = {"safe"}\naction = function() re
 chmod 644 "$SD"/*.lua
 
 # ------------------------------------------------------------------ capture
-timeout -k 2 400 ip netns exec "$S" tcpdump -i any -n -U -w "$TMP/cap.pcap" \
+timeout -k 2 400 ip netns exec "$S" tcpdump -i any -n -U --immediate-mode -w "$TMP/cap.pcap" \
   'arp or ip or (ip6 and not ip6 multicast)' 2>"$TMP/tcpdump.err" &
 CAP=$!
 SCAN_PIDS=$CAP
@@ -205,7 +205,11 @@ if TR 60 -sn --script icmp-echo -oX "$OUT/icmp.xml" "$W" "$LAB_BIG_IP" "$LAB_LAN
     fi
   done
   grep -q "^$LAB_DEAD_IP " "$TMP/icmp.res" && nok "icmp-echo output for the dead host" || ok "no icmp-echo for dead $LAB_DEAD_IP"
-  nreq=$(timeout 30 tcpdump -r "$TMP/cap.pcap" -n -A 'icmp[icmptype] == icmp-echo' 2>/dev/null | grep -c "trawl icmp-echo")
+  for _ in $(seq 30); do # the capture may hand packets over a moment later
+    nreq=$(timeout 30 tcpdump -r "$TMP/cap.pcap" -n -A 'icmp[icmptype] == icmp-echo' 2>/dev/null | grep -c "trawl icmp-echo")
+    [ "$nreq" -ge 3 ] && break
+    sleep 0.1
+  done
   [ "$nreq" -ge 3 ] && ok "the capture holds the script's own echo requests ($nreq with its payload)" || nok "script echo requests in the capture: $nreq"
 else
   nok "trawl -sn --script icmp-echo"; show "$TMP/tr.err"
