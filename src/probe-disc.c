@@ -165,9 +165,10 @@ static void host_up(struct disc_stage *d, uint32_t h, const char *reason, int tt
 }
 
 static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
+  if (status < 0) return; /* cancelled: the stage may be gone already */
   struct disc_stage *d = data;
   struct scan *s = d->s;
-  if (status < 0 || !s->eng_live || s->stage_ctx != d) return;
+  if (!s->eng_live || s->stage_ctx != d) return;
   struct cookie_flow f;
   if (rx->ethertype == TW_ETH_ARP) {
     if (rx->arp_op != TW_ARP_REPLY) return;

@@ -69,9 +69,10 @@ static void tcp_timeout(struct engine *e, uint32_t h, uint32_t p) {
 static const struct probe_ops tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL};
 
 static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
+  if (status < 0) return; /* cancelled: the stage may be gone already */
   struct tcp_stage *ts = data;
   struct scan *s = ts->s;
-  if (status < 0 || !s->eng_live || s->stage_ctx != ts) return;
+  if (!s->eng_live || s->stage_ctx != ts) return;
   const tw_pkt_addr *target = rx->quoted ? &rx->q_dst : &rx->src;
   const tw_pkt_addr *us = rx->quoted ? &rx->q_src : &rx->dst;
   uint16_t dport = rx->quoted ? rx->q_dport : rx->sport;

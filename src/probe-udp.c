@@ -64,9 +64,10 @@ static uint64_t udp_extend(struct engine *e, uint32_t h, uint32_t p) {
 static const struct probe_ops udp_ops = {udp_build, udp_timeout, NULL, udp_extend, NULL};
 
 static void udp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
+  if (status < 0) return; /* cancelled: the stage may be gone already */
   struct udp_stage *us = data;
   struct scan *s = us->s;
-  if (status < 0 || !s->eng_live || s->stage_ctx != us) return;
+  if (!s->eng_live || s->stage_ctx != us) return;
   const tw_pkt_addr *target = rx->quoted ? &rx->q_dst : &rx->src;
   const tw_pkt_addr *self = rx->quoted ? &rx->q_src : &rx->dst;
   uint16_t dport = rx->quoted ? rx->q_dport : rx->sport;

@@ -11,6 +11,42 @@ void resume_free_argv(int argc, char **argv) {
   free(argv);
 }
 
+/* Undo XML escapes in place: the named ones and numeric &#N; / &#xN; (the
+ * XML writer escapes '-' in comments as &#45;). */
+static void xml_unescape(char *t) {
+  static const struct {
+    const char *name;
+    char c;
+  } named[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
+  char *w = t;
+  for (const char *r = t; *r;) {
+    if (*r == '&') {
+      size_t k;
+      for (k = 0; k < sizeof named / sizeof named[0]; k++) {
+        size_t l = strlen(named[k].name);
+        if (strncmp(r, named[k].name, l) == 0) {
+          *w++ = named[k].c;
+          r += l;
+          break;
+        }
+      }
+      if (k < sizeof named / sizeof named[0]) continue;
+      if (r[1] == '#') {
+        char *end;
+        int hex = r[2] == 'x' || r[2] == 'X';
+        unsigned long c = strtoul(r + 2 + hex, &end, hex ? 16 : 10);
+        if (*end == ';' && c > 0 && c < 128) {
+          *w++ = (char)c;
+          r = end + 1;
+          continue;
+        }
+      }
+    }
+    *w++ = *r++;
+  }
+  *w = 0;
+}
+
 /* Split the command line as it was written (words separated by spaces, as
  * Nmap's --resume does; XML's &quot; etc. undone). */
 static int split(const char *line, int *argc, char ***argv) {
@@ -36,12 +72,7 @@ static int split(const char *line, int *argc, char ***argv) {
     }
     v[n] = strdup(tok);
     if (!v[n]) break;
-    /* undo the XML escapes the XML writer uses */
-    for (char *p; (p = strstr(v[n], "&quot;"));) {
-      *p = '"';
-      memmove(p + 1, p + 6, strlen(p + 6) + 1);
-    }
-    for (char *p; (p = strstr(v[n], "&amp;"));) memmove(p + 1, p + 5, strlen(p + 5) + 1);
+    xml_unescape(v[n]);
     n++;
   }
   v[n] = NULL;

@@ -21,6 +21,7 @@
 
 #define STORE_CAP 25          /* ports kept one by one per (proto, state) */
 #define GROUP_PROBES (1u << 22) /* probes per host group, about */
+#define GROUP_HOSTS 4096        /* and hosts: what a group holds is per host */
 
 /* ---- results ---------------------------------------------------------------- */
 
@@ -41,21 +42,39 @@ static const char *service_of(const struct scan *s, enum scan_proto proto, uint1
   return n;
 }
 
+/* Reasons are static strings; a port verdict names one by its index here. */
+static const char *reason_table[256];
+static unsigned nreasons;
+
+static uint8_t reason_index(const char *reason) {
+  for (unsigned i = 0; i < nreasons; i++)
+    if (reason_table[i] == reason || strcmp(reason_table[i], reason) == 0) return (uint8_t)i;
+  if (nreasons == 256) return 0; /* cannot happen: there are a few dozen */
+  reason_table[nreasons] = reason;
+  return (uint8_t)nreasons++;
+}
+
 void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                enum port_state state, const char *reason, int ttl) {
   struct ghost *g = &s->hosts[h];
   if (state == PORT_OPEN) s->open_ports++;
+  g->nsettled++;
   if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
     g->nstate[proto][state]++;
-    g->nsettled++;
-    g->bulk_reason[proto][state] = reason;
+    g->bulk_reason[proto][state] = reason_index(reason);
     return;
   }
-  struct host_result *r = scan_host(s, h);
-  if (!r) return;
+  if (g->ncports == g->capcports) {
+    uint32_t cap = g->capcports ? g->capcports * 2 : 4;
+    struct cport *v = realloc(g->cports, cap * sizeof *v);
+    if (!v) return;
+    g->cports = v;
+    g->capcports = cap;
+  }
   g->nstate[proto][state]++;
-  g->nsettled++;
-  host_add_port(r, proto, port, state, reason, ttl, service_of(s, proto, port));
+  g->cports[g->ncports++] = (struct cport){port, (uint8_t)proto, (uint8_t)state,
+                                           (uint8_t)(ttl > 255 ? 255 : ttl < 0 ? 0 : ttl),
+                                           reason_index(reason)};
 }
 
 #define TPORTS_CAP (STORE_CAP * PROTO_COUNT)
@@ -91,10 +110,18 @@ void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t 
  * counts, and the unanswered ports, listed when few, else counted. */
 static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   struct ghost *g = &s->hosts[h];
+  for (uint32_t i = 0; i < g->ncports; i++) {
+    const struct cport *c = &g->cports[i];
+    host_add_port(r, (enum scan_proto)c->proto, c->port, (enum port_state)c->state,
+                  reason_table[c->reason], c->ttl, service_of(s, (enum scan_proto)c->proto, c->port));
+  }
+  free(g->cports);
+  g->cports = NULL;
+  g->ncports = g->capcports = 0;
   for (int p = 0; p < PROTO_COUNT; p++) {
     for (int st = 0; st < PORT_NSTATES; st++)
       if (g->nstate[p][st] > STORE_CAP)
-        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, g->bulk_reason[p][st],
+        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, reason_table[g->bulk_reason[p][st]],
                       g->nstate[p][st] - STORE_CAP);
     uint32_t n = g->timeouts[p];
     if (n == 0) continue;
@@ -276,6 +303,7 @@ static void free_group(struct scan *s) {
   if (s->host_timer) tw_timer_stop(s->host_timer);
   for (uint32_t i = 0; i < s->nhosts; i++) {
     free(s->hosts[i].tports);
+    free(s->hosts[i].cports);
     if (s->hosts[i].res) {
       host_result_free(s->hosts[i].res);
       free(s->hosts[i].res);
@@ -809,7 +837,7 @@ int scan_run(struct options *o) {
   if (nports == 0) nports = 1;
   uint64_t g = GROUP_PROBES / nports;
   if (g < 256) g = 256;
-  if (g > 65536) g = 65536;
+  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   if (!o->no_portscan) {

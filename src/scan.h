@@ -25,6 +25,13 @@
 #include "output.h"
 #include "result.h"
 
+/* A port verdict kept compactly until the host is written (6 bytes; its
+ * host_result record, with copied strings, is over 100). */
+struct cport {
+  uint16_t port;
+  uint8_t proto, state, ttl, reason; /* reason: index in scan.c's table */
+};
+
 /* One host of the current group. */
 struct ghost {
   tw_pkt_addr addr;
@@ -33,10 +40,12 @@ struct ghost {
   bool timedout;           /* --host-timeout expired before it was done */
   uint8_t src;             /* index of our source address in scan.srcs */
   uint8_t link;            /* on a link we are attached to: iface index + 1 */
-  /* Answers per (proto, state): past the first few of a state, ports are
+  /* Answers: the first few of each (proto, state) kept as cports, the rest
    * only counted, with the state's reason (a static string). */
+  struct cport *cports;
+  uint32_t ncports, capcports;
   uint32_t nstate[PROTO_COUNT][PORT_NSTATES];
-  const char *bulk_reason[PROTO_COUNT][PORT_NSTATES];
+  uint8_t bulk_reason[PROTO_COUNT][PORT_NSTATES]; /* index in the reason table */
   /* Probes never answered, per proto: counted, and the first few kept as
    * (proto << 16 | port) in tports (allocated on the first one). */
   uint32_t timeouts[PROTO_COUNT];
