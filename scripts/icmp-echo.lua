@@ -2,7 +2,8 @@
 description = [[
 Sends one ICMP (or ICMPv6) echo request built by the script with
 trawl.packet.build_icmp through trawl.raw_send, waits for the matching
-echo reply through the loop's packet dispatcher, and reports the round
+echo reply through the loop's packet dispatcher (a waiter registered
+before the request is sent), and reports the round
 trip time from the kernel's send and receive timestamps, and the reply's
 TTL. Needs root (raw sockets and a capture on host.interface).
 Arguments: icmp-echo.timeout (ms, default 2000).
@@ -27,13 +28,15 @@ action = function(host)
   local id = math.random(1, 65535)
   local pkt = trawl.packet.build_icmp{ src = host.srcip, dst = host.ip, id = id, seq = 1,
     data = "trawl icmp-echo" }
-  -- register the waiter first, in a helper, so the reply cannot be missed
+  -- the waiter is in the dispatcher before the echo leaves: the reply
+  -- cannot be missed, however soon it comes
   local timeout = tonumber(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 2000
-  local waiter = trawl.spawn(function()
-    return cap:wait{ proto = v6 and "icmp6" or "icmp", src = host.ip,
-      icmp_type = v6 and 129 or 0, icmp_id = id, timeout = timeout }
-  end)
-  trawl.sleep(0) -- let the helper register its waiter
+  local waiter = cap:waiter{ proto = v6 and "icmp6" or "icmp", src = host.ip,
+    icmp_type = v6 and 129 or 0, icmp_id = id, timeout = timeout }
+  if not waiter then
+    cap:close()
+    return nil
+  end
   local sent
   sent, err = trawl.raw_send(pkt)
   if not sent then
@@ -41,7 +44,7 @@ action = function(host)
     return nil
   end
   local reply
-  reply, err = waiter:join()
+  reply, err = waiter:wait()
   cap:close()
   if not reply then return nil end
   local o = trawl.output_table()

@@ -28,6 +28,7 @@
 #include "script-int.h"
 
 #define LP_CAPTURE "trawl.capture"
+#define LP_WAITER "trawl.pwaiter"
 
 /* ---- helpers --------------------------------------------------------------- */
 
@@ -371,6 +372,8 @@ struct lp_wait {
   tw_req *req;
 };
 
+static void lp_push_rx(lua_State *L, const tw_rx *rx);
+
 static void lp_wait_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct lp_wait *w = data;
   struct sthread *t = w->t;
@@ -383,15 +386,7 @@ static void lp_wait_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
     st_resume(t, 2);
     return;
   }
-  const tw_frame *f = rx->frame;
-  tw_pkt p;
-  tw_pkt_parse(f->data, f->caplen, f->linktype, &p);
-  lp_push_pkt(L, &p);
-  lp_setfi(L, "ts_ns", (lua_Integer)f->ts_ns);
-  lp_setfi(L, "ifindex", f->ifindex);
-  lp_setfs(L, "link", f->linktype == TW_LINK_ETH ? "eth" : "ip");
-  lua_pushboolean(L, rx->quoted);
-  lua_setfield(L, -2, "quoted");
+  lp_push_rx(L, rx);
   st_resume(t, 1);
 }
 
@@ -401,8 +396,9 @@ static void lp_wait_cancel(struct sthread *t, void *obj) {
   if (w->req) tw_cancel(w->req);
 }
 
-static int lp_do_wait(lua_State *L, int ti, int ifindex) {
-  struct script_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+/* The match, flags and timeout of a wait{...} table at index ti. */
+static void lp_match(lua_State *L, int ti, int ifindex, tw_match *mp, unsigned *flagsp,
+                     lua_Integer *msp) {
   luaL_checktype(L, ti, LUA_TTABLE);
   tw_match m;
   memset(&m, 0, sizeof m);
@@ -450,9 +446,31 @@ static int lp_do_wait(lua_State *L, int ti, int ifindex) {
     }
   }
   lua_getfield(L, ti, "errors");
-  unsigned flags = TW_WAIT_ONCE | (lua_toboolean(L, -1) ? TW_WAIT_ERRORS : 0);
+  *flagsp = TW_WAIT_ONCE | (lua_toboolean(L, -1) ? TW_WAIT_ERRORS : 0);
   lua_pop(L, 1);
-  lua_Integer ms = lp_optint(L, ti, "timeout", 5000);
+  *msp = lp_optint(L, ti, "timeout", 5000);
+  *mp = m;
+}
+
+/* Push a received packet's table (parsed, with its capture metadata). */
+static void lp_push_rx(lua_State *L, const tw_rx *rx) {
+  const tw_frame *f = rx->frame;
+  tw_pkt p;
+  tw_pkt_parse(f->data, f->caplen, f->linktype, &p);
+  lp_push_pkt(L, &p);
+  lp_setfi(L, "ts_ns", (lua_Integer)f->ts_ns);
+  lp_setfi(L, "ifindex", f->ifindex);
+  lp_setfs(L, "link", f->linktype == TW_LINK_ETH ? "eth" : "ip");
+  lua_pushboolean(L, rx->quoted);
+  lua_setfield(L, -2, "quoted");
+}
+
+static int lp_do_wait(lua_State *L, int ti, int ifindex) {
+  struct script_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+  tw_match m;
+  unsigned flags;
+  lua_Integer ms;
+  lp_match(L, ti, ifindex, &m, &flags, &ms);
   struct sthread *t = st_check_block(L, "packet wait");
   struct lp_wait *w = calloc(1, sizeof *w);
   if (!w) return luaL_error(L, "out of memory");
@@ -466,6 +484,119 @@ static int lp_do_wait(lua_State *L, int ti, int ifindex) {
 }
 
 static int lp_wait_any(lua_State *L) { return lp_do_wait(L, 1, 0); }
+
+/* ---- waiters registered ahead: trawl.packet.waiter{...} / cap:waiter{...} ----
+ * The waiter is in the dispatcher from the moment it is made, so a script
+ * can register it, send its probe, then w:wait() for the answer (which may
+ * have come meanwhile: it is kept). The C part lives on the heap: the
+ * dispatcher's callback may come after the userdata is collected. */
+
+struct lp_waiter {
+  struct sres res;     /* owned by the thread that made it: cancelled when it ends */
+  struct script_engine *e;
+  tw_req *req;         /* in the dispatcher, or NULL once its callback ran */
+  struct sthread *t;   /* the thread blocked in w:wait(), or NULL */
+  int result_ref;      /* the packet table or the error message, once in */
+  bool err, gone;      /* result is an error; the userdata was collected */
+};
+
+static void lp_waiter_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
+  struct lp_waiter *w = data;
+  w->req = NULL;
+  if (w->gone) {
+    free(w);
+    return;
+  }
+  lua_State *M = w->e->L;
+  if (status < 0 || !rx) {
+    w->err = true;
+    lua_pushstring(M, st_errstr(status < 0 ? status : -ECANCELED));
+  } else {
+    lp_push_rx(M, rx);
+  }
+  w->result_ref = luaL_ref(M, LUA_REGISTRYINDEX);
+  struct sthread *t = w->t;
+  w->t = NULL;
+  if (!t) return;
+  if (w->err) lua_pushnil(t->L);
+  lua_rawgeti(t->L, LUA_REGISTRYINDEX, w->result_ref);
+  st_resume(t, w->err ? 2 : 1);
+}
+
+static void lp_waiter_res_close(struct sres *r) {
+  struct lp_waiter *w = (struct lp_waiter *)r;
+  sres_unlink(r);
+  if (w->req) tw_cancel(w->req);
+}
+
+static int lp_waiter_new(lua_State *L, int ti, int ifindex) {
+  struct script_engine *e = lua_touserdata(L, lua_upvalueindex(1));
+  tw_match m;
+  unsigned flags;
+  lua_Integer ms;
+  lp_match(L, ti, ifindex, &m, &flags, &ms);
+  struct lp_waiter **u = lua_newuserdatauv(L, sizeof *u, 0);
+  *u = NULL;
+  struct lp_waiter *w = calloc(1, sizeof *w);
+  if (!w) return luaL_error(L, "out of memory");
+  w->e = e;
+  w->result_ref = LUA_NOREF;
+  w->res.close = lp_waiter_res_close;
+  int r = tw_wait(e->loop, &w->req, &m, flags, ms > 0 ? (uint64_t)ms * 1000000ull : 0,
+                  lp_waiter_cb, w);
+  if (r < 0) {
+    free(w);
+    return st_pusherr(L, st_errstr(r));
+  }
+  *u = w;
+  luaL_setmetatable(L, LP_WAITER);
+  struct sthread *t = st_current(L);
+  if (t) sres_own(t, &w->res);
+  return 1;
+}
+
+static int lp_waiter_any(lua_State *L) { return lp_waiter_new(L, 1, 0); }
+
+static void lp_waiter_stop_wait(struct sthread *t, void *obj) { ((struct lp_waiter *)obj)->t = NULL; }
+
+/* w:wait(): the packet table, or nil and "TIMEOUT" / "CANCELLED". */
+static int lp_waiter_wait(lua_State *L) {
+  struct lp_waiter *w = *(struct lp_waiter **)luaL_checkudata(L, 1, LP_WAITER);
+  if (!w) return st_pusherr(L, "CANCELLED");
+  if (w->result_ref != LUA_NOREF) {
+    if (w->err) lua_pushnil(L);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, w->result_ref);
+    return w->err ? 2 : 1;
+  }
+  if (!w->req) return st_pusherr(L, "CANCELLED");
+  if (w->t) return st_pusherr(L, "another thread is waiting on this waiter");
+  struct sthread *t = st_check_block(L, "waiter:wait");
+  w->t = t;
+  return st_suspend(L, t, lp_waiter_stop_wait, w);
+}
+
+static int lp_waiter_cancel(lua_State *L) {
+  struct lp_waiter *w = *(struct lp_waiter **)luaL_checkudata(L, 1, LP_WAITER);
+  if (w && w->req) tw_cancel(w->req);
+  return 0;
+}
+
+static int lp_waiter_gc(lua_State *L) {
+  struct lp_waiter **u = luaL_checkudata(L, 1, LP_WAITER);
+  struct lp_waiter *w = *u;
+  *u = NULL;
+  if (!w) return 0;
+  sres_unlink(&w->res);
+  if (w->result_ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, w->result_ref);
+  w->t = NULL;
+  if (w->req) {
+    w->gone = true; /* the callback frees it */
+    tw_cancel(w->req);
+  } else {
+    free(w);
+  }
+  return 0;
+}
 
 /* ---- captures ------------------------------------------------------------------ */
 
@@ -506,6 +637,12 @@ static int lp_cap_wait(lua_State *L) {
   struct lp_cap *c = luaL_checkudata(L, 1, LP_CAPTURE);
   if (!c->cap) return st_pusherr(L, "capture is closed");
   return lp_do_wait(L, 2, c->ifindex);
+}
+
+static int lp_cap_waiter(lua_State *L) {
+  struct lp_cap *c = luaL_checkudata(L, 1, LP_CAPTURE);
+  if (!c->cap) return st_pusherr(L, "capture is closed");
+  return lp_waiter_new(L, 2, c->ifindex);
 }
 
 static int lp_cap_close(lua_State *L) {
@@ -625,11 +762,24 @@ void lua_packet_close(struct script_engine *e) {
 }
 
 void lua_packet_open(struct script_engine *e, lua_State *L) {
+  luaL_newmetatable(L, LP_WAITER);
+  lua_newtable(L);
+  lua_pushcfunction(L, lp_waiter_wait);
+  lua_setfield(L, -2, "wait");
+  lua_pushcfunction(L, lp_waiter_cancel);
+  lua_setfield(L, -2, "cancel");
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, lp_waiter_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pop(L, 1);
   luaL_newmetatable(L, LP_CAPTURE);
   lua_newtable(L);
   lua_pushlightuserdata(L, e);
   lua_pushcclosure(L, lp_cap_wait, 1);
   lua_setfield(L, -2, "wait");
+  lua_pushlightuserdata(L, e);
+  lua_pushcclosure(L, lp_cap_waiter, 1);
+  lua_setfield(L, -2, "waiter");
   lua_pushcfunction(L, lp_cap_close);
   lua_setfield(L, -2, "close");
   lua_pushcfunction(L, lp_cap_index);
@@ -653,6 +803,9 @@ void lua_packet_open(struct script_engine *e, lua_State *L) {
   lua_pushlightuserdata(L, e);
   lua_pushcclosure(L, lp_wait_any, 1);
   lua_setfield(L, -2, "wait");
+  lua_pushlightuserdata(L, e);
+  lua_pushcclosure(L, lp_waiter_any, 1);
+  lua_setfield(L, -2, "waiter");
   lua_setfield(L, -2, "packet");
   lua_pop(L, 1);
 }

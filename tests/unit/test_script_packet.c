@@ -2,7 +2,8 @@
  * privileges: trawl.packet.build_* and parse round trips with checksums,
  * and trawl.packet.wait woken only by its own packet, fed to the loop's
  * dispatcher with tw_dispatch_input() (a capture does the same in the
- * lab test test_script_raw.sh), with its kernel timestamp; and TIMEOUT. */
+ * lab test test_scripts.sh), with its kernel timestamp; and TIMEOUT;
+ * waiters registered ahead of sending (trawl.packet.waiter). */
 #include "script_fixture.h"
 
 static int setup(void **state) {
@@ -113,10 +114,53 @@ static void test_wait(void **state) {
   fx_free(&f);
 }
 
+/* trawl.packet.waiter{...}: registered at once, so a packet that comes
+ * before w:wait() is kept for it; a waiter that times out, one cancelled,
+ * one collected while pending, one left pending when the action ends. */
+static void test_waiter(void **state) {
+  fx_script("api", FX_HEAD("'p'") "hostrule = function() return true end\n"
+            "action = function()\n"
+            "  local P = trawl.packet\n"
+            "  local w = P.waiter{proto = 'icmp', src = '198.18.0.2', icmp_type = 0, icmp_id = 5151, timeout = 5000}\n"
+            "  local t = P.waiter{proto = 'icmp', icmp_id = 1, timeout = 50}\n"
+            "  local c = P.waiter{proto = 'icmp', icmp_id = 2, timeout = 5000}\n"
+            "  c:cancel()\n"
+            "  local g = P.waiter{proto = 'icmp', icmp_id = 3, timeout = 5000}\n"
+            "  g = nil\n"
+            "  collectgarbage()\n"
+            "  trawl.sleep(0.2) -- the reply comes meanwhile\n"
+            "  local p = w:wait()\n"
+            "  local p2 = w:wait()\n"
+            "  local a, b = t:wait()\n"
+            "  local x, y = c:wait()\n"
+            "  local left = P.waiter{proto = 'icmp', icmp_id = 4, timeout = 5000}\n"
+            "  return ('%d %d %s %s %s %s %s %s'):format(p.icmp.id, p.icmp.seq, p.ts_ns, tostring(p == p2),\n"
+            "    tostring(a), b, tostring(x), y)\n"
+            "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "api"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  assert_int_equal(script_run_group(f.e, &hp, 1, NULL, fx_done, &f), 0);
+  for (int i = 0; i < 5; i++) tw_loop_run(f.loop, TW_RUN_NOWAIT);
+  uint8_t pkt[128];
+  size_t n = echo_reply(pkt, sizeof pkt, 5151, 3);
+  feed(f.loop, pkt, n, 424242);
+  fx_wait(&f, 5000000000ull);
+  const char *o = fx_out(&h, 0, "api");
+  if (!o) fail_msg("no output: %s", fx_errors(&f));
+  assert_string_equal(o, "5151 3 424242 true nil TIMEOUT nil CANCELLED");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_build_parse, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_waiter, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
