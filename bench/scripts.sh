@@ -19,9 +19,10 @@
 #            with TRAWL_LATENCY_PROBE=1: a 10 ms timer in trawl's loop; its
 #            worst lateness while scripts ran.
 #            RESULT script_threads n=<runs ended by themselves> worst_lateness_ms=<x>
-#   memory   N (default 10,000) runs idle in receive at once (banner on
+#   memory   N (default 8,192) runs idle in receive at once (banner on
 #            ports 22 and 80 of N/2 big addresses: nginx sends nothing;
-#            banner.timeout=4s, below nginx's 5 s), the resident set and
+#            banner.timeout=4s, below nginx's 5 s; N/2 <= 4,096, trawl's
+#            largest host group, so that they all run at once), the resident set and
 #            the Lua state's bytes then, against a baseline taken just
 #            before the first run started (TRAWL_LATENCY_PROBE's sample).
 #            RESULT script_memory per_thread=<KiB>KiB
@@ -151,14 +152,15 @@ fi
 
 # ---- memory ----------------------------------------------------------------------
 if want memory; then
-  N=${MEM_THREADS:-10000}
+  N=${MEM_THREADS:-8192}
   echo "# memory: $N banner runs idle in receive (ports 22,80 of $((N / 2)) big addresses), banner.timeout=4s"
   load
   timeout -k 5 300 ip netns exec "$S" env TRAWL_LATENCY_PROBE=1 "$TRAWL" -Pn -n -sS -p 22,80 \
     --script banner --script-args banner.timeout=4s --script-threads "$N" --script-timeout 60s \
     -oX "$TMP/memory.xml" $(big_targets $((N / 2))) >"$TMP/memory.out" 2>"$TMP/memory.err" </dev/null
   load
-  grep "^trawl: script-memory" "$TMP/memory.err" | sed 's/^/# /'
+  grep "^trawl: script-memory\|^trawl: script-stats" "$TMP/memory.err" | sed 's/^/# /'
+  echo "# open ports found: $(grep -c 'state="open"' "$TMP/memory.xml")"
   m=$(grep "script-memory" "$TMP/memory.err")
   runs=$(echo "$m" | field runs)
   rss=$(echo "$m" | field rss_per_run_kib)
