@@ -33,7 +33,15 @@
 #define MS 1000000ull
 #define PERIOD (10 * MS)
 #define DNS_DELAY (2000 * MS)
+/* On time means: a tick is late by at most 5 ms, but for rare ticks that
+ * a busy or virtualised machine delays for reasons of its own (seen here:
+ * single ticks 7-8 ms late on an idle 2-CPU VM, also with no work pending
+ * at all); those may be up to 25 ms late, at most 2 of the ~200. A blocked
+ * loop would be late by the whole 2 s the DNS answer takes, or forever for
+ * the FIFO. */
 #define MAX_LATE (5 * MS)
+#define MAX_LATE_RARE (25 * MS)
+#define MAX_RARE 2
 
 typedef struct {
   tw_loop *loop;
@@ -196,7 +204,8 @@ static void run_case(const char *backend, int cancel_open) {
                 (unsigned long long)(span / MS), (unsigned long long)(n.worst_late / 1000),
                 (unsigned long long)(n.worst_at / MS), (unsigned long long)n.nlate,
                 (unsigned long long)(MAX_LATE / MS));
-  assert_true(n.worst_late < MAX_LATE);
+  assert_true(n.worst_late < MAX_LATE_RARE);
+  assert_true(n.nlate <= MAX_RARE);
   assert_true(n.ticks >= span / PERIOD - 1);
 
   tw_close(n.tick, NULL);
