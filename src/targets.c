@@ -47,6 +47,19 @@ struct targets {
 /* ---- vectors -------------------------------------------------------------- */
 
 /* Appends [lo,hi], merging with the last range when they touch. */
+/* Make room for one more element in a growing array (doubling, starting
+ * at `first`). 0, -ENOMEM, or -E2BIG past `max` elements (0: no limit). */
+static int tgt_grow(void **v, size_t *cap, size_t n, size_t elem, size_t first, size_t max) {
+  if (n < *cap) return 0;
+  if (max && *cap >= max) return -E2BIG;
+  size_t nc = *cap ? *cap * 2 : first;
+  void *nv = realloc(*v, nc * elem);
+  if (nv == NULL) return -ENOMEM;
+  *v = nv;
+  *cap = nc;
+  return 0;
+}
+
 static int tgt_push4(struct tgt_v4 *v, uint32_t lo, uint32_t hi) {
   if (v->n > 0) {
     struct tgt_r4 *l = &v->v[v->n - 1];
@@ -55,14 +68,10 @@ static int tgt_push4(struct tgt_v4 *v, uint32_t lo, uint32_t hi) {
       return 0;
     }
   }
-  if (v->n == v->cap) {
-    if (v->cap >= TARGETS_MAX_RANGES) return -E2BIG;
-    size_t nc = v->cap ? v->cap * 2 : 16;
-    struct tgt_r4 *nv = realloc(v->v, nc * sizeof *nv);
-    if (nv == NULL) return -ENOMEM;
-    v->v = nv;
-    v->cap = nc;
-  }
+  void *a = v->v;
+  int err = tgt_grow(&a, &v->cap, v->n, sizeof *v->v, 16, TARGETS_MAX_RANGES);
+  v->v = a;
+  if (err) return err;
   v->v[v->n].lo = lo;
   v->v[v->n].hi = hi;
   v->n++;
@@ -77,14 +86,10 @@ static int tgt_push6(struct tgt_v6 *v, tgt_u128 lo, tgt_u128 hi) {
       return 0;
     }
   }
-  if (v->n == v->cap) {
-    if (v->cap >= TARGETS_MAX_RANGES) return -E2BIG;
-    size_t nc = v->cap ? v->cap * 2 : 16;
-    struct tgt_r6 *nv = realloc(v->v, nc * sizeof *nv);
-    if (nv == NULL) return -ENOMEM;
-    v->v = nv;
-    v->cap = nc;
-  }
+  void *a = v->v;
+  int err = tgt_grow(&a, &v->cap, v->n, sizeof *v->v, 16, TARGETS_MAX_RANGES);
+  v->v = a;
+  if (err) return err;
   v->v[v->n].lo = lo;
   v->v[v->n].hi = hi;
   v->n++;
@@ -93,13 +98,10 @@ static int tgt_push6(struct tgt_v6 *v, tgt_u128 lo, tgt_u128 hi) {
 
 static int tgt_name_push(struct tgt_names *v, const char *s, size_t len,
                          int prefix) {
-  if (v->n == v->cap) {
-    size_t nc = v->cap ? v->cap * 2 : 8;
-    struct tgt_name *nv = realloc(v->v, nc * sizeof *nv);
-    if (nv == NULL) return -ENOMEM;
-    v->v = nv;
-    v->cap = nc;
-  }
+  void *a = v->v;
+  int err = tgt_grow(&a, &v->cap, v->n, sizeof *v->v, 8, 0);
+  v->v = a;
+  if (err) return err;
   char *c = strndup(s, len);
   if (c == NULL) return -ENOMEM;
   v->v[v->n].name = c;
