@@ -13,9 +13,12 @@
  *
  * What the kernel passes to us is narrowed twice before any copy: the
  * socket ignores this host's outgoing packets (PACKET_IGNORE_OUTGOING) and
- * a classic BPF filter (compiled by libpcap) keeps only IPv4, IPv6 and ARP.
- * Everything finer is the dispatcher's job: the filter never changes as
- * waiters come and go.
+ * a filter keeps only what the loop's current waiters could want: the
+ * eBPF filter of capfilter.c, kept up to date as waiters come and go. When
+ * that cannot be had, a broad classic BPF filter (compiled by libpcap)
+ * keeps IPv4, IPv6 and ARP. Either way the dispatcher decides who gets a
+ * packet; the filter only spares us the copies and wake-ups of packets
+ * nobody wants.
  *
  * Sharing: the loop keeps a list of its open captures; opening an
  * interface that is already open adds a reference. */
@@ -36,6 +39,7 @@
 #include <trawl/capture.h>
 #include <trawl/dispatch.h>
 
+#include "capture-int.h"
 #include "dispatch-int.h"
 #include "loop-int.h"
 
@@ -74,6 +78,7 @@ struct tw_capture {
   int refs;
   unsigned flags;
   uint16_t linktype;
+  int filter;      /* TW_FILTER_* */
   uint8_t *ring;
   unsigned frames; /* slots in the ring */
   unsigned cur;    /* next slot to look at */
@@ -199,7 +204,8 @@ static int set_outgoing(struct tw_capture *c, int on) {
   return 0;
 }
 
-static int attach_filter(struct tw_capture *c) {
+static int attach_broad(struct tw_capture *c) {
+  c->filter = TW_FILTER_BROAD;
   if (c->linktype != TW_LINK_ETH) return 0; /* raw-IP links carry only IP */
   pcap_t *p = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, 65535, PCAP_TSTAMP_PRECISION_NANO);
   if (!p) return -ENOMEM;
@@ -237,7 +243,26 @@ static int link_type(int fd, const char *ifname, uint16_t *out) {
   }
 }
 
-static int cap_setup(struct tw_capture *c) {
+/* The waiters' filter (its program reads Ethernet frames), else the broad
+ * one. */
+static int attach_filter(tw_loop *loop, struct tw_capture *c) {
+  if (c->linktype == TW_LINK_ETH && tw__capfilter_attach(loop, c->fd) == 0) {
+    c->filter = TW_FILTER_WAITERS;
+    return 0;
+  }
+  return attach_broad(c);
+}
+
+void tw__capture_broaden(tw_loop *loop) {
+  struct tw_capstate *s = loop->capture;
+  if (!s) return;
+  for (tw_queue *e = s->caps.next; e != &s->caps; e = e->next) {
+    struct tw_capture *c = tw_queue_entry(e, struct tw_capture, q);
+    if (c->filter != TW_FILTER_BROAD) attach_broad(c);
+  }
+}
+
+static int cap_setup(tw_loop *loop, struct tw_capture *c) {
   c->fd = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (c->fd < 0) return -errno;
   /* Protocol 0 above: nothing is queued until bind() below, after the
@@ -252,7 +277,7 @@ static int cap_setup(struct tw_capture *c) {
   setsockopt(c->fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);
   err = set_outgoing(c, (c->flags & TW_CAPTURE_OUTGOING) != 0);
   if (err) return err;
-  err = attach_filter(c);
+  err = attach_filter(loop, c);
   if (err) return err;
   struct tpacket_req req = {.tp_block_size = BLOCK_SIZE,
                             .tp_block_nr = RING_SIZE / BLOCK_SIZE,
@@ -306,7 +331,7 @@ int tw_capture_open(tw_loop *loop, tw_capture **out, const char *ifname, unsigne
   c->ifindex = (int)ifindex;
   strcpy(c->ifname, ifname);
   c->flags = flags;
-  int err = cap_setup(c);
+  int err = cap_setup(loop, c);
   if (err) {
     cap_free(&c->h);
     return err;
@@ -342,10 +367,15 @@ const char *tw_capture_ifname(const tw_capture *c) {
   return tw__handle_check(c, &cap_ops) ? NULL : c->ifname;
 }
 
+int tw__capture_fd(const tw_capture *c) {
+  return tw__handle_check(c, &cap_ops) ? -EINVAL : c->fd;
+}
+
 int tw_capture_stats_get(tw_capture *c, tw_capture_stats *st) {
   int err = tw__handle_check(c, &cap_ops);
   if (err || !st) return -EINVAL;
   read_stats(c);
+  c->st.filter = c->filter;
   *st = c->st;
   return 0;
 }

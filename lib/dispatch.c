@@ -34,12 +34,15 @@
  * outermost delivery is over. A waiter registered during a batch changes
  * the tables, so the rest of that batch is looked up again, frame by
  * frame, exactly as if each frame had come alone. */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 
+#include "capture-int.h"
 #include "dispatch-int.h"
 #include "loop-int.h"
 
@@ -557,6 +560,56 @@ static void timer_sync(struct tw_dispatch *d) {
   else tw_timer_start(d->timer, timer_fired, due > loop->now ? due - loop->now : 0, 0);
 }
 
+/* ---- the kernel filter's view of a waiter ------------------------------------ */
+
+/* The interest keys of a waiter (capfilter.c): a coarse superset of what
+ * its match takes. */
+static int filter_keys(uint32_t fields, const tw_dkey *k, unsigned flags, tw_fkey out[TW_FK_MAX]) {
+  memset(out, 0, TW_FK_MAX * sizeof *out);
+  uint16_t et = (fields & TW_M_ETHERTYPE) ? k->f.ethertype : 0;
+  if (et == TW_ETH_ARP || (fields & TW_M_ARP_OP)) {
+    out[0].kind = TW_FK_ARP;
+    return 1;
+  }
+  if (!(fields & TW_M_PROTO) || (et && et != TW_ETH_IP4 && et != TW_ETH_IP6)) {
+    out[0].kind = TW_FK_ALL;
+    return 1;
+  }
+  int n = 0;
+  if (flags & TW_WAIT_ERRORS) out[n++].kind = TW_FK_ERR;
+  int fam = (fields & (TW_M_SRC | TW_M_DST)) ? k->f.family
+            : et ? (et == TW_ETH_IP4 ? AF_INET : AF_INET6) : 0;
+  uint8_t p = k->f.proto;
+  int ports = (fields & TW_M_DPORT) && (p == IPPROTO_TCP || p == IPPROTO_UDP || p == IPPROTO_SCTP);
+  for (int v6 = 0; v6 < 2; v6++) {
+    if (fam && fam != (v6 ? AF_INET6 : AF_INET)) continue;
+    tw_fkey *o = &out[n++];
+    o->kind = v6 ? TW_FK_IP6 : TW_FK_IP4;
+    o->proto = p;
+    if (ports) o->port = k->f.dport;
+    if (fields & TW_M_DST)
+      for (int i = 0; i < (v6 ? 4 : 1); i++) {
+        uint32_t w;
+        memcpy(&w, k->f.dst + 4 * i, 4);
+        o->addr[i] = ntohl(w);
+      }
+    if (v6) out[n++].kind = TW_FK_IP6X;
+  }
+  return n;
+}
+
+/* Count a waiter in (delta 1) or out (-1) of the kernel filter. */
+static int filter_ref(tw_loop *loop, const struct tw_wait *w, int delta) {
+  tw_fkey k[TW_FK_MAX];
+  int n = filter_keys(loop->dispatch->shapes[w->shape]->fields, &w->key, w->flags, k);
+  for (int i = 0; i < n; i++)
+    if (tw__capfilter_ref(loop, &k[i], delta) < 0) {
+      while (i-- > 0) tw__capfilter_ref(loop, &k[i], -delta);
+      return -ENOMEM;
+    }
+  return 0;
+}
+
 /* ---- ending waiters ----------------------------------------------------------- */
 
 static struct tw_dispatch *wait_d(const struct tw_wait *w) { return w->req.loop->dispatch; }
@@ -565,6 +618,7 @@ static struct tw_dispatch *wait_d(const struct tw_wait *w) { return w->req.loop-
 static void wait_unlink(struct tw_wait *w) {
   struct tw_dispatch *d = wait_d(w);
   w->state = W_DONE;
+  filter_ref(w->req.loop, w, -1);
   table_del(d->shapes[w->shape], w);
   d->st.waiters--;
   if (w->deadline) heap_del(d, w);
@@ -658,7 +712,13 @@ int tw_wait(tw_loop *loop, tw_req **req, const tw_match *m, unsigned flags,
       return -ENOMEM;
     }
   }
+  if (filter_ref(loop, w, 1) < 0) {
+    if (w->deadline) heap_del(d, w);
+    wait_release(d, w);
+    return -ENOMEM;
+  }
   if (table_add(d, d->shapes[si], w, h) < 0) {
+    filter_ref(loop, w, -1);
     if (w->deadline) heap_del(d, w);
     wait_release(d, w);
     return -ENOMEM;

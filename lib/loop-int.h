@@ -126,6 +126,7 @@ struct tw_loop {
   struct tw_uring *uring;
   struct tw_dispatch *dispatch;  /* packet waiters (dispatch.c) */
   struct tw_capstate *capture;   /* shared captures (capture.c) */
+  struct tw_capfilter *capfilter; /* their kernel filter (capfilter.c) */
   struct tw_routestate *route;   /* rtnetlink socket (route.c) */
   struct tw_neighstate *neigh;   /* neighbour resolutions (neigh.c) */
 };

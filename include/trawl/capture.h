@@ -12,6 +12,13 @@
  * whose match it fits. Open a capture on the interface the packets will
  * arrive on, then register waiters.
  *
+ * The kernel filter on the capture passes only what the loop's current
+ * waiters could want (an eBPF filter kept up to date as waiters come and
+ * go), so packets nobody waits for cost no copy and no wake-up. Where eBPF
+ * is not available, or with TRAWL_CAPTURE_FILTER=broad in the environment,
+ * it passes every IPv4, IPv6 and ARP packet instead; the dispatcher's
+ * deliveries are the same either way. tw_capture_stats says which.
+ *
  * Captured frames carry the kernel's receive timestamp in nanoseconds of
  * CLOCK_REALTIME (the clock the kernel stamps packets with); send
  * timestamps (rawsend.h) use the same clock so the two can be subtracted.
@@ -66,10 +73,17 @@ TW_API int tw_capture_refs(const tw_capture *cap);
 TW_API int tw_capture_ifindex(const tw_capture *cap);
 TW_API const char *tw_capture_ifname(const tw_capture *cap);
 
+/* What the capture's kernel filter passes (tw_capture_stats.filter). */
+enum {
+  TW_FILTER_BROAD = 0,  /* every IPv4, IPv6 and ARP packet */
+  TW_FILTER_WAITERS = 1 /* what the loop's current waiters could want */
+};
+
 typedef struct tw_capture_stats {
   uint64_t received; /* frames read from the ring */
   uint64_t dropped;  /* frames the kernel dropped because the ring was full */
   uint64_t bytes;    /* captured bytes read */
+  int filter;        /* TW_FILTER_* */
 } tw_capture_stats;
 TW_API int tw_capture_stats_get(tw_capture *cap, tw_capture_stats *st);
 
