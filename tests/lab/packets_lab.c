@@ -13,7 +13,9 @@
  * a TCP SYN sent as an Ethernet frame and one sent as raw IPv4 get their
  * SYN-ACK / RST through the dispatcher; a SYN with TTL 1 gets the router's
  * time-exceeded, delivered to the SYN's waiter; receive timestamps are
- * monotonic and close to send timestamps; the capture is shared.
+ * monotonic and close to send timestamps; the capture is shared; the
+ * kernel filter keeps out a RST nobody waits for (TRAWL_CAPTURE_FILTER=broad
+ * makes that check fail).
  * Prints one line per check, exits 1 if any failed. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -292,11 +294,16 @@ static void test_probes(tw_loop *loop, const char *router_mac) {
   probe open80 = {.what = "SYN to port 80 (Ethernet)"}, closed81 = {.what = "SYN to port 81 (raw IPv4)"},
         ttl1 = {.what = "SYN with TTL 1"};
   uint8_t buf[128];
+  /* 0. A SYN to closed port 82 that nobody waits for, first in the batch:
+   * its RST comes back ahead of the answers below, and the kernel filter
+   * (lib/capfilter.c) must keep it out of the ring. */
+  int n = build_syn(buf, sizeof buf, pr.p.src_mac, pr.p.dst_mac, src, &h4, 40002, 82, 4000, 64);
+  CHECK(n > 0 && tw_rawsend(eth, buf, (size_t)n, NULL, NULL) == 0, "unwaited SYN queued");
   /* 1. Ethernet frame to the listening port: SYN-ACK. */
   tw_match m = answer_to(&h4, 80, src, 40000);
   CHECK(tw_wait(loop, NULL, &m, TW_WAIT_ONCE | TW_WAIT_ERRORS, 2000 * MS, answer_cb, &open80) == 0,
         "waiter for the SYN-ACK");
-  int n = build_syn(buf, sizeof buf, pr.p.src_mac, pr.p.dst_mac, src, &h4, 40000, 80, 1000, 64);
+  n = build_syn(buf, sizeof buf, pr.p.src_mac, pr.p.dst_mac, src, &h4, 40000, 80, 1000, 64);
   CHECK(n > 0 && tw_rawsend(eth, buf, (size_t)n, sent_cb, &open80) == 0, "SYN queued (Ethernet)");
   /* 2. raw IPv4 to a closed port: RST. */
   m = answer_to(&h4, 81, src, 40000);
@@ -341,9 +348,15 @@ static void test_probes(tw_loop *loop, const char *router_mac) {
         "capture: %llu received, %llu dropped; dispatch: %llu matched, %llu unmatched",
         (unsigned long long)cs.received, (unsigned long long)cs.dropped,
         (unsigned long long)ds.matched, (unsigned long long)ds.unmatched);
+  /* Only the waiters' packets reached the ring: not the RST from port 82,
+   * nor the lab's ARP and IPv6 chatter. */
+  CHECK(cs.filter == TW_FILTER_WAITERS && ds.unmatched == 0,
+        "kernel filter follows the waiters: filter %d, %llu frames nobody wanted reached the "
+        "dispatcher",
+        cs.filter, (unsigned long long)ds.unmatched);
   tw_rawsend_stats rst;
   tw_rawsend_stats_get(eth, &rst);
-  CHECK(rst.sent == 2 && rst.failed == 0, "Ethernet socket sent %llu", (unsigned long long)rst.sent);
+  CHECK(rst.sent == 3 && rst.failed == 0, "Ethernet socket sent %llu", (unsigned long long)rst.sent);
   tw_close(eth, NULL);
   tw_close(ip4, NULL);
   CHECK(tw_capture_release(cap) == 0, "last release closes the capture");
