@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# packets.sh BUILD_DIR [dispatch] [send] [capture]: packet-layer benchmarks
-# (make bench-packets runs all three).
+# packets.sh BUILD_DIR [dispatch] [send] [capture] [filter]: packet-layer
+# benchmarks (make bench-packets runs all four).
 #
 #   dispatch  ns per packet with 10 / 10,000 / 1,000,000 waiters (no
 #             network): the batch path captures use, the one-frame
@@ -11,21 +11,26 @@
 #   capture   highest rate received and dispatched with no loss, and the
 #             kernel-timestamp-to-callback latency, for libtrawl's capture,
 #             libpcap (immediate mode) and a bare TPACKET_V3 ring
+#   filter    the kernel filter on the capture: the CPU time (the whole
+#             machine's, softirq included) each frame costs with the broad
+#             filter, libtrawl's waiters' filter and a libpcap-compiled one,
+#             for frames no waiter wants and frames one does, and the time
+#             a waiter takes to come and go under each
 #
 # The machine may be shared: every figure is the median of RUNS runs
-# (dispatch 7, send 9, capture 5 by default; RUNS=n overrides send and
-# capture) taken in alternation with the runs it is compared with, and
+# (dispatch 7, send 9, capture 5, filter 5 by default; RUNS=n overrides
+# send, capture and filter) taken in alternation with the runs it is compared with, and
 # the load average is printed with each section.
 #
 # Namespaces twbench-PID-a (sender, a0) and twbench-PID-b (receiver, b0)
 # are created here and removed on exit; frames are addressed inside
 # 198.18.0.0/15 and nothing is sent from the root namespace.
 set -euo pipefail
-BUILD=${1:?usage: packets.sh BUILD_DIR [dispatch] [send] [capture]}
+BUILD=${1:?usage: packets.sh BUILD_DIR [dispatch] [send] [capture] [filter]}
 shift
-SECTIONS=${*:-dispatch send capture}
+SECTIONS=${*:-dispatch send capture filter}
 B=$BUILD/bench
-for p in packets_dispatch packets_send packets_capture; do
+for p in packets_dispatch packets_send packets_capture packets_filter; do
   [ -x "$B/$p" ] || { echo "packets.sh: $B/$p not built (configure with -DTRAWL_BENCH=ON)" >&2; exit 1; }
 done
 [ "$(id -u)" = 0 ] || { echo "packets.sh: needs root" >&2; exit 1; }
@@ -178,5 +183,85 @@ if want capture; then
       echo "# compare capture $mode: no-loss $line ($at)"
     fi
   done
+  load
+fi
+
+# ---- filter ------------------------------------------------------------------
+# A receiver in b (packets_filter rx MODE N) with N waiters on UDP keys
+# (198.19.0.0 + i/50000, port 1000 + i%50000), the sender in a sending
+# FILTER_FRAMES frames (default 300,000) at FILTER_RATE pps (default
+# 100,000), either to a key nobody waits for ("other") or to waiter N/2's
+# ("wanted"). The cost of a frame is the machine's busy CPU time over the
+# run (/proc/stat: user, nice, system, irq, softirq), minus the same run
+# with no capture at all (taken in the same round), per frame. Each round
+# runs every configuration once; the figures are medians of the rounds.
+if want filter; then
+  load
+  FR=${FILTER_FRAMES:-300000} FRATE=${FILTER_RATE:-100000} RUNS_F=${RUNS:-5}
+  HZ=$(getconf CLK_TCK)
+  busy() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+  # filter_run MODE N TO: prints the busy ticks, or "-" if the receiver
+  # could not be set up (cbpf past 4096 instructions).
+  filter_run() {
+    local out err pid b0 b1 got
+    out=$(mktemp) err=$(mktemp)
+    # not through inb: $! must be the receiver itself, for the SIGTERM
+    ip netns exec "$NB" "$B/packets_filter" rx "$1" "$2" b0 >"$out" 2>"$err" &
+    RX_PID=$! pid=$!
+    for _ in $(seq 600); do grep -q ready "$err" && break; kill -0 $pid 2>/dev/null || break; sleep 0.05; done
+    if ! grep -q ready "$err"; then
+      wait $pid 2>/dev/null || true
+      RX_PID=
+      echo "# filter $1 $2: receiver failed: $(tr '\n' ' ' <"$err")" >&2
+      echo -; rm -f "$out" "$err"; return
+    fi
+    b0=$(busy)
+    ina "$B/packets_send" ref-mmsg a0 $DMAC "$FR" "$FRATE" "to=$3" >/dev/null
+    kill -TERM $pid
+    wait $pid || true
+    RX_PID=
+    b1=$(busy)
+    got=$(cat "$out")
+    echo "# filter $1 n=$2 to=$3: ticks=$((b1 - b0)) $got" >&2
+    echo $((b1 - b0))
+    rm -f "$out" "$err"
+  }
+  want_to() { # N: waiter N/2's key
+    local i=$(($1 / 2))
+    echo "198.19.0.$((i / 50000)):$((1000 + i % 50000))"
+  }
+  CONFIGS="broad:10 waiters:10 cbpf:10 cbpf:300 broad:1000000 waiters:1000000"
+  declare -A ticks
+  for ((r = 0; r < RUNS_F; r++)); do
+    for traffic in other wanted; do
+      base=$(filter_run none 0 198.19.255.254:9)
+      for c in $CONFIGS; do
+        mode=${c%:*} n=${c#*:}
+        if [ $traffic = other ]; then to=198.19.255.254:9; else to=$(want_to $n); fi
+        t=$(filter_run $mode $n $to)
+        [ "$t" = - ] && { ticks["$c $traffic"]=-; continue; }
+        ticks["$c $traffic"]="${ticks["$c $traffic"]:-} $(awk -v t="$t" -v b="$base" -v hz=$HZ -v n=$FR 'BEGIN{printf "%.0f", (t - b) * 1e9 / hz / n}')"
+      done
+    done
+  done
+  declare -A ns upd
+  for c in $CONFIGS; do
+    for traffic in other wanted; do
+      v=${ticks["$c $traffic"]:-}
+      if [ "$v" = - ] || [ -z "$v" ]; then ns["$c $traffic"]=-; else ns["$c $traffic"]=$(echo $v | tr ' ' '\n' | median); fi
+      echo "# filter $c $traffic: ${ns["$c $traffic"]} ns of CPU per frame (rounds:$v)"
+    done
+    mode=${c%:*} n=${c#*:}
+    case $mode in cbpf) cyc=$((n > 100 ? 2 : 10)) ;; *) cyc=100000 ;; esac
+    u=$(inb "$B/packets_filter" update "$mode" "$n" b0 $cyc 2>/dev/null | field update_ns || true)
+    upd[$c]=${u:--}
+    echo "# filter $c: a waiter comes and goes in ${upd[$c]} ns"
+  done
+  # How many unwanted frames per waiter change make the waiters' filter pay.
+  be=$(awk -v bo="${ns[broad:10 other]}" -v wo="${ns[waiters:10 other]}" -v bu="${upd[broad:10]}" -v wu="${upd[waiters:10]}" \
+    'BEGIN{ s = bo - wo; printf "%.2f", (s > 0 ? (wu - bu) / s : -1) }')
+  ratio=$(awk -v bo="${ns[broad:10 other]}" -v wo="${ns[waiters:10 other]}" 'BEGIN{ printf "%.3f", (bo > 0 ? wo / bo : 0) }')
+  echo "RESULT filter other_ns broad=${ns[broad:10 other]} waiters=${ns[waiters:10 other]} cbpf=${ns[cbpf:10 other]} ratio=$ratio wanted_ns broad=${ns[broad:10 wanted]} waiters=${ns[waiters:10 wanted]} cbpf=${ns[cbpf:10 wanted]} update_ns broad=${upd[broad:10]} waiters=${upd[waiters:10]} cbpf=${upd[cbpf:10]} breakeven=$be (10 waiters; CPU per frame at $FRATE pps, medians of $RUNS_F rounds; ratio: waiters/broad for unwanted frames; breakeven: unwanted frames per waiter change above which the waiters' filter costs less)"
+  echo "RESULT filter_scale cbpf300 other_ns=${ns[cbpf:300 other]} wanted_ns=${ns[cbpf:300 wanted]} update_ns=${upd[cbpf:300]} w1000000 other_ns broad=${ns[broad:1000000 other]} waiters=${ns[waiters:1000000 other]} update_ns broad=${upd[broad:1000000]} waiters=${upd[waiters:1000000]} (a million distinct keys overflow the 65,536-key map: the waiters' filter then passes everything)"
   load
 fi

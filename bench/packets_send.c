@@ -1,12 +1,14 @@
 /* packets_send.c: send small Ethernet frames (UDP, 60 bytes) out of an
  * interface as fast as possible, or at a given rate, and print the rate.
  *
- *   packets_send MODE IFNAME DSTMAC COUNT [RATE_PPS] [bypass]
+ *   packets_send MODE IFNAME DSTMAC COUNT [RATE_PPS] [bypass] [to=IP:PORT]
  *   MODE: trawl       libtrawl's tw_rawsend() from an idle hook (the batch
  *                     flushes itself when full or before the loop waits)
  *         ref-sendto  one sendto(2) per frame on an AF_PACKET socket
  *         ref-mmsg    sendmmsg(2) of 256 prebuilt frames at a time
  *   bypass: PACKET_QDISC_BYPASS on the socket (both trawl and ref)
+ *   to=IP:PORT: the frames' IPv4 destination and UDP port (default
+ *               198.18.222.2:9); the source is always 198.18.222.1:40000
  * With a rate, the ref modes sleep whenever they are ahead of it, so frames
  * leave in bursts of about 16.
  * Prints: pps=<frames the kernel took per second> sent=<n> */
@@ -35,6 +37,8 @@ static uint64_t now_ns(void) {
 }
 
 static uint8_t frame[LEN];
+static uint8_t dst_ip[4] = {198, 18, 222, 2};
+static unsigned dst_port = 9;
 static uint64_t count, sent, rate, t_start;
 
 static void build(const char *dstmac) {
@@ -49,9 +53,9 @@ static void build(const char *dstmac) {
   ip[2] = 0; ip[3] = 46 - 0 ; /* total length 46: 20 IP + 8 UDP + 18 payload */
   ip[8] = 64;
   ip[9] = 17;
-  uint8_t s[4] = {198, 18, 222, 1}, d[4] = {198, 18, 222, 2};
+  uint8_t s[4] = {198, 18, 222, 1};
   memcpy(ip + 12, s, 4);
-  memcpy(ip + 16, d, 4);
+  memcpy(ip + 16, dst_ip, 4);
   uint32_t sum = 0;
   for (int i = 0; i < 20; i += 2) sum += (uint32_t)(ip[i] << 8 | ip[i + 1]);
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
@@ -59,7 +63,7 @@ static void build(const char *dstmac) {
   ip[11] = (uint8_t)~sum;
   uint8_t *u = ip + 20;
   u[0] = 0x9c; u[1] = 0x40; /* 40000 */
-  u[2] = 0; u[3] = 9;       /* discard */
+  u[2] = (uint8_t)(dst_port >> 8); u[3] = (uint8_t)dst_port; /* 9: discard */
   u[4] = 0; u[5] = 26;
 }
 
@@ -94,14 +98,26 @@ static void idle(tw_hook *h, int status) {
 
 int main(int argc, char **argv) {
   if (argc < 5) {
-    fprintf(stderr, "usage: packets_send MODE IFNAME DSTMAC COUNT [RATE] [bypass]\n");
+    fprintf(stderr, "usage: packets_send MODE IFNAME DSTMAC COUNT [RATE] [bypass] [to=IP:PORT]\n");
     return 2;
   }
   const char *mode = argv[1], *ifname = argv[2];
+  int bypass = 0;
+  for (int i = 6; i < argc; i++) {
+    unsigned a, b, c, d;
+    if (!strcmp(argv[i], "bypass")) {
+      bypass = 1;
+    } else if (sscanf(argv[i], "to=%u.%u.%u.%u:%u", &a, &b, &c, &d, &dst_port) == 5 &&
+               a < 256 && b < 256 && c < 256 && d < 256 && dst_port < 65536) {
+      dst_ip[0] = (uint8_t)a, dst_ip[1] = (uint8_t)b, dst_ip[2] = (uint8_t)c, dst_ip[3] = (uint8_t)d;
+    } else {
+      fprintf(stderr, "packets_send: bad argument %s\n", argv[i]);
+      return 2;
+    }
+  }
   build(argv[3]);
   count = strtoull(argv[4], NULL, 10);
   rate = argc > 5 ? strtoull(argv[5], NULL, 10) : 0;
-  int bypass = argc > 6 && !strcmp(argv[6], "bypass");
   t_start = now_ns();
   if (!strcmp(mode, "trawl")) {
     tw_loop *loop;
