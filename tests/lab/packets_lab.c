@@ -12,7 +12,8 @@
  * gateway; ARP and ND resolve the router's MAC through rawsend + dispatcher;
  * a TCP SYN sent as an Ethernet frame and one sent as raw IPv4 get their
  * SYN-ACK / RST through the dispatcher; a SYN with TTL 1 gets the router's
- * time-exceeded, delivered to the SYN's waiter; receive timestamps are
+ * time-exceeded, delivered to the SYN's waiter, and a SYN-ACK wakes only its own
+ * waiter among 100,000 registered for near misses; receive timestamps are
  * monotonic and close to send timestamps; the capture is shared; the
  * kernel filter keeps out a RST nobody waits for (TRAWL_CAPTURE_FILTER=broad
  * makes that check fail).
@@ -269,6 +270,48 @@ static void path_cb(tw_req *req, int status, const tw_path *p, void *data) {
   if (p) r->p = *p;
 }
 
+/* ---- one answer among 100,000 waiters ------------------------------------------ */
+
+#define DECOYS 100000
+static int decoy_woken;
+static void decoy_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
+  if (status == 0) decoy_woken++;
+}
+
+/* A SYN to port 80 from port 40003, while 100,000 other waiters wait for
+ * near misses: answers from ports 80 and 81 to every other local port
+ * 1-50,003. Only the SYN's own waiter may wake. (So many distinct keys
+ * overflow the kernel filter's map: it passes everything meanwhile.) */
+static void many_waiters(tw_loop *loop, tw_rawsock *eth, const tw_path *path, const tw_pkt_addr *h4) {
+  const tw_pkt_addr *src = &path->route.src;
+  tw_req **decoys = calloc(DECOYS, sizeof *decoys);
+  if (!decoys) return;
+  int registered = 0;
+  for (int i = 0; i < DECOYS; i++) {
+    uint16_t dport = (uint16_t)(1 + i % 50000);
+    if (dport >= 40000 && dport <= 40003) dport = (uint16_t)(50000 + dport - 39999);
+    tw_match m = answer_to(h4, i < 50000 ? 80 : 81, src, dport);
+    if (tw_wait(loop, &decoys[i], &m, 0, 0, decoy_cb, NULL) == 0) registered++;
+  }
+  probe right = {.what = "SYN-ACK among 100,000 waiters"};
+  tw_match m = answer_to(h4, 80, src, 40003);
+  CHECK(registered == DECOYS &&
+            tw_wait(loop, NULL, &m, TW_WAIT_ONCE | TW_WAIT_ERRORS, 2000 * MS, answer_cb, &right) == 0,
+        "%d decoy waiters and the SYN's waiter registered", registered);
+  uint8_t buf[128];
+  int n = build_syn(buf, sizeof buf, path->src_mac, path->dst_mac, src, h4, 40003, 80, 5000, 64);
+  CHECK(n > 0 && tw_rawsend(eth, buf, (size_t)n, NULL, NULL) == 0, "SYN from port 40003 queued");
+  while (!right.got && right.status == 0) tw_loop_run(loop, TW_RUN_ONCE);
+  CHECK(right.got == 1 && right.flags == (TW_TCP_SYN | TW_TCP_ACK) && right.ack == 5001 &&
+            decoy_woken == 0,
+        "%s: the right waiter woke (got %d, %s), %d of the others did", right.what, right.got,
+        tw_errname(right.status), decoy_woken);
+  for (int i = 0; i < DECOYS; i++)
+    if (decoys[i]) tw_cancel(decoys[i]);
+  tw_loop_run(loop, TW_RUN_DEFAULT);
+  free(decoys);
+}
+
 static void test_probes(tw_loop *loop, const char *router_mac) {
   tw_pkt_addr h4 = A("198.18.201.10");
   path_res pr = {.status = 1};
@@ -357,6 +400,7 @@ static void test_probes(tw_loop *loop, const char *router_mac) {
   tw_rawsend_stats rst;
   tw_rawsend_stats_get(eth, &rst);
   CHECK(rst.sent == 3 && rst.failed == 0, "Ethernet socket sent %llu", (unsigned long long)rst.sent);
+  many_waiters(loop, eth, &pr.p, &h4);
   tw_close(eth, NULL);
   tw_close(ip4, NULL);
   CHECK(tw_capture_release(cap) == 0, "last release closes the capture");
