@@ -142,13 +142,22 @@ done
 for p in $LAB_UDP_UDP_CLOSED; do
   check "udp-host udp/$p is closed" grep -q "[ ,]$p/closed/udp" "$TMP/nmapu"
 done
-# udpq IP PORT TEXT: one datagram, print the first answer (wait at most 5 s)
+# udpq IP PORT TEXT: a datagram, print the first answer; up to 3 tries of
+# 4 s. One try is not enough right after the scans above: a socat child
+# forked for a scanner's datagram shares the service's socket until it has
+# been idle 3 s (-T 3), and a datagram it reads meanwhile is lost.
 udpq() {
   X "$PY" -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(5)
-s.sendto(sys.argv[3].encode() + b"\n", (sys.argv[1], int(sys.argv[2])))
-print(s.recv(2048).decode().strip())' "$@" 2>&1
+s.settimeout(4)
+for i in range(3):
+    s.sendto(sys.argv[3].encode() + b"\n", (sys.argv[1], int(sys.argv[2])))
+    try:
+        print(s.recv(2048).decode().strip())
+        break
+    except socket.timeout:
+        if i == 2:
+            raise' "$@" 2>&1
 }
 out=$(udpq "$LAB_UDP_IP" 7 "trawl-echo-$$")
 check "udp echo on $LAB_UDP_IP:7 echoes ($out)" test "$out" = "trawl-echo-$$"
