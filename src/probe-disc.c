@@ -6,6 +6,8 @@
  *   elsewhere (and for IPv6): the -PE/-PP/-PS/-PA/-PU probes, by default
  *   ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as Nmap:
  *     echo-reply, timestamp-reply, syn-ack, reset, port-unreach, udp-response
+ *   our own address (one of the scan's source addresses): localhost-response,
+ *   without a probe
  *
  * The probes are the "ports" of an engine pass (kind index), so discovery
  * gets the same pacing, re-sending and statelessness as port scans: ICMP id
@@ -28,7 +30,7 @@ struct disc_stage {
   struct scan *s;
   struct kind kinds[MAX_KINDS];
   uint32_t nkinds;
-  tw_req *waiters[SCAN_MAX_SRCS + 1];
+  tw_req *waiters[3 * SCAN_MAX_SRCS + 1]; /* ARP; ICMP, TCP, UDP per source */
   int nwaiters;
 };
 
@@ -258,7 +260,7 @@ static void add_kind(struct disc_stage *d, enum kind_type t, uint16_t port) {
 }
 
 static int wait_for(struct disc_stage *d, const tw_match *m, unsigned flags) {
-  if (d->nwaiters == SCAN_MAX_SRCS + 1) return -ENOSPC;
+  if (d->nwaiters == 3 * SCAN_MAX_SRCS + 1) return -ENOSPC;
   return tw_wait(d->s->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, d);
 }
 
@@ -286,12 +288,31 @@ int stage_discovery(struct scan *s) {
   m.ethertype = TW_ETH_ARP;
   m.arp_op = TW_ARP_REPLY;
   if ((err = wait_for(d, &m, 0)) < 0) goto fail;
+  /* Per protocol rather than everything to us: the captures' kernel
+   * filter then passes only what discovery can use (lib/capfilter.c). An
+   * ICMP error quoting a probe reaches two of these; host_up() is
+   * idempotent. */
   for (int i = 0; i < s->nsrcs; i++) {
-    memset(&m, 0, sizeof m);
-    m.fields = TW_M_DST;
-    m.dst = s->srcs[i];
-    if ((err = wait_for(d, &m, TW_WAIT_ERRORS)) < 0) goto fail;
+    uint8_t protos[3] = {s->srcs[i].family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
+                         IPPROTO_TCP, IPPROTO_UDP};
+    for (int k = 0; k < 3; k++) {
+      memset(&m, 0, sizeof m);
+      m.fields = TW_M_PROTO | TW_M_DST;
+      m.proto = protos[k];
+      m.dst = s->srcs[i];
+      if ((err = wait_for(d, &m, TW_WAIT_ERRORS)) < 0) goto fail;
+    }
   }
+  /* Our own addresses answer no ARP or ND request of ours: up without a
+   * probe, as Nmap reports them (localhost-response). wanted() skips them. */
+  for (uint32_t h = 0; h < s->nhosts; h++)
+    for (int i = 0; i < s->nsrcs; i++)
+      if (tw_pkt_addr_eq(&s->hosts[h].addr, &s->srcs[i])) {
+        s->hosts[h].up = true;
+        struct host_result *r = scan_host(s, h);
+        if (r) host_set_reason(r, HOST_UP, "localhost-response", 0);
+        break;
+      }
   struct engine_config c;
   scan_engine_config(s, &c);
   if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
