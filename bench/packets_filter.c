@@ -40,7 +40,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 #include <trawl/capture.h>
 #include <trawl/dispatch.h>
@@ -56,12 +55,6 @@ static uint64_t matched;
 
 static uint32_t key_dst(uint32_t i) { return DST0 + i / PER_DST; }
 static uint16_t key_port(uint32_t i) { return (uint16_t)(1000 + i % PER_DST); }
-
-static uint64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- waiters ---------------------------------------------------------------- */
 
@@ -194,7 +187,7 @@ static int update(const char *mode, uint32_t n, const char *ifname, uint32_t cyc
   int insns = setup(mode, n, ifname);
   if (insns < 0) return insns == -3 ? 3 : 1;
   int fd = cap ? tw__capture_fd(cap) : -1;
-  uint64_t t0 = now_ns();
+  uint64_t t0 = tw_hrtime();
   for (uint32_t c = 0; c < cycles; c++) {
     if (add_waiter(loop, n, &reqs[n]) != 0) { fprintf(stderr, "packets_filter: tw_wait failed\n"); return 1; }
     if (!strcmp(mode, "cbpf") && cbpf_attach(fd, n + 1) < 0) return 3;
@@ -202,7 +195,7 @@ static int update(const char *mode, uint32_t n, const char *ifname, uint32_t cyc
     if (!strcmp(mode, "cbpf") && cbpf_attach(fd, n) < 0) return 3;
     tw_loop_run(loop, TW_RUN_NOWAIT); /* the cancellation's callback */
   }
-  uint64_t dt = now_ns() - t0;
+  uint64_t dt = tw_hrtime() - t0;
   printf("update_ns=%.0f insns=%d\n", (double)dt / cycles, insns);
   return 0;
 }

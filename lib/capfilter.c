@@ -3,13 +3,14 @@
  *
  * Why: a packet the filter passes costs a copy into the ring, a wake-up
  * and a dispatcher lookup; one it drops costs a few lookups in the kernel.
- * bench/packets.sh (filter) measured 3-4 us of CPU per unwanted packet on
- * the broad filter and nothing measurable on this one, against ~2 us more
- * per waiter that comes and goes (docs/packets.md has the numbers).
+ * bench/packets.sh (filter) measured about 3 us of CPU per unwanted packet
+ * on the broad filter and nothing measurable on this one, against ~3 us
+ * more per waiter that comes and goes with a key of its own
+ * (docs/packets.md has the numbers).
  *
  * How: one eBPF socket filter per loop, attached to every capture, that
  * never changes; what changes is a BPF hash map of "interest keys". The
- * dispatcher turns each waiter's match into at most three keys (a coarse
+ * dispatcher turns each waiter's match into at most four keys (a coarse
  * projection: family, protocol, destination address, destination port,
  * each possibly a wildcard; or "ARP", "ICMP errors", "IPv6 with extension
  * headers", "everything") and
