@@ -1,4 +1,4 @@
-/* cookie-bench.c: SipHash-2-4 per-call cost, trawl's own (src/cookie.c)
+/* cookie-bench.c: SipHash-2-4 per-call cost, trawl's own (src/scan/cookie.c)
  * against OpenSSL's EVP_MAC "SIPHASH", on the 12-byte IPv4 flow that
  * cookies hash. Not part of the build; run it with
  *   cc -O2 -Isrc bench/cookie-bench.c -lcrypto -o /tmp/cookie-bench
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/cookie.c"
+#include "../src/scan/cookie.c"
 
 static double now(void) {
   struct timespec ts;

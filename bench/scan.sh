@@ -31,7 +31,7 @@
 #           router r1 answers every probe with ICMPv6 no-route (inside the
 #           lab, rate limit off), so every port of every address is
 #           answered (filtered, net-unreach). trawl walks its targets in
-#           host groups (src/scan.h), so memory is per group: each run goes
+#           host groups (src/scan/scan.h), so memory is per group: each run goes
 #           on until two groups have been written (its status line counts
 #           completed hosts), or 75 s, or 1000 MB of RSS (a safety cap for
 #           a shared machine), then gets SIGINT; the peak is what

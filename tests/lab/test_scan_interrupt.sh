@@ -107,7 +107,7 @@ fi
 
 # ------------------------------------------------------------------ --resume
 # Nmap resumes from its normal or grepable output; trawl also reads its XML
-# (src/resume.h). Each of the three is resumed from a fresh copy of the
+# (src/cli/resume.h). Each of the three is resumed from a fresh copy of the
 # interrupted outputs. Results: the union of what every output file holds
 # afterwards (normal and grepable are appended to; the XML of the resumed
 # part may go to a file of its own: int.xml*) and what the resumed run

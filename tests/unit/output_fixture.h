@@ -12,17 +12,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "errmsg.c"
-#include "output.c"
-#include "output-grep.c"
-#include "output-json.c"
-#include "output-normal.c"
-#include "output-xml.c"
-#include "ports.c"
-#include "result.c"
-#include "services.c"
-#include "targets.c"
-#include "utf8.c"
+#include "core/errmsg.c"
+#include "output/output.c"
+#include "output/output-grep.c"
+#include "output/output-json.c"
+#include "output/output-normal.c"
+#include "output/output-xml.c"
+#include "core/ports.c"
+#include "core/result.c"
+#include "db/services.c"
+#include "core/targets.c"
+#include "core/utf8.c"
 
 /* A banner with every kind of trouble: markup, quotes, controls, ESC, DEL,
  * a C1 control, invalid UTF-8 (bad continuation, surrogate, overlong),

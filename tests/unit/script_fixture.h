@@ -27,22 +27,22 @@
 
 #include <cmocka.h>
 
-#include "errmsg.c"
-#include "output.c"
-#include "output-grep.c"
-#include "output-json.c"
-#include "output-normal.c"
-#include "output-xml.c"
-#include "ports.c"
-#include "result.c"
-#include "services.c"
-#include "targets.c"
-#include "utf8.c"
-#include "script-engine.c"
-#include "script-select.c"
-#include "lua-trawl.c"
-#include "lua-tls.c"
-#include "lua-packet.c"
+#include "core/errmsg.c"
+#include "output/output.c"
+#include "output/output-grep.c"
+#include "output/output-json.c"
+#include "output/output-normal.c"
+#include "output/output-xml.c"
+#include "core/ports.c"
+#include "core/result.c"
+#include "db/services.c"
+#include "core/targets.c"
+#include "core/utf8.c"
+#include "script/script-engine.c"
+#include "script/script-select.c"
+#include "script/lua/lua-trawl.c"
+#include "script/lua/lua-tls.c"
+#include "script/lua/lua-packet.c"
 
 /* ---- scripts on disk ----------------------------------------------------- */
 

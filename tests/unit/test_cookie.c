@@ -1,4 +1,4 @@
-/* test_cookie.c: SipHash-2-4 of src/cookie.c against the paper's test
+/* test_cookie.c: SipHash-2-4 of src/scan/cookie.c against the paper's test
  * vector and OpenSSL, and the cookie round trips. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cookie.c"
+#include "scan/cookie.c"
 
 static struct cookie_key paper_key(void) {
   uint8_t kb[16];

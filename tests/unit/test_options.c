@@ -1,4 +1,4 @@
-/* test_options.c: the Nmap-style command line (src/options.c): every
+/* test_options.c: the Nmap-style command line (src/cli/options.c): every
  * option's syntax, defaults from finalize, the --dry-run plan, and the
  * one-line error for each kind of mistake. */
 #define _GNU_SOURCE /* asprintf in options.c, included below */
@@ -14,11 +14,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errmsg.c"
-#include "options.c"
-#include "ports.c"
-#include "services.c"
-#include "targets.c"
+#include "core/errmsg.c"
+#include "cli/options.c"
+#include "core/ports.c"
+#include "db/services.c"
+#include "core/targets.c"
 
 static struct options o;
 static char err[512];

@@ -1,4 +1,4 @@
-/* test_output_grep.c: Nmap grepable output (src/output-grep.c): line
+/* test_output_grep.c: Nmap grepable output (src/output/output-grep.c): line
  * layout, port fields, ignored state, and separator-safe escaping. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* test_output_json.c: JSON Lines output (src/output-json.c): records,
+/* test_output_json.c: JSON Lines output (src/output/output-json.c): records,
  * fields, script trees, escaping; every line is checked by Python's json
  * module when python3 is installed. */
 #include <setjmp.h>

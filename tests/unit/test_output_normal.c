@@ -1,4 +1,4 @@
-/* test_output_normal.c: Nmap-style normal output (src/output-normal.c):
+/* test_output_normal.c: Nmap-style normal output (src/output/output-normal.c):
  * layout, column widths, folding of common states, --reason, --open, -oN
  * header/trailer, interruption, and escaping of hostile text. */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* test_output_scripts.c: pre- and postrule script results in every output
- * format (output_prescript/output_postscript, src/output.h): XML
+ * format (output_prescript/output_postscript, src/output/output.h): XML
  * <prescript>/<postscript> where Nmap puts them, valid against Nmap's DTD
  * (hostile text too); the normal output's "Pre-scan script results:" /
  * "Post-scan script results:" blocks with "| id:" and "|_" lines; JSON

@@ -1,4 +1,4 @@
-/* test_output_xml.c: XML output (src/output-xml.c) validates against
+/* test_output_xml.c: XML output (src/output/output-xml.c) validates against
  * Nmap's DTD, is read by ndiff and nmap.xsl, escapes hostile text, and
  * stays valid for an interrupted scan. */
 #include <setjmp.h>

@@ -1,5 +1,5 @@
-/* test_outstanding.c: the unanswered-probe table (src/outstanding.c) and
- * the rate controller (src/ratectl.c) of the scan engine. */
+/* test_outstanding.c: the unanswered-probe table (src/scan/outstanding.c) and
+ * the rate controller (src/scan/ratectl.c) of the scan engine. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "../../src/outstanding.c"
-#include "../../src/ratectl.c"
+#include "../../src/scan/outstanding.c"
+#include "../../src/scan/ratectl.c"
 
 /* Random inserts, re-sends and removals against a plain reference array:
  * the table always agrees, whatever the probe runs and backward shifts. */

@@ -1,4 +1,4 @@
-/* test_permute.c: the cyclic-group permutation of src/permute.c covers each
+/* test_permute.c: the cyclic-group permutation of src/scan/permute.c covers each
  * index exactly once, shards split it exactly, seeds repeat, the prime
  * table is right. */
 #include <setjmp.h>
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "permute.c"
+#include "scan/permute.c"
 
 /* Walks shard `shard` of `shards` and marks each index in seen[]; fails on
  * an index out of range or seen twice. Returns how many were produced. */

@@ -1,5 +1,5 @@
 /* test_ports.c: Nmap -p syntax, top ports and the port list
- * (src/ports.c), with the shipped data/trawl-services. */
+ * (src/core/ports.c), with the shipped data/trawl-services. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "errmsg.c"
-#include "ports.c"
-#include "services.c"
+#include "core/errmsg.c"
+#include "core/ports.c"
+#include "db/services.c"
 
 static struct services *svc;
 

@@ -1,4 +1,4 @@
-/* test_script_engine.c: the script engine (src/script-engine.c,
+/* test_script_engine.c: the script engine (src/script/script-engine.c,
  * script-select.c, lua-trawl.c) without the network beyond loopback:
  * --script expressions and their errors, --script-args, rules, ordering
  * by dependencies, a failing script isolated, --script-timeout cutting off

@@ -1,4 +1,4 @@
-/* test_script_packet.c: raw packets for scripts (src/lua-packet.c) with no
+/* test_script_packet.c: raw packets for scripts (src/script/lua/lua-packet.c) with no
  * privileges: trawl.packet.build_* and parse round trips with checksums,
  * and trawl.packet.wait woken only by its own packet, fed to the loop's
  * dispatcher with tw_dispatch_input() (a capture does the same in the

@@ -1,4 +1,4 @@
-/* test_script_tls.c: TLS for scripts (src/lua-tls.c) against a loopback
+/* test_script_tls.c: TLS for scripts (src/script/lua/lua-tls.c) against a loopback
  * server in a thread using a certificate the test makes with openssl(1):
  * the certificate table (subject, issuer, validity, key, SANs,
  * fingerprints checked against openssl's own), the ssl-cert script and

@@ -1,5 +1,5 @@
 /* test_services.c: loading data/trawl-services and its lookups
- * (src/services.c), and the shipped table's own invariants. */
+ * (src/db/services.c), and the shipped table's own invariants. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "errmsg.c"
-#include "services.c"
+#include "core/errmsg.c"
+#include "db/services.c"
 
 static void test_shipped_table(void **state) {
   struct services *s;

@@ -1,5 +1,5 @@
 /* test_targets.c: Nmap target syntax, ranges, exclusions and the
- * index -> address mapping of src/targets.c. */
+ * index -> address mapping of src/core/targets.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "errmsg.c"
-#include "targets.c"
+#include "core/errmsg.c"
+#include "core/targets.c"
 
 static struct targets *parse_ok(const char *spec) {
   struct targets *t = targets_new();

@@ -1,4 +1,4 @@
-/* test_utf8.c: strict UTF-8 decoding (src/utf8.c) at every boundary of
+/* test_utf8.c: strict UTF-8 decoding (src/core/utf8.c) at every boundary of
  * RFC 3629's table, and the malformed forms the writers must escape. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -8,7 +8,7 @@
 
 #include <string.h>
 
-#include "utf8.c"
+#include "core/utf8.c"
 
 /* Decodes s (len bytes): expected length and code point (len 0: invalid). */
 static void dec(const char *s, size_t n, size_t want_len, uint32_t want_cp) {

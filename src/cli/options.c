@@ -1,0 +1,979 @@
+/* options.c: parsing and checking trawl's Nmap-style command line, the
+ * --help text and the --dry-run plan (see options.h). */
+#define _GNU_SOURCE
+#include "cli/options.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <trawl/error.h>
+
+#include "core/errmsg.h"
+#include "core/version.h"
+
+/* ---- errors ----------------------------------------------------------------- */
+
+/* "<what>: '<arg>'" with the argument made printable. */
+static int opt_fail(char *err, size_t errlen, const char *arg, const char *fmt,
+                    ...) __attribute__((format(printf, 4, 5)));
+
+static int opt_fail(char *err, size_t errlen, const char *arg, const char *fmt,
+                    ...) {
+  char what[256], q[ERRMSG_QUOTE_MAX + 8];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(what, sizeof what, fmt, ap);
+  va_end(ap);
+  return errmsg_set(err, errlen, TW_EMALFORMED, "%s: '%s'", what,
+                    errmsg_quote(q, sizeof q, arg, (size_t)-1));
+}
+
+/* ---- value parsers ------------------------------------------------------------ */
+
+/* A whole decimal (or 0x hex when hex) number <= max, any length. */
+static int opt_uint(const char *s, uint64_t max, bool hex, uint64_t *out) {
+  uint64_t v = 0;
+  int base = 10;
+  if (hex && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+    base = 16;
+    s += 2;
+  }
+  if (*s == '\0') return -1;
+  bool big = false;
+  for (; *s; s++) {
+    int d;
+    if (*s >= '0' && *s <= '9') d = *s - '0';
+    else if (base == 16 && *s >= 'a' && *s <= 'f') d = *s - 'a' + 10;
+    else if (base == 16 && *s >= 'A' && *s <= 'F') d = *s - 'A' + 10;
+    else return -1;
+    if (v > (max - (uint64_t)d) / (uint64_t)base) big = true;
+    if (!big) v = v * (uint64_t)base + (uint64_t)d;
+  }
+  if (big) return -2;
+  *out = v;
+  return 0;
+}
+
+/* "digits[.digits]": the number and the rest of the string. */
+static int opt_decimal(const char *s, double *v, const char **rest) {
+  size_t i = 0, digits = 0;
+  while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+  if (s[i] == '.') {
+    i++;
+    while (s[i] >= '0' && s[i] <= '9') i++, digits++;
+  }
+  if (digits == 0 || i > 24) return -1; /* no number, or absurdly long */
+  char buf[32];
+  memcpy(buf, s, i);
+  buf[i] = '\0';
+  *v = strtod(buf, NULL);
+  *rest = s + i;
+  return 0;
+}
+
+int options_parse_time(const char *s, uint64_t *ms) {
+  double v;
+  const char *unit;
+  if (opt_decimal(s, &v, &unit) < 0) return TW_EMALFORMED;
+  double mult;
+  if (*unit == '\0' || strcmp(unit, "s") == 0) mult = 1000;
+  else if (strcmp(unit, "ms") == 0) mult = 1;
+  else if (strcmp(unit, "m") == 0) mult = 60000;
+  else if (strcmp(unit, "h") == 0) mult = 3600000;
+  else return TW_EMALFORMED;
+  double r = v * mult + 0.5;
+  if (r >= 1e12) return TW_EMALFORMED; /* over 30 years */
+  *ms = (uint64_t)r;
+  if (*ms == 0 && v > 0) *ms = 1;
+  return 0;
+}
+
+int options_parse_rate(const char *s, double *rate) {
+  double v;
+  const char *rest;
+  if (opt_decimal(s, &v, &rest) < 0 || *rest != '\0') return TW_EMALFORMED;
+  if (!(v > 0) || v > 1e9) return TW_EMALFORMED;
+  *rate = v;
+  return 0;
+}
+
+/* ---- the option table ------------------------------------------------------------ */
+
+enum {
+  O_HELP = 1, O_VERSION, O_DRYRUN, O_TOPPORTS, O_EXCLPORTS, O_MINRATE,
+  O_MAXRATE, O_MAXRETRIES, O_HOSTTIMEOUT, O_SCANDELAY, O_MINRTT, O_MAXRTT,
+  O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
+  O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
+  O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
+  O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS
+};
+
+static const struct {
+  const char *name;
+  int has_arg;
+  int id;
+} opt_long[] = {
+    {"help", 0, O_HELP},
+    {"version", 0, O_VERSION},
+    {"dry-run", 0, O_DRYRUN},
+    {"top-ports", 1, O_TOPPORTS},
+    {"exclude-ports", 1, O_EXCLPORTS},
+    {"min-rate", 1, O_MINRATE},
+    {"max-rate", 1, O_MAXRATE},
+    {"max-retries", 1, O_MAXRETRIES},
+    {"host-timeout", 1, O_HOSTTIMEOUT},
+    {"scan-delay", 1, O_SCANDELAY},
+    {"min-rtt-timeout", 1, O_MINRTT},
+    {"max-rtt-timeout", 1, O_MAXRTT},
+    {"initial-rtt-timeout", 1, O_INITRTT},
+    {"open", 0, O_OPEN},
+    {"reason", 0, O_REASON},
+    {"exclude", 1, O_EXCLUDE},
+    {"excludefile", 1, O_EXCLUDEFILE},
+    {"seed", 1, O_SEED},
+    {"shards", 1, O_SHARDS},
+    {"shard", 1, O_SHARD},
+    {"resume", 1, O_RESUME},
+    {"stats-every", 1, O_STATSEVERY},
+    {"privileged", 0, O_PRIV},
+    {"unprivileged", 0, O_UNPRIV},
+    {"privileged-user", 1, O_PRIVUSER},
+    {"max-hostgroup", 1, O_MAXHOSTGROUP},
+    {"source-port", 1, O_SRCPORT},
+    {"packet-trace", 0, O_PKTTRACE},
+    {"script", 1, O_SCRIPT},
+    {"script-args", 1, O_SCRIPTARGS},
+    {"script-args-file", 1, O_SCRIPTARGSFILE},
+    {"script-trace", 0, O_SCRIPTTRACE},
+    {"script-timeout", 1, O_SCRIPTTIMEOUT},
+    {"script-help", 1, O_SCRIPTHELP},
+    {"script-threads", 1, O_SCRIPTTHREADS},
+    {"datadir", 1, O_DATADIR},
+};
+
+void options_init(struct options *o) {
+  memset(o, 0, sizeof *o);
+  o->top_ports = OPT_UNSET;
+  o->timing = 3;
+  o->max_retries = OPT_UNSET;
+  o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
+      o->initial_rtt_ms = OPT_UNSET_MS;
+  o->shards = 1;
+  o->privileged = OPT_UNSET;
+  o->source_port = OPT_UNSET;
+  o->verbose = 0;
+}
+
+void options_free(struct options *o) {
+  targets_free(o->targets);
+  services_free(o->services);
+  portlist_free(&o->ports);
+  free(o->ps.v);
+  free(o->pa.v);
+  free(o->pu.v);
+  free(o->args);
+  for (int k = 0; k < 4; k++) free(o->owned[k]);
+  options_init(o);
+}
+
+/* ---- parsing ------------------------------------------------------------------- */
+
+struct opt_state {
+  struct options *o;
+  int argc, i;
+  char **argv;
+  char *err;
+  size_t errlen;
+  const char *out_all; /* -oA base name */
+  bool shard_set, timing_set;
+};
+
+/* The argument of option `opt`: attached (after '=' or the option letters)
+ * or the next word. */
+static int opt_arg(struct opt_state *st, const char *opt, const char *attached,
+                   const char **out) {
+  if (attached != NULL) {
+    *out = attached;
+    return 0;
+  }
+  if (st->i + 1 >= st->argc)
+    return opt_fail(st->err, st->errlen, opt, "option requires an argument");
+  *out = st->argv[++st->i];
+  return 0;
+}
+
+static int opt_time(struct opt_state *st, const char *opt, const char *v,
+                    uint64_t *ms) {
+  if (options_parse_time(v, ms) != 0)
+    return opt_fail(st->err, st->errlen, v,
+                    "invalid time for %s (a number with optional ms, s, m or h)", opt);
+  return 0;
+}
+
+static int opt_number(struct opt_state *st, const char *opt, const char *v,
+                      uint64_t min, uint64_t max, bool hex, uint64_t *out) {
+  uint64_t n;
+  int r = opt_uint(v, max, hex, &n);
+  if (r == -1) return opt_fail(st->err, st->errlen, v, "invalid number for %s", opt);
+  if (r == -2 || n < min)
+    return opt_fail(st->err, st->errlen, v, "%s must be between %" PRIu64 " and %" PRIu64, opt, min, max);
+  *out = n;
+  return 0;
+}
+
+static int opt_ping_ports(struct opt_state *st, const char *opt,
+                          const char *spec, struct ping_ports *pp,
+                          uint16_t dflt) {
+  free(pp->v);
+  pp->v = NULL;
+  pp->n = 0;
+  struct portset *set = calloc(1, sizeof *set);
+  if (set == NULL) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+  int r = 0;
+  if (*spec == '\0') {
+    portset_add(set, PROTO_TCP, dflt);
+  } else {
+    char what[32];
+    snprintf(what, sizeof what, "%s port list", opt);
+    r = ports_parse(set, spec, PROTO_MASK(PROTO_TCP), 0, NULL, what, st->err, st->errlen);
+  }
+  if (r == 0) {
+    struct portlist pl;
+    r = portlist_from_set(&pl, set);
+    if (r == 0) {
+      pp->v = pl.ports[PROTO_TCP];
+      pp->n = pl.n[PROTO_TCP];
+      free(pl.ports[PROTO_UDP]);
+    } else {
+      errmsg_set(st->err, st->errlen, r, "out of memory");
+    }
+  }
+  free(set);
+  return r;
+}
+
+static int opt_scan_letters(struct opt_state *st, const char *word,
+                            const char *letters) {
+  struct options *o = st->o;
+  if (*letters == '\0') return opt_fail(st->err, st->errlen, word, "missing scan type after -s");
+  for (const char *c = letters; *c; c++) {
+    switch (*c) {
+      case 'S': o->scans |= SCANF(SCAN_SYN); break;
+      case 'T': o->scans |= SCANF(SCAN_CONNECT); break;
+      case 'A': o->scans |= SCANF(SCAN_ACK); break;
+      case 'U': o->scans |= SCANF(SCAN_UDP); break;
+      case 'n': o->no_portscan = true; break;
+      case 'P': o->no_portscan = true; break; /* old spelling of -sn */
+      case 'C': o->script_default = true; break;
+      case 'V': case 'N': case 'F': case 'X': case 'W': case 'M': case 'O':
+      case 'Y': case 'Z': case 'I': case 'L': case 'R':
+        return opt_fail(st->err, st->errlen, word, "unsupported scan type");
+      default:
+        return opt_fail(st->err, st->errlen, word, "unknown scan type");
+    }
+  }
+  return 0;
+}
+
+static int opt_ping(struct opt_state *st, const char *word, const char *rest) {
+  struct options *o = st->o;
+  switch (rest[0]) {
+    case 'n':
+    case '0': /* -P0: Nmap's old spelling of -Pn */
+      if (rest[1] != '\0') break;
+      o->skip_discovery = true;
+      return 0;
+    case 'S':
+      o->probes |= PROBE_SYN;
+      return opt_ping_ports(st, "-PS", rest + 1, &o->ps, 80);
+    case 'A':
+      o->probes |= PROBE_ACK;
+      return opt_ping_ports(st, "-PA", rest + 1, &o->pa, 80);
+    case 'U':
+      o->probes |= PROBE_UDP;
+      return opt_ping_ports(st, "-PU", rest + 1, &o->pu, 40125);
+    case 'E':
+      if (rest[1] != '\0') break;
+      o->probes |= PROBE_ECHO;
+      return 0;
+    case 'P':
+      if (rest[1] != '\0') break;
+      o->probes |= PROBE_TIMESTAMP;
+      return 0;
+    case '\0':
+      return opt_fail(st->err, st->errlen, word, "missing host discovery type after -P");
+    default:
+      return opt_fail(st->err, st->errlen, word, "unsupported host discovery option");
+  }
+  return opt_fail(st->err, st->errlen, word, "unknown host discovery option");
+}
+
+static int opt_timing(struct opt_state *st, const char *v) {
+  static const char *const names[] = {"paranoid", "sneaky", "polite", "normal",
+                                      "aggressive", "insane"};
+  for (int i = 0; i < 6; i++) {
+    if ((v[0] == '0' + i && v[1] == '\0') || strcasecmp(v, names[i]) == 0) {
+      st->o->timing = i;
+      return 0;
+    }
+  }
+  return opt_fail(st->err, st->errlen, v, "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane)");
+}
+
+/* -v, -vv, -v3 (and -d likewise). */
+static int opt_level(struct opt_state *st, const char *word, const char *rest,
+                     int *level) {
+  char c = word[1];
+  if (*rest == '\0') {
+    (*level)++;
+    return 0;
+  }
+  if (rest[0] >= '0' && rest[0] <= '9') {
+    uint64_t n;
+    if (opt_uint(rest, 9, false, &n) != 0)
+      return opt_fail(st->err, st->errlen, word, "-%c level must be between 0 and 9", c);
+    *level = (int)n;
+    return 0;
+  }
+  for (const char *p = rest; *p; p++)
+    if (*p != c) return opt_fail(st->err, st->errlen, word, "unknown option");
+  *level += (int)strlen(rest) + 1;
+  return 0;
+}
+
+static int opt_output(struct opt_state *st, const char *word, char kind) {
+  const char *path = NULL;
+  int r = opt_arg(st, word, NULL, &path);
+  if (r < 0) return r;
+  if (*path == '\0') return opt_fail(st->err, st->errlen, word, "empty output file name");
+  struct options *o = st->o;
+  switch (kind) {
+    case 'N': o->out_normal = path; break;
+    case 'X': o->out_xml = path; break;
+    case 'G': o->out_grep = path; break;
+    case 'J': o->out_json = path; break;
+    case 'A':
+      if (strcmp(path, "-") == 0)
+        return opt_fail(st->err, st->errlen, path, "-oA needs a base file name, not standard output");
+      st->out_all = path;
+      break;
+    default:
+      return opt_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
+  }
+  return 0;
+}
+
+static int opt_target(struct opt_state *st, const char *spec) {
+  struct options *o = st->o;
+  st->o->ntarget_args++;
+  return targets_add(o->targets, spec, st->err, st->errlen);
+}
+
+static int opt_iface(struct opt_state *st, const char *v) {
+  size_t n = strlen(v);
+  if (n == 0 || n >= 16)
+    return opt_fail(st->err, st->errlen, v, "interface name must be 1-15 characters");
+  for (const char *p = v; *p; p++)
+    if (*p <= ' ' || *p == '/' || (unsigned char)*p >= 0x7f)
+      return opt_fail(st->err, st->errlen, v, "invalid interface name");
+  st->o->iface = v;
+  return 0;
+}
+
+static int opt_do_long(struct opt_state *st, int id, const char *word,
+                       const char *v) {
+  struct options *o = st->o;
+  uint64_t n;
+  int r = 0;
+  switch (id) {
+    case O_HELP: o->help = true; break;
+    case O_VERSION: o->version = true; break;
+    case O_DRYRUN: o->dry_run = true; break;
+    case O_TOPPORTS:
+      r = opt_number(st, "--top-ports", v, 1, 65536, false, &n);
+      if (r == 0) o->top_ports = (long)n;
+      break;
+    case O_EXCLPORTS: o->exclude_ports = v; break;
+    case O_MINRATE:
+    case O_MAXRATE: {
+      double rate;
+      if (options_parse_rate(v, &rate) != 0)
+        return opt_fail(st->err, st->errlen, v, "invalid rate for %s (packets per second, more than 0)", word);
+      if (id == O_MINRATE) o->min_rate = rate;
+      else o->max_rate = rate;
+      break;
+    }
+    case O_MAXRETRIES:
+      r = opt_number(st, "--max-retries", v, 0, 100, false, &n);
+      if (r == 0) o->max_retries = (long)n;
+      break;
+    case O_HOSTTIMEOUT: r = opt_time(st, word, v, &o->host_timeout_ms); break;
+    case O_SCANDELAY: r = opt_time(st, word, v, &o->scan_delay_ms); break;
+    case O_MINRTT: r = opt_time(st, word, v, &o->min_rtt_ms); break;
+    case O_MAXRTT: r = opt_time(st, word, v, &o->max_rtt_ms); break;
+    case O_INITRTT: r = opt_time(st, word, v, &o->initial_rtt_ms); break;
+    case O_STATSEVERY: r = opt_time(st, word, v, &o->stats_every_ms); break;
+    case O_SCRIPTTIMEOUT: r = opt_time(st, word, v, &o->script_timeout_ms); break;
+    case O_OPEN: o->open_only = true; break;
+    case O_REASON: o->reason = true; break;
+    case O_EXCLUDE: r = targets_exclude(o->targets, v, st->err, st->errlen); break;
+    case O_EXCLUDEFILE: r = targets_exclude_file(o->targets, v, st->err, st->errlen); break;
+    case O_SEED:
+      r = opt_number(st, "--seed", v, 0, UINT64_MAX, true, &o->seed);
+      o->seed_set = r == 0;
+      break;
+    case O_SHARDS: r = opt_number(st, "--shards", v, 1, 1u << 20, false, &o->shards); break;
+    case O_SHARD:
+      r = opt_number(st, "--shard", v, 0, (1u << 20) - 1, false, &o->shard);
+      st->shard_set = true;
+      break;
+    case O_RESUME: o->resume = v; break;
+    case O_PRIV: o->privileged = 1; break;
+    case O_UNPRIV: o->privileged = 0; break;
+    case O_MAXHOSTGROUP:
+      r = opt_number(st, "--max-hostgroup", v, 1, 1u << 20, false, &o->max_hostgroup);
+      break;
+    case O_PRIVUSER:
+      if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
+      else o->privileged_user = v;
+      break;
+    case O_SRCPORT:
+      r = opt_number(st, word, v, 0, 65535, false, &n);
+      if (r == 0) o->source_port = (long)n;
+      break;
+    case O_PKTTRACE: o->packet_trace = true; break;
+    case O_SCRIPT: o->scripts = v; break;
+    case O_SCRIPTARGS: o->script_args = v; break;
+    case O_SCRIPTARGSFILE: o->script_args_file = v; break;
+    case O_SCRIPTTRACE: o->script_trace = true; break;
+    case O_SCRIPTHELP: o->script_help = v; break;
+    case O_SCRIPTTHREADS:
+      /* trawl's own (Nmap has none); TRAWL_SCRIPT_THREADS when not given */
+      r = opt_number(st, word, v, 1, 1000000, false, &n);
+      if (r == 0) o->script_threads = (unsigned)n;
+      break;
+    case O_DATADIR: o->datadir = v; break;
+  }
+  if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE)
+    r = opt_fail(st->err, st->errlen, v, "empty argument for %s", word);
+  return r;
+}
+
+/* A long option (name without dashes, possibly "name=value"). Returns 1
+ * when the name is not a long option. */
+static int opt_long_word(struct opt_state *st, const char *word,
+                         const char *name) {
+  const char *eq = strchr(name, '=');
+  size_t len = eq ? (size_t)(eq - name) : strlen(name);
+  for (size_t k = 0; k < sizeof opt_long / sizeof opt_long[0]; k++) {
+    if (strlen(opt_long[k].name) != len || strncmp(opt_long[k].name, name, len) != 0) continue;
+    const char *v = NULL;
+    char canon[40]; /* "--name" for messages, however it was spelled */
+    snprintf(canon, sizeof canon, "--%s", opt_long[k].name);
+    if (opt_long[k].has_arg) {
+      int r = opt_arg(st, canon, eq ? eq + 1 : NULL, &v);
+      if (r < 0) return r;
+    } else if (eq) {
+      return opt_fail(st->err, st->errlen, word, "option takes no argument");
+    }
+    return opt_do_long(st, opt_long[k].id, canon, v);
+  }
+  return 1;
+}
+
+static int opt_short(struct opt_state *st, const char *word) {
+  struct options *o = st->o;
+  const char *rest = word + 2;
+  const char *v = NULL;
+  int r;
+  switch (word[1]) {
+    case 's': return opt_scan_letters(st, word, rest);
+    case 'P': return opt_ping(st, word, rest);
+    case 'p':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      if (r == 0) o->port_spec = v;
+      return r;
+    case 'T':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      if (r == 0) r = opt_timing(st, v);
+      return r;
+    case 'o':
+      if (rest[0] == '\0' || rest[1] != '\0')
+        return opt_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
+      return opt_output(st, word, rest[0]);
+    case 'i':
+      if (rest[0] != 'L')
+        return opt_fail(st->err, st->errlen, word, rest[0] == 'R' ? "unsupported option (random targets)" : "unknown option");
+      r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
+      if (r == 0) {
+        o->ntarget_args++;
+        r = targets_add_file(o->targets, v, st->err, st->errlen);
+      }
+      return r;
+    case 'e':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      return r < 0 ? r : opt_iface(st, v);
+    case 'g':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
+    case 'v': return opt_level(st, word, rest, &o->verbose);
+    case 'd': return opt_level(st, word, rest, &o->debug);
+    default: break;
+  }
+  /* bundles of flags without arguments: -n -R -6 -F -h -V, e.g. -nF */
+  for (const char *c = word + 1; *c; c++) {
+    switch (*c) {
+      case 'n': o->dns = DNS_NEVER; break;
+      case 'R': o->dns = DNS_ALWAYS; break;
+      case '6': o->ipv6 = true; break;
+      case 'F': o->fast = true; break;
+      case 'h': o->help = true; break;
+      case 'V': o->version = true; break;
+      default: return opt_fail(st->err, st->errlen, word, "unrecognized option");
+    }
+  }
+  return 0;
+}
+
+static int opt_join_args(struct options *o, int argc, char **argv) {
+  size_t len = 1;
+  for (int i = 0; i < argc; i++) len += strlen(argv[i]) + 1;
+  o->args = malloc(len);
+  if (o->args == NULL) return -ENOMEM;
+  char *p = o->args;
+  for (int i = 0; i < argc; i++) {
+    size_t l = strlen(argv[i]);
+    if (i) *p++ = ' ';
+    memcpy(p, argv[i], l);
+    p += l;
+  }
+  *p = '\0';
+  return 0;
+}
+
+int options_parse(struct options *o, int argc, char **argv, char *err,
+                  size_t errlen) {
+  options_init(o);
+  o->targets = targets_new();
+  if (o->targets == NULL || opt_join_args(o, argc, argv) < 0)
+    return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  struct opt_state st = {.o = o, .argc = argc, .argv = argv, .err = err, .errlen = errlen};
+  bool only_targets = false;
+  for (st.i = 1; st.i < argc; st.i++) {
+    const char *w = argv[st.i];
+    int r;
+    if (only_targets || w[0] != '-' || w[1] == '\0') {
+      r = opt_target(&st, w);
+    } else if (w[1] == '-') {
+      if (w[2] == '\0') {
+        only_targets = true;
+        continue;
+      }
+      r = opt_long_word(&st, w, w + 2);
+      if (r == 1) r = opt_fail(err, errlen, w, "unrecognized option");
+    } else {
+      /* getopt_long_only: a single-dash word may be a long option */
+      r = strlen(w) > 2 ? opt_long_word(&st, w, w + 1) : 1;
+      if (r == 1) r = opt_short(&st, w);
+    }
+    if (r < 0) return r;
+  }
+  if (st.out_all) {
+    /* -oA BASE: every format, unless one was given on its own */
+    char **bufs = o->owned;
+    const char *ext[4] = {".nmap", ".xml", ".gnmap", ".json"};
+    const char **dst[4] = {&o->out_normal, &o->out_xml, &o->out_grep, &o->out_json};
+    for (int k = 0; k < 4; k++) {
+      if (*dst[k]) continue;
+      free(bufs[k]);
+      if (asprintf(&bufs[k], "%s%s", st.out_all, ext[k]) < 0) {
+        bufs[k] = NULL;
+        return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+      }
+      *dst[k] = bufs[k];
+    }
+  }
+  if (st.shard_set && o->shard >= o->shards) {
+    char v[32];
+    snprintf(v, sizeof v, "%" PRIu64, o->shard);
+    return opt_fail(err, errlen, v, "--shard must be less than --shards (%" PRIu64 ")", o->shards);
+  }
+  return 0;
+}
+
+/* ---- finalize ------------------------------------------------------------------ */
+
+/* Nmap's timing templates: scan delay, RTT bounds and initial timeout (ms),
+ * retries, host timeout (0 none). */
+static const struct {
+  uint64_t scan_delay, min_rtt, max_rtt, init_rtt;
+  long retries;
+  uint64_t host_timeout;
+} opt_templates[6] = {
+    {300000, 100, 10000, 300000, 10, 0}, /* T0 paranoid */
+    {15000, 100, 10000, 15000, 10, 0},   /* T1 sneaky */
+    {400, 100, 10000, 1000, 10, 0},      /* T2 polite */
+    {0, 100, 10000, 1000, 10, 0},        /* T3 normal */
+    {0, 100, 1250, 500, 6, 0},           /* T4 aggressive */
+    {0, 50, 300, 250, 2, 900000},        /* T5 insane */
+};
+
+static int opt_check_outputs(struct options *o, char *err, size_t errlen) {
+  const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
+  int to_stdout = 0;
+  for (int k = 0; k < 4; k++) to_stdout += outs[k] && strcmp(outs[k], "-") == 0;
+  if (to_stdout > 1) return opt_fail(err, errlen, "-", "only one output format can go to standard output");
+  for (int a = 0; a < 4; a++)
+    for (int b = a + 1; b < 4; b++)
+      if (outs[a] && outs[b] && strcmp(outs[a], "-") != 0 && strcmp(outs[a], outs[b]) == 0)
+        return opt_fail(err, errlen, outs[a], "two output formats name the same file");
+  return 0;
+}
+
+static int opt_ports(struct options *o, char *err, size_t errlen) {
+  unsigned protos = 0;
+  if (o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK)))
+    protos |= PROTO_MASK(PROTO_TCP);
+  if (o->scans & SCANF(SCAN_UDP)) protos |= PROTO_MASK(PROTO_UDP);
+  struct portset *set = calloc(1, sizeof *set), *tmp = calloc(1, sizeof *tmp);
+  int r = 0;
+  if (set == NULL || tmp == NULL) {
+    r = errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  } else if (o->port_spec) {
+    r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
+    if (r == 0 && o->top_ports != OPT_UNSET)
+      ports_add_top(set, o->services, protos, (size_t)o->top_ports, tmp);
+    else if (r == 0)
+      *set = *tmp;
+  } else {
+    size_t n = o->fast ? 100 : o->top_ports != OPT_UNSET ? (size_t)o->top_ports : 1000;
+    ports_add_top(set, o->services, protos, n, NULL);
+  }
+  if (r == 0 && o->exclude_ports) {
+    portset_clear(tmp);
+    r = ports_parse(tmp, o->exclude_ports, PROTO_MASK_ALL, 1, o->services,
+                    "--exclude-ports specification", err, errlen);
+    if (r == 0) portset_subtract(set, tmp);
+  }
+  if (r == 0) {
+    r = portlist_from_set(&o->ports, set);
+    if (r < 0) errmsg_set(err, errlen, r, "out of memory");
+  }
+  if (r == 0 && portlist_count(&o->ports) == 0)
+    r = opt_fail(err, errlen, o->port_spec ? o->port_spec : o->exclude_ports ? o->exclude_ports : "",
+                 "no ports left to scan");
+  free(set);
+  free(tmp);
+  return r;
+}
+
+int options_finalize(struct options *o, bool is_root, char *err,
+                     size_t errlen) {
+  bool priv = o->privileged == OPT_UNSET ? is_root : o->privileged == 1;
+  if (o->resume && (o->ntarget_args || o->scans || o->port_spec))
+    return opt_fail(err, errlen, o->resume, "--resume takes no targets or scan options (they come from the saved state)");
+  /* scan types */
+  unsigned tcp = o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK));
+  if ((tcp & (tcp - 1)) != 0)
+    return opt_fail(err, errlen, (o->scans & SCANF(SCAN_CONNECT)) ? "-sT" : "-sA",
+                    "only one TCP scan type (-sS, -sT, -sA) can be used");
+  if (o->no_portscan) {
+    if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
+    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports)
+      return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports)");
+  } else if (o->scans == 0) {
+    o->scans = priv ? SCANF(SCAN_SYN) : SCANF(SCAN_CONNECT);
+  }
+  if (!priv) {
+    static const struct { unsigned bit; const char *opt; } raw[] = {
+        {SCANF(SCAN_SYN), "-sS"}, {SCANF(SCAN_ACK), "-sA"}, {SCANF(SCAN_UDP), "-sU"}};
+    for (size_t k = 0; k < 3; k++)
+      if (o->scans & raw[k].bit)
+        return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
+    if (o->probes & ~(unsigned)PROBE_SYN)
+      return opt_fail(err, errlen, "-P", "ICMP, ACK and UDP discovery probes need root privileges (or --privileged)");
+  }
+  if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
+  if (o->fast && o->top_ports != OPT_UNSET)
+    return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with --top-ports");
+  if (o->skip_discovery && o->probes)
+    return opt_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
+  /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without privileges */
+  if (!o->skip_discovery && o->probes == 0) {
+    o->default_probes = true;
+    if (priv) {
+      o->probes = PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP;
+      static uint16_t p443[] = {443}, p80[] = {80};
+      o->ps.v = malloc(sizeof p443);
+      o->pa.v = malloc(sizeof p80);
+      if (!o->ps.v || !o->pa.v) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+      memcpy(o->ps.v, p443, sizeof p443);
+      memcpy(o->pa.v, p80, sizeof p80);
+      o->ps.n = o->pa.n = 1;
+    } else {
+      o->probes = PROBE_SYN;
+      o->ps.v = malloc(2 * sizeof *o->ps.v);
+      if (!o->ps.v) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+      o->ps.v[0] = 80;
+      o->ps.v[1] = 443;
+      o->ps.n = 2;
+    }
+  }
+  /* timing: the template fills what was not given */
+  const typeof(opt_templates[0]) *t = &opt_templates[o->timing];
+  if (o->scan_delay_ms == OPT_UNSET_MS) o->scan_delay_ms = t->scan_delay;
+  if (o->min_rtt_ms == OPT_UNSET_MS) o->min_rtt_ms = t->min_rtt;
+  if (o->max_rtt_ms == OPT_UNSET_MS) o->max_rtt_ms = t->max_rtt;
+  if (o->initial_rtt_ms == OPT_UNSET_MS) {
+    o->initial_rtt_ms = t->init_rtt;
+    if (o->initial_rtt_ms > o->max_rtt_ms) o->initial_rtt_ms = o->max_rtt_ms;
+    if (o->initial_rtt_ms < o->min_rtt_ms) o->initial_rtt_ms = o->min_rtt_ms;
+  }
+  if (o->max_retries == OPT_UNSET) o->max_retries = t->retries;
+  if (o->host_timeout_ms == OPT_UNSET_MS) o->host_timeout_ms = t->host_timeout;
+  char v[64];
+  if (o->min_rate > 0 && o->max_rate > 0 && o->min_rate > o->max_rate) {
+    snprintf(v, sizeof v, "%g", o->min_rate);
+    return opt_fail(err, errlen, v, "--min-rate is greater than --max-rate (%g)", o->max_rate);
+  }
+  if (o->min_rtt_ms > o->max_rtt_ms) {
+    snprintf(v, sizeof v, "%" PRIu64 "ms", o->min_rtt_ms);
+    return opt_fail(err, errlen, v, "--min-rtt-timeout is greater than --max-rtt-timeout (%" PRIu64 "ms)", o->max_rtt_ms);
+  }
+  if (o->initial_rtt_ms < o->min_rtt_ms || o->initial_rtt_ms > o->max_rtt_ms) {
+    snprintf(v, sizeof v, "%" PRIu64 "ms", o->initial_rtt_ms);
+    return opt_fail(err, errlen, v, "--initial-rtt-timeout must lie between the minimum and maximum RTT timeouts");
+  }
+  int r = opt_check_outputs(o, err, errlen);
+  if (r < 0) return r;
+  /* scripts: -sC is the "default" category */
+  if (o->script_default && o->scripts == NULL) o->scripts = "default";
+  /* ports */
+  if (!o->no_portscan) {
+    r = services_load_default(&o->services, o->datadir, err, errlen);
+    if (r < 0) return r;
+    r = opt_ports(o, err, errlen);
+    if (r < 0) return r;
+  }
+  /* targets */
+  r = targets_finalize(o->targets, err, errlen);
+  if (r < 0) return r;
+  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0)
+    return errmsg_set(err, errlen, TW_EMALFORMED,
+                      o->ntarget_args ? "no targets left after exclusions"
+                                      : "no targets were specified (see trawl --help)");
+  struct tgt_addr a;
+  char as[INET6_ADDRSTRLEN];
+  if (!o->ipv6 && targets_count6(o->targets) > 0) {
+    targets_get(o->targets, targets_count4(o->targets), &a);
+    return opt_fail(err, errlen, tgt_addr_str(&a, as, sizeof as), "IPv6 targets need -6");
+  }
+  if (o->ipv6 && targets_count4(o->targets) > 0) {
+    targets_get(o->targets, 0, &a);
+    return opt_fail(err, errlen, tgt_addr_str(&a, as, sizeof as), "IPv4 targets cannot be scanned with -6");
+  }
+  return 0;
+}
+
+/* ---- --help --------------------------------------------------------------------- */
+
+void options_usage(FILE *f) {
+  fprintf(f,
+"%s %s: a fast network scanner with Nmap's command line and output formats\n"
+"Usage: trawl [Scan Type(s)] [Options] {target specification}\n"
+"TARGET SPECIFICATION:\n"
+"  Addresses, CIDR blocks, octet ranges, IPv6 addresses/blocks, hostnames:\n"
+"  198.18.0.1, 198.18.0.0/15, 198.18.1-3.*, 198.18.0.1,3,5-7, 2001:db8::/120\n"
+"  -iL <file>: read targets from a file (\"-\" for standard input)\n"
+"  --exclude <host1[,host2],...>: exclude hosts/networks\n"
+"  --excludefile <file>: exclude the hosts/networks listed in a file\n"
+"HOST DISCOVERY:\n"
+"  -sn: host discovery only, no port scan\n"
+"  -Pn: treat every host as up, skip discovery\n"
+"  -PS/PA/PU[portlist]: TCP SYN, TCP ACK, UDP discovery to the given ports\n"
+"  -PE/PP: ICMP echo, timestamp discovery\n"
+"  -n/-R: never resolve / always resolve reverse DNS names\n"
+"SCAN TECHNIQUES:\n"
+"  -sS/sT/sA: TCP SYN / connect() / ACK scan\n"
+"  -sU: UDP scan\n"
+"PORT SPECIFICATION AND SCAN ORDER:\n"
+"  -p <port ranges>: only scan these ports, e.g. -p22; -p1-65535; -p-;\n"
+"     -p U:53,111,137,T:21-25,80,139,8080; -p http,ssh; -p [1-1024]\n"
+"  --exclude-ports <port ranges>: leave these ports out\n"
+"  -F: fast mode: the 100 most common ports of each protocol\n"
+"  --top-ports <number>: the <number> most common ports\n"
+"  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
+"  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
+"  --resume <file>: continue an interrupted scan\n"
+"SCRIPT SCAN:\n"
+"  -sC: equivalent to --script=default\n"
+"  --script=<Lua scripts>: comma-separated list of directories, script\n"
+"     files or script categories\n"
+"  --script-args=<n1=v1,[n2=v2,...]>: provide arguments to scripts\n"
+"  --script-args-file=<filename>: provide script args in a file\n"
+"  --script-trace: show all data sent and received by scripts\n"
+"  --script-timeout <time>: stop each script after this long\n"
+"  --script-threads <n>: run at most n scripts at once (default 1000)\n"
+"  --script-help=<Lua scripts>: show help about scripts\n"
+"TIMING AND PERFORMANCE:\n"
+"  Options which take <time> are in seconds, or append 'ms' (milliseconds),\n"
+"  's' (seconds), 'm' (minutes), or 'h' (hours) to the value (e.g. 30m).\n"
+"  -T<0-5>: set timing template (higher is faster)\n"
+"  --min-rate <number>: send packets no slower than <number> per second\n"
+"  --max-rate <number>: send packets no faster than <number> per second\n"
+"  --max-retries <tries>: caps number of port scan probe retransmissions\n"
+"  --host-timeout <time>: give up on a host after this long\n"
+"  --scan-delay <time>: wait this long between probes to a host\n"
+"  --min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout <time>: probe\n"
+"     round trip time bounds\n"
+"  --stats-every <time>: print progress at this interval\n"
+"OUTPUT:\n"
+"  -oN/-oX/-oG/-oJ <file>: normal, XML, grepable, JSON Lines output to\n"
+"     the file (\"-\" for standard output)\n"
+"  -oA <basename>: all four formats at once (.nmap .xml .gnmap .json)\n"
+"  -v: increase verbosity level (use -vv or -v<level> for more)\n"
+"  -d: increase debugging level (use -dd or -d<level> for more)\n"
+"  --reason: display the reason a port or host is in a particular state\n"
+"  --open: only show open (or possibly open) ports\n"
+"  --packet-trace: show all packets sent and received\n"
+"MISC:\n"
+"  -6: scan IPv6 targets\n"
+"  -e <iface>: use this network interface\n"
+"  -g/--source-port <portnum>: use this source port\n"
+"  --privileged/--unprivileged: assume raw packet privileges, or not\n"
+"  --privileged-user NAME: user to become once raw sockets are open (default nobody)\n"
+"  --max-hostgroup <n>: at most n hosts per group (results are written per group)\n"
+"  --datadir <dir>: look for trawl's data files here first\n"
+"  --dry-run: check everything and print the scan plan; send nothing\n"
+"  -V/--version: print the version\n"
+"  -h/--help: print this summary\n"
+"EXAMPLES:\n"
+"  trawl -v -sS -p 22,80,443 198.18.0.0/24\n"
+"  trawl -sU --top-ports 20 -oX out.xml 198.18.1.1-50\n"
+"  trawl -6 -Pn -p- 2001:db8::1\n"
+"See the trawl(1) manual page for more options and descriptions.\n",
+          TRAWL_NAME, TRAWL_VERSION);
+}
+
+/* ---- --dry-run ------------------------------------------------------------------- */
+
+static void opt_ms(FILE *f, uint64_t ms) {
+  if (ms % 3600000 == 0 && ms) fprintf(f, "%" PRIu64 "h", ms / 3600000);
+  else if (ms % 60000 == 0 && ms) fprintf(f, "%" PRIu64 "m", ms / 60000);
+  else if (ms % 1000 == 0 && ms) fprintf(f, "%" PRIu64 "s", ms / 1000);
+  else fprintf(f, "%" PRIu64 "ms", ms);
+}
+
+static void opt_print_ping(FILE *f, const char *flag, const struct ping_ports *pp) {
+  char *l = ports_format(pp->v, pp->n);
+  fprintf(f, " %s%s", flag, l ? l : "");
+  free(l);
+}
+
+void options_print_plan(FILE *f, const struct options *o) {
+  char q[ERRMSG_QUOTE_MAX + 8], as[INET6_ADDRSTRLEN];
+  const struct targets *t = o->targets;
+  fprintf(f, "%s %s dry run: nothing will be sent\n", TRAWL_NAME, TRAWL_VERSION);
+  fprintf(f, "scan types:  ");
+  if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
+  static const char *const tn[] = {"syn (-sS)", "connect (-sT)", "ack (-sA)", "udp (-sU)"};
+  bool first = true;
+  for (int k = 0; k < 4; k++)
+    if (o->scans & SCANF(k)) fprintf(f, "%s%s", first ? "" : ", ", tn[k]), first = false;
+  fputc('\n', f);
+  fprintf(f, "targets:     %" PRIu64 " addresses (%" PRIu64 " IPv4, %" PRIu64 " IPv6) in %zu ranges\n",
+          targets_count(t), targets_count4(t), targets_count6(t), targets_range_count(t));
+  if (targets_count(t) > 0) {
+    struct tgt_addr a;
+    targets_get(t, 0, &a);
+    fprintf(f, "             first %s", tgt_addr_str(&a, as, sizeof as));
+    targets_get(t, targets_count(t) - 1, &a);
+    fprintf(f, ", last %s\n", tgt_addr_str(&a, as, sizeof as));
+  }
+  for (size_t i = 0; i < targets_name_count(t); i++) {
+    const struct tgt_name *n = targets_name(t, i);
+    fprintf(f, "to resolve:  %s", errmsg_quote(q, sizeof q, n->name, (size_t)-1));
+    if (n->prefix >= 0) fprintf(f, "/%d", n->prefix);
+    fputc('\n', f);
+  }
+  for (size_t i = 0; i < targets_excluded_name_count(t); i++)
+    fprintf(f, "exclude:     %s (name, resolved before the scan)\n",
+            errmsg_quote(q, sizeof q, targets_excluded_name(t, i)->name, (size_t)-1));
+  if (!o->no_portscan) {
+    for (int p = 0; p < PROTO_COUNT; p++) {
+      char *l = ports_format(o->ports.ports[p], o->ports.n[p]);
+      fprintf(f, "%s ports:   %zu%s%s%s\n", proto_name((enum scan_proto)p), o->ports.n[p],
+              o->ports.n[p] ? " (" : "", o->ports.n[p] && l ? l : "", o->ports.n[p] ? ")" : "");
+      free(l);
+    }
+    unsigned __int128 probes = (unsigned __int128)targets_count(t) * portlist_count(&o->ports);
+    fprintf(f, "probes:      %" PRIu64 "%s (addresses x ports, before retries)\n",
+            probes > UINT64_MAX ? UINT64_MAX : (uint64_t)probes, probes > UINT64_MAX ? "+" : "");
+  }
+  fputs("discovery:  ", f);
+  if (o->skip_discovery) fputs(" none (-Pn: every host is treated as up)", f);
+  if (o->probes & PROBE_ECHO) fputs(" -PE", f);
+  if (o->probes & PROBE_SYN) opt_print_ping(f, "-PS", &o->ps);
+  if (o->probes & PROBE_ACK) opt_print_ping(f, "-PA", &o->pa);
+  if (o->probes & PROBE_UDP) opt_print_ping(f, "-PU", &o->pu);
+  if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
+  if (o->default_probes) fputs(" (default)", f);
+  fputc('\n', f);
+  fprintf(f, "dns:         %s\n", o->dns == DNS_NEVER ? "never (-n)" : o->dns == DNS_ALWAYS ? "always (-R)" : "reverse-resolve hosts that are up");
+  fprintf(f, "timing:      -T%d, max-retries %ld, scan-delay ", o->timing, o->max_retries);
+  opt_ms(f, o->scan_delay_ms);
+  fputs(", rtt timeout ", f);
+  opt_ms(f, o->min_rtt_ms);
+  fputs("..", f);
+  opt_ms(f, o->max_rtt_ms);
+  fputs(" (initial ", f);
+  opt_ms(f, o->initial_rtt_ms);
+  fputs("), host-timeout ", f);
+  if (o->host_timeout_ms) opt_ms(f, o->host_timeout_ms); else fputs("none", f);
+  fputc('\n', f);
+  fputs("rate:        min ", f);
+  if (o->min_rate > 0) fprintf(f, "%g/s", o->min_rate); else fputs("none", f);
+  fputs(", max ", f);
+  if (o->max_rate > 0) fprintf(f, "%g/s", o->max_rate); else fputs("none", f);
+  fputc('\n', f);
+  fprintf(f, "order:       ");
+  if (o->seed_set) fprintf(f, "seed %" PRIu64, o->seed); else fputs("random seed", f);
+  fprintf(f, ", shard %" PRIu64 " of %" PRIu64 "\n", o->shard, o->shards);
+  if (o->resume) fprintf(f, "resume:      %s\n", errmsg_quote(q, sizeof q, o->resume, (size_t)-1));
+  if (o->stats_every_ms) {
+    fputs("stats every: ", f);
+    opt_ms(f, o->stats_every_ms);
+    fputc('\n', f);
+  }
+  const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
+  static const char *const on[4] = {"normal", "xml", "grepable", "json"};
+  fputs("output:      normal -> terminal", f);
+  for (int k = 0; k < 4; k++)
+    if (outs[k])
+      fprintf(f, "; %s -> %s", on[k],
+              strcmp(outs[k], "-") == 0 ? "stdout" : errmsg_quote(q, sizeof q, outs[k], (size_t)-1));
+  fputc('\n', f);
+  fprintf(f, "display:     verbose %d, debug %d%s%s%s\n", o->verbose, o->debug,
+          o->reason ? ", --reason" : "", o->open_only ? ", --open" : "",
+          o->packet_trace ? ", --packet-trace" : "");
+  fprintf(f, "privileges:  %s\n", o->privileged == 1 ? "raw packets (--privileged)"
+                                   : o->privileged == 0 ? "none (--unprivileged)"
+                                   : "detected at start");
+  if (o->iface) fprintf(f, "interface:   %s\n", o->iface);
+  if (o->source_port != OPT_UNSET) fprintf(f, "source port: %ld\n", o->source_port);
+  if (o->scripts || o->script_help) {
+    fprintf(f, "scripts:     %s", errmsg_quote(q, sizeof q, o->scripts ? o->scripts : "(none)", (size_t)-1));
+    if (o->script_args) fprintf(f, "; args %s", errmsg_quote(q, sizeof q, o->script_args, (size_t)-1));
+    if (o->script_args_file) fprintf(f, "; args file %s", errmsg_quote(q, sizeof q, o->script_args_file, (size_t)-1));
+    if (o->script_trace) fputs("; --script-trace", f);
+    if (o->script_timeout_ms) {
+      fputs("; timeout ", f);
+      opt_ms(f, o->script_timeout_ms);
+    }
+    if (o->script_threads) fprintf(f, "; at most %u at once", o->script_threads);
+    fputc('\n', f);
+  }
+  if (o->datadir) fprintf(f, "datadir:     %s\n", errmsg_quote(q, sizeof q, o->datadir, (size_t)-1));
+}

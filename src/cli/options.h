@@ -1,0 +1,128 @@
+/* options.h: trawl's command line, spelled like Nmap's (-sS, -PS22,80,
+ * -T4, -oX FILE, --top-ports N, single-dash long options such as -open).
+ *
+ * options_parse() reads argv into struct options, checking each value as
+ * it goes (targets, port lists, times, rates, numbers); options_finalize()
+ * applies defaults (scan type, ports, timing template), loads the port
+ * table, finishes the target set and checks the combination. Every error
+ * is one line in err, "<what was wrong>: '<arg>'" (the caller prefixes
+ * "trawl: "), or the target/port parser's own line, and nothing has been
+ * sent when it is reported. options_print_plan() prints what a scan would
+ * do (--dry-run). */
+#ifndef TRAWL_OPTIONS_H
+#define TRAWL_OPTIONS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "core/ports.h"
+#include "core/result.h"
+#include "db/services.h"
+#include "core/targets.h"
+
+#define SCANF(t) (1u << (t)) /* bit of an enum scan_type in options.scans */
+
+/* Host discovery probes (-PS -PA -PU -PE -PP). */
+enum {
+  PROBE_SYN = 1 << 0,
+  PROBE_ACK = 1 << 1,
+  PROBE_UDP = 1 << 2,
+  PROBE_ECHO = 1 << 3,
+  PROBE_TIMESTAMP = 1 << 4
+};
+
+enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };
+
+/* Unset numeric options hold these values until options_finalize(). */
+#define OPT_UNSET_MS UINT64_MAX
+#define OPT_UNSET (-1)
+
+struct ping_ports {
+  uint16_t *v;
+  size_t n;
+};
+
+struct options {
+  /* what to do */
+  unsigned scans;      /* SCANF(SCAN_SYN) | ... */
+  bool no_portscan;    /* -sn */
+  bool skip_discovery; /* -Pn */
+  unsigned probes;     /* PROBE_* given; after finalize, the ones to use */
+  bool default_probes; /* finalize chose the probes */
+  struct ping_ports ps, pa, pu; /* -PS/-PA/-PU ports */
+  bool ipv6;           /* -6 */
+  /* ports */
+  const char *port_spec;     /* -p */
+  bool fast;                 /* -F */
+  long top_ports;            /* --top-ports, OPT_UNSET */
+  const char *exclude_ports; /* --exclude-ports */
+  struct portlist ports;     /* finalize */
+  struct services *services; /* finalize */
+  /* targets (parsed as given) */
+  struct targets *targets;
+  size_t ntarget_args;
+  /* timing */
+  int timing; /* -T0..5, default 3 */
+  double min_rate, max_rate; /* 0: unset */
+  long max_retries;
+  uint64_t host_timeout_ms, scan_delay_ms, min_rtt_ms, max_rtt_ms,
+      initial_rtt_ms; /* 0 host timeout: none */
+  uint64_t stats_every_ms; /* 0: none */
+  uint64_t max_hostgroup;  /* --max-hostgroup: hosts per group (0: by size) */
+  /* output */
+  const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
+  bool open_only, reason, packet_trace;
+  int verbose, debug;
+  enum dns_mode dns;
+  /* order, sharding, resume */
+  uint64_t seed;
+  bool seed_set;
+  uint64_t shards, shard;
+  const char *resume;
+  bool resuming;        /* set by main from the --resume file */
+  uint64_t resume_next; /* first target index not yet scanned */
+  /* privileges, interface, source port */
+  int privileged; /* OPT_UNSET (auto), 0 (--unprivileged), 1 (--privileged) */
+  const char *iface;
+  const char *privileged_user; /* --privileged-user: drop root to (NULL: nobody) */
+  long source_port;
+  /* scripts */
+  bool script_default; /* -sC */
+  const char *scripts, *script_args, *script_args_file, *script_help;
+  bool script_trace;
+  uint64_t script_timeout_ms; /* 0: none */
+  unsigned script_threads;    /* --script-threads; 0: TRAWL_SCRIPT_THREADS or 1000 */
+  /* the tool itself */
+  bool help, version, dry_run;
+  const char *datadir;
+  char *args; /* argv joined with spaces, for the outputs */
+  char *owned[4]; /* -oA file names */
+};
+
+void options_init(struct options *o);
+void options_free(struct options *o);
+
+/* Parses argv[1..argc-1]. 0 or a negative code with err filled. Strings in
+ * o point into argv, which must outlive o. */
+int options_parse(struct options *o, int argc, char **argv, char *err,
+                  size_t errlen);
+
+/* Applies defaults and checks the whole. is_root: running with the
+ * privileges raw packets need (the --privileged/--unprivileged options
+ * override it). Not needed for --help, --version, --script-help. */
+int options_finalize(struct options *o, bool is_root, char *err,
+                     size_t errlen);
+
+/* The --help text. */
+void options_usage(FILE *f);
+/* The plan a finalized o describes (--dry-run). */
+void options_print_plan(FILE *f, const struct options *o);
+
+/* Value parsers, exposed for tests: Nmap time values ("500ms", "1.5s",
+ * "30m", "2h"; no unit: seconds) in milliseconds, and rates. 0 or
+ * TW_EMALFORMED. */
+int options_parse_time(const char *s, uint64_t *ms);
+int options_parse_rate(const char *s, double *rate);
+
+#endif

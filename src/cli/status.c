@@ -1,0 +1,106 @@
+/* status.c: progress reports (see status.h). The live line is redrawn
+ * every 250 ms on stderr when it is a terminal; keys pressed on a terminal
+ * stdin print a full status (the terminal is put in non-canonical mode for
+ * the scan and restored after). */
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "scan/scan.h"
+#include "cli/status.h"
+
+static struct termios saved_tio;
+static int tio_saved;
+
+static double progress(const struct scan *s) {
+  if (s->ntargets == 0) return 1.0;
+  double done = (double)s->hosts_done;
+  if (s->eng_live) done += engine_progress(&s->eng) * (double)s->nhosts;
+  double p = done / (double)s->ntargets;
+  return p > 1.0 ? 1.0 : p;
+}
+
+static uint64_t sent_now(const struct scan *s) {
+  return s->probes_sent + (s->eng_live ? s->eng.st.sent : 0);
+}
+
+void status_print(struct scan *s) {
+  double el = (double)(tw_hrtime() - s->start_ns) / 1e9;
+  double p = progress(s);
+  double rate = s->eng_live ? s->eng.rc.rate : 0;
+  double left = p > 0.001 ? el / p - el : 0;
+  fprintf(stderr,
+          "Stats: %.1fs elapsed; %llu hosts completed (%llu up); %.2f%% done; "
+          "ETC %.0fs; %llu probes sent; rate %.0f pkt/s; %llu open ports; %llu bad replies\n",
+          el, (unsigned long long)s->hosts_done, (unsigned long long)s->hosts_up, p * 100, left,
+          (unsigned long long)sent_now(s), rate, (unsigned long long)s->open_ports,
+          (unsigned long long)s->bad_cookies);
+}
+
+static uint64_t last_sent, last_ns;
+
+static void tick(tw_timer *t, int status) {
+  struct scan *s = tw_data(t);
+  if (status < 0 || s->finished) return;
+  if (s->o->stats_every_ms && !isatty(2)) {
+    status_print(s);
+    return;
+  }
+  uint64_t now = tw_hrtime(), sent = sent_now(s);
+  double pps = last_ns ? (double)(sent - last_sent) * 1e9 / (double)(now - last_ns) : 0;
+  last_sent = sent;
+  last_ns = now;
+  double el = (double)(now - s->start_ns) / 1e9, p = progress(s);
+  fprintf(stderr, "\r%8.0f pkt/s  %6.2f%% done  %6.1fs left  %llu open   ", pps, p * 100,
+          p > 0.001 ? el / p - el : 0.0, (unsigned long long)s->open_ports);
+}
+
+static void key(tw_io *io, int status, int events) {
+  struct scan *s = tw_data(io);
+  char buf[64];
+  if (status < 0) return;
+  ssize_t n = read(0, buf, sizeof buf);
+  if (n <= 0) {
+    tw_io_stop(io);
+    return;
+  }
+  fputc('\n', stderr);
+  status_print(s);
+}
+
+void status_start(struct scan *s) {
+  uint64_t every = s->o->stats_every_ms ? s->o->stats_every_ms * 1000000ull : 0;
+  if (!every && isatty(2)) every = 250000000ull;
+  if (every && tw_timer_new(s->loop, &s->status_timer, s) == 0) {
+    tw_timer_start(s->status_timer, tick, every, every);
+    tw_unref(s->status_timer);
+  }
+  if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
+    struct termios raw = saved_tio;
+    raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
+    raw.c_cc[VMIN] = 1;
+    raw.c_cc[VTIME] = 0;
+    if (tcsetattr(0, TCSANOW, &raw) == 0) tio_saved = 1;
+    if (tw_io_new(s->loop, &s->stdin_io, 0, key, s) == 0) {
+      tw_io_start(s->stdin_io, TW_READABLE);
+      tw_unref(s->stdin_io);
+    }
+  }
+}
+
+void status_stop(struct scan *s) {
+  if (s->status_timer) {
+    tw_close(s->status_timer, NULL);
+    s->status_timer = NULL;
+    if (isatty(2) && !s->o->stats_every_ms) fputs("\r\033[K", stderr);
+  }
+  if (s->stdin_io) {
+    tw_close(s->stdin_io, NULL);
+    s->stdin_io = NULL;
+  }
+  if (tio_saved) {
+    tcsetattr(0, TCSANOW, &saved_tio);
+    tio_saved = 0;
+  }
+}

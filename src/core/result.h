@@ -1,0 +1,159 @@
+/* result.h: the scan result model the engine fills and the output writers
+ * (output.h) read: the scan, its hosts, their ports and script results,
+ * with the same vocabulary as Nmap's XML (states, reasons, hostname types,
+ * script <elem>/<table> trees).
+ *
+ * Memory: every string is owned by the structure holding it (the helpers
+ * below strdup); host_result_free() frees a host and everything in it. A
+ * host need not list every port: ports the engine did not keep one by one
+ * (e.g. 60000 closed ones) are given as counts in `bulk`, and the writers
+ * fold listed and bulk ports of a state together when deciding what to
+ * show in full. */
+#ifndef TRAWL_RESULT_H
+#define TRAWL_RESULT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/proto.h"
+#include "core/targets.h"
+
+enum port_state {
+  PORT_OPEN,
+  PORT_CLOSED,
+  PORT_FILTERED,
+  PORT_UNFILTERED,
+  PORT_OPEN_FILTERED,
+  PORT_CLOSED_FILTERED,
+  PORT_NSTATES
+};
+/* "open", "closed", "filtered", "unfiltered", "open|filtered",
+ * "closed|filtered". */
+const char *port_state_name(enum port_state s);
+
+/* A node of a script's structured output: <elem key=..>text</elem> or
+ * <table key=..>children</table>; key may be NULL. */
+enum script_node_kind { SNODE_ELEM, SNODE_TABLE };
+struct script_node {
+  enum script_node_kind kind;
+  char *key;
+  char *value; /* SNODE_ELEM only */
+  struct script_node *child;
+  size_t nchild, capchild;
+};
+
+struct script_result {
+  char *id;
+  char *output;            /* the human-readable text, may hold newlines */
+  struct script_node tree; /* an unkeyed table: the top-level elems/tables */
+};
+
+struct port_result {
+  enum scan_proto proto;
+  uint16_t portid;
+  enum port_state state;
+  char *reason; /* "syn-ack", "reset", "no-response", "port-unreach", ... */
+  int reason_ttl; /* 0: none (e.g. connect scan) */
+  char *service;  /* name from the port table (method "table"); NULL: none */
+  struct script_result *scripts;
+  size_t nscripts;
+};
+
+/* count ports of one protocol in one state (with one reason) that are not
+ * listed individually. */
+struct port_bulk {
+  enum scan_proto proto;
+  enum port_state state;
+  char *reason;
+  uint64_t count;
+};
+
+enum hostname_type { HOSTNAME_USER, HOSTNAME_PTR };
+struct hostname {
+  char *name;
+  enum hostname_type type;
+};
+
+enum host_status { HOST_UP, HOST_DOWN, HOST_UNKNOWN };
+
+struct host_result {
+  struct tgt_addr addr;
+  bool has_mac;
+  uint8_t mac[6];
+  char *mac_vendor; /* NULL: unknown */
+  struct hostname *names;
+  size_t nnames;
+  enum host_status status;
+  char *reason; /* "echo-reply", "arp-response", "user-set", "reset", ... */
+  int reason_ttl;
+  int distance;                /* hops; -1: unknown */
+  int64_t start_time, end_time; /* Unix seconds; 0: unknown */
+  int64_t srtt_us, rttvar_us, timeout_us; /* -1: unknown */
+  bool timedout; /* --host-timeout expired */
+  struct port_result *ports;
+  size_t nports, capports;
+  struct port_bulk *bulk;
+  size_t nbulk;
+  struct script_result *hostscripts;
+  size_t nhostscripts;
+};
+
+enum scan_type { SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP };
+/* Nmap's scaninfo type: "syn", "connect", "ack", "udp". */
+const char *scan_type_name(enum scan_type t);
+
+struct scan_info_type {
+  enum scan_type type;
+  enum scan_proto proto;
+  const uint16_t *ports; /* sorted */
+  size_t nports;
+};
+
+/* What the writers need at the start of the scan. */
+struct scan_info {
+  const char *args;   /* the command line, joined with spaces */
+  int64_t start_time; /* Unix seconds */
+  int verbose, debug;
+  const struct scan_info_type *types;
+  size_t ntypes;
+};
+
+/* ... and at its end. */
+struct scan_end {
+  int64_t end_time;
+  double elapsed; /* seconds */
+  uint64_t hosts_up, hosts_down, hosts_total;
+  bool interrupted;     /* stopped early (signal): exit="error" */
+  const char *errormsg; /* why it ended with an error; NULL on success */
+};
+
+/* ---- building results (all return 0 / a pointer, or -ENOMEM / NULL) ----
+ * A returned pointer stays valid until the next addition of the same kind
+ * to the same parent (the arrays grow with realloc). */
+
+void host_result_init(struct host_result *h);
+void host_result_free(struct host_result *h);
+int host_add_hostname(struct host_result *h, const char *name,
+                      enum hostname_type type);
+int host_set_reason(struct host_result *h, enum host_status st,
+                    const char *reason, int ttl);
+int host_set_mac(struct host_result *h, const uint8_t mac[6],
+                 const char *vendor);
+struct port_result *host_add_port(struct host_result *h, enum scan_proto proto,
+                                  uint16_t port, enum port_state state,
+                                  const char *reason, int ttl,
+                                  const char *service);
+int host_add_bulk(struct host_result *h, enum scan_proto proto,
+                  enum port_state state, const char *reason, uint64_t count);
+/* A script result on a port (or the host when port is NULL). Returns the
+ * new result, whose tree is an empty unkeyed table. */
+struct script_result *result_add_script(struct host_result *h,
+                                        struct port_result *port,
+                                        const char *id, const char *output);
+/* Children of a table node. key may be NULL. */
+struct script_node *snode_add_elem(struct script_node *table, const char *key,
+                                   const char *value);
+struct script_node *snode_add_table(struct script_node *table, const char *key);
+
+#endif

@@ -1,0 +1,164 @@
+/* output.c: dispatch to the output writers and the helpers they share
+ * (port grouping, host names, time formats); see output.h. */
+#include "output/output.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void output_init(struct output *o, const struct output_ops *ops, FILE *fp,
+                 const struct output_opts *opts) {
+  memset(o, 0, sizeof *o);
+  o->fp = fp;
+  o->ops = ops;
+  if (opts) o->opts = *opts;
+}
+
+static int out_flush(struct output *o) {
+  if (fflush(o->fp) != 0 || ferror(o->fp)) return -EIO;
+  return 0;
+}
+
+int output_begin(struct output *o, const struct scan_info *info) {
+  o->info = info;
+  o->ops->begin(o);
+  return out_flush(o);
+}
+
+int output_host(struct output *o, const struct host_result *h) {
+  o->ops->host(o, h);
+  return out_flush(o);
+}
+
+int output_end(struct output *o, const struct scan_end *e) {
+  o->ops->end(o, e);
+  return out_flush(o);
+}
+
+static int out_rule_scripts(struct output *o, bool post, const struct script_result *r,
+                            size_t n) {
+  if (n == 0 || r == NULL || o->ops->rule_scripts == NULL) return 0;
+  o->ops->rule_scripts(o, post, r, n);
+  return out_flush(o);
+}
+
+int output_prescript(struct output *o, const struct script_result *r, size_t n) {
+  return out_rule_scripts(o, false, r, n);
+}
+
+int output_postscript(struct output *o, const struct script_result *r, size_t n) {
+  return out_rule_scripts(o, true, r, n);
+}
+
+static void out_count(struct output_group *g, const char *reason,
+                      uint64_t n) {
+  if (reason == NULL) reason = "unknown";
+  g->count += n;
+  for (size_t i = 0; i < g->nreasons; i++) {
+    if (strcmp(g->reasons[i].reason, reason) == 0) {
+      g->reasons[i].count += n;
+      return;
+    }
+  }
+  if (g->nreasons < OUTPUT_MAX_REASONS) {
+    g->reasons[g->nreasons].reason = reason;
+    g->reasons[g->nreasons++].count = n;
+  } else {
+    g->reasons[OUTPUT_MAX_REASONS - 1].count += n;
+  }
+}
+
+void output_summarize(const struct host_result *h, const struct output_opts *o,
+                      struct output_summary *s) {
+  memset(s, 0, sizeof *s);
+  for (size_t i = 0; i < h->nports; i++)
+    if ((unsigned)h->ports[i].state < PORT_NSTATES)
+      out_count(&s->g[h->ports[i].proto][h->ports[i].state], h->ports[i].reason, 1);
+  for (size_t i = 0; i < h->nbulk; i++)
+    if ((unsigned)h->bulk[i].state < PORT_NSTATES)
+      out_count(&s->g[h->bulk[i].proto][h->bulk[i].state], h->bulk[i].reason,
+                h->bulk[i].count);
+  for (int p = 0; p < PROTO_COUNT; p++) {
+    for (int st = 0; st < PORT_NSTATES; st++) {
+      struct output_group *g = &s->g[p][st];
+      s->total += g->count;
+      if (g->count == 0 || st == PORT_OPEN) continue;
+      /* ports given only in bulk cannot be listed one by one */
+      uint64_t listed = 0;
+      for (size_t i = 0; i < h->nports; i++)
+        listed += h->ports[i].proto == (enum scan_proto)p &&
+                  h->ports[i].state == (enum port_state)st;
+      g->hidden = g->count >= OUTPUT_EXTRAPORTS_MIN || listed < g->count ||
+                  (o->open_only && st != PORT_OPEN_FILTERED);
+      if (g->hidden) s->hidden += g->count;
+    }
+  }
+}
+
+bool output_port_shown(const struct output_summary *s,
+                       const struct port_result *p) {
+  if ((unsigned)p->state >= PORT_NSTATES) return false;
+  return !s->g[p->proto][p->state].hidden;
+}
+
+static int out_port_cmp(const void *a, const void *b) {
+  const struct port_result *x = *(const struct port_result *const *)a;
+  const struct port_result *y = *(const struct port_result *const *)b;
+  if (x->portid != y->portid) return x->portid < y->portid ? -1 : 1;
+  return (int)x->proto - (int)y->proto;
+}
+
+const struct port_result **output_shown_ports(const struct host_result *h,
+                                              const struct output_summary *s,
+                                              size_t *n) {
+  *n = 0;
+  if (h->nports == 0) return NULL;
+  const struct port_result **v = malloc(h->nports * sizeof *v);
+  if (v == NULL) return NULL;
+  for (size_t i = 0; i < h->nports; i++)
+    if (output_port_shown(s, &h->ports[i])) v[(*n)++] = &h->ports[i];
+  qsort(v, *n, sizeof *v, out_port_cmp);
+  return v;
+}
+
+const char *output_host_name(const struct host_result *h) {
+  for (size_t i = 0; i < h->nnames; i++)
+    if (h->names[i].type == HOSTNAME_USER) return h->names[i].name;
+  for (size_t i = 0; i < h->nnames; i++)
+    if (h->names[i].type == HOSTNAME_PTR) return h->names[i].name;
+  return NULL;
+}
+
+const char *output_ctime(int64_t t, char *buf, size_t len) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (localtime_r(&tt, &tm) == NULL || strftime(buf, len, "%a %b %e %H:%M:%S %Y", &tm) == 0)
+    snprintf(buf, len, "%lld", (long long)t);
+  return buf;
+}
+
+const char *output_datetime(int64_t t, char *buf, size_t len) {
+  time_t tt = (time_t)t;
+  struct tm tm;
+  if (localtime_r(&tt, &tm) == NULL || strftime(buf, len, "%Y-%m-%d %H:%M %Z", &tm) == 0)
+    snprintf(buf, len, "%lld", (long long)t);
+  return buf;
+}
+
+const char *output_latency(int64_t us, char *buf, size_t len) {
+  if (us < 0) us = 0;
+  double s = (double)us / 1e6;
+  /* digits after the point so that two significant digits show */
+  int decimals = 1;
+  for (double lim = 1.0; s < lim && decimals < 7; lim /= 10) decimals++;
+  if (s >= 10) decimals = 0;
+  snprintf(buf, len, "%.*f", decimals, s);
+  return buf;
+}
+
+const char *output_mac(const uint8_t mac[6], char *buf, size_t len) {
+  snprintf(buf, len, "%02X:%02X:%02X:%02X:%02X:%02X", mac[0], mac[1], mac[2],
+           mac[3], mac[4], mac[5]);
+  return buf;
+}

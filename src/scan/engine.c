@@ -1,0 +1,233 @@
+/* engine.c: the stateless transmit engine (see engine.h): a 1 ms pacing
+ * tick that first re-sends overdue probes, then takes new ones from the
+ * permutation, as far as the rate controller's budget and the outstanding
+ * window allow. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "scan/engine.h"
+#include "cli/trace.h"
+
+#define TICK_NS 1000000ull
+#define NO_STASH UINT64_MAX
+
+static size_t addr_hash(const tw_pkt_addr *a) {
+  const uint8_t *b = a->b;
+  size_t n = a->family == AF_INET6 ? 16 : 4;
+  uint64_t h = 1469598103934665603ull;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 1099511628211ull;
+  return (size_t)(h ^ (h >> 29));
+}
+
+static int build_host_index(struct engine *e) {
+  size_t cap = 16;
+  while (cap < (size_t)e->nhosts * 2) cap <<= 1;
+  e->hidx = malloc(cap * sizeof *e->hidx);
+  if (!e->hidx) return -ENOMEM;
+  memset(e->hidx, 0xff, cap * sizeof *e->hidx);
+  e->hmask = cap - 1;
+  for (uint32_t i = 0; i < e->nhosts; i++) {
+    size_t s = addr_hash(&e->hosts[i]) & e->hmask;
+    while (e->hidx[s] != UINT32_MAX) {
+      if (tw_pkt_addr_eq(&e->hosts[e->hidx[s]], &e->hosts[i])) break; /* duplicate */
+      s = (s + 1) & e->hmask;
+    }
+    if (e->hidx[s] == UINT32_MAX) e->hidx[s] = i;
+  }
+  return 0;
+}
+
+int64_t engine_host(const struct engine *e, const tw_pkt_addr *a) {
+  if (!e->hidx) return -1;
+  for (size_t s = addr_hash(a) & e->hmask; e->hidx[s] != UINT32_MAX; s = (s + 1) & e->hmask)
+    if (tw_pkt_addr_eq(&e->hosts[e->hidx[s]], a)) return e->hidx[s];
+  return -1;
+}
+
+static void update_rto(struct engine *e, uint64_t rtt) {
+  if (e->srtt_ns == 0) {
+    e->srtt_ns = rtt;
+    e->rttvar_ns = rtt / 2;
+  } else {
+    uint64_t d = rtt > e->srtt_ns ? rtt - e->srtt_ns : e->srtt_ns - rtt;
+    e->rttvar_ns = (3 * e->rttvar_ns + d) / 4;
+    e->srtt_ns = (7 * e->srtt_ns + rtt) / 8;
+  }
+  uint64_t rto = e->srtt_ns + 4 * e->rttvar_ns;
+  if (rto < e->cfg.rtt_min_ns) rto = e->cfg.rtt_min_ns;
+  if (rto > e->cfg.rtt_max_ns) rto = e->cfg.rtt_max_ns;
+  e->rto_ns = rto;
+}
+
+int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
+  uint64_t key = ost_key(h, (uint16_t)p);
+  struct ost_entry *ent = ost_find(&e->ost, key);
+  if (!ent) {
+    e->st.late++;
+    return 0;
+  }
+  uint64_t now = tw_hrtime();
+  int resent = ent->tries > 1;
+  /* Karn: only an answer to a probe sent once says how long answers take. */
+  if (!resent) update_rto(e, now - ent->sent_ns);
+  ratectl_answer(&e->rc, now - ent->sent_ns, resent);
+  ost_remove(&e->ost, key);
+  e->st.answered++;
+  return 1;
+}
+
+static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
+  uint8_t buf[1600];
+  int len = e->ops->build(e, h, p, try, buf, sizeof buf);
+  if (len <= 0) return 1; /* nothing to send for this pair */
+  tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
+                                : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
+  if (!rs) return 1;
+  if (e->cfg.trace_t0)
+    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
+                 rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
+  int err = tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
+  if (err == -EAGAIN) return -EAGAIN;
+  if (err < 0) {
+    e->st.send_errors++;
+    return 1;
+  }
+  return 0;
+}
+
+static void finish(struct engine *e) {
+  if (!e->running) return;
+  e->running = 0;
+  tw_timer_stop(e->tick);
+  if (e->done) e->done(e);
+}
+
+
+static void tick_cb(tw_timer *t, int status) {
+  struct engine *e = tw_data(t);
+  if (status < 0) return;
+  uint64_t now = tw_hrtime();
+  ratectl_tick(&e->rc, now);
+  uint64_t budget = ratectl_budget(&e->rc, now), used = 0;
+  if (e->cfg.scan_delay_ns) {
+    if (now - e->last_send_ns < e->cfg.scan_delay_ns) budget = 0;
+    else if (budget > 1) budget = 1;
+  }
+  /* 1. Overdue probes: re-send, or give up after the last try. Expiry is
+   * checked even without budget so that give-ups are never delayed. */
+  uint64_t deadline = now > e->rto_ns ? now - e->rto_ns : 0;
+  struct ost_entry ent;
+  while (ost_expired(&e->ost, deadline, &ent)) {
+    uint32_t h = ost_host(ent.key), p = ost_port(ent.key);
+    int wanted = !e->ops->wanted || e->ops->wanted(e, h, p);
+    uint64_t wait = e->rto_ns;
+    if (wanted && ent.tries > e->cfg.max_retries)
+      wait = e->ops->extend ? e->ops->extend(e, h, p) : 0;
+    if (!wanted || wait == 0) {
+      ost_remove(&e->ost, ent.key);
+      if (wanted) {
+        e->st.timeouts++;
+        e->ops->timeout(e, h, p);
+      }
+      continue;
+    }
+    if (used >= budget || send_probe(e, h, p, ent.tries) == -EAGAIN) {
+      /* No budget now: it stays due; re-queue it at the back as if sent
+       * now minus the timeout, i.e. due again at once. */
+      ost_sent(&e->ost, ent.key, deadline, ent.tries);
+      break;
+    }
+    /* An extended wait is recorded as a later send time. */
+    uint64_t stamp = wait > e->rto_ns ? now + (wait - e->rto_ns) : now;
+    ost_sent(&e->ost, ent.key, stamp, (uint8_t)(ent.tries < 255 ? ent.tries + 1 : 255));
+    e->st.resent++;
+    e->st.sent++;
+    used++;
+  }
+  /* 2. New probes from the permutation. */
+  while (used < budget && !e->perm_done && ost_has_room(&e->ost)) {
+    uint64_t idx = e->stash;
+    if (idx == NO_STASH) {
+      if (permute_next(&e->perm, &idx) != 1) {
+        e->perm_done = 1;
+        break;
+      }
+    }
+    e->stash = NO_STASH;
+    uint32_t h = (uint32_t)(idx / e->nports), p = (uint32_t)(idx % e->nports);
+    if (e->ops->wanted && !e->ops->wanted(e, h, p)) continue;
+    int r = send_probe(e, h, p, 0);
+    if (r == -EAGAIN) {
+      e->stash = idx;
+      break;
+    }
+    if (r == 0) {
+      ost_sent(&e->ost, ost_key(h, (uint16_t)p), now, 1);
+      e->st.sent++;
+      used++;
+    }
+  }
+  if (used) {
+    ratectl_spend(&e->rc, used);
+    e->last_send_ns = now;
+  }
+  if (e->perm_done && e->ost.count == 0) finish(e);
+}
+
+int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cfg,
+                 const struct probe_ops *ops, void *ctx, const tw_pkt_addr *hosts,
+                 uint32_t nhosts, uint32_t nports, tw_rawsock *rs4, tw_rawsock *rs6,
+                 void (*done)(struct engine *e)) {
+  memset(e, 0, sizeof *e);
+  if (nports > 65536) return -EINVAL;
+  e->loop = loop;
+  e->cfg = *cfg;
+  e->ops = ops;
+  e->ctx = ctx;
+  e->hosts = hosts;
+  e->nhosts = nhosts;
+  e->nports = nports;
+  e->rs4 = rs4;
+  e->rs6 = rs6;
+  e->done = done;
+  e->stash = NO_STASH;
+  e->rto_ns = cfg->rtt_init_ns;
+  if (!cfg->window) e->cfg.window = 1 << 18;
+  int err;
+  uint64_t n = (uint64_t)nhosts * nports;
+  if (n == 0) {
+    e->perm_done = 1;
+  } else if ((err = permute_init(&e->perm, n, cfg->seed, cfg->shards ? cfg->shards : 1,
+                                 cfg->shards ? cfg->shard : 0)) < 0) {
+    return err;
+  }
+  if ((err = build_host_index(e)) < 0) return err;
+  if ((err = ost_init(&e->ost, e->cfg.window)) < 0) return err;
+  ratectl_init(&e->rc, cfg->start_rate, cfg->min_rate, cfg->max_rate, tw_hrtime());
+  if ((err = tw_timer_new(loop, &e->tick, e)) < 0) return err;
+  e->running = 1;
+  return tw_timer_start(e->tick, tick_cb, 0, TICK_NS);
+}
+
+void engine_stop(struct engine *e) {
+  e->perm_done = 1;
+  finish(e);
+}
+
+void engine_free(struct engine *e) {
+  if (e->tick) tw_close(e->tick, NULL);
+  e->tick = NULL;
+  ost_free(&e->ost);
+  free(e->hidx);
+  e->hidx = NULL;
+}
+
+double engine_progress(const struct engine *e) {
+  uint64_t total = permute_total(&e->perm);
+  if (e->perm_done || total == 0) return 1.0;
+  double sent = (double)permute_pos(&e->perm) - (double)e->ost.count;
+  if (sent < 0) sent = 0;
+  return sent / (double)total;
+}

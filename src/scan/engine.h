@@ -1,0 +1,109 @@
+/* engine.h: the stateless transmit engine every raw-packet scan pass runs
+ * on (host discovery, SYN, ACK and UDP scans).
+ *
+ * A pass is a set of hosts x a set of "ports" (real ports, or probe kinds
+ * for discovery). The engine walks that space in a pseudo-random
+ * permutation (permute.h) at the rate the controller allows (ratectl.h),
+ * asks the probe module to build each packet, sends it through libtrawl's
+ * batched raw send, keeps only the unanswered probes (outstanding.h),
+ * re-sends those whose answer is overdue, and reports the ones that never
+ * got one. Replies come in through the probe module's dispatcher waiter,
+ * which validates them (cookies) and calls engine_answered().
+ *
+ *      permutation --> probe->build --> tw_rawsend --> wire
+ *      wire --> capture --> dispatcher --> probe waiter --> engine_answered
+ *      overdue --> re-send, or probe->timeout after the last try */
+#ifndef TRAWL_ENGINE_H
+#define TRAWL_ENGINE_H
+
+#include <stdint.h>
+#include <trawl/trawl.h>
+#include <trawl/packet.h>
+#include <trawl/rawsend.h>
+
+#include "scan/outstanding.h"
+#include "scan/permute.h"
+#include "scan/ratectl.h"
+
+struct engine;
+
+struct probe_ops {
+  /* Build the probe for host h, port index p (try 0, 1, ...) into buf;
+   * return its length, or <= 0 to skip this pair. */
+  int (*build)(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap);
+  /* No answer after the last try. */
+  void (*timeout)(struct engine *e, uint32_t h, uint32_t p);
+  /* Should (h, p) still be probed? NULL: always. */
+  int (*wanted)(struct engine *e, uint32_t h, uint32_t p);
+  /* The last try went unanswered: to keep trying (e.g. the host is
+   * rate-limiting its answers and still answering), return how long to wait
+   * for the answer to the extra try (ns, at least the current timeout);
+   * 0 to give up. NULL: give up. */
+  uint64_t (*extend)(struct engine *e, uint32_t h, uint32_t p);
+  /* The socket for (h, p); NULL op: the engine's raw IPv4/IPv6 socket. */
+  tw_rawsock *(*sock)(struct engine *e, uint32_t h, uint32_t p);
+};
+
+struct engine_config {
+  double min_rate, max_rate, start_rate;
+  int max_retries;         /* re-sends after the first try */
+  uint64_t rtt_min_ns;     /* bounds of the answer timeout */
+  uint64_t rtt_max_ns;
+  uint64_t rtt_init_ns;
+  uint64_t scan_delay_ns;  /* --scan-delay: at least this between probes */
+  uint64_t seed;
+  uint64_t shards, shard;
+  size_t window;           /* most probes outstanding */
+  uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
+};
+
+struct engine_stats {
+  uint64_t sent, resent, answered, late, unsolicited, timeouts, send_errors;
+};
+
+struct engine {
+  tw_loop *loop;
+  const struct probe_ops *ops;
+  void *ctx;
+  struct engine_config cfg;
+  const tw_pkt_addr *hosts;
+  uint32_t nhosts;
+  uint32_t nports;
+  struct permute perm;
+  int perm_done;
+  struct outstanding ost;
+  struct ratectl rc;
+  uint64_t srtt_ns, rttvar_ns, rto_ns;
+  tw_rawsock *rs4, *rs6;
+  tw_timer *tick;
+  uint64_t last_send_ns;
+  int running;
+  uint64_t stash; /* a permutation index the kernel could not take yet */
+  void (*done)(struct engine *e);
+  struct engine_stats st;
+  /* address -> host index */
+  uint32_t *hidx;
+  size_t hmask;
+};
+
+/* Start a pass. hosts must outlive it. rs4/rs6: raw sockets (either may be
+ * NULL if no host needs it). done runs once when every probe was answered
+ * or timed out (or after engine_stop). */
+int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cfg,
+                 const struct probe_ops *ops, void *ctx, const tw_pkt_addr *hosts,
+                 uint32_t nhosts, uint32_t nports, tw_rawsock *rs4, tw_rawsock *rs6,
+                 void (*done)(struct engine *e));
+/* Stop sending; done runs on the next pass of the loop. */
+void engine_stop(struct engine *e);
+void engine_free(struct engine *e);
+
+/* The host index of an address, or -1. */
+int64_t engine_host(const struct engine *e, const tw_pkt_addr *a);
+/* A valid answer for (h, p) arrived (rx_ns: kernel receive time,
+ * CLOCK_REALTIME; 0 if unknown). Returns 1 if the probe was outstanding
+ * (first answer), 0 if it was not (late or duplicate). */
+int engine_answered(struct engine *e, uint32_t h, uint32_t p);
+/* Progress: probes settled / total (of this shard). */
+double engine_progress(const struct engine *e);
+
+#endif

@@ -1,0 +1,896 @@
+/* scan.c: the scan from start to end (see scan.h): resolve the names on the
+ * command line, open the raw sockets and captures, drop root, then walk the
+ * targets group by group — discovery, port scans, output — all in one
+ * libtrawl loop, and stop cleanly on Ctrl-C. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scan/scan.h"
+#include "cli/resume.h"
+#include "script/script.h"
+#include "cli/status.h"
+#include "cli/trace.h"
+
+#define STORE_CAP 25          /* ports kept one by one per (proto, state) */
+#define GROUP_PROBES (1u << 22) /* probes per host group, about */
+#define GROUP_HOSTS 4096        /* and hosts: what a group holds is per host */
+
+/* ---- results ---------------------------------------------------------------- */
+
+struct host_result *scan_host(struct scan *s, uint32_t h) {
+  struct ghost *g = &s->hosts[h];
+  if (!g->res) {
+    g->res = calloc(1, sizeof *g->res);
+    if (!g->res) return NULL;
+    host_result_init(g->res);
+    g->res->addr.family = g->addr.family;
+    memcpy(&g->res->addr.u, g->addr.b, g->addr.family == AF_INET6 ? 16 : 4);
+  }
+  return g->res;
+}
+
+static const char *service_of(const struct scan *s, enum scan_proto proto, uint16_t port) {
+  const char *n = services_name(s->o->services, proto, port);
+  return n;
+}
+
+/* Reasons are static strings; a port verdict names one by its index here. */
+static const char *reason_table[256];
+static unsigned nreasons;
+
+static uint8_t reason_index(const char *reason) {
+  for (unsigned i = 0; i < nreasons; i++)
+    if (reason_table[i] == reason || strcmp(reason_table[i], reason) == 0) return (uint8_t)i;
+  if (nreasons == 256) return 0; /* cannot happen: there are a few dozen */
+  reason_table[nreasons] = reason;
+  return (uint8_t)nreasons++;
+}
+
+void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+               enum port_state state, const char *reason, int ttl) {
+  struct ghost *g = &s->hosts[h];
+  if (state == PORT_OPEN) s->open_ports++;
+  g->nsettled++;
+  if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
+    g->nstate[proto][state]++;
+    g->bulk_reason[proto][state] = reason_index(reason);
+    return;
+  }
+  if (g->ncports == g->capcports) {
+    uint32_t cap = g->capcports ? g->capcports * 2 : 4;
+    struct cport *v = realloc(g->cports, cap * sizeof *v);
+    if (!v) return;
+    g->cports = v;
+    g->capcports = cap;
+  }
+  g->nstate[proto][state]++;
+  g->cports[g->ncports++] = (struct cport){port, (uint8_t)proto, (uint8_t)state,
+                                           (uint8_t)(ttl > 255 ? 255 : ttl < 0 ? 0 : ttl),
+                                           reason_index(reason)};
+}
+
+#define TPORTS_CAP (STORE_CAP * PROTO_COUNT)
+
+void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                       enum port_state state) {
+  struct ghost *g = &s->hosts[h];
+  g->nsettled++;
+  g->timeouts[proto]++;
+  g->timeout_state[proto] = (uint8_t)state;
+  if (g->timeouts[proto] > STORE_CAP) return; /* folded into a count anyway */
+  if (!g->tports && !(g->tports = malloc(TPORTS_CAP * sizeof *g->tports))) return;
+  if (g->ntports < TPORTS_CAP) g->tports[g->ntports++] = (uint32_t)proto << 16 | port;
+}
+
+void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                    enum port_state state, const char *reason, int ttl) {
+  struct ghost *g = &s->hosts[h];
+  /* Only a port given up as unanswered takes a late answer; any other is
+   * a duplicate (a SYN+ACK sent again, say). */
+  uint32_t key = (uint32_t)proto << 16 | port;
+  for (uint32_t i = 0; i < g->ntports; i++) {
+    if (g->tports[i] != key) continue;
+    g->tports[i] = g->tports[--g->ntports];
+    g->timeouts[proto]--;
+    g->nsettled--; /* scan_port counts the verdict again */
+    scan_port(s, h, proto, port, state, reason, ttl);
+    return;
+  }
+}
+
+/* Give the result its counted ports: states past the first few as bulk
+ * counts, and the unanswered ports, listed when few, else counted. */
+static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
+  struct ghost *g = &s->hosts[h];
+  for (uint32_t i = 0; i < g->ncports; i++) {
+    const struct cport *c = &g->cports[i];
+    host_add_port(r, (enum scan_proto)c->proto, c->port, (enum port_state)c->state,
+                  reason_table[c->reason], c->ttl, service_of(s, (enum scan_proto)c->proto, c->port));
+  }
+  free(g->cports);
+  g->cports = NULL;
+  g->ncports = g->capcports = 0;
+  for (int p = 0; p < PROTO_COUNT; p++) {
+    for (int st = 0; st < PORT_NSTATES; st++)
+      if (g->nstate[p][st] > STORE_CAP)
+        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, reason_table[g->bulk_reason[p][st]],
+                      g->nstate[p][st] - STORE_CAP);
+    uint32_t n = g->timeouts[p];
+    if (n == 0) continue;
+    enum port_state st = (enum port_state)g->timeout_state[p];
+    if (n > STORE_CAP) {
+      host_add_bulk(r, (enum scan_proto)p, st, "no-response", n);
+      continue;
+    }
+    for (uint32_t i = 0; i < g->ntports; i++) {
+      if ((g->tports[i] >> 16) != (uint32_t)p) continue;
+      uint16_t port = (uint16_t)g->tports[i];
+      host_add_port(r, (enum scan_proto)p, port, st, "no-response", 0,
+                    service_of(s, (enum scan_proto)p, port));
+    }
+  }
+  free(g->tports);
+  g->tports = NULL;
+  g->ntports = 0;
+}
+
+const char *scan_icmp_reason(const tw_rx *rx) {
+  int v6 = rx->proto == IPPROTO_ICMPV6;
+  uint8_t t = rx->icmp_type, c = rx->icmp_code;
+  if (!v6) {
+    if (t == 3) {
+      switch (c) {
+      case 0: return "net-unreach";
+      case 1: return "host-unreach";
+      case 2: return "proto-unreach";
+      case 3: return "port-unreach";
+      case 9: return "net-prohibited";
+      case 10: return "host-prohibited";
+      case 13: return "admin-prohibited";
+      default: return "unreach";
+      }
+    }
+    if (t == 11) return "time-exceeded";
+    return "icmp-error";
+  }
+  if (t == 1) {
+    switch (c) {
+    case 0: return "net-unreach";
+    case 1: return "admin-prohibited";
+    case 3: return "host-unreach";
+    case 4: return "port-unreach";
+    default: return "unreach";
+    }
+  }
+  if (t == 3) return "time-exceeded";
+  return "icmp-error";
+}
+
+/* ---- what the stages share ------------------------------------------------ */
+
+void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+               uint8_t proto, uint16_t sport, uint16_t dport) {
+  f->family = dst->family;
+  f->src = src->b;
+  f->dst = dst->b;
+  f->sport = sport;
+  f->dport = dport;
+  f->proto = proto;
+}
+
+uint16_t scan_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+                    uint8_t proto, uint16_t dport) {
+  struct cookie_flow f;
+  scan_flow(&f, src, dst, proto, 0, dport);
+  return cookie_src_port(&s->key, &f, s->sport_lo, s->sport_hi);
+}
+
+int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
+                    void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
+                    void (*done)(struct engine *e)) {
+  if (s->o->debug)
+    fprintf(stderr, "trawl: pass of %u hosts x %u starts %.3fs after scan start\n", nhosts, nports,
+            (double)(tw_hrtime() - s->start_ns) / 1e9);
+  s->stage_ctx = ctx;
+  s->eng_live = true;
+  int err = engine_start(&s->eng, s->loop, c, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
+  if (err < 0) {
+    s->eng_live = false;
+    s->stage_ctx = NULL;
+    engine_free(&s->eng);
+    return err;
+  }
+  return 1;
+}
+
+void scan_end_pass(struct scan *s, const char *name) {
+  struct engine *e = &s->eng;
+  s->probes_sent += e->st.sent;
+  if (s->o->debug) {
+    fprintf(stderr,
+            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, timed out %llu, "
+            "send errors %llu, unsolicited %llu, ended %.3fs after scan start\n",
+            name, (unsigned long long)e->st.sent, (unsigned long long)e->st.resent,
+            (unsigned long long)e->st.answered, (unsigned long long)e->st.late,
+            (unsigned long long)e->st.timeouts, (unsigned long long)e->st.send_errors,
+            (unsigned long long)e->st.unsolicited, (double)(tw_hrtime() - s->start_ns) / 1e9);
+    fprintf(stderr, "trawl: %s pass: rate %.0f pkt/s at the end (%u increases, %u decreases)\n",
+            name, e->rc.rate, e->rc.increases, e->rc.decreases);
+  }
+  s->stage_ctx = NULL;
+  s->eng_live = false;
+  engine_free(e);
+}
+
+int32_t *scan_port_index(const uint16_t *ports, uint32_t n) {
+  int32_t *ix = malloc(65536 * sizeof *ix);
+  if (!ix) return NULL;
+  memset(ix, 0xff, 65536 * sizeof *ix);
+  for (uint32_t i = 0; i < n; i++) ix[ports[i]] = (int32_t)i;
+  return ix;
+}
+
+void scan_cancel_waiters(tw_req **w, int n) {
+  for (int i = 0; i < n; i++)
+    if (w[i]) tw_cancel(w[i]);
+}
+
+/* ---- timing ---------------------------------------------------------------- */
+
+void scan_engine_config(const struct scan *s, struct engine_config *c) {
+  const struct options *o = s->o;
+  memset(c, 0, sizeof *c);
+  /* -T templates: start rate, answer timeouts and retries, as Nmap's
+   * templates scale them (milliseconds). */
+  static const struct {
+    double start;
+    uint64_t init_ms, min_ms, max_ms;
+    int retries;
+  } t[6] = {
+      {1, 1000, 100, 10000, 10},   {10, 1000, 100, 10000, 10},
+      {100, 1000, 100, 10000, 10}, {10000, 1000, 100, 10000, 10},
+      {50000, 500, 100, 1250, 6},  {100000, 250, 50, 300, 2},
+  };
+  int ti = o->timing >= 0 && o->timing <= 5 ? o->timing : 3;
+  c->start_rate = t[ti].start;
+  c->min_rate = o->min_rate > 0 ? o->min_rate : 1;
+  c->max_rate = o->max_rate > 0 ? o->max_rate : (ti <= 2 ? t[ti].start : 5e6);
+  if (o->min_rate > c->start_rate) c->start_rate = o->min_rate;
+  c->rtt_init_ns = (o->initial_rtt_ms != OPT_UNSET_MS && o->initial_rtt_ms ? o->initial_rtt_ms
+                                                                           : t[ti].init_ms) * 1000000ull;
+  c->rtt_min_ns = (o->min_rtt_ms != OPT_UNSET_MS && o->min_rtt_ms ? o->min_rtt_ms : t[ti].min_ms) *
+                  1000000ull;
+  c->rtt_max_ns = (o->max_rtt_ms != OPT_UNSET_MS && o->max_rtt_ms ? o->max_rtt_ms : t[ti].max_ms) *
+                  1000000ull;
+  if (c->rtt_min_ns > c->rtt_max_ns) c->rtt_min_ns = c->rtt_max_ns;
+  if (c->rtt_init_ns < c->rtt_min_ns) c->rtt_init_ns = c->rtt_min_ns;
+  if (c->rtt_init_ns > c->rtt_max_ns) c->rtt_init_ns = c->rtt_max_ns;
+  c->max_retries = o->max_retries >= 0 ? (int)o->max_retries : t[ti].retries;
+  if (o->scan_delay_ms != OPT_UNSET_MS && o->scan_delay_ms)
+    c->scan_delay_ns = o->scan_delay_ms * 1000000ull;
+  else if (ti == 0)
+    c->scan_delay_ns = 300000000000ull; /* paranoid: 5 minutes */
+  else if (ti == 1)
+    c->scan_delay_ns = 15000000000ull; /* sneaky: 15 s */
+  else if (ti == 2)
+    c->scan_delay_ns = 400000000ull; /* polite: 0.4 s */
+  c->seed = o->seed;
+  c->shards = o->shards;
+  c->shard = o->shard;
+  c->window = 1u << 18;
+  c->trace_t0 = o->packet_trace ? s->start_ns : 0;
+}
+
+/* --packet-trace: every packet the captures hand to the dispatcher. */
+static void trace_rx(tw_req *req, int status, const tw_rx *rx, void *data) {
+  struct scan *s = data;
+  if (status < 0) return;
+  trace_packet(stdout, "RCVD", (double)(tw_hrtime() - s->start_ns) / 1e9, rx->frame->data,
+               rx->frame->caplen, rx->frame->linktype);
+}
+
+/* ---- groups ------------------------------------------------------------------ */
+
+static void free_group(struct scan *s) {
+  if (s->host_timer) tw_timer_stop(s->host_timer);
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    free(s->hosts[i].tports);
+    free(s->hosts[i].cports);
+    if (s->hosts[i].res) {
+      host_result_free(s->hosts[i].res);
+      free(s->hosts[i].res);
+    }
+  }
+  free(s->hosts);
+  free(s->addrs);
+  free(s->live);
+  free(s->live_idx);
+  s->hosts = NULL;
+  s->addrs = s->live = NULL;
+  s->live_idx = NULL;
+  s->nhosts = s->nlive = 0;
+}
+
+/* Write the group's hosts, in target order. complete_only (an interrupted
+ * group): only the hosts every stage has finished with. */
+static void write_group(struct scan *s, bool complete_only) {
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    struct ghost *g = &s->hosts[i];
+    if (complete_only && (!g->up || g->timedout || g->nsettled < s->verdicts_per_host))
+      continue;
+    if (!g->up) {
+      s->hosts_down++;
+      continue;
+    }
+    struct host_result *r = scan_host(s, i);
+    if (!r) continue;
+    r->timedout = g->timedout;
+    if (!s->settled) settle_ports(s, i, r);
+    s->hosts_up++;
+    if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    const char *n = scan_name_of(s, &g->addr);
+    if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
+    if (!r->end_time) r->end_time = time(NULL);
+    if (!r->start_time) r->start_time = s->info.start_time;
+    for (int k = 0; k < s->nouts; k++) output_host(&s->outs[k], r);
+    /* written: free it now, so a group's results never pile up */
+    host_result_free(r);
+    free(r);
+    g->res = NULL;
+  }
+  s->hosts_done += s->nhosts;
+}
+
+/* Route host h of the group: our source address toward it, and whether it
+ * is on a link we are attached to (then ARP finds it). Routes are cached
+ * per /24 (IPv4) or /64 (IPv6): consecutive targets share them. */
+struct route_cache {
+  tw_pkt_addr net;
+  int valid;
+  uint8_t src, link;
+  int ok;
+};
+
+static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) {
+  tw_pkt_addr net = g->addr;
+  if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
+  else memset(net.b + 8, 0, 8);
+  if (!rc->valid || !tw_pkt_addr_eq(&rc->net, &net)) {
+    rc->valid = 1;
+    rc->net = net;
+    rc->ok = 0;
+    rc->link = 0;
+    tw_route r;
+    if (tw_route_get_sync(&g->addr, &r) == 0) {
+      int k;
+      for (k = 0; k < s->nsrcs; k++)
+        if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
+      if (k == s->nsrcs && s->nsrcs < SCAN_MAX_SRCS) s->srcs[s->nsrcs++] = r.src;
+      if (k < s->nsrcs) {
+        rc->ok = 1;
+        rc->src = (uint8_t)k;
+      }
+      if (r.gateway.family == 0 && r.type == 1 /* RTN_UNICAST */)
+        for (int i = 0; i < s->nifs; i++)
+          if (s->ifs[i].cap && tw_capture_ifindex(s->ifs[i].cap) == r.ifindex && s->ifs[i].eth)
+            rc->link = (uint8_t)(i + 1);
+    }
+  }
+  g->src = rc->src;
+  g->link = rc->link;
+}
+
+/* --host-timeout: the group's hosts all started together, so they all
+ * time out together: the running stage stops, the hosts not done are
+ * reported as skipped, and the next group starts. */
+static void on_host_timeout(tw_timer *t, int status) {
+  struct scan *s = tw_data(t);
+  if (status < 0 || !s->hosts) return;
+  s->group_timed_out = true;
+  for (uint32_t i = 0; i < s->nhosts; i++)
+    if (s->hosts[i].up) s->hosts[i].timedout = true;
+  if (s->eng_live) engine_stop(&s->eng);
+}
+
+static int load_group(struct scan *s) {
+  uint64_t left = s->ntargets - s->next_target;
+  uint32_t n = left < s->group_size ? (uint32_t)left : s->group_size;
+  s->hosts = calloc(n, sizeof *s->hosts);
+  s->addrs = calloc(n, sizeof *s->addrs);
+  s->live = calloc(n, sizeof *s->live);
+  s->live_idx = calloc(n, sizeof *s->live_idx);
+  struct route_cache rc = {0};
+  if (!s->hosts || !s->addrs || !s->live || !s->live_idx) return -ENOMEM;
+  for (uint32_t i = 0; i < n; i++) {
+    struct tgt_addr ta;
+    targets_get(s->o->targets, s->next_target + i, &ta);
+    tw_pkt_addr *a = &s->hosts[i].addr;
+    a->family = ta.family;
+    if (ta.family == AF_INET6) a->v6 = ta.u.v6;
+    else a->v4 = ta.u.v4;
+    s->addrs[i] = *a;
+    if (s->raw) route_host(s, &s->hosts[i], &rc);
+  }
+  s->nhosts = n;
+  s->next_target += n;
+  s->stage = 0;
+  s->settled = false;
+  s->group_timed_out = false;
+  uint64_t ht = s->o->host_timeout_ms;
+  if (ht && ht != OPT_UNSET_MS) {
+    if (!s->host_timer && tw_timer_new(s->loop, &s->host_timer, s) < 0) return -ENOMEM;
+    tw_timer_start(s->host_timer, on_host_timeout, ht * 1000000ull, 0);
+  }
+  return 0;
+}
+
+/* The group's live hosts become the port scans' targets. */
+static void collect_live(struct scan *s) {
+  s->nlive = 0;
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    if (!s->hosts[i].up || s->hosts[i].timedout) continue;
+    s->live[s->nlive] = s->hosts[i].addr;
+    s->live_idx[s->nlive] = i;
+    s->nlive++;
+  }
+}
+
+static void finish_scan(struct scan *s);
+
+static void scripts_done(void *arg) { scan_next(arg); }
+
+/* Pre- and postrule script results go out as soon as those scripts end:
+ * <prescript> / "Pre-scan script results:" before the first host,
+ * <postscript> / "Post-scan script results:" after the last, as Nmap
+ * writes them (output_prescript/output_postscript, output.h). */
+static void rules_done(struct scan *s, enum script_phase ph) {
+  size_t n = 0;
+  const struct script_result *r = script_engine_results(s->scripts, ph, &n);
+  for (int k = 0; k < s->nouts; k++) {
+    if (ph == SCRIPT_PRE) output_prescript(&s->outs[k], r, n);
+    else output_postscript(&s->outs[k], r, n);
+  }
+  scan_next(s);
+}
+static void prerules_done(void *arg) { rules_done(arg, SCRIPT_PRE); }
+static void postrules_done(void *arg) { rules_done(arg, SCRIPT_POST); }
+
+/* [scripts] The interface the route to a leaves by, for the scripts'
+ * host.interface (icmp-echo captures there): one of the scan's
+ * interfaces, or NULL. Looked up once per /24 or /64, as consecutive
+ * targets share it. */
+struct ifname_cache {
+  tw_pkt_addr net;
+  bool valid;
+  const char *name;
+};
+static const char *route_ifname(struct scan *s, const tw_pkt_addr *a, struct ifname_cache *c) {
+  tw_pkt_addr net = *a;
+  if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
+  else memset(net.b + 8, 0, 8);
+  if (!c->valid || !tw_pkt_addr_eq(&c->net, &net)) {
+    tw_route r;
+    c->valid = true;
+    c->net = net;
+    c->name = NULL;
+    if (tw_route_get_sync(a, &r) == 0)
+      for (int k = 0; k < s->nifs; k++)
+        if (strcmp(s->ifs[k].name, r.ifname) == 0) c->name = s->ifs[k].name;
+  }
+  return c->name;
+}
+
+/* Scripts see the group's hosts with their final port lists. */
+int stage_scripts(struct scan *s) {
+  if (!s->scripts || s->nhosts == 0) return 0;
+  struct host_result **hosts = malloc(s->nhosts * sizeof *hosts);
+  tw_pkt_addr *srcs = malloc(s->nhosts * sizeof *srcs);
+  const char **ifnames = malloc(s->nhosts * sizeof *ifnames);
+  if (!hosts || !srcs || !ifnames) {
+    free(hosts);
+    free(srcs);
+    free(ifnames);
+    return -ENOMEM;
+  }
+  size_t n = 0;
+  struct ifname_cache ic = {0};
+  for (uint32_t i = 0; i < s->nhosts; i++) {
+    struct ghost *g = &s->hosts[i];
+    if (!g->up || g->timedout) continue;
+    struct host_result *r = scan_host(s, i);
+    if (!r) continue;
+    settle_ports(s, i, r);
+    hosts[n] = r;
+    srcs[n] = *scan_src(s, i);
+    /* [scripts] a routed host's interface is its route's, not the first
+     * interface's (was: s->ifs[0].name) */
+    ifnames[n] = g->link ? s->ifs[g->link - 1].name : !s->raw ? NULL : route_ifname(s, &g->addr, &ic);
+    n++;
+  }
+  s->settled = true;
+  struct script_group_ctx ctx = {srcs, ifnames};
+  int err = n ? script_run_group(s->scripts, hosts, n, &ctx, scripts_done, s) : 1;
+  /* the engine copies what it needs from ctx and the array */
+  free(hosts);
+  free(srcs);
+  free(ifnames);
+  if (err == 1) return 0;
+  return err < 0 ? err : 1;
+}
+
+/* Stage list of a group: 0 discovery, 1 SYN, 2 ACK, 3 connect, 4 UDP,
+ * 5 reverse DNS, 6 scripts, 7 write. Prerule scripts run before the first
+ * group, postrule scripts after the last. A stage that has nothing to do returns 0 and the next runs. */
+void scan_next(struct scan *s) {
+  struct options *o = s->o;
+  for (;;) {
+    if (s->interrupted) {
+      finish_scan(s);
+      return;
+    }
+    if (s->scripts && !s->prerules_done) {
+      s->prerules_done = true;
+      if (script_run_prerules(s->scripts, prerules_done, s) == 0) return;
+    }
+    if (!s->hosts) {
+      if (s->next_target >= s->ntargets) {
+        if (s->scripts && !s->postrules_done) {
+          s->postrules_done = true;
+          if (script_run_postrules(s->scripts, postrules_done, s) == 0) return;
+        }
+        finish_scan(s);
+        return;
+      }
+      if (load_group(s) < 0) {
+        snprintf(s->errmsg, sizeof s->errmsg, "out of memory loading targets");
+        s->exit_code = 1;
+        finish_scan(s);
+        return;
+      }
+    }
+    int stage = s->stage++;
+    int r = 0;
+    switch (stage) {
+    case 0:
+      if (o->skip_discovery) {
+        for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = true;
+        r = 0;
+      } else {
+        r = s->raw ? stage_discovery(s) : stage_connect_discovery(s);
+      }
+      break;
+    case 1:
+      collect_live(s);
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_SYN))) r = stage_tcp(s, SCAN_SYN);
+      break;
+    case 2:
+      collect_live(s);
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_ACK))) r = stage_tcp(s, SCAN_ACK);
+      break;
+    case 3:
+      collect_live(s);
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_CONNECT))) r = stage_connect(s);
+      break;
+    case 4:
+      collect_live(s);
+      if (!o->no_portscan && (o->scans & SCANF(SCAN_UDP))) r = stage_udp(s);
+      break;
+    case 5:
+      r = stage_rdns(s);
+      break;
+    case 6:
+      r = stage_scripts(s);
+      break;
+    default:
+      write_group(s, false);
+      free_group(s);
+      continue;
+    }
+    if (r > 0) return; /* the stage runs; it calls scan_next when done */
+    if (r < 0) {
+      snprintf(s->errmsg, sizeof s->errmsg, "scan stage %d failed: %s", stage, tw_strerror(r));
+      s->exit_code = 1;
+      s->interrupted = true;
+    }
+  }
+}
+
+/* ---- start and end --------------------------------------------------------- */
+
+static void finish_scan(struct scan *s) {
+  if (s->finished) return;
+  s->finished = true;
+  /* Of the group in progress only the hosts already done are written;
+   * --resume does the group again (its done hosts come out twice, the
+   * same). */
+  uint64_t next = s->next_target - (s->hosts ? s->nhosts : 0);
+  if (s->hosts) {
+    write_group(s, true);
+    free_group(s);
+  }
+  bool resumable = s->interrupted && next < s->ntargets;
+  struct scan_end e = {0};
+  e.end_time = time(NULL);
+  e.elapsed = (double)(tw_hrtime() - s->start_ns) / 1e9;
+  e.hosts_up = s->hosts_up;
+  e.hosts_down = s->hosts_down;
+  e.hosts_total = s->hosts_up + s->hosts_down;
+  e.interrupted = s->interrupted;
+  e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
+  for (int k = 0; k < s->nouts; k++) {
+    bool xml = s->outs[k].ops == &output_xml_ops;
+    if (resumable && s->files[k] && !xml)
+      fprintf(s->outs[k].fp, "# " RESUME_TAG " next-target=%llu seed=%llu\n",
+              (unsigned long long)next, (unsigned long long)s->o->seed);
+    output_end(&s->outs[k], &e);
+    if (resumable && s->files[k] && xml)
+      fprintf(s->outs[k].fp, "<!-- " RESUME_TAG " next-target=%llu seed=%llu -->\n",
+              (unsigned long long)next, (unsigned long long)s->o->seed);
+    fflush(s->outs[k].fp);
+  }
+  status_stop(s);
+  if (s->host_timer) tw_close(s->host_timer, NULL);
+  s->host_timer = NULL;
+  if (s->trace_req) tw_cancel(s->trace_req);
+  s->trace_req = NULL;
+  if (s->sigint) tw_close(s->sigint, NULL);
+  if (s->sigterm) tw_close(s->sigterm, NULL);
+  s->sigint = s->sigterm = NULL;
+  for (int i = 0; i < s->nifs; i++) {
+    if (s->ifs[i].cap) tw_capture_release(s->ifs[i].cap);
+    s->ifs[i].cap = NULL;
+  }
+  if (s->rs4) tw_close(s->rs4, NULL);
+  if (s->rs6) tw_close(s->rs6, NULL);
+  s->rs4 = s->rs6 = NULL;
+}
+
+static void on_signal(tw_signal *sg, int status, int signum) {
+  struct scan *s = tw_data(sg);
+  if (status < 0 || s->interrupted) return;
+  s->interrupted = true;
+  fprintf(stderr, "trawl: interrupted by signal %d: writing what was found\n", signum);
+  /* Every stage notices: the engine and the scripts are told to stop (their
+   * done callbacks then end the scan), the connect and DNS stages check
+   * the flag as their work completes. */
+  if (s->eng_live) engine_stop(&s->eng);
+  if (s->scripts) script_engine_stop(s->scripts);
+}
+
+static int open_outputs(struct scan *s) {
+  struct options *o = s->o;
+  struct {
+    const char *path;
+    const struct output_ops *ops;
+  } want[4] = {{o->out_normal, &output_normal_ops},
+               {o->out_xml, &output_xml_ops},
+               {o->out_grep, &output_grep_ops},
+               {o->out_json, &output_json_ops}};
+  struct output_opts oo = {0};
+  oo.verbose = o->verbose;
+  oo.debug = o->debug;
+  oo.reason = o->reason;
+  oo.open_only = o->open_only;
+  bool stdout_used = false;
+  for (int i = 0; i < 4; i++) {
+    if (!want[i].path) continue;
+    FILE *fp;
+    /* Resuming: normal and grepable outputs go on where they stopped; an
+     * XML document cannot be continued, so the resumed part gets its own. */
+    char xmlpath[4096];
+    const char *path = want[i].path;
+    const char *mode = o->resuming ? "a" : "w";
+    if (o->resuming && want[i].ops == &output_xml_ops && strcmp(path, "-") != 0) {
+      snprintf(xmlpath, sizeof xmlpath, "%s.resumed", path);
+      path = xmlpath;
+      mode = "w";
+      fprintf(stderr, "trawl: resuming: the XML of the resumed part goes to '%s'\n", path);
+    }
+    if (strcmp(path, "-") == 0) {
+      fp = stdout;
+      stdout_used = true;
+    } else if (!(fp = fopen(path, mode))) {
+      fprintf(stderr, "trawl: cannot open output file '%s': %s\n", path, strerror(errno));
+      return -1;
+    } else {
+      s->files[s->nouts] = fp;
+    }
+    oo.to_file = fp != stdout;
+    output_init(&s->outs[s->nouts++], want[i].ops, fp, &oo);
+  }
+  if (!stdout_used) { /* the terminal always gets the normal report */
+    oo.to_file = false;
+    output_init(&s->outs[s->nouts++], &output_normal_ops, stdout, &oo);
+  }
+  return 0;
+}
+
+/* Interfaces, source addresses and raw sockets for the targets: route a
+ * sample of target addresses and open one capture per interface met. */
+static int open_network(struct scan *s) {
+  struct options *o = s->o;
+  uint64_t n = s->ntargets;
+  uint64_t step = n > 256 ? n / 256 : 1;
+  int need4 = 0, need6 = 0;
+  for (uint64_t i = 0; i < n; i += step) {
+    struct tgt_addr ta;
+    if (targets_get(o->targets, i, &ta) < 0) break;
+    tw_pkt_addr a;
+    memset(&a, 0, sizeof a);
+    a.family = ta.family;
+    if (ta.family == AF_INET6) a.v6 = ta.u.v6;
+    else a.v4 = ta.u.v4;
+    tw_route r;
+    int err = tw_route_get_sync(&a, &r);
+    if (err < 0) continue;
+    const char *ifname = o->iface ? o->iface : r.ifname;
+    int k;
+    for (k = 0; k < s->nifs; k++)
+      if (strcmp(s->ifs[k].name, ifname) == 0) break;
+    if (k == s->nifs) {
+      if (s->nifs == SCAN_MAX_IFACES) continue;
+      struct scan_iface *f = &s->ifs[s->nifs];
+      memset(f, 0, sizeof *f);
+      snprintf(f->name, sizeof f->name, "%s", ifname);
+      err = tw_capture_open(s->loop, &f->cap, f->name, 0);
+      if (err < 0) {
+        fprintf(stderr, "trawl: cannot capture on %s: %s\n", f->name, tw_strerror(err));
+        return err;
+      }
+      f->ifindex = tw_capture_ifindex(f->cap);
+      s->nifs++;
+    }
+    if (a.family == AF_INET6) need6 = 1;
+    else need4 = 1;
+  }
+  if (s->nifs == 0) {
+    fprintf(stderr, "trawl: no route to any target\n");
+    return -ENETUNREACH;
+  }
+  int err;
+  if (need4 && (err = tw_rawsock_new(s->loop, &s->rs4, TW_RAW_IP4, NULL, 0, s)) < 0) return err;
+  if (need6 && (err = tw_rawsock_new(s->loop, &s->rs6, TW_RAW_IP6, NULL, 0, s)) < 0) return err;
+  for (int k = 0; k < s->nifs; k++) {
+    tw_iface_get(s->ifs[k].name, 0, &s->ifs[k].info);
+    if (s->ifs[k].info.has_mac)
+      tw_rawsock_new(s->loop, &s->ifs[k].eth, TW_RAW_ETH, s->ifs[k].name, 0, s);
+  }
+  return 0;
+}
+
+
+/* Raw sockets and captures are open: nothing below needs root, and no
+ * packet has been parsed yet. */
+static int drop_privileges(const char *user) {
+  if (geteuid() != 0) return 0;
+  struct passwd *pw = getpwnam(user ? user : "nobody");
+  if (!pw) {
+    fprintf(stderr, "trawl: no such user '%s' to drop privileges to\n", user ? user : "nobody");
+    return -1;
+  }
+  if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
+    fprintf(stderr, "trawl: cannot drop privileges to '%s': %s\n", pw->pw_name, strerror(errno));
+    return -1;
+  }
+  return 0;
+}
+
+static void fill_info(struct scan *s) {
+  struct options *o = s->o;
+  static const enum scan_type order[] = {SCAN_SYN, SCAN_ACK, SCAN_CONNECT, SCAN_UDP};
+  for (int i = 0; i < 4 && !o->no_portscan; i++) {
+    if (!(o->scans & SCANF(order[i]))) continue;
+    enum scan_proto p = order[i] == SCAN_UDP ? PROTO_UDP : PROTO_TCP;
+    s->types[s->ntypes].type = order[i];
+    s->types[s->ntypes].proto = p;
+    s->types[s->ntypes].ports = o->ports.ports[p];
+    s->types[s->ntypes].nports = o->ports.n[p];
+    s->ntypes++;
+  }
+  s->info.args = o->args;
+  s->info.start_time = time(NULL);
+  s->info.verbose = o->verbose;
+  s->info.debug = o->debug;
+  s->info.types = s->types;
+  s->info.ntypes = (size_t)s->ntypes;
+}
+
+int scan_run(struct options *o) {
+  struct scan *s = calloc(1, sizeof *s);
+  if (!s) return 1;
+  s->o = o;
+  s->start_ns = tw_hrtime();
+  int err = tw_loop_new(&s->loop);
+  if (err < 0) {
+    fprintf(stderr, "trawl: cannot create the event loop: %s\n", tw_strerror(err));
+    free(s);
+    return 1;
+  }
+  if (o->seed_set) cookie_key_from_seed(&s->key, o->seed);
+  else cookie_key_random(&s->key);
+  if (!o->seed_set) {
+    uint64_t seed;
+    if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
+  }
+  if (o->source_port >= 0 && o->source_port <= 65535) {
+    s->sport_lo = s->sport_hi = (uint16_t)o->source_port;
+  } else {
+    s->sport_lo = 40000;
+    s->sport_hi = 60999;
+  }
+  /* Raw packets when privileged (root, or --privileged), else connect(). */
+  s->raw = o->privileged == OPT_UNSET ? geteuid() == 0 : o->privileged == 1;
+  if (!s->raw && !o->dry_run)
+    fprintf(stderr, "trawl: no raw packet privileges: connect scan (-sT) and connect-based "
+                    "host discovery\n");
+  s->ntargets = targets_count(o->targets);
+  if (o->resuming) s->next_target = o->resume_next < s->ntargets ? o->resume_next : s->ntargets;
+  size_t nports = portlist_count(&o->ports);
+  if (nports == 0) nports = 1;
+  uint64_t g = GROUP_PROBES / nports;
+  if (g < 256) g = 256;
+  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
+  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
+  s->group_size = (uint32_t)g;
+  if (!o->no_portscan) {
+    unsigned tcp_types = !!(o->scans & SCANF(SCAN_SYN)) + !!(o->scans & SCANF(SCAN_ACK)) +
+                         !!(o->scans & SCANF(SCAN_CONNECT));
+    s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +
+                                      ((o->scans & SCANF(SCAN_UDP)) ? o->ports.n[PROTO_UDP] : 0));
+  }
+  int rc = 1;
+  if (o->scripts) {
+    char err2[512];
+    if (script_engine_new(s->loop, o, &s->scripts, err2, sizeof err2) < 0) {
+      fprintf(stderr, "trawl: %s\n", err2);
+      rc = 2;
+      goto out;
+    }
+  }
+  if (scan_resolve_targets(s) < 0) goto out;
+  if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
+  if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
+    if (err == -EPERM)
+      fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
+    goto out;
+  }
+  if (s->scripts && s->raw) {
+    const char *names[SCAN_MAX_IFACES];
+    for (int k = 0; k < s->nifs; k++) names[k] = s->ifs[k].name;
+    script_engine_open_raw(s->scripts, names, (size_t)s->nifs);
+  }
+  /* Output files are opened while we may still write where root can. */
+  if (open_outputs(s) < 0) goto out;
+  if (drop_privileges(o->privileged_user) < 0)
+    goto out;
+  fill_info(s);
+  for (int k = 0; k < s->nouts; k++) output_begin(&s->outs[k], &s->info);
+  if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
+  if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
+  status_start(s);
+  if (o->packet_trace && s->raw) {
+    tw_match all = {0};
+    tw_wait(s->loop, &s->trace_req, &all, 0, 0, trace_rx, s);
+  }
+  scan_next(s);
+  err = tw_loop_run(s->loop, TW_RUN_DEFAULT);
+  rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);
+out:
+  finish_scan(s);
+  if (s->scripts) script_engine_free(s->scripts);
+  tw_loop_close(s->loop);
+  for (int k = 0; k < 5; k++)
+    if (s->files[k]) fclose(s->files[k]);
+  fflush(stdout);
+  scan_names_free(s);
+  free(s);
+  return rc;
+}

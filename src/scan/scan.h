@@ -1,0 +1,188 @@
+/* scan.h: one scan from start to end — the state every stage shares.
+ *
+ * A scan walks its targets in host groups (contiguous runs of target
+ * indices, sized so that a group's results fit in a few MB whatever the
+ * size of the whole scan). For each group: host discovery (unless -Pn),
+ * then each port scan type over the live hosts, then the group's hosts go
+ * to every output, in target order. Every stage runs in the one libtrawl
+ * loop: the stage starts its work and returns; its completion callback
+ * starts the next (scan_next). */
+#ifndef TRAWL_SCAN_H
+#define TRAWL_SCAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <trawl/trawl.h>
+#include <trawl/capture.h>
+#include <trawl/dispatch.h>
+#include <trawl/packet.h>
+#include <trawl/rawsend.h>
+#include <trawl/route.h>
+
+#include "scan/cookie.h"
+#include "scan/engine.h"
+#include "cli/options.h"
+#include "output/output.h"
+#include "core/result.h"
+
+/* A port verdict kept compactly until the host is written (6 bytes; its
+ * host_result record, with copied strings, is over 100). */
+struct cport {
+  uint16_t port;
+  uint8_t proto, state, ttl, reason; /* reason: index in scan.c's table */
+};
+
+/* One host of the current group. */
+struct ghost {
+  tw_pkt_addr addr;
+  struct host_result *res; /* created on the first thing learnt */
+  bool up;                 /* discovery found it (or -Pn) */
+  bool timedout;           /* --host-timeout expired before it was done */
+  uint8_t src;             /* index of our source address in scan.srcs */
+  uint8_t link;            /* on a link we are attached to: iface index + 1 */
+  /* Answers: the first few of each (proto, state) kept as cports, the rest
+   * only counted, with the state's reason (a static string). */
+  struct cport *cports;
+  uint32_t ncports, capcports;
+  uint32_t nstate[PROTO_COUNT][PORT_NSTATES];
+  uint8_t bulk_reason[PROTO_COUNT][PORT_NSTATES]; /* index in the reason table */
+  /* Probes never answered, per proto: counted, and the first few kept as
+   * (proto << 16 | port) in tports (allocated on the first one). */
+  uint32_t timeouts[PROTO_COUNT];
+  uint8_t timeout_state[PROTO_COUNT];
+  uint32_t *tports;
+  uint32_t ntports;
+  uint32_t nsettled;       /* port verdicts so far, over every stage */
+};
+
+#define SCAN_MAX_IFACES 8
+
+struct scan_iface {
+  char name[IF_NAMESIZE];
+  int ifindex;
+  tw_capture *cap;
+  tw_rawsock *eth; /* Ethernet frames (ARP) */
+  tw_iface info;   /* MAC, flags */
+};
+
+#define SCAN_MAX_SRCS 8
+
+struct scan {
+  struct options *o;
+  tw_loop *loop;
+  bool raw;           /* raw packets (root) or connect() */
+  bool interrupted;
+  bool finished;
+  int exit_code;
+  char errmsg[256];
+  struct cookie_key key;
+  /* network */
+  tw_rawsock *rs4, *rs6;
+  struct scan_iface ifs[SCAN_MAX_IFACES];
+  int nifs;
+  tw_pkt_addr srcs[SCAN_MAX_SRCS]; /* our source addresses (from routes) */
+  int nsrcs;
+  uint16_t sport_lo, sport_hi;
+  /* targets and groups */
+  uint64_t ntargets, next_target;
+  uint32_t group_size;
+  uint32_t verdicts_per_host; /* port verdicts a host gets from all stages */
+  struct ghost *hosts;   /* current group */
+  tw_pkt_addr *addrs;    /* addresses of the current group's hosts */
+  uint32_t nhosts;
+  tw_pkt_addr *live;     /* hosts of the current group to port-scan */
+  uint32_t *live_idx;    /* their index in hosts[] */
+  uint32_t nlive;
+  int stage;             /* position in the group's stage list */
+  tw_timer *host_timer;  /* --host-timeout of the current group */
+  tw_req *trace_req;     /* --packet-trace waiter */
+  struct script_engine *scripts; /* --script / -sC, or NULL */
+  bool prerules_done, postrules_done;
+  bool settled;          /* the group's counted ports were added to its results */
+  bool group_timed_out;
+  /* the running stage */
+  struct engine eng;
+  bool eng_live;
+  void *stage_ctx;
+  /* outputs */
+  struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
+  int nouts;
+  FILE *files[5];
+  struct scan_info info;
+  struct scan_info_type types[4];
+  int ntypes;
+  /* statistics */
+  uint64_t hosts_up, hosts_down, hosts_done;
+  uint64_t open_ports;
+  uint64_t probes_sent, bad_cookies, malformed;
+  uint64_t start_ns;
+  tw_signal *sigint, *sigterm;
+  tw_timer *status_timer;
+  tw_io *stdin_io;
+  /* names given on the command line: address -> name */
+  struct scan_name *names;
+  size_t nnames;
+};
+
+/* Run the whole scan described by a finalized o. Returns the exit code. */
+int scan_run(struct options *o);
+
+/* ---- for the stages ---- */
+/* Our source address toward host h of the group. */
+static inline const tw_pkt_addr *scan_src(const struct scan *s, uint32_t h) {
+  return &s->srcs[s->hosts[h].src];
+}
+/* The result record of host h of the group, created on first use. */
+struct host_result *scan_host(struct scan *s, uint32_t h);
+/* Record an answered port of host h. Ports in the same (proto, state) past
+ * the first few are counted, not kept. reason must be a static string. */
+void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+               enum port_state state, const char *reason, int ttl);
+/* A port of host h got no answer: its state is `state` (no-response). */
+void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                       enum port_state state);
+/* An answer for a probe no longer outstanding: it replaces an earlier
+ * "no answer" verdict for the port; otherwise it is a duplicate, ignored. */
+void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
+                    enum port_state state, const char *reason, int ttl);
+/* The current stage is done: start the next one. */
+void scan_next(struct scan *s);
+/* Engine settings from the timing options, for a pass of nprobes. */
+void scan_engine_config(const struct scan *s, struct engine_config *c);
+/* The cookie flow of a probe: our address, the target's, ports, protocol. */
+void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+               uint8_t proto, uint16_t sport, uint16_t dport);
+/* The source port a probe to (dst, dport) carries: a cookie of the pair. */
+uint16_t scan_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+                    uint8_t proto, uint16_t dport);
+/* Start a stage's engine pass over hosts x nports; ctx becomes the running
+ * stage. Returns 1 (running) or a negative error. */
+int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
+                    void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
+                    void (*done)(struct engine *e));
+/* From a pass's done callback: count its probes, print its statistics
+ * (-d), free the engine; the stage then frees its own state and calls
+ * scan_next(). */
+void scan_end_pass(struct scan *s, const char *name);
+/* port -> index in ports[] (-1: not scanned), a 64K-entry table to free. */
+int32_t *scan_port_index(const uint16_t *ports, uint32_t n);
+/* Cancel the dispatcher waiters a stage registered (NULL entries skipped). */
+void scan_cancel_waiters(tw_req **w, int n);
+/* Human name of an ICMP error, as Nmap's reasons say it. */
+const char *scan_icmp_reason(const tw_rx *rx);
+
+/* stages */
+int stage_discovery(struct scan *s);
+int stage_tcp(struct scan *s, enum scan_type type);
+int stage_udp(struct scan *s);
+int stage_connect(struct scan *s);
+int stage_connect_discovery(struct scan *s);
+int stage_rdns(struct scan *s);
+int stage_scripts(struct scan *s);
+/* resolve.c: the names on the command line, before the scan (runs the
+ * loop until they are resolved); the name given for an address. */
+int scan_resolve_targets(struct scan *s);
+const char *scan_name_of(const struct scan *s, const tw_pkt_addr *a);
+void scan_names_free(struct scan *s);
+
+#endif

@@ -1,0 +1,604 @@
+/* script-select.c: which scripts --script selects, and --script-args.
+ *
+ * --script is a comma-separated list (commas inside parentheses do not
+ * split). Each item is
+ *   - a file path (it contains '/' or ends in ".lua"): that script;
+ *   - a directory: every *.lua in it;
+ *   - otherwise a boolean expression of terms joined by "and", "or",
+ *     "not" and parentheses, evaluated on every script of the scripts
+ *     directory; a term is "all", a category, a script name, or a glob
+ *     over names ("http-*", "ssl-?ert").
+ * A leading '+' on an item forces its scripts to run whatever their rules
+ * say. A term that matches no script, category or file is an error
+ * ("'x' did not match a category, filename, or directory", as Nmap says),
+ * and so is a malformed expression; Nmap's standard categories are valid
+ * even when no script has them.
+ *
+ * --script-args is Nmap's syntax: name=value pairs separated by commas;
+ * a value is a bare word, a "quoted" or 'quoted' string (backslash escapes
+ * the quote), or a {table} of the same (unkeyed values go to the array
+ * part); a name alone is set to "1"... in the array part, as NSE does. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "script/script-int.h"
+
+static const char *const ss_std_categories[] = {
+    "auth", "broadcast", "brute", "default", "discovery", "dos", "exploit", "external",
+    "fuzzer", "intrusive", "malware", "safe", "version", "vuln", NULL};
+
+/* ---- the catalog: every script of the scripts directory ---------------- */
+
+struct ss_entry {
+  char *path;
+  char *id;
+  struct script *sc; /* NULL if it failed to load */
+  char *err;
+  bool selected, forced, loaded, by_name;
+};
+
+struct ss_catalog {
+  struct ss_entry *v;
+  size_t n;
+  bool read;
+};
+
+static int ss_cmp(const void *a, const void *b) {
+  return strcmp(((const struct ss_entry *)a)->id, ((const struct ss_entry *)b)->id);
+}
+
+static int ss_list_dir(const char *dir, struct ss_entry **out, size_t *n) {
+  DIR *d = opendir(dir);
+  *out = NULL;
+  *n = 0;
+  if (!d) return -errno;
+  size_t cap = 0;
+  struct dirent *de;
+  while ((de = readdir(d))) {
+    size_t l = strlen(de->d_name);
+    if (l < 5 || strcmp(de->d_name + l - 4, ".lua") || de->d_name[0] == '.') continue;
+    if (*n == cap) {
+      cap = cap ? cap * 2 : 16;
+      struct ss_entry *nv = realloc(*out, cap * sizeof *nv);
+      if (!nv) break;
+      *out = nv;
+    }
+    struct ss_entry *en = &(*out)[(*n)++];
+    memset(en, 0, sizeof *en);
+    if (asprintf(&en->path, "%s/%s", dir, de->d_name) < 0) en->path = NULL;
+    en->id = strndup(de->d_name, l - 4);
+  }
+  closedir(d);
+  if (*n) qsort(*out, *n, sizeof **out, ss_cmp);
+  return 0;
+}
+
+static void ss_load(struct script_engine *e, struct ss_entry *en) {
+  if (en->loaded) return;
+  en->loaded = true;
+  char err[600];
+  en->sc = script_load(e, en->path, err, sizeof err);
+  if (!en->sc) en->err = strdup(err);
+}
+
+/* ---- expressions ---------------------------------------------------------- */
+
+enum { T_END, T_WORD, T_AND, T_OR, T_NOT, T_LP, T_RP };
+
+struct ss_lex {
+  const char *p;
+  int tok;
+  char word[256];
+};
+
+static void ss_next(struct ss_lex *x) {
+  while (isspace((unsigned char)*x->p)) x->p++;
+  if (!*x->p) {
+    x->tok = T_END;
+    return;
+  }
+  if (*x->p == '(') {
+    x->p++;
+    x->tok = T_LP;
+    return;
+  }
+  if (*x->p == ')') {
+    x->p++;
+    x->tok = T_RP;
+    return;
+  }
+  size_t n = 0;
+  while (*x->p && !isspace((unsigned char)*x->p) && *x->p != '(' && *x->p != ')') {
+    if (n + 1 < sizeof x->word) x->word[n++] = *x->p;
+    x->p++;
+  }
+  x->word[n] = 0;
+  if (!strcasecmp(x->word, "and")) x->tok = T_AND;
+  else if (!strcasecmp(x->word, "or")) x->tok = T_OR;
+  else if (!strcasecmp(x->word, "not")) x->tok = T_NOT;
+  else x->tok = T_WORD;
+}
+
+/* The AST: nodes in an array. */
+struct ss_node {
+  int kind; /* T_WORD, T_AND, T_OR, T_NOT */
+  int a, b;
+  char *word;
+};
+
+struct ss_parser {
+  struct ss_lex x;
+  struct ss_node *nodes;
+  size_t n, cap;
+  char *err;
+  size_t errlen;
+  const char *item;
+  int depth;
+};
+
+static int ss_node(struct ss_parser *p, int kind, int a, int b, const char *w) {
+  if (p->n == p->cap) {
+    size_t nc = p->cap ? p->cap * 2 : 16;
+    struct ss_node *nv = realloc(p->nodes, nc * sizeof *nv);
+    if (!nv) return -1;
+    p->nodes = nv;
+    p->cap = nc;
+  }
+  p->nodes[p->n] = (struct ss_node){kind, a, b, w ? strdup(w) : NULL};
+  return (int)p->n++;
+}
+
+static int ss_or(struct ss_parser *p);
+
+static int ss_bad(struct ss_parser *p, const char *what) {
+  snprintf(p->err, p->errlen, "malformed --script expression '%s': %s", p->item, what);
+  return -1;
+}
+
+static int ss_primary(struct ss_parser *p) {
+  if (++p->depth > 100) return ss_bad(p, "nested too deeply");
+  int r;
+  switch (p->x.tok) {
+  case T_NOT:
+    ss_next(&p->x);
+    r = ss_primary(p);
+    if (r < 0) return -1;
+    r = ss_node(p, T_NOT, r, -1, NULL);
+    break;
+  case T_LP:
+    ss_next(&p->x);
+    r = ss_or(p);
+    if (r < 0) return -1;
+    if (p->x.tok != T_RP) return ss_bad(p, "missing ')'");
+    ss_next(&p->x);
+    break;
+  case T_WORD:
+    r = ss_node(p, T_WORD, -1, -1, p->x.word);
+    ss_next(&p->x);
+    break;
+  case T_END:
+    return ss_bad(p, "expression ends where a name, a category or '(' was expected");
+  case T_RP:
+    return ss_bad(p, "unexpected ')'");
+  default:
+    return ss_bad(p, "'and'/'or' where a name, a category or '(' was expected");
+  }
+  p->depth--;
+  return r;
+}
+
+static int ss_and(struct ss_parser *p) {
+  int l = ss_primary(p);
+  while (l >= 0 && p->x.tok == T_AND) {
+    ss_next(&p->x);
+    int r = ss_primary(p);
+    if (r < 0) return -1;
+    l = ss_node(p, T_AND, l, r, NULL);
+  }
+  return l;
+}
+
+static int ss_or(struct ss_parser *p) {
+  int l = ss_and(p);
+  while (l >= 0 && p->x.tok == T_OR) {
+    ss_next(&p->x);
+    int r = ss_and(p);
+    if (r < 0) return -1;
+    l = ss_node(p, T_OR, l, r, NULL);
+  }
+  return l;
+}
+
+static bool ss_term(const char *w, const struct script *sc, const char *id) {
+  if (!strcasecmp(w, "all")) return true;
+  char pat[256];
+  snprintf(pat, sizeof pat, "%s", w);
+  size_t l = strlen(pat);
+  if (l > 4 && !strcmp(pat + l - 4, ".lua")) pat[l - 4] = 0;
+  if (fnmatch(pat, id, 0) == 0) return true;
+  if (sc)
+    for (size_t i = 0; i < sc->ncat; i++)
+      if (!strcasecmp(sc->categories[i], w)) return true;
+  return false;
+}
+
+static bool ss_eval(const struct ss_parser *p, int n, const struct script *sc, const char *id) {
+  const struct ss_node *x = &p->nodes[n];
+  switch (x->kind) {
+  case T_WORD: return ss_term(x->word, sc, id);
+  case T_NOT: return !ss_eval(p, x->a, sc, id);
+  case T_AND: return ss_eval(p, x->a, sc, id) && ss_eval(p, x->b, sc, id);
+  default: return ss_eval(p, x->a, sc, id) || ss_eval(p, x->b, sc, id);
+  }
+}
+
+static bool ss_is_category(struct ss_catalog *c, const char *w) {
+  for (int i = 0; ss_std_categories[i]; i++)
+    if (!strcasecmp(ss_std_categories[i], w)) return true;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->v[i].sc)
+      for (size_t k = 0; k < c->v[i].sc->ncat; k++)
+        if (!strcasecmp(c->v[i].sc->categories[k], w)) return true;
+  return false;
+}
+
+/* Does the word name (or glob) some script id in the catalog? */
+static bool ss_names_script(struct ss_catalog *c, const char *w) {
+  for (size_t i = 0; i < c->n; i++)
+    if (ss_term(w, NULL, c->v[i].id)) return true;
+  return false;
+}
+
+/* ---- selection -------------------------------------------------------------- */
+
+static int ss_add(struct script_engine *e, struct script *sc, bool forced, bool by_name) {
+  for (size_t i = 0; i < e->nscripts; i++) {
+    if (!strcmp(e->scripts[i]->path, sc->path) || !strcmp(e->scripts[i]->id, sc->id)) {
+      if (forced) e->scripts[i]->forced = true;
+      if (by_name) e->scripts[i]->by_name = true;
+      return 0;
+    }
+  }
+  struct script **nv = realloc(e->scripts, (e->nscripts + 1) * sizeof *nv);
+  if (!nv) return -ENOMEM;
+  e->scripts = nv;
+  sc->forced = sc->forced || forced;
+  sc->by_name = sc->by_name || by_name;
+  e->scripts[e->nscripts++] = sc;
+  return 1;
+}
+
+static char *ss_trim(char *s) {
+  while (isspace((unsigned char)*s)) s++;
+  size_t l = strlen(s);
+  while (l && isspace((unsigned char)s[l - 1])) s[--l] = 0;
+  return s;
+}
+
+static int ss_item_path(struct script_engine *e, const char *path, bool forced, char *err,
+                        size_t errlen, struct ss_catalog *cat) {
+  struct stat st;
+  if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+    struct ss_entry *v;
+    size_t n;
+    if (ss_list_dir(path, &v, &n) < 0) {
+      snprintf(err, errlen, "cannot read script directory '%s': %s", path, strerror(errno));
+      return -1;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n; i++) {
+      if (rc == 0) {
+        struct script *sc = script_load(e, v[i].path, err, errlen);
+        if (!sc) rc = -1;
+        else if (ss_add(e, sc, forced, false) == 0) script_release(sc);
+      }
+      free(v[i].path);
+      free(v[i].id);
+    }
+    free(v);
+    return rc;
+  }
+  /* a file: as given, else in the scripts directory */
+  char buf[4200];
+  const char *p = path;
+  if (stat(p, &st) != 0) {
+    snprintf(buf, sizeof buf, "%s/%s", e->dir, path);
+    p = buf;
+    if (stat(p, &st) != 0) {
+      snprintf(err, errlen, "'%s' did not match a category, filename, or directory", path);
+      return -1;
+    }
+  }
+  /* already in the catalog? (same file) */
+  for (size_t i = 0; i < cat->n; i++) {
+    struct stat s2;
+    if (stat(cat->v[i].path, &s2) == 0 && s2.st_ino == st.st_ino && s2.st_dev == st.st_dev) {
+      ss_load(e, &cat->v[i]);
+      if (!cat->v[i].sc) {
+        snprintf(err, errlen, "%s", cat->v[i].err);
+        return -1;
+      }
+      cat->v[i].selected = true;
+      cat->v[i].forced |= forced;
+      cat->v[i].by_name = true;
+      return 0;
+    }
+  }
+  struct script *sc = script_load(e, p, err, errlen);
+  if (!sc) return -1;
+  if (ss_add(e, sc, forced, true) == 0) script_release(sc);
+  return 0;
+}
+
+static int ss_item_expr(struct script_engine *e, const char *item, bool forced, char *err,
+                        size_t errlen, struct ss_catalog *cat) {
+  struct ss_parser p = {0};
+  p.err = err;
+  p.errlen = errlen;
+  p.item = item;
+  p.x.p = item;
+  ss_next(&p.x);
+  int root = ss_or(&p);
+  int rc = 0;
+  if (root >= 0 && p.x.tok != T_END) {
+    rc = ss_bad(&p, p.x.tok == T_RP ? "unexpected ')'" : "two names in a row without 'and' or 'or'");
+  } else if (root < 0) {
+    rc = -1;
+  }
+  if (rc == 0) {
+    /* every term must mean something */
+    for (size_t i = 0; i < p.n && rc == 0; i++) {
+      if (p.nodes[i].kind != T_WORD) continue;
+      const char *w = p.nodes[i].word;
+      if (!strcasecmp(w, "all") || ss_names_script(cat, w)) continue;
+      if (ss_is_category(cat, w)) continue;
+      /* a broken script might have had it as a category */
+      snprintf(err, errlen, "'%s' did not match a category, filename, or directory", w);
+      rc = -1;
+    }
+  }
+  if (rc == 0) {
+    for (size_t i = 0; i < cat->n && rc == 0; i++) {
+      struct ss_entry *en = &cat->v[i];
+      /* a script whose name the expression mentions must load */
+      bool by_name = false;
+      for (size_t k = 0; k < p.n; k++)
+        if (p.nodes[k].kind == T_WORD && strcasecmp(p.nodes[k].word, "all") &&
+            ss_term(p.nodes[k].word, NULL, en->id))
+          by_name = true;
+      if (!en->sc) {
+        if (by_name) {
+          /* selected by name: only an error if the expression picks it */
+          if (ss_eval(&p, root, NULL, en->id)) {
+            snprintf(err, errlen, "%s", en->err ? en->err : "cannot load");
+            rc = -1;
+          }
+        }
+        continue;
+      }
+      if (ss_eval(&p, root, en->sc, en->id)) {
+        en->selected = true;
+        en->forced |= forced;
+        en->by_name |= by_name;
+      }
+    }
+  }
+  for (size_t i = 0; i < p.n; i++) free(p.nodes[i].word);
+  free(p.nodes);
+  return rc;
+}
+
+int script_select(struct script_engine *e, const char *expr, char *err, size_t errlen) {
+  struct ss_catalog cat = {0};
+  int rc = 0;
+  char *copy = strdup(expr);
+  if (!copy) return -ENOMEM;
+  /* split at top-level commas */
+  char **items = NULL;
+  size_t nitems = 0;
+  int depth = 0;
+  char *start = copy;
+  for (char *q = copy;; q++) {
+    if (*q == '(') depth++;
+    else if (*q == ')') depth--;
+    if (*q == 0 || (*q == ',' && depth <= 0)) {
+      bool end = *q == 0;
+      *q = 0;
+      char **ni = realloc(items, (nitems + 1) * sizeof *ni);
+      if (!ni) {
+        rc = -ENOMEM;
+        break;
+      }
+      items = ni;
+      items[nitems++] = ss_trim(start);
+      start = q + 1;
+      if (end) break;
+    }
+  }
+  bool need_catalog = false;
+  for (size_t i = 0; i < nitems; i++) {
+    const char *it = items[i];
+    if (*it == '+') it++;
+    if (!*it) {
+      snprintf(err, errlen, "malformed --script expression '%s': empty item", expr);
+      rc = -EINVAL;
+      goto out;
+    }
+    size_t l = strlen(it);
+    struct stat st;
+    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) ||
+                    (stat(it, &st) == 0 && S_ISDIR(st.st_mode));
+    if (!pathlike) need_catalog = true;
+  }
+  /* the catalog is needed by expressions, and to match file items to it */
+  if (ss_list_dir(e->dir, &cat.v, &cat.n) < 0 && need_catalog) {
+    snprintf(err, errlen, "cannot read the scripts directory '%s': %s", e->dir, strerror(errno));
+    rc = -ENOENT;
+    goto out;
+  }
+  if (need_catalog)
+    for (size_t i = 0; i < cat.n; i++) ss_load(e, &cat.v[i]);
+  for (size_t i = 0; i < nitems && rc == 0; i++) {
+    const char *it = items[i];
+    bool forced = false;
+    if (*it == '+') {
+      forced = true;
+      it++;
+    }
+    size_t l = strlen(it);
+    struct stat st;
+    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) ||
+                    (stat(it, &st) == 0 && S_ISDIR(st.st_mode));
+    if (pathlike) rc = ss_item_path(e, it, forced, err, errlen, &cat);
+    else rc = ss_item_expr(e, it, forced, err, errlen, &cat);
+    if (rc < 0) rc = -EINVAL;
+  }
+  if (rc == 0) {
+    for (size_t i = 0; i < cat.n; i++) {
+      if (!cat.v[i].selected || !cat.v[i].sc) continue;
+      int r = ss_add(e, cat.v[i].sc, cat.v[i].forced, cat.v[i].by_name);
+      if (r < 0) {
+        rc = r;
+        break;
+      }
+      if (r > 0) cat.v[i].sc = NULL; /* now the engine's */
+    }
+  }
+  if (rc == 0 && e->nscripts == 0) {
+    snprintf(err, errlen, "--script '%s' selects no script", expr);
+    rc = -EINVAL;
+  }
+out:
+  for (size_t i = 0; i < cat.n; i++) {
+    if (cat.v[i].sc) {
+      if (cat.v[i].sc->env_ref != LUA_NOREF) luaL_unref(e->L, LUA_REGISTRYINDEX, cat.v[i].sc->env_ref);
+      script_release(cat.v[i].sc);
+    }
+    free(cat.v[i].path);
+    free(cat.v[i].id);
+    free(cat.v[i].err);
+  }
+  free(cat.v);
+  free(items);
+  free(copy);
+  return rc;
+}
+
+/* ---- --script-args ------------------------------------------------------------ */
+
+struct ss_args {
+  const char *s, *p;
+  char *err;
+  size_t errlen;
+};
+
+static int ss_aerr(struct ss_args *a, const char *what) {
+  snprintf(a->err, a->errlen, "%s at offset %zu of '%s'", what, (size_t)(a->p - a->s), a->s);
+  return -1;
+}
+
+static void ss_skip(struct ss_args *a) {
+  while (isspace((unsigned char)*a->p)) a->p++;
+}
+
+/* A word, a quoted string: pushes it. */
+static int ss_atom(lua_State *L, struct ss_args *a, bool key) {
+  ss_skip(a);
+  if (*a->p == '"' || *a->p == '\'') {
+    char q = *a->p++;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    while (*a->p && *a->p != q) {
+      if (*a->p == '\\' && a->p[1]) a->p++;
+      luaL_addchar(&b, *a->p);
+      a->p++;
+    }
+    if (*a->p != q) return ss_aerr(a, "unterminated quoted string");
+    a->p++;
+    luaL_pushresult(&b);
+    return 0;
+  }
+  const char *st = a->p;
+  while (*a->p && *a->p != ',' && *a->p != '}' && *a->p != '{' && *a->p != '=' &&
+         *a->p != '"' && *a->p != '\'')
+    a->p++;
+  const char *en = a->p;
+  while (en > st && isspace((unsigned char)en[-1])) en--;
+  if (en == st) return ss_aerr(a, key ? "missing name" : "missing value");
+  lua_pushlstring(L, st, (size_t)(en - st));
+  return 0;
+}
+
+static int ss_table(lua_State *L, struct ss_args *a, int depth);
+
+static int ss_value(lua_State *L, struct ss_args *a, int depth) {
+  ss_skip(a);
+  if (*a->p == '{') {
+    a->p++;
+    if (ss_table(L, a, depth + 1) < 0) return -1;
+    ss_skip(a);
+    if (*a->p != '}') return ss_aerr(a, "missing '}'");
+    a->p++;
+    return 0;
+  }
+  return ss_atom(L, a, false);
+}
+
+/* Items until the end or a '}' into the table on top of the stack. */
+static int ss_items(lua_State *L, struct ss_args *a, int depth) {
+  lua_Integer idx = 1;
+  for (;;) {
+    ss_skip(a);
+    if (!*a->p || *a->p == '}') return 0;
+    if (*a->p == ',') {
+      a->p++; /* empty item */
+      continue;
+    }
+    if (*a->p == '{') { /* unkeyed table */
+      if (ss_value(L, a, depth) < 0) return -1;
+      lua_rawseti(L, -2, idx++);
+    } else {
+      if (ss_atom(L, a, true) < 0) return -1;
+      ss_skip(a);
+      if (*a->p == '=') {
+        a->p++;
+        if (ss_value(L, a, depth) < 0) return -1;
+        lua_settable(L, -3);
+      } else {
+        lua_rawseti(L, -2, idx++); /* a name alone: in the array part */
+      }
+    }
+    ss_skip(a);
+    if (*a->p == ',') a->p++;
+    else if (*a->p && *a->p != '}') return ss_aerr(a, "expected ',' between arguments");
+  }
+}
+
+static int ss_table(lua_State *L, struct ss_args *a, int depth) {
+  if (depth > 50) return ss_aerr(a, "tables nested too deeply");
+  lua_newtable(L);
+  return ss_items(L, a, depth);
+}
+
+int script_args_parse(lua_State *L, const char *text, char *err, size_t errlen) {
+  struct ss_args a = {text, text, err, errlen};
+  int top = lua_gettop(L);
+  if (ss_table(L, &a, 0) < 0) {
+    lua_settop(L, top);
+    return -EINVAL;
+  }
+  ss_skip(&a);
+  if (*a.p) {
+    ss_aerr(&a, *a.p == '}' ? "unbalanced '}'" : "unexpected character");
+    lua_settop(L, top);
+    return -EINVAL;
+  }
+  return 0;
+}
