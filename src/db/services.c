@@ -1,6 +1,7 @@
 /* services.c: loading and querying data/trawl-services (see services.h). */
 #define _GNU_SOURCE
 #include "db/services.h"
+#include "core/datadir.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -174,28 +175,11 @@ int services_load(struct services **out, const char *path, char *err,
 
 int services_load_default(struct services **out, const char *datadir,
                           char *err, size_t errlen) {
-  const char *dirs[4];
-  int n = 0;
-  if (datadir != NULL && *datadir) dirs[n++] = datadir;
-  const char *env = getenv("TRAWL_DATADIR");
-  if (env != NULL && *env) dirs[n++] = env;
-#ifdef TW_SRCDIR
-  dirs[n++] = TW_SRCDIR "/data";
-#endif
-#ifdef TW_DATADIR
-  dirs[n++] = TW_DATADIR;
-#endif
-  for (int i = 0; i < n; i++) {
-    char path[4096];
-    if ((size_t)snprintf(path, sizeof path, "%s/%s", dirs[i], SERVICES_FILE) >=
-        sizeof path)
-      continue;
-    int r = services_load(out, path, err, errlen);
-    if (r != -ENOENT) return r; /* loaded, or present but broken */
-  }
-  return errmsg_set(err, errlen, -ENOENT,
-                    "cannot find %s (set TRAWL_DATADIR or use --datadir)",
-                    SERVICES_FILE);
+  char path[4096];
+  if (datadir_find(DATADIR_TRAWL, datadir, SERVICES_FILE, DATADIR_FILE, path, sizeof path) < 0)
+    return errmsg_set(err, errlen, -ENOENT,
+                      "cannot find %s (set TRAWLDIR or use --datadir)", SERVICES_FILE);
+  return services_load(out, path, err, errlen);
 }
 
 const char *services_name(const struct services *s, enum scan_proto proto,

@@ -2,10 +2,8 @@
  * the SERVICE column and -p by name, and open-frequency ranks for -F and
  * --top-ports. The file format is documented in its header.
  *
- * Lookup order for services_load_default(): an explicit directory
- * (--datadir), $TRAWL_DATADIR, the source tree's data/ (TW_SRCDIR, defined
- * by CMake for the tool and the tests), then the install directory
- * (TW_DATADIR). */
+ * services_load_default() finds the file by trawl's one lookup order
+ * (core/datadir.h). */
 #ifndef TRAWL_SERVICES_H
 #define TRAWL_SERVICES_H
 

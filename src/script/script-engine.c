@@ -39,6 +39,7 @@
 #include "cli/options.h"
 #include "output/output.h"
 #include "script/script-int.h"
+#include "core/datadir.h"
 
 #define SE_SLICE_NS 2000000ull     /* a thread computes at most this long at once */
 #define SE_BUDGET_NS 2000000ull    /* script work per loop iteration */
@@ -1505,24 +1506,7 @@ static const char se_bootstrap[] =
     "return keys, runner\n";
 
 static int se_find_dir(char *out, size_t len, const struct script_config *cfg, const char *sub) {
-  const char *dirs[4];
-  int n = 0;
-  if (cfg->datadir && *cfg->datadir) dirs[n++] = cfg->datadir;
-  const char *env = getenv("TRAWL_DATADIR");
-  if (env && *env) dirs[n++] = env;
-#ifdef TW_SRCDIR
-  dirs[n++] = TW_SRCDIR;
-#endif
-#ifdef TW_DATADIR
-  dirs[n++] = TW_DATADIR;
-#endif
-  for (int i = 0; i < n; i++) {
-    struct stat st;
-    snprintf(out, len, "%s/%s", dirs[i], sub);
-    if (stat(out, &st) == 0 && S_ISDIR(st.st_mode)) return 0;
-  }
-  out[0] = 0;
-  return -ENOENT;
+  return datadir_find(DATADIR_TRAWL, cfg->datadir, sub, DATADIR_DIR, out, len);
 }
 
 static int se_read_file(const char *path, char **out) {
