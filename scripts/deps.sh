@@ -9,8 +9,12 @@ PKGS=(
   build-essential cmake pkg-config
   # libtrawl and trawl
   libpcap-dev libc-ares-dev liblua5.4-dev libpcre2-dev libssl-dev liburing-dev
+  # data read at run time, never copied into this repository: Nmap's
+  # databases, scripts and nselib (nmap-common), p0f's fingerprints (p0f),
+  # LPeg for Nmap's nselib (lua-lpeg)
+  nmap-common p0f lua-lpeg
   # tests
-  libcmocka-dev libxml2-utils xsltproc iproute2 nftables tcpdump socat
+  libcmocka-dev clang libxml2-utils xsltproc iproute2 nftables tcpdump socat
   iputils-ping dnsmasq nginx openssh-server python3
   # lab (tests/lab): certificates, checks from the scanner namespace
   openssl util-linux procps curl bind9-dnsutils python3-scapy
