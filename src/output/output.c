@@ -15,29 +15,45 @@ void output_init(struct output *o, const struct output_ops *ops, FILE *fp,
   if (opts) o->opts = *opts;
 }
 
+/* The first write error of an output is kept: from then on the output
+ * writes nothing more (a full disk would only fail again) and every call
+ * returns that error, so the caller can report it once and still feed
+ * the other outputs. */
 static int out_flush(struct output *o) {
-  if (fflush(o->fp) != 0 || ferror(o->fp)) return -EIO;
-  return 0;
+  if (o->err) return o->err;
+  errno = 0;
+  if (fflush(o->fp) != 0 || ferror(o->fp)) o->err = errno > 0 ? -errno : -EIO;
+  return o->err;
 }
 
 int output_begin(struct output *o, const struct scan_info *info) {
   o->info = info;
+  if (o->err) return o->err;
   o->ops->begin(o);
   return out_flush(o);
 }
 
 int output_host(struct output *o, const struct host_result *h) {
+  if (o->err) return o->err;
   o->ops->host(o, h);
   return out_flush(o);
 }
 
 int output_end(struct output *o, const struct scan_end *e) {
+  if (o->err) return o->err;
   o->ops->end(o, e);
+  return out_flush(o);
+}
+
+int output_raw(struct output *o, const char *text) {
+  if (o->err) return o->err;
+  fputs(text, o->fp);
   return out_flush(o);
 }
 
 static int out_rule_scripts(struct output *o, bool post, const struct script_result *r,
                             size_t n) {
+  if (o->err) return o->err;
   if (n == 0 || r == NULL || o->ops->rule_scripts == NULL) return 0;
   o->ops->rule_scripts(o, post, r, n);
   return out_flush(o);

@@ -14,7 +14,9 @@
  *   output_postscript(&o, post, npost);          (after the postrule scripts)
  *   output_end(&o, &end);
  *
- * Each call returns 0 or -EIO when the stream reported an error. */
+ * Each call returns 0, or the stream's first error (a negative errno, e.g.
+ * -ENOSPC; -EIO when the stream did not say): after an error the output
+ * writes nothing more and every call returns that error again. */
 #ifndef TRAWL_OUTPUT_H
 #define TRAWL_OUTPUT_H
 
@@ -49,6 +51,7 @@ struct output {
   const struct output_ops *ops;
   struct output_opts opts;
   const struct scan_info *info; /* from output_begin; must outlive o */
+  int err;                      /* first write error, 0: none */
 };
 
 extern const struct output_ops output_normal_ops, output_xml_ops,
@@ -59,6 +62,8 @@ void output_init(struct output *o, const struct output_ops *ops, FILE *fp,
 int output_begin(struct output *o, const struct scan_info *info);
 int output_host(struct output *o, const struct host_result *h);
 int output_end(struct output *o, const struct scan_end *e);
+/* Text written as it is (the --resume marker), with the same error rule. */
+int output_raw(struct output *o, const char *text);
 /* Results of the prerule scripts (between begin and the first host) and
  * of the postrule scripts (after the last host, before end). Nothing is
  * written when n is 0: Nmap writes no empty <prescript>. */

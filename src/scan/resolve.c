@@ -23,8 +23,6 @@ struct fwd {
   bool exclude;
 };
 
-static int pending;
-
 static int add_name(struct scan *s, const tw_pkt_addr *a, const char *name) {
   struct scan_name *v = realloc(s->names, (s->nnames + 1) * sizeof *v);
   if (!v) return -ENOMEM;
@@ -40,7 +38,7 @@ static void on_forward(tw_req *req, int status, const struct sockaddr_storage *a
                        void *data) {
   struct fwd *f = data;
   struct scan *s = f->s;
-  pending--;
+  s->resolving--;
   if (status < 0 || n == 0) {
     fprintf(stderr, "trawl: failed to resolve '%s': %s\n", f->tn->name, tw_strerror(status));
     free(f);
@@ -82,7 +80,7 @@ int scan_resolve_targets(struct scan *s) {
     return err;
   }
   int family = s->o->ipv6 ? AF_INET6 : AF_INET;
-  pending = 0;
+  s->resolving = 0;
   for (size_t i = 0; i < nt + ne; i++) {
     struct fwd *f = malloc(sizeof *f);
     if (!f) break;
@@ -94,9 +92,9 @@ int scan_resolve_targets(struct scan *s) {
       free(f);
       continue;
     }
-    pending++;
+    s->resolving++;
   }
-  while (pending > 0 && tw_loop_run(s->loop, TW_RUN_ONCE) >= 0) {
+  while (s->resolving > 0 && tw_loop_run(s->loop, TW_RUN_ONCE) >= 0) {
   }
   tw_close(r, NULL);
   char msg[256];

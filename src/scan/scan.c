@@ -3,6 +3,7 @@
  * targets group by group — discovery, port scans, output — all in one
  * libtrawl loop, and stop cleanly on Ctrl-C. */
 #include <errno.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "scan/scan.h"
+#include "scan/stage.h"
 #include "cli/resume.h"
 #include "script/script.h"
 #include "cli/status.h"
@@ -42,26 +44,44 @@ static const char *service_of(const struct scan *s, enum scan_proto proto, uint1
   return n;
 }
 
-/* Reasons are static strings; a port verdict names one by its index here. */
-static const char *reason_table[256];
-static unsigned nreasons;
+/* The index of reason in the scan's reason table (scan.h), added on first
+ * use; -1 when the table is full. trawl has a few dozen reasons, so a full
+ * table is a bug, and it is reported as one (scan_fail) rather than
+ * folded into another reason. */
+static int reason_index(struct scan *s, const char *reason) {
+  for (unsigned i = 0; i < s->nreasons; i++)
+    if (s->reasons[i] == reason || strcmp(s->reasons[i], reason) == 0) return (int)i;
+  if (s->nreasons == sizeof s->reasons / sizeof s->reasons[0]) return -1;
+  s->reasons[s->nreasons] = reason;
+  return (int)s->nreasons++;
+}
 
-static uint8_t reason_index(const char *reason) {
-  for (unsigned i = 0; i < nreasons; i++)
-    if (reason_table[i] == reason || strcmp(reason_table[i], reason) == 0) return (uint8_t)i;
-  if (nreasons == 256) return 0; /* cannot happen: there are a few dozen */
-  reason_table[nreasons] = reason;
-  return (uint8_t)nreasons++;
+void scan_fail(struct scan *s, const char *fmt, ...) {
+  if (!s->errmsg[0]) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->errmsg, sizeof s->errmsg, fmt, ap);
+    va_end(ap);
+  }
+  s->exit_code = 1;
+  s->interrupted = true;
+  if (s->eng_live) engine_stop(&s->eng);
 }
 
 void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                enum port_state state, const char *reason, int ttl) {
   struct ghost *g = &s->hosts[h];
+  int ri = reason_index(s, reason);
+  if (ri < 0) {
+    scan_fail(s, "more than %zu distinct port reasons (at '%s')",
+              sizeof s->reasons / sizeof s->reasons[0], reason);
+    return;
+  }
   if (state == PORT_OPEN) s->open_ports++;
   g->nsettled++;
   if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
     g->nstate[proto][state]++;
-    g->bulk_reason[proto][state] = reason_index(reason);
+    g->bulk_reason[proto][state] = (uint8_t)ri;
     return;
   }
   if (g->ncports == g->capcports) {
@@ -74,7 +94,7 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
   g->nstate[proto][state]++;
   g->cports[g->ncports++] = (struct cport){port, (uint8_t)proto, (uint8_t)state,
                                            (uint8_t)(ttl > 255 ? 255 : ttl < 0 ? 0 : ttl),
-                                           reason_index(reason)};
+                                           (uint8_t)ri};
 }
 
 #define TPORTS_CAP (STORE_CAP * PROTO_COUNT)
@@ -113,7 +133,7 @@ static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   for (uint32_t i = 0; i < g->ncports; i++) {
     const struct cport *c = &g->cports[i];
     host_add_port(r, (enum scan_proto)c->proto, c->port, (enum port_state)c->state,
-                  reason_table[c->reason], c->ttl, service_of(s, (enum scan_proto)c->proto, c->port));
+                  s->reasons[c->reason], c->ttl, service_of(s, (enum scan_proto)c->proto, c->port));
   }
   free(g->cports);
   g->cports = NULL;
@@ -121,7 +141,7 @@ static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   for (int p = 0; p < PROTO_COUNT; p++) {
     for (int st = 0; st < PORT_NSTATES; st++)
       if (g->nstate[p][st] > STORE_CAP)
-        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, reason_table[g->bulk_reason[p][st]],
+        host_add_bulk(r, (enum scan_proto)p, (enum port_state)st, s->reasons[g->bulk_reason[p][st]],
                       g->nstate[p][st] - STORE_CAP);
     uint32_t n = g->timeouts[p];
     if (n == 0) continue;
@@ -172,6 +192,20 @@ const char *scan_icmp_reason(const tw_rx *rx) {
   }
   if (t == 3) return "time-exceeded";
   return "icmp-error";
+}
+
+/* ---- outputs ---------------------------------------------------------------- */
+
+/* The result of a call on output k: its first error is reported, once,
+ * with the output's name and file, and makes the scan exit 1. The output
+ * itself then writes nothing more (output.h); the others go on, so they
+ * still get every host. */
+static void out_check(struct scan *s, int k, int r) {
+  if (r >= 0 || s->out_failed[k]) return;
+  s->out_failed[k] = true;
+  fprintf(stderr, "trawl: cannot write the %s output to %s: %s\n", s->outs[k].ops->name,
+          s->out_names[k], strerror(-r));
+  if (!s->exit_code) s->exit_code = 1;
 }
 
 /* ---- what the stages share ------------------------------------------------ */
@@ -340,7 +374,7 @@ static void write_group(struct scan *s, bool complete_only) {
     if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
     if (!r->end_time) r->end_time = time(NULL);
     if (!r->start_time) r->start_time = s->info.start_time;
-    for (int k = 0; k < s->nouts; k++) output_host(&s->outs[k], r);
+    for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));
     /* written: free it now, so a group's results never pile up */
     host_result_free(r);
     free(r);
@@ -349,14 +383,15 @@ static void write_group(struct scan *s, bool complete_only) {
   s->hosts_done += s->nhosts;
 }
 
-/* Route host h of the group: our source address toward it, and whether it
- * is on a link we are attached to (then ARP finds it). Routes are cached
- * per /24 (IPv4) or /64 (IPv6): consecutive targets share them. */
+/* Route host h of the group: our source address toward it, whether it is
+ * on a link we are attached to (then ARP finds it), and the interface the
+ * route leaves by (the scripts' host.interface). The scan's one route
+ * cache: consecutive targets share a /24 (IPv4) or /64 (IPv6), so the
+ * kernel is asked once per such block. */
 struct route_cache {
   tw_pkt_addr net;
-  int valid;
-  uint8_t src, link;
-  int ok;
+  bool valid;
+  uint8_t src, link, iface;
 };
 
 static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) {
@@ -364,28 +399,27 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
   if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
   else memset(net.b + 8, 0, 8);
   if (!rc->valid || !tw_pkt_addr_eq(&rc->net, &net)) {
-    rc->valid = 1;
+    rc->valid = true;
     rc->net = net;
-    rc->ok = 0;
-    rc->link = 0;
+    rc->src = rc->link = rc->iface = 0;
     tw_route r;
     if (tw_route_get_sync(&g->addr, &r) == 0) {
       int k;
       for (k = 0; k < s->nsrcs; k++)
         if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
       if (k == s->nsrcs && s->nsrcs < SCAN_MAX_SRCS) s->srcs[s->nsrcs++] = r.src;
-      if (k < s->nsrcs) {
-        rc->ok = 1;
-        rc->src = (uint8_t)k;
+      if (k < s->nsrcs) rc->src = (uint8_t)k;
+      for (int i = 0; i < s->nifs; i++) {
+        if (strcmp(s->ifs[i].name, r.ifname) == 0) rc->iface = (uint8_t)(i + 1);
+        if (r.gateway.family == 0 && r.type == 1 /* RTN_UNICAST */ && s->ifs[i].cap &&
+            tw_capture_ifindex(s->ifs[i].cap) == r.ifindex && s->ifs[i].eth)
+          rc->link = (uint8_t)(i + 1);
       }
-      if (r.gateway.family == 0 && r.type == 1 /* RTN_UNICAST */)
-        for (int i = 0; i < s->nifs; i++)
-          if (s->ifs[i].cap && tw_capture_ifindex(s->ifs[i].cap) == r.ifindex && s->ifs[i].eth)
-            rc->link = (uint8_t)(i + 1);
     }
   }
   g->src = rc->src;
   g->link = rc->link;
+  g->iface = rc->iface;
 }
 
 /* --host-timeout: the group's hosts all started together, so they all
@@ -454,39 +488,13 @@ static void scripts_done(void *arg) { scan_next(arg); }
 static void rules_done(struct scan *s, enum script_phase ph) {
   size_t n = 0;
   const struct script_result *r = script_engine_results(s->scripts, ph, &n);
-  for (int k = 0; k < s->nouts; k++) {
-    if (ph == SCRIPT_PRE) output_prescript(&s->outs[k], r, n);
-    else output_postscript(&s->outs[k], r, n);
-  }
+  for (int k = 0; k < s->nouts; k++)
+    out_check(s, k, ph == SCRIPT_PRE ? output_prescript(&s->outs[k], r, n)
+                                     : output_postscript(&s->outs[k], r, n));
   scan_next(s);
 }
 static void prerules_done(void *arg) { rules_done(arg, SCRIPT_PRE); }
 static void postrules_done(void *arg) { rules_done(arg, SCRIPT_POST); }
-
-/* [scripts] The interface the route to a leaves by, for the scripts'
- * host.interface (icmp-echo captures there): one of the scan's
- * interfaces, or NULL. Looked up once per /24 or /64, as consecutive
- * targets share it. */
-struct ifname_cache {
-  tw_pkt_addr net;
-  bool valid;
-  const char *name;
-};
-static const char *route_ifname(struct scan *s, const tw_pkt_addr *a, struct ifname_cache *c) {
-  tw_pkt_addr net = *a;
-  if (net.family == AF_INET) net.v4.s_addr &= htonl(0xffffff00u);
-  else memset(net.b + 8, 0, 8);
-  if (!c->valid || !tw_pkt_addr_eq(&c->net, &net)) {
-    tw_route r;
-    c->valid = true;
-    c->net = net;
-    c->name = NULL;
-    if (tw_route_get_sync(a, &r) == 0)
-      for (int k = 0; k < s->nifs; k++)
-        if (strcmp(s->ifs[k].name, r.ifname) == 0) c->name = s->ifs[k].name;
-  }
-  return c->name;
-}
 
 /* Scripts see the group's hosts with their final port lists. */
 int stage_scripts(struct scan *s) {
@@ -501,7 +509,6 @@ int stage_scripts(struct scan *s) {
     return -ENOMEM;
   }
   size_t n = 0;
-  struct ifname_cache ic = {0};
   for (uint32_t i = 0; i < s->nhosts; i++) {
     struct ghost *g = &s->hosts[i];
     if (!g->up || g->timedout) continue;
@@ -510,9 +517,8 @@ int stage_scripts(struct scan *s) {
     settle_ports(s, i, r);
     hosts[n] = r;
     srcs[n] = *scan_src(s, i);
-    /* [scripts] a routed host's interface is its route's, not the first
-     * interface's (was: s->ifs[0].name) */
-    ifnames[n] = g->link ? s->ifs[g->link - 1].name : !s->raw ? NULL : route_ifname(s, &g->addr, &ic);
+    /* a routed host's interface is its route's, not the first interface's */
+    ifnames[n] = g->link ? s->ifs[g->link - 1].name : g->iface ? s->ifs[g->iface - 1].name : NULL;
     n++;
   }
   s->settled = true;
@@ -526,11 +532,13 @@ int stage_scripts(struct scan *s) {
   return err < 0 ? err : 1;
 }
 
-/* Stage list of a group: 0 discovery, 1 SYN, 2 ACK, 3 connect, 4 UDP,
- * 5 reverse DNS, 6 scripts, 7 write. Prerule scripts run before the first
- * group, postrule scripts after the last. A stage that has nothing to do returns 0 and the next runs. */
+/* The driver: runs the rows of scan_stages[] (stage.h) for the current
+ * group in order, then writes the group and loads the next. Prerule
+ * scripts run before the first group, postrule scripts after the last.
+ * A row that is not wanted, or whose start has nothing to wait for,
+ * passes straight to the next; one that starts work returns here through
+ * scan_next() when that work is done. */
 void scan_next(struct scan *s) {
-  struct options *o = s->o;
   for (;;) {
     if (s->interrupted) {
       finish_scan(s);
@@ -550,56 +558,21 @@ void scan_next(struct scan *s) {
         return;
       }
       if (load_group(s) < 0) {
-        snprintf(s->errmsg, sizeof s->errmsg, "out of memory loading targets");
-        s->exit_code = 1;
-        finish_scan(s);
-        return;
+        scan_fail(s, "out of memory loading targets");
+        continue;
       }
     }
-    int stage = s->stage++;
-    int r = 0;
-    switch (stage) {
-    case 0:
-      if (o->skip_discovery) {
-        for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = true;
-        r = 0;
-      } else {
-        r = s->raw ? stage_discovery(s) : stage_connect_discovery(s);
-      }
-      break;
-    case 1:
-      collect_live(s);
-      if (!o->no_portscan && (o->scans & SCANF(SCAN_SYN))) r = stage_tcp(s, SCAN_SYN);
-      break;
-    case 2:
-      collect_live(s);
-      if (!o->no_portscan && (o->scans & SCANF(SCAN_ACK))) r = stage_tcp(s, SCAN_ACK);
-      break;
-    case 3:
-      collect_live(s);
-      if (!o->no_portscan && (o->scans & SCANF(SCAN_CONNECT))) r = stage_connect(s);
-      break;
-    case 4:
-      collect_live(s);
-      if (!o->no_portscan && (o->scans & SCANF(SCAN_UDP))) r = stage_udp(s);
-      break;
-    case 5:
-      r = stage_rdns(s);
-      break;
-    case 6:
-      r = stage_scripts(s);
-      break;
-    default:
+    if (s->stage >= scan_nstages) {
       write_group(s, false);
       free_group(s);
       continue;
     }
+    const struct stage *st = &scan_stages[s->stage++];
+    if (!st->wanted(s)) continue;
+    if (st->live) collect_live(s);
+    int r = st->start(s);
     if (r > 0) return; /* the stage runs; it calls scan_next when done */
-    if (r < 0) {
-      snprintf(s->errmsg, sizeof s->errmsg, "scan stage %d failed: %s", stage, tw_strerror(r));
-      s->exit_code = 1;
-      s->interrupted = true;
-    }
+    if (r < 0) scan_fail(s, "%s stage failed: %s", st->name, tw_strerror(r));
   }
 }
 
@@ -625,16 +598,14 @@ static void finish_scan(struct scan *s) {
   e.hosts_total = s->hosts_up + s->hosts_down;
   e.interrupted = s->interrupted;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
+  char mark[160];
   for (int k = 0; k < s->nouts; k++) {
     bool xml = s->outs[k].ops == &output_xml_ops;
-    if (resumable && s->files[k] && !xml)
-      fprintf(s->outs[k].fp, "# " RESUME_TAG " next-target=%llu seed=%llu\n",
-              (unsigned long long)next, (unsigned long long)s->o->seed);
-    output_end(&s->outs[k], &e);
-    if (resumable && s->files[k] && xml)
-      fprintf(s->outs[k].fp, "<!-- " RESUME_TAG " next-target=%llu seed=%llu -->\n",
-              (unsigned long long)next, (unsigned long long)s->o->seed);
-    fflush(s->outs[k].fp);
+    snprintf(mark, sizeof mark, xml ? "<!-- %s next-target=%llu seed=%llu -->\n" : "# %s next-target=%llu seed=%llu\n",
+             RESUME_TAG, (unsigned long long)next, (unsigned long long)s->o->seed);
+    if (resumable && s->files[k] && !xml) out_check(s, k, output_raw(&s->outs[k], mark));
+    out_check(s, k, output_end(&s->outs[k], &e));
+    if (resumable && s->files[k] && xml) out_check(s, k, output_raw(&s->outs[k], mark));
   }
   status_stop(s);
   if (s->host_timer) tw_close(s->host_timer, NULL);
@@ -704,10 +675,12 @@ static int open_outputs(struct scan *s) {
       s->files[s->nouts] = fp;
     }
     oo.to_file = fp != stdout;
+    s->out_names[s->nouts] = fp == stdout ? "standard output" : want[i].path;
     output_init(&s->outs[s->nouts++], want[i].ops, fp, &oo);
   }
   if (!stdout_used) { /* the terminal always gets the normal report */
     oo.to_file = false;
+    s->out_names[s->nouts] = "standard output";
     output_init(&s->outs[s->nouts++], &output_normal_ops, stdout, &oo);
   }
   return 0;
@@ -872,7 +845,7 @@ int scan_run(struct options *o) {
   if (drop_privileges(o->privileged_user) < 0)
     goto out;
   fill_info(s);
-  for (int k = 0; k < s->nouts; k++) output_begin(&s->outs[k], &s->info);
+  for (int k = 0; k < s->nouts; k++) out_check(s, k, output_begin(&s->outs[k], &s->info));
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
   if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
   status_start(s);
@@ -887,9 +860,11 @@ out:
   finish_scan(s);
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
-  for (int k = 0; k < 5; k++)
-    if (s->files[k]) fclose(s->files[k]);
-  fflush(stdout);
+  for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
+    if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
+  if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;
+  if (s->errmsg[0]) fprintf(stderr, "trawl: %s\n", s->errmsg);
+  if (s->exit_code && rc == 0) rc = s->exit_code;
   scan_names_free(s);
   free(s);
   return rc;

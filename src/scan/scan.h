@@ -40,6 +40,7 @@ struct ghost {
   bool timedout;           /* --host-timeout expired before it was done */
   uint8_t src;             /* index of our source address in scan.srcs */
   uint8_t link;            /* on a link we are attached to: iface index + 1 */
+  uint8_t iface;           /* the interface its route leaves by: index + 1, 0: none */
   /* Answers: the first few of each (proto, state) kept as cports, the rest
    * only counted, with the state's reason (a static string). */
   struct cport *cports;
@@ -93,7 +94,7 @@ struct scan {
   tw_pkt_addr *live;     /* hosts of the current group to port-scan */
   uint32_t *live_idx;    /* their index in hosts[] */
   uint32_t nlive;
-  int stage;             /* position in the group's stage list */
+  size_t stage;          /* next row of scan_stages[] (stage.h) for the group */
   tw_timer *host_timer;  /* --host-timeout of the current group */
   tw_req *trace_req;     /* --packet-trace waiter */
   struct script_engine *scripts; /* --script / -sC, or NULL */
@@ -108,6 +109,8 @@ struct scan {
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;
   FILE *files[5];
+  const char *out_names[5]; /* file path, or "standard output" */
+  bool out_failed[5];       /* its first write error was reported */
   struct scan_info info;
   struct scan_info_type types[4];
   int ntypes;
@@ -122,6 +125,11 @@ struct scan {
   /* names given on the command line: address -> name */
   struct scan_name *names;
   size_t nnames;
+  size_t resolving;      /* forward lookups of those names still running */
+  /* Reasons are static strings; a port verdict (struct cport) names one
+   * by its index here. */
+  const char *reasons[256];
+  unsigned nreasons;
 };
 
 /* Run the whole scan described by a finalized o. Returns the exit code. */
@@ -145,6 +153,10 @@ void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16
  * "no answer" verdict for the port; otherwise it is a duplicate, ignored. */
 void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                     enum port_state state, const char *reason, int ttl);
+/* A fatal error: the message (printf-style; the first one is kept) goes
+ * to stderr and the outputs' end, the scan stops as after Ctrl-C and exits
+ * 1. */
+void scan_fail(struct scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The current stage is done: start the next one. */
 void scan_next(struct scan *s);
 /* Engine settings from the timing options, for a pass of nprobes. */

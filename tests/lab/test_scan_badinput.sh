@@ -112,4 +112,38 @@ rc=$(cat "$TMP/tr.rc")
 check "only an unresolvable name: the error names it" grep -q "nosuch.lab.test" "$TMP/tr.err"
 check "only an unresolvable name: no scan report (exit $rc)" bash -c "! grep -q 'scan report' '$TMP/tr.out'"
 
+# ------------------------------------------------------------------ full disk
+# An output that cannot be written: one stderr line naming that output and
+# its file, exit 1, and the other outputs still get everything.
+full() { # LABEL FLAG: FLAG /dev/full next to a complete -oN file
+  local label=$1 flag=$2
+  rm -f "$OUT/full.nmap"
+  TR 60 -sS -n -Pn -p 80,81 "$W" "$flag" /dev/full -oN "$OUT/full.nmap"
+  local rc nl
+  rc=$(cat "$TMP/tr.rc")
+  nl=$(wc -l <"$TMP/tr.err")
+  if [ "$rc" = 1 ] && [ "$nl" -eq 1 ] && grep -q "cannot write the $label output to /dev/full" "$TMP/tr.err"; then
+    ok "$flag /dev/full -> exit 1: $(cat "$TMP/tr.err")"
+  else
+    nok "$flag /dev/full: want exit 1 and one line naming the $label output; got exit $rc, $nl lines:"
+    show "$TMP/tr.err" 5
+  fi
+  check "$flag /dev/full: -oN still complete (80 open, 81 closed, end line)" \
+    bash -c "grep -Eq '^80/tcp +open' '$OUT/full.nmap' && grep -Eq '^81/tcp +closed' '$OUT/full.nmap' && grep -q '^# Trawl done at' '$OUT/full.nmap'"
+  check "$flag /dev/full: the terminal still gets the report" grep -Eq "^80/tcp +open" "$TMP/tr.out"
+}
+full xml -oX
+full grepable -oG
+full json -oJ
+# standard output itself full: -oX to a file stays complete
+rm -f "$OUT/full.xml"
+timeout -k 5 60 ip netns exec "$S" "$TRAWL" -sS -n -Pn -p 80 "$W" -oX "$OUT/full.xml" \
+  >/dev/full 2>"$TMP/tr.err" </dev/null
+rc=$?
+check "stdout on /dev/full -> exit 1 (got $rc)" test "$rc" = 1
+check "stdout on /dev/full: one line naming standard output" \
+  bash -c "[ \$(wc -l <'$TMP/tr.err') -eq 1 ] && grep -q 'cannot write the normal output to standard output' '$TMP/tr.err'"
+check "stdout on /dev/full: -oX complete and valid" \
+  bash -c "grep -q '<port protocol=\"tcp\" portid=\"80\"><state state=\"open\"' '$OUT/full.xml' && grep -q '</nmaprun>' '$OUT/full.xml'"
+
 finish
