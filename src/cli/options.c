@@ -192,6 +192,10 @@ struct opt_state {
 
 /* The argument of option `opt`: attached (after '=' or the option letters)
  * or the next word. */
+const char *options_long_name(size_t i) {
+  return i < sizeof opt_long / sizeof opt_long[0] ? opt_long[i].name : NULL;
+}
+
 static int opt_arg(struct opt_state *st, const char *opt, const char *attached,
                    const char **out) {
   if (attached != NULL) {

@@ -125,4 +125,8 @@ void options_print_plan(FILE *f, const struct options *o);
 int options_parse_time(const char *s, uint64_t *ms);
 int options_parse_rate(const char *s, double *rate);
 
+/* The i-th long option's name (without "--"), NULL past the last: what
+ * --help and the man page must each mention (tests/unit/test_options.c). */
+const char *options_long_name(size_t i);
+
 #endif

@@ -12,17 +12,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/errmsg.c"
-#include "output/output.c"
-#include "output/output-grep.c"
-#include "output/output-json.c"
-#include "output/output-normal.c"
-#include "output/output-xml.c"
-#include "core/ports.c"
-#include "core/result.c"
-#include "db/services.c"
-#include "core/targets.c"
-#include "core/utf8.c"
+#include "core/errmsg.h"
+#include "output/output.h"
+#include "core/ports.h"
+#include "core/result.h"
+#include "db/services.h"
+#include "core/targets.h"
+#include "core/utf8.h"
 
 /* A banner with every kind of trouble: markup, quotes, controls, ESC, DEL,
  * a C1 control, invalid UTF-8 (bad continuation, surrogate, overlong),

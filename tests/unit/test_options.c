@@ -1,7 +1,7 @@
 /* test_options.c: the Nmap-style command line (src/cli/options.c): every
  * option's syntax, defaults from finalize, the --dry-run plan, and the
  * one-line error for each kind of mistake. */
-#define _GNU_SOURCE /* asprintf in options.c, included below */
+#define _GNU_SOURCE /* open_memstream */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,11 +14,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/errmsg.c"
-#include "cli/options.c"
-#include "core/ports.c"
-#include "db/services.c"
-#include "core/targets.c"
+#include <trawl/error.h>
+
+#include "core/errmsg.h"
+#include "cli/options.h"
+#include "core/ports.h"
+#include "db/services.h"
+#include "core/targets.h"
 
 static struct options o;
 static char err[512];
@@ -502,9 +504,9 @@ static void test_plan(void **state) {
   f = open_memstream(&buf, &len);
   options_usage(f);
   fclose(f);
-  for (size_t k = 0; k < sizeof opt_long / sizeof opt_long[0]; k++) {
+  for (size_t k = 0; options_long_name(k); k++) {
     char want[64];
-    snprintf(want, sizeof want, "%s", opt_long[k].name);
+    snprintf(want, sizeof want, "%s", options_long_name(k));
     /* grouped spellings: "--min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout" */
     if (strstr(buf, want) == NULL) fail_msg("--help does not mention --%s", want);
   }
@@ -525,15 +527,15 @@ static void test_man_page(void **state) {
   size_t n = fread(text, 1, sizeof text - 1, f);
   text[n] = '\0';
   fclose(f);
-  for (size_t k = 0; k < sizeof opt_long / sizeof opt_long[0]; k++) {
+  for (size_t k = 0; options_long_name(k); k++) {
     /* troff writes "-" as "\-" */
     char want[80], *o2 = want;
-    for (const char *c = opt_long[k].name; *c; c++) {
+    for (const char *c = options_long_name(k); *c; c++) {
       if (*c == '-') *o2++ = '\\';
       *o2++ = *c;
     }
     *o2 = '\0';
-    if (strstr(text, want) == NULL) fail_msg("docs/trawl.1 does not document --%s", opt_long[k].name);
+    if (strstr(text, want) == NULL) fail_msg("docs/trawl.1 does not document --%s", options_long_name(k));
   }
 }
 

@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/errmsg.c"
-#include "core/ports.c"
-#include "db/services.c"
+#include <stdio.h>
+#include <trawl/error.h>
+
+#include "core/errmsg.h"
+#include "core/ports.h"
+#include "db/services.h"
 
 static struct services *svc;
 

@@ -13,8 +13,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/errmsg.c"
-#include "db/services.c"
+#include <stdio.h>
+#include <trawl/error.h>
+
+#include "core/errmsg.h"
+#include "db/services.h"
 
 static void test_shipped_table(void **state) {
   struct services *s;

@@ -13,8 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/errmsg.c"
-#include "core/targets.c"
+#include <stdio.h>
+#include <trawl/error.h>
+
+#include "core/errmsg.h"
+#include "core/targets.h"
 
 static struct targets *parse_ok(const char *spec) {
   struct targets *t = targets_new();

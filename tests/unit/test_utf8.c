@@ -8,7 +8,10 @@
 
 #include <string.h>
 
-#include "core/utf8.c"
+#include <stdio.h>
+#include <trawl/error.h>
+
+#include "core/utf8.h"
 
 /* Decodes s (len bytes): expected length and code point (len 0: invalid). */
 static void dec(const char *s, size_t n, size_t want_len, uint32_t want_cp) {
