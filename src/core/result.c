@@ -63,6 +63,54 @@ static void script_free(struct script_result *s) {
   snode_free(&s->tree);
 }
 
+static void port_version_free(struct port_version *v) {
+  if (v == NULL) return;
+  free(v->product);
+  free(v->version);
+  free(v->extrainfo);
+  free(v->hostname);
+  free(v->ostype);
+  free(v->devicetype);
+  for (size_t i = 0; i < v->ncpe; i++) free(v->cpe[i]);
+  free(v->cpe);
+  free(v->fingerprint);
+  free(v);
+}
+
+int port_set_version(struct port_result *p, const char *name, const struct port_version *v) {
+  bool ok = true;
+  struct port_version *d = calloc(1, sizeof *d);
+  char *n = res_dup(name, &ok);
+  if (d == NULL || !ok) {
+    free(d);
+    free(n);
+    return -ENOMEM;
+  }
+  d->product = res_dup(v->product, &ok);
+  d->version = res_dup(v->version, &ok);
+  d->extrainfo = res_dup(v->extrainfo, &ok);
+  d->hostname = res_dup(v->hostname, &ok);
+  d->ostype = res_dup(v->ostype, &ok);
+  d->devicetype = res_dup(v->devicetype, &ok);
+  d->fingerprint = res_dup(v->fingerprint, &ok);
+  d->probed = v->probed;
+  d->ssl = v->ssl;
+  if (v->ncpe && (d->cpe = calloc(v->ncpe, sizeof *d->cpe)) == NULL) ok = false;
+  for (size_t i = 0; ok && i < v->ncpe; i++, d->ncpe++) d->cpe[i] = res_dup(v->cpe[i], &ok);
+  if (!ok) {
+    port_version_free(d);
+    free(n);
+    return -ENOMEM;
+  }
+  port_version_free(p->version);
+  p->version = d;
+  if (n) {
+    free(p->service);
+    p->service = n;
+  }
+  return 0;
+}
+
 void host_result_free(struct host_result *h) {
   free(h->mac_vendor);
   for (size_t i = 0; i < h->nnames; i++) free(h->names[i].name);
@@ -72,6 +120,7 @@ void host_result_free(struct host_result *h) {
     struct port_result *p = &h->ports[i];
     free(p->reason);
     free(p->service);
+    port_version_free(p->version);
     for (size_t k = 0; k < p->nscripts; k++) script_free(&p->scripts[k]);
     free(p->scripts);
   }

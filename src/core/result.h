@@ -49,13 +49,29 @@ struct script_result {
   struct script_node tree; /* an unkeyed table: the top-level elems/tables */
 };
 
+/* What version detection (-sV) learnt about a port, as Nmap's <service>
+ * element says it. Every string may be NULL (not known). */
+struct port_version {
+  char *product, *version, *extrainfo; /* the VERSION column */
+  char *hostname, *ostype, *devicetype; /* the "Service Info:" line */
+  char **cpe;        /* "cpe:/a:openbsd:openssh:9.2p1", ...: ncpe of them */
+  size_t ncpe;
+  bool probed;       /* a probe's answer matched: method="probed" conf="10";
+                        false: the name is the port table's (method="table") */
+  bool ssl;          /* found inside TLS: tunnel="ssl", shown as "ssl/NAME" */
+  char *fingerprint; /* the service answered and nothing matched: Nmap's
+                        SF-Port fingerprint, one line, unwrapped */
+};
+
 struct port_result {
   enum scan_proto proto;
   uint16_t portid;
   enum port_state state;
   char *reason; /* "syn-ack", "reset", "no-response", "port-unreach", ... */
   int reason_ttl; /* 0: none (e.g. connect scan) */
-  char *service;  /* name from the port table (method "table"); NULL: none */
+  char *service;  /* the service's name: the port table's, or version
+                     detection's when version->probed; NULL: none */
+  struct port_version *version; /* -sV ran on this port; NULL: it did not */
   struct script_result *scripts;
   size_t nscripts;
 };
@@ -117,6 +133,7 @@ struct scan_info {
   int verbose, debug;
   const struct scan_info_type *types;
   size_t ntypes;
+  bool version_scan; /* -sV: the VERSION column, "NAME?" for unmatched names */
 };
 
 /* ... and at its end. */
@@ -144,6 +161,9 @@ struct port_result *host_add_port(struct host_result *h, enum scan_proto proto,
                                   uint16_t port, enum port_state state,
                                   const char *reason, int ttl,
                                   const char *service);
+/* Version detection's answer for p (copied): name (NULL: keep the port
+ * table's) and v. Replaces an earlier answer. */
+int port_set_version(struct port_result *p, const char *name, const struct port_version *v);
 int host_add_bulk(struct host_result *h, enum scan_proto proto,
                   enum port_state state, const char *reason, uint64_t count);
 /* A script result on a port (or the host when port is NULL). Returns the

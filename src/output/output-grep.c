@@ -85,8 +85,11 @@ static void grp_host(struct output *o, const struct host_result *h) {
     const struct port_result *p = shown[i];
     fprintf(f, "%s%u/%s/%s//", first ? "" : ", ", p->portid, port_state_name(p->state),
             proto_name(p->proto));
-    grp_puts(f, p->service ? p->service : "", true);
-    fputs("///", f);
+    char svc[160], ver[1024];
+    grp_puts(f, p->service || p->version ? output_service_cell(o, p, svc, sizeof svc) : "", true);
+    fputs("//", f);
+    grp_puts(f, output_version_cell(p, ver, sizeof ver), true);
+    fputs("/", f);
     first = false;
   }
   free(shown);

@@ -108,6 +108,37 @@ static void js_scripts(FILE *f, const struct script_result *s, size_t n) {
   fputc(']', f);
 }
 
+/* "service": the same fields as Nmap's <service> (output-json.md). */
+static void js_service(FILE *f, const struct port_result *p) {
+  const struct port_version *v = p->version;
+  fputs(",\"service\":{\"name\":", f);
+  js_str(f, p->service ? p->service : "unknown");
+  if (v && v->probed) {
+    const char *keys[] = {"product", "version", "extrainfo", "hostname", "ostype", "devicetype"};
+    const char *vals[] = {v->product, v->version, v->extrainfo, v->hostname, v->ostype, v->devicetype};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      if (!vals[i]) continue;
+      fprintf(f, ",\"%s\":", keys[i]);
+      js_str(f, vals[i]);
+    }
+  }
+  if (v && v->ssl) fputs(",\"tunnel\":\"ssl\"", f);
+  fputs(v && v->probed ? ",\"method\":\"probed\",\"conf\":10" : ",\"method\":\"table\",\"conf\":3", f);
+  if (v && v->probed && v->ncpe) {
+    fputs(",\"cpe\":[", f);
+    for (size_t i = 0; i < v->ncpe; i++) {
+      if (i) fputc(',', f);
+      js_str(f, v->cpe[i]);
+    }
+    fputc(']', f);
+  }
+  if (v && v->fingerprint) {
+    fputs(",\"servicefp\":", f);
+    js_str(f, v->fingerprint);
+  }
+  fputc('}', f);
+}
+
 static void js_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
@@ -178,11 +209,7 @@ static void js_host(struct output *o, const struct host_result *h) {
               pf ? "" : ",", proto_name(p->proto), p->portid, port_state_name(p->state));
       js_str(f, p->reason ? p->reason : "unknown");
       fprintf(f, ",\"reason_ttl\":%d", p->reason_ttl);
-      if (p->service) {
-        fputs(",\"service\":{\"name\":", f);
-        js_str(f, p->service);
-        fputs(",\"method\":\"table\"}", f);
-      }
+      if (p->service || p->version) js_service(f, p);
       if (p->nscripts) {
         fputs(",\"scripts\":", f);
         js_scripts(f, p->scripts, p->nscripts);

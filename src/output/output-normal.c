@@ -104,6 +104,41 @@ static void nrm_reason(FILE *f, const char *reason, int ttl) {
   if (ttl > 0) fprintf(f, " ttl %d", ttl);
 }
 
+/* "syn-ack ttl 62": the REASON cell. */
+static const char *nrm_reason_cell(const char *reason, int ttl, char *buf, size_t len) {
+  if (ttl > 0) snprintf(buf, len, "%s ttl %d", reason ? reason : "unknown", ttl);
+  else snprintf(buf, len, "%s", reason ? reason : "unknown");
+  return buf;
+}
+
+/* Services that answered but matched nothing: their SF-Port fingerprints,
+ * wrapped as Nmap wraps them (74 columns, continuation lines "SF:"), so
+ * they can be submitted to Nmap's database. */
+#define NRM_FP_LINE 74
+static void nrm_fingerprints(FILE *f, const struct port_result *const *ports, size_t n,
+                             size_t count) {
+  fprintf(f, "%zu service%s unrecognized despite returning data. If you know the "
+             "service/version, please submit the following fingerprint%s at "
+             "https://nmap.org/cgi-bin/submit.cgi?new-service :\n",
+          count, count == 1 ? "" : "s", count == 1 ? "" : "s");
+  size_t done = 0;
+  for (size_t i = 0; i < n; i++) {
+    const char *fp = ports[i]->version ? ports[i]->version->fingerprint : NULL;
+    if (!fp) continue;
+    if (done++)
+      fputs("==============NEXT SERVICE FINGERPRINT (SUBMIT INDIVIDUALLY)==============\n", f);
+    size_t len = strlen(fp), first = len < NRM_FP_LINE ? len : NRM_FP_LINE;
+    fwrite(fp, 1, first, f);
+    fputc('\n', f);
+    for (size_t at = first; at < len; at += NRM_FP_LINE - 3) {
+      size_t l = len - at < NRM_FP_LINE - 3 ? len - at : NRM_FP_LINE - 3;
+      fputs("SF:", f);
+      fwrite(fp + at, 1, l, f);
+      fputc('\n', f);
+    }
+  }
+}
+
 static void nrm_scripts(FILE *f, const struct script_result *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     const char *out = s[i].output;
@@ -169,40 +204,50 @@ static void nrm_ports(struct output *o, const struct host_result *h,
     return;
   }
   /* column widths: the longest cell of each column, header included */
-  char cell[32];
-  size_t wport = 4, wstate = 5, wsvc = 7;
+  char cell[32], svc[160], ver[1024], why[96];
+  bool version = o->info && o->info->version_scan;
+  size_t wport = 4, wstate = 5, wsvc = 7, wreason = 6;
   for (size_t i = 0; i < n; i++) {
     size_t l = (size_t)snprintf(cell, sizeof cell, "%u/%s", shown[i]->portid,
                                 proto_name(shown[i]->proto));
     if (l > wport) wport = l;
     l = strlen(port_state_name(shown[i]->state));
     if (l > wstate) wstate = l;
-    l = nrm_width(shown[i]->service ? shown[i]->service : "unknown");
+    l = nrm_width(output_service_cell(o, shown[i], svc, sizeof svc));
     if (l > wsvc) wsvc = l;
+    l = nrm_width(nrm_reason_cell(shown[i]->reason, shown[i]->reason_ttl, why, sizeof why));
+    if (l > wreason) wreason = l;
   }
   nrm_pad(f, "PORT", wport + 1);
   nrm_pad(f, "STATE", wstate + 1);
-  if (o->opts.reason) {
-    nrm_pad(f, "SERVICE", wsvc + 1);
-    fputs("REASON\n", f);
-  } else {
-    fputs("SERVICE\n", f);
-  }
+  if (o->opts.reason || version) nrm_pad(f, "SERVICE", wsvc + 1);
+  else fputs("SERVICE", f);
+  if (o->opts.reason && version) nrm_pad(f, "REASON", wreason + 1);
+  else if (o->opts.reason) fputs("REASON", f);
+  if (version) fputs("VERSION", f);
+  fputc('\n', f);
+  size_t unrecognized = 0;
   for (size_t i = 0; i < n; i++) {
     const struct port_result *p = shown[i];
     snprintf(cell, sizeof cell, "%u/%s", p->portid, proto_name(p->proto));
     nrm_pad(f, cell, wport + 1);
     nrm_pad(f, port_state_name(p->state), wstate + 1);
-    const char *svc = p->service ? p->service : "unknown";
+    output_service_cell(o, p, svc, sizeof svc);
+    output_version_cell(p, ver, sizeof ver);
+    bool more = o->opts.reason || (version && ver[0]);
+    if (more) nrm_pad(f, svc, wsvc + 1);
+    else nrm_puts(f, svc, false);
     if (o->opts.reason) {
-      nrm_pad(f, svc, wsvc + 1);
-      nrm_reason(f, p->reason, p->reason_ttl);
-    } else {
-      nrm_puts(f, svc, false);
+      nrm_reason_cell(p->reason, p->reason_ttl, why, sizeof why);
+      if (version && ver[0]) nrm_pad(f, why, wreason + 1);
+      else nrm_puts(f, why, false);
     }
+    if (version && ver[0]) nrm_puts(f, ver, false);
     fputc('\n', f);
     nrm_scripts(f, p->scripts, p->nscripts);
+    if (p->version && p->version->fingerprint) unrecognized++;
   }
+  if (unrecognized) nrm_fingerprints(f, shown, n, unrecognized);
   free(shown);
 }
 
@@ -250,6 +295,12 @@ static void nrm_host(struct output *o, const struct host_result *h) {
     nrm_puts(f, h->mac_vendor ? h->mac_vendor : "Unknown", false);
     fputs(")\n", f);
   }
+  char info[1024];
+  if (*output_service_info(h, info, sizeof info)) {
+    fputs("Service Info: ", f);
+    nrm_puts(f, info, false);
+    fputc('\n', f);
+  }
   if (h->nhostscripts > 0) {
     fputs("\nHost script results:\n", f);
     nrm_scripts(f, h->hostscripts, h->nhostscripts);
@@ -259,6 +310,7 @@ static void nrm_host(struct output *o, const struct host_result *h) {
 
 static void nrm_end(struct output *o, const struct scan_end *e) {
   char t[64];
+  if (o->info && o->info->version_scan) fputs("Service detection performed.\n", o->fp);
   const char *why = e->errormsg ? e->errormsg : e->interrupted ? "interrupted" : NULL;
   if (o->opts.to_file)
     fprintf(o->fp, "# Trawl done at %s", output_ctime(e->end_time, t, sizeof t));

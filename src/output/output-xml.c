@@ -125,6 +125,36 @@ static void xml_scripts(FILE *f, const struct script_result *s, size_t n) {
   }
 }
 
+/* <service>, in Nmap's attribute order; <cpe> children when version
+ * detection matched. */
+static void xml_service(FILE *f, const struct port_result *p) {
+  const struct port_version *v = p->version;
+  fputs("<service", f);
+  xml_attr(f, "name", p->service ? p->service : "unknown");
+  if (v && v->probed) {
+    if (v->product) xml_attr(f, "product", v->product);
+    if (v->version) xml_attr(f, "version", v->version);
+    if (v->extrainfo) xml_attr(f, "extrainfo", v->extrainfo);
+    if (v->hostname) xml_attr(f, "hostname", v->hostname);
+    if (v->ostype) xml_attr(f, "ostype", v->ostype);
+    if (v->devicetype) xml_attr(f, "devicetype", v->devicetype);
+  }
+  if (v && v->fingerprint) xml_attr(f, "servicefp", v->fingerprint);
+  if (v && v->ssl) fputs(" tunnel=\"ssl\"", f);
+  fputs(v && v->probed ? " method=\"probed\" conf=\"10\"" : " method=\"table\" conf=\"3\"", f);
+  if (!v || !v->probed || v->ncpe == 0) {
+    fputs("/>", f);
+    return;
+  }
+  fputc('>', f);
+  for (size_t i = 0; i < v->ncpe; i++) {
+    fputs("<cpe>", f);
+    xml_puts(f, v->cpe[i], XML_TEXT);
+    fputs("</cpe>", f);
+  }
+  fputs("</service>", f);
+}
+
 static void xml_ports(FILE *f, const struct host_result *h,
                       const struct output_summary *s) {
   fputs("<ports>", f);
@@ -155,11 +185,7 @@ static void xml_ports(FILE *f, const struct host_result *h,
             proto_name(p->proto), p->portid, port_state_name(p->state));
     xml_attr(f, "reason", p->reason ? p->reason : "unknown");
     fprintf(f, " reason_ttl=\"%d\"/>", p->reason_ttl);
-    if (p->service) {
-      fputs("<service", f);
-      xml_attr(f, "name", p->service);
-      fputs(" method=\"table\" conf=\"3\"/>", f);
-    }
+    if (p->service || p->version) xml_service(f, p);
     xml_scripts(f, p->scripts, p->nscripts);
     fputs("</port>\n", f);
   }

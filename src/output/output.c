@@ -178,3 +178,73 @@ const char *output_mac(const uint8_t mac[6], char *buf, size_t len) {
            mac[3], mac[4], mac[5]);
   return buf;
 }
+
+/* ---- version detection (-sV) ------------------------------------------------ */
+
+const char *output_service_cell(const struct output *o, const struct port_result *p, char *buf,
+                                size_t len) {
+  const struct port_version *v = p->version;
+  bool guess = o->info && o->info->version_scan && p->state == PORT_OPEN && p->service &&
+               (!v || !v->probed);
+  snprintf(buf, len, "%s%s%s", v && v->ssl ? "ssl/" : "", p->service ? p->service : "unknown",
+           guess ? "?" : "");
+  return buf;
+}
+
+/* Appends " text" (no space first when the buffer is empty), cut at len. */
+static void out_word(char *buf, size_t len, const char *pre, const char *text, const char *post) {
+  size_t n = strlen(buf);
+  if (n + 1 >= len) return;
+  snprintf(buf + n, len - n, "%s%s%s%s", n ? " " : "", pre, text, post);
+}
+
+const char *output_version_cell(const struct port_result *p, char *buf, size_t len) {
+  const struct port_version *v = p->version;
+  if (len) buf[0] = 0;
+  if (!v || !v->probed) return buf;
+  if (v->product) out_word(buf, len, "", v->product, "");
+  if (v->version) out_word(buf, len, "", v->version, "");
+  if (v->extrainfo) out_word(buf, len, "(", v->extrainfo, ")");
+  return buf;
+}
+
+/* Adds s to the list of distinct strings (at most max), keeping order. */
+static void out_distinct(const char **list, size_t *n, size_t max, const char *s) {
+  if (!s || !*s) return;
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp(list[i], s) == 0) return;
+  if (*n < max) list[(*n)++] = s;
+}
+
+#define OUT_INFO_MAX 16
+
+static void out_info_field(char *buf, size_t len, const char *one, const char *many,
+                           const char **v, size_t n) {
+  if (n == 0) return;
+  size_t l = strlen(buf);
+  if (l + 1 >= len) return;
+  l += (size_t)snprintf(buf + l, len - l, "%s%s: ", l ? "; " : "", n > 1 ? many : one);
+  for (size_t i = 0; i < n && l + 1 < len; i++)
+    l += (size_t)snprintf(buf + l, len - l, "%s%s", i ? ", " : "", v[i]);
+}
+
+const char *output_service_info(const struct host_result *h, char *buf, size_t len) {
+  const char *hosts[OUT_INFO_MAX], *oss[OUT_INFO_MAX], *devs[OUT_INFO_MAX], *cpes[OUT_INFO_MAX];
+  size_t nh = 0, no = 0, nd = 0, nc = 0;
+  for (size_t i = 0; i < h->nports; i++) {
+    const struct port_version *v = h->ports[i].version;
+    if (!v || !v->probed) continue;
+    out_distinct(hosts, &nh, OUT_INFO_MAX, v->hostname);
+    out_distinct(oss, &no, OUT_INFO_MAX, v->ostype);
+    out_distinct(devs, &nd, OUT_INFO_MAX, v->devicetype);
+    /* the line names the platform: OS and hardware CPEs, not applications */
+    for (size_t k = 0; k < v->ncpe; k++)
+      if (strncmp(v->cpe[k], "cpe:/a:", 7) != 0) out_distinct(cpes, &nc, OUT_INFO_MAX, v->cpe[k]);
+  }
+  if (len) buf[0] = 0;
+  out_info_field(buf, len, "Host", "Hosts", hosts, nh);
+  out_info_field(buf, len, "OS", "OSs", oss, no);
+  out_info_field(buf, len, "Device", "Devices", devs, nd);
+  out_info_field(buf, len, "CPE", "CPE", cpes, nc);
+  return buf;
+}

@@ -115,4 +115,17 @@ const char *output_latency(int64_t us, char *buf, size_t len);
 /* "aa:bb:cc:dd:ee:ff" in upper case, as Nmap prints MACs. */
 const char *output_mac(const uint8_t mac[6], char *buf, size_t len);
 
+/* ---- version detection (-sV), as Nmap shows it ---------------------------- */
+/* The SERVICE cell: "ssl/" before a name found inside TLS; "?" after a
+ * port-table name that version detection ran on and could not confirm
+ * (an open port: "3d-nfsd?"); "unknown" when there is no name. */
+const char *output_service_cell(const struct output *o, const struct port_result *p, char *buf,
+                                size_t len);
+/* The VERSION cell: "product version (extrainfo)", "" when nothing matched. */
+const char *output_version_cell(const struct port_result *p, char *buf, size_t len);
+/* The text of a host's "Service Info:" line — "Host: X; OSs: Unix, Linux;
+ * Device: router; CPE: cpe:/o:linux:linux_kernel" — from its ports'
+ * matches, distinct values in port order; "" when there is none. */
+const char *output_service_info(const struct host_result *h, char *buf, size_t len);
+
 #endif
