@@ -14,7 +14,7 @@ PKGS=(
   # LPeg for Nmap's nselib (lua-lpeg)
   nmap-common p0f lua-lpeg
   # tests
-  libcmocka-dev clang libxml2-utils xsltproc iproute2 nftables tcpdump socat
+  libcmocka-dev clang strace libcap2-bin libxml2-utils xsltproc iproute2 nftables tcpdump socat
   iputils-ping dnsmasq nginx openssh-server python3
   # lab (tests/lab): certificates, checks from the scanner namespace
   openssl util-linux procps curl bind9-dnsutils python3-scapy

@@ -7,6 +7,7 @@
 
 #include "cli/options.h"
 #include "cli/resume.h"
+#include "scan/privilege.h"
 #include "scan/scan.h"
 #include "script/script.h"
 #include "core/version.h"
@@ -63,7 +64,7 @@ int main(int argc, char **argv) {
     o.seed = seed;
     o.seed_set = true;
   }
-  if (options_finalize(&o, geteuid() == 0, err, sizeof err) != 0) {
+  if (options_finalize(&o, privilege_can_raw(), err, sizeof err) != 0) {
     fprintf(stderr, "trawl: %s\n", err);
     options_free(&o);
     return 2;

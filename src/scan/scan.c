@@ -3,9 +3,9 @@
  * targets group by group — discovery, port scans, output — all in one
  * libtrawl loop, and stop cleanly on Ctrl-C. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
-#include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +16,7 @@
 
 #include "scan/scan.h"
 #include "scan/stage.h"
+#include "scan/privilege.h"
 #include "cli/resume.h"
 #include "script/script.h"
 #include "cli/status.h"
@@ -636,6 +637,42 @@ static void on_signal(tw_signal *sg, int status, int signum) {
   if (s->scripts) script_engine_stop(s->scripts);
 }
 
+/* Opens an output file as root would, but changes nothing in it yet: an
+ * existing file is not truncated until outputs_commit(), and one this run
+ * created is removed if the scan ends before that — so a command line
+ * that fails after this point (a bad script, a name that does not resolve
+ * to anything) loses and leaves nothing. */
+static FILE *out_open(struct scan *s, const char *path, bool append) {
+  int k = s->nouts;
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | (append ? O_APPEND : 0), 0644);
+  bool created = fd >= 0;
+  if (fd < 0 && errno == EEXIST)
+    fd = open(path, O_WRONLY | O_CLOEXEC | (append ? O_APPEND : 0));
+  if (fd < 0) return NULL;
+  FILE *fp = fdopen(fd, append ? "a" : "w");
+  if (!fp) {
+    int e = errno;
+    close(fd);
+    if (created) unlink(path);
+    errno = e;
+    return NULL;
+  }
+  struct stat st;
+  s->files[k] = fp;
+  s->out_created[k] = created;
+  /* only a regular file has contents to replace (/dev/null, a pipe: none) */
+  s->out_truncate[k] = !append && fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  return fp;
+}
+
+/* The scan really starts: the outputs may now be overwritten. */
+static void outputs_commit(struct scan *s) {
+  for (int k = 0; k < s->nouts; k++)
+    if (s->files[k] && s->out_truncate[k] && ftruncate(fileno(s->files[k]), 0) != 0)
+      out_check(s, k, -errno);
+  s->outputs_committed = true;
+}
+
 static int open_outputs(struct scan *s) {
   struct options *o = s->o;
   struct {
@@ -668,19 +705,18 @@ static int open_outputs(struct scan *s) {
     if (strcmp(path, "-") == 0) {
       fp = stdout;
       stdout_used = true;
-    } else if (!(fp = fopen(path, mode))) {
+    } else if (!(fp = out_open(s, path, mode[0] == 'a'))) {
       fprintf(stderr, "trawl: cannot open output file '%s': %s\n", path, strerror(errno));
       return -1;
-    } else {
-      s->files[s->nouts] = fp;
     }
     oo.to_file = fp != stdout;
-    s->out_names[s->nouts] = fp == stdout ? "standard output" : want[i].path;
+    snprintf(s->out_names[s->nouts], sizeof s->out_names[0], "%s",
+             fp == stdout ? "standard output" : path);
     output_init(&s->outs[s->nouts++], want[i].ops, fp, &oo);
   }
   if (!stdout_used) { /* the terminal always gets the normal report */
     oo.to_file = false;
-    s->out_names[s->nouts] = "standard output";
+    snprintf(s->out_names[s->nouts], sizeof s->out_names[0], "standard output");
     output_init(&s->outs[s->nouts++], &output_normal_ops, stdout, &oo);
   }
   return 0;
@@ -740,22 +776,6 @@ static int open_network(struct scan *s) {
 }
 
 
-/* Raw sockets and captures are open: nothing below needs root, and no
- * packet has been parsed yet. */
-static int drop_privileges(const char *user) {
-  if (geteuid() != 0) return 0;
-  struct passwd *pw = getpwnam(user ? user : "nobody");
-  if (!pw) {
-    fprintf(stderr, "trawl: no such user '%s' to drop privileges to\n", user ? user : "nobody");
-    return -1;
-  }
-  if (setgroups(0, NULL) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0) {
-    fprintf(stderr, "trawl: cannot drop privileges to '%s': %s\n", pw->pw_name, strerror(errno));
-    return -1;
-  }
-  return 0;
-}
-
 static void fill_info(struct scan *s) {
   struct options *o = s->o;
   static const enum scan_type order[] = {SCAN_SYN, SCAN_ACK, SCAN_CONNECT, SCAN_UDP};
@@ -800,7 +820,7 @@ int scan_run(struct options *o) {
     s->sport_hi = 60999;
   }
   /* Raw packets when privileged (root, or --privileged), else connect(). */
-  s->raw = o->privileged == OPT_UNSET ? geteuid() == 0 : o->privileged == 1;
+  s->raw = o->privileged == OPT_UNSET ? privilege_can_raw() : o->privileged == 1;
   if (!s->raw && !o->dry_run)
     fprintf(stderr, "trawl: no raw packet privileges: connect scan (-sT) and connect-based "
                     "host discovery\n");
@@ -820,13 +840,19 @@ int scan_run(struct options *o) {
                                       ((o->scans & SCANF(SCAN_UDP)) ? o->ports.n[PROTO_UDP] : 0));
   }
   int rc = 1;
-  if (o->scripts) {
-    char err2[512];
-    if (script_engine_new(s->loop, o, &s->scripts, err2, sizeof err2) < 0) {
-      fprintf(stderr, "trawl: %s\n", err2);
-      rc = 2;
-      goto out;
-    }
+  char why[512];
+  /* As root: the output files, which may be where only root writes. */
+  if (open_outputs(s) < 0) goto out;
+  /* Step 1 (privilege.h): from here on nothing runs as root. */
+  if ((err = privilege_drop_keep_net(o->privileged_user, why, sizeof why)) < 0) {
+    fprintf(stderr, "trawl: %s\n", why);
+    if (err == -EINVAL || err == -ENOENT) rc = 2; /* a bad --privileged-user */
+    goto out;
+  }
+  if (o->scripts && script_engine_new(s->loop, o, &s->scripts, why, sizeof why) < 0) {
+    fprintf(stderr, "trawl: %s\n", why);
+    rc = 2;
+    goto out;
   }
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
@@ -840,10 +866,13 @@ int scan_run(struct options *o) {
     for (int k = 0; k < s->nifs; k++) names[k] = s->ifs[k].name;
     script_engine_open_raw(s->scripts, names, (size_t)s->nifs);
   }
-  /* Output files are opened while we may still write where root can. */
-  if (open_outputs(s) < 0) goto out;
-  if (drop_privileges(o->privileged_user) < 0)
+  /* Step 2: raw sockets and captures are open; no capability is left
+   * when the first packet is parsed. */
+  if (privilege_drop_all(why, sizeof why) < 0) {
+    fprintf(stderr, "trawl: %s\n", why);
     goto out;
+  }
+  outputs_commit(s);
   fill_info(s);
   for (int k = 0; k < s->nouts; k++) out_check(s, k, output_begin(&s->outs[k], &s->info));
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
@@ -857,6 +886,15 @@ int scan_run(struct options *o) {
   err = tw_loop_run(s->loop, TW_RUN_DEFAULT);
   rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);
 out:
+  if (!s->outputs_committed) { /* failed before the scan began: leave no trace */
+    for (int k = 0; k < s->nouts; k++) {
+      if (!s->files[k]) continue;
+      fclose(s->files[k]);
+      s->files[k] = NULL;
+      if (s->out_created[k]) unlink(s->out_names[k]);
+    }
+    s->nouts = 0;
+  }
   finish_scan(s);
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);

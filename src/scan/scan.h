@@ -109,8 +109,11 @@ struct scan {
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;
   FILE *files[5];
-  const char *out_names[5]; /* file path, or "standard output" */
+  char out_names[5][4096];  /* file path, or "standard output" */
   bool out_failed[5];       /* its first write error was reported */
+  bool out_created[5];      /* the file did not exist before this run */
+  bool out_truncate[5];     /* truncated when the scan begins (not appended to) */
+  bool outputs_committed;   /* the scan began: outputs_commit() ran */
   struct scan_info info;
   struct scan_info_type types[4];
   int ntypes;

@@ -40,6 +40,7 @@
 #include "output/output.h"
 #include "script/script-int.h"
 #include "core/datadir.h"
+#include "scan/privilege.h"
 
 #define SE_SLICE_NS 2000000ull     /* a thread computes at most this long at once */
 #define SE_BUDGET_NS 2000000ull    /* script work per loop iteration */
@@ -1622,7 +1623,7 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   e->errfp = cfg->errfp ? cfg->errfp : stderr;
   e->tracefp = cfg->tracefp ? cfg->tracefp : stderr;
   e->registry_ref = e->mutexes_ref = LUA_NOREF;
-  e->privileged = geteuid() == 0;
+  e->privileged = privilege_can_raw(); /* root, or CAP_NET_RAW kept (privilege.h) */
   unsigned mt = cfg->max_threads;
   if (!mt) {
     const char *env = getenv("TRAWL_SCRIPT_THREADS");
@@ -1634,7 +1635,7 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   if (cfg->scriptdir) {
     snprintf(e->dir, sizeof e->dir, "%s", cfg->scriptdir);
   } else if (se_find_dir(e->dir, sizeof e->dir, cfg, "scripts") < 0) {
-    snprintf(e->dir, sizeof e->dir, ".");
+    e->dir[0] = 0; /* none: scripts given by path still run; never "." */
   }
   if (se_find_dir(e->libdir, sizeof e->libdir, cfg, "lualib") < 0) e->libdir[0] = 0;
   e->L = lua_newstate(se_alloc, e);
@@ -1652,10 +1653,11 @@ static int se_new(tw_loop *loop, const struct script_config *cfg, struct script_
   lua_gc(L, LUA_GCINC, 0, 0, SE_GC_STEPSIZE);
   lua_pushcfunction(L, se_traceback);
   lua_setfield(L, LUA_REGISTRYINDEX, "trawl.traceback");
-  /* package.path: lualib first, then the scripts directory */
+  /* package.path: lualib first, then the scripts directory; never the
+   * current directory, whose files nobody vetted */
   lua_getglobal(L, "package");
-  lua_pushfstring(L, "%s%s%s/?.lua;%s", e->libdir, e->libdir[0] ? "/?.lua;" : "", e->dir,
-                  "./?.lua");
+  lua_pushfstring(L, "%s%s%s%s", e->libdir, e->libdir[0] ? "/?.lua;" : "", e->dir,
+                  e->dir[0] ? "/?.lua" : "");
   lua_setfield(L, -2, "path");
   lua_pop(L, 1);
   if (luaL_loadbufferx(L, se_bootstrap, sizeof se_bootstrap - 1, "=trawl-bootstrap", "t") != LUA_OK) {

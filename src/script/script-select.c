@@ -438,7 +438,13 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     if (!pathlike) need_catalog = true;
   }
   /* the catalog is needed by expressions, and to match file items to it */
-  if (ss_list_dir(e->dir, &cat.v, &cat.n) < 0 && need_catalog) {
+  if (need_catalog && !e->dir[0]) {
+    snprintf(err, errlen, "no scripts directory found (install trawl's scripts, or point "
+                          "--datadir or $TRAWLDIR at a directory holding scripts/)");
+    rc = -ENOENT;
+    goto out;
+  }
+  if (e->dir[0] && ss_list_dir(e->dir, &cat.v, &cat.n) < 0 && need_catalog) {
     snprintf(err, errlen, "cannot read the scripts directory '%s': %s", e->dir, strerror(errno));
     rc = -ENOENT;
     goto out;

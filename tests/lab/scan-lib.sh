@@ -12,8 +12,9 @@
 #   ok/nok/check/finish        as in test_lab.sh
 #   ports FILE / hosts FILE    scan_results.py: sorted result lines
 #
-# trawl opens its output files after dropping root (to nobody): $OUT is a
-# directory anybody may write to (sticky, like /tmp) for that reason.
+# trawl opens its output files as root, but runs as nobody (and a test may
+# run it as nobody from the start): $OUT is a directory anybody may write
+# to (sticky, like /tmp) for that reason.
 
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LAB=$HERE/lab.sh
