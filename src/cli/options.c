@@ -12,6 +12,7 @@
 
 #include "core/errmsg.h"
 #include "core/version.h"
+#include "scan/timing.h"
 
 /* ---- errors ----------------------------------------------------------------- */
 
@@ -159,7 +160,7 @@ void options_init(struct options *o) {
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
-      o->initial_rtt_ms = OPT_UNSET_MS;
+      o->initial_rtt_ms = o->script_timeout_ms = OPT_UNSET_MS;
   o->shards = 1;
   o->privileged = OPT_UNSET;
   o->source_port = OPT_UNSET;
@@ -609,21 +610,6 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
 
 /* ---- finalize ------------------------------------------------------------------ */
 
-/* Nmap's timing templates: scan delay, RTT bounds and initial timeout (ms),
- * retries, host timeout (0 none). */
-static const struct {
-  uint64_t scan_delay, min_rtt, max_rtt, init_rtt;
-  long retries;
-  uint64_t host_timeout;
-} opt_templates[6] = {
-    {300000, 100, 10000, 300000, 10, 0}, /* T0 paranoid */
-    {15000, 100, 10000, 15000, 10, 0},   /* T1 sneaky */
-    {400, 100, 10000, 1000, 10, 0},      /* T2 polite */
-    {0, 100, 10000, 1000, 10, 0},        /* T3 normal */
-    {0, 100, 1250, 500, 6, 0},           /* T4 aggressive */
-    {0, 50, 300, 250, 2, 900000},        /* T5 insane */
-};
-
 static int opt_check_outputs(struct options *o, char *err, size_t errlen) {
   const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
   int to_stdout = 0;
@@ -726,31 +712,14 @@ int options_finalize(struct options *o, bool is_root, char *err,
     }
   }
   /* timing: the template fills what was not given */
-  const typeof(opt_templates[0]) *t = &opt_templates[o->timing];
-  if (o->scan_delay_ms == OPT_UNSET_MS) o->scan_delay_ms = t->scan_delay;
-  if (o->min_rtt_ms == OPT_UNSET_MS) o->min_rtt_ms = t->min_rtt;
-  if (o->max_rtt_ms == OPT_UNSET_MS) o->max_rtt_ms = t->max_rtt;
-  if (o->initial_rtt_ms == OPT_UNSET_MS) {
-    o->initial_rtt_ms = t->init_rtt;
-    if (o->initial_rtt_ms > o->max_rtt_ms) o->initial_rtt_ms = o->max_rtt_ms;
-    if (o->initial_rtt_ms < o->min_rtt_ms) o->initial_rtt_ms = o->min_rtt_ms;
-  }
-  if (o->max_retries == OPT_UNSET) o->max_retries = t->retries;
-  if (o->host_timeout_ms == OPT_UNSET_MS) o->host_timeout_ms = t->host_timeout;
+  int r = timing_finalize(o, err, errlen);
+  if (r < 0) return r;
   char v[64];
   if (o->min_rate > 0 && o->max_rate > 0 && o->min_rate > o->max_rate) {
     snprintf(v, sizeof v, "%g", o->min_rate);
     return opt_fail(err, errlen, v, "--min-rate is greater than --max-rate (%g)", o->max_rate);
   }
-  if (o->min_rtt_ms > o->max_rtt_ms) {
-    snprintf(v, sizeof v, "%" PRIu64 "ms", o->min_rtt_ms);
-    return opt_fail(err, errlen, v, "--min-rtt-timeout is greater than --max-rtt-timeout (%" PRIu64 "ms)", o->max_rtt_ms);
-  }
-  if (o->initial_rtt_ms < o->min_rtt_ms || o->initial_rtt_ms > o->max_rtt_ms) {
-    snprintf(v, sizeof v, "%" PRIu64 "ms", o->initial_rtt_ms);
-    return opt_fail(err, errlen, v, "--initial-rtt-timeout must lie between the minimum and maximum RTT timeouts");
-  }
-  int r = opt_check_outputs(o, err, errlen);
+  r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
   /* scripts: -sC is the "default" category */
   if (o->script_default && o->scripts == NULL) o->scripts = "default";
@@ -937,6 +906,7 @@ void options_print_plan(FILE *f, const struct options *o) {
   fputs("), host-timeout ", f);
   if (o->host_timeout_ms) opt_ms(f, o->host_timeout_ms); else fputs("none", f);
   fputc('\n', f);
+  if (o->debug) timing_print_report(f, o);
   fputs("rate:        min ", f);
   if (o->min_rate > 0) fprintf(f, "%g/s", o->min_rate); else fputs("none", f);
   fputs(", max ", f);

@@ -8,7 +8,8 @@
  * is one line in err, "<what was wrong>: '<arg>'" (the caller prefixes
  * "trawl: "), or the target/port parser's own line, and nothing has been
  * sent when it is reported. options_print_plan() prints what a scan would
- * do (--dry-run). */
+ * do (--dry-run). The timing template and how it combines with the timing
+ * options live in scan/timing.c. */
 #ifndef TRAWL_OPTIONS_H
 #define TRAWL_OPTIONS_H
 
@@ -68,6 +69,7 @@ struct options {
   long max_retries;
   uint64_t host_timeout_ms, scan_delay_ms, min_rtt_ms, max_rtt_ms,
       initial_rtt_ms; /* 0 host timeout: none */
+  unsigned timing_given;   /* finalize: TIMING_GIVEN_* (scan/timing.h), the ones the user gave */
   uint64_t stats_every_ms; /* 0: none */
   uint64_t max_hostgroup;  /* --max-hostgroup: hosts per group (0: by size) */
   /* output */
@@ -91,7 +93,7 @@ struct options {
   bool script_default; /* -sC */
   const char *scripts, *script_args, *script_args_file, *script_help;
   bool script_trace;
-  uint64_t script_timeout_ms; /* 0: none */
+  uint64_t script_timeout_ms; /* 0: none; unset: the timing template's */
   unsigned script_threads;    /* --script-threads; 0: TRAWL_SCRIPT_THREADS or 1000 */
   /* the tool itself */
   bool help, version, dry_run;

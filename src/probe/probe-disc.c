@@ -314,7 +314,7 @@ int stage_discovery(struct scan *s) {
         break;
       }
   struct engine_config c;
-  scan_engine_config(s, &c);
+  timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
   err = scan_start_pass(s, &c, &disc_ops, d, s->addrs, s->nhosts, d->nkinds, done);
   if (err > 0) return err;

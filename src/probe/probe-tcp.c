@@ -183,7 +183,7 @@ int stage_tcp(struct scan *s, enum scan_type type) {
     if ((err = add_waiter(ts, &s->srcs[i], &ts->waiters[i])) < 0) goto fail;
   }
   struct engine_config c;
-  scan_engine_config(s, &c);
+  timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   err = scan_start_pass(s, &c, &tcp_ops, ts, s->live, s->nlive, ts->nports, tcp_done);
   if (err > 0) return err;
 fail:

@@ -135,7 +135,7 @@ int stage_udp(struct scan *s) {
       goto fail;
   }
   struct engine_config c;
-  scan_engine_config(s, &c);
+  timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   err = scan_start_pass(s, &c, &udp_ops, us, s->live, s->nlive, us->nports, udp_done);
   if (err > 0) return err;
 fail:

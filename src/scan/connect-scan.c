@@ -302,16 +302,14 @@ static int start_stage(struct scan *s, bool discovery) {
   cs->ports = discovery ? disc_ports : o->ports.ports[PROTO_TCP];
   cs->nports = discovery ? 2 : (uint32_t)o->ports.n[PROTO_TCP];
   struct engine_config c;
-  scan_engine_config(s, &c);
+  timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   cs->max_retries = c.max_retries > 2 ? 2 : c.max_retries;
   cs->min_ns = c.rtt_min_ns;
   cs->max_ns = c.rtt_max_ns;
   cs->timeout_ns = c.rtt_init_ns;
-  /* Parallel connections: by template, and never more than the
-   * descriptors we may open (raised to the hard limit first). */
-  static const unsigned par[6] = {1, 1, 10, 1024, 4096, 8192};
-  int ti = o->timing >= 0 && o->timing <= 5 ? o->timing : 3;
-  cs->max_inflight = par[ti];
+  /* Parallel connections: by template (timing.c), and never more than
+   * the descriptors we may open (raised to the hard limit first). */
+  cs->max_inflight = timing_connect_parallelism(o);
   struct rlimit rl;
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
     rl.rlim_cur = rl.rlim_max;

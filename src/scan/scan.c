@@ -278,52 +278,6 @@ void scan_cancel_waiters(tw_req **w, int n) {
     if (w[i]) tw_cancel(w[i]);
 }
 
-/* ---- timing ---------------------------------------------------------------- */
-
-void scan_engine_config(const struct scan *s, struct engine_config *c) {
-  const struct options *o = s->o;
-  memset(c, 0, sizeof *c);
-  /* -T templates: start rate, answer timeouts and retries, as Nmap's
-   * templates scale them (milliseconds). */
-  static const struct {
-    double start;
-    uint64_t init_ms, min_ms, max_ms;
-    int retries;
-  } t[6] = {
-      {1, 1000, 100, 10000, 10},   {10, 1000, 100, 10000, 10},
-      {100, 1000, 100, 10000, 10}, {10000, 1000, 100, 10000, 10},
-      {50000, 500, 100, 1250, 6},  {100000, 250, 50, 300, 2},
-  };
-  int ti = o->timing >= 0 && o->timing <= 5 ? o->timing : 3;
-  c->start_rate = t[ti].start;
-  c->min_rate = o->min_rate > 0 ? o->min_rate : 1;
-  c->max_rate = o->max_rate > 0 ? o->max_rate : (ti <= 2 ? t[ti].start : 5e6);
-  if (o->min_rate > c->start_rate) c->start_rate = o->min_rate;
-  c->rtt_init_ns = (o->initial_rtt_ms != OPT_UNSET_MS && o->initial_rtt_ms ? o->initial_rtt_ms
-                                                                           : t[ti].init_ms) * 1000000ull;
-  c->rtt_min_ns = (o->min_rtt_ms != OPT_UNSET_MS && o->min_rtt_ms ? o->min_rtt_ms : t[ti].min_ms) *
-                  1000000ull;
-  c->rtt_max_ns = (o->max_rtt_ms != OPT_UNSET_MS && o->max_rtt_ms ? o->max_rtt_ms : t[ti].max_ms) *
-                  1000000ull;
-  if (c->rtt_min_ns > c->rtt_max_ns) c->rtt_min_ns = c->rtt_max_ns;
-  if (c->rtt_init_ns < c->rtt_min_ns) c->rtt_init_ns = c->rtt_min_ns;
-  if (c->rtt_init_ns > c->rtt_max_ns) c->rtt_init_ns = c->rtt_max_ns;
-  c->max_retries = o->max_retries >= 0 ? (int)o->max_retries : t[ti].retries;
-  if (o->scan_delay_ms != OPT_UNSET_MS && o->scan_delay_ms)
-    c->scan_delay_ns = o->scan_delay_ms * 1000000ull;
-  else if (ti == 0)
-    c->scan_delay_ns = 300000000000ull; /* paranoid: 5 minutes */
-  else if (ti == 1)
-    c->scan_delay_ns = 15000000000ull; /* sneaky: 15 s */
-  else if (ti == 2)
-    c->scan_delay_ns = 400000000ull; /* polite: 0.4 s */
-  c->seed = o->seed;
-  c->shards = o->shards;
-  c->shard = o->shard;
-  c->window = 1u << 18;
-  c->trace_t0 = o->packet_trace ? s->start_ns : 0;
-}
-
 /* --packet-trace: every packet the captures hand to the dispatcher. */
 static void trace_rx(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct scan *s = data;

@@ -21,6 +21,7 @@
 
 #include "scan/cookie.h"
 #include "scan/engine.h"
+#include "scan/timing.h"
 #include "cli/options.h"
 #include "output/output.h"
 #include "core/result.h"
@@ -162,8 +163,6 @@ void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t 
 void scan_fail(struct scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The current stage is done: start the next one. */
 void scan_next(struct scan *s);
-/* Engine settings from the timing options, for a pass of nprobes. */
-void scan_engine_config(const struct scan *s, struct engine_config *c);
 /* The cookie flow of a probe: our address, the target's, ports, protocol. */
 void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
                uint8_t proto, uint16_t sport, uint16_t dport);
