@@ -4,7 +4,6 @@
 #include "db/os-db.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 
 #include "core/datadir.h"
 #include "core/errmsg.h"
+#include "db/dbline.h"
 
 /* Lines longer than this are malformed (the longest real one is < 1 KB). */
 #define OSDB_LINE_MAX 16384
@@ -175,29 +175,12 @@ void osdb_free(struct osdb *db) {
 /* The state of one load. */
 struct osdb_ld {
   struct osdb *db;
-  const char *name;
-  unsigned line;
+  struct dbline *dl;
   int in_points;       /* after MatchPoints, before the first Fingerprint */
   int in_fp;           /* a Fingerprint is open */
-  osdb_warn_fn warn;
-  void *warn_ctx;
 };
 
-__attribute__((format(printf, 2, 3))) static void osdb_warn(struct osdb_ld *ld,
-                                                          const char *fmt, ...) {
-  char msg[512], qn[ERRMSG_QUOTE_MAX + 8];
-  int n = snprintf(msg, sizeof msg, "%s:%u: ", errmsg_quote(qn, sizeof qn, ld->name, (size_t)-1),
-                   ld->line);
-  va_list ap;
-  va_start(ap, fmt);
-  if (n > 0 && (size_t)n < sizeof msg) vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-  va_end(ap);
-  ld->db->nwarn++;
-  if (ld->warn)
-    ld->warn(ld->warn_ctx, msg);
-  else
-    fprintf(stderr, "trawl: warning: %s\n", msg);
-}
+#define osdb_warn(ld, ...) dbline_warn((ld)->dl, __VA_ARGS__)
 
 static uint32_t osdb_fnv(const char *s, size_t len) {
   uint32_t h = 2166136261u;
@@ -460,16 +443,14 @@ static int osdb_word(char *s, size_t len, const char *word, char **rest, size_t 
   return 1;
 }
 
-static int osdb_line(struct osdb_ld *ld, char *s, size_t len) {
+static int osdb_line(void *ctx, struct dbline *dl, char *s, size_t len) {
+  struct osdb_ld *ld = ctx;
   struct osdb *db = ld->db;
   char *rest;
   size_t rlen;
+  (void)dl;
   s = osdb_trim(s, &len);
   if (len == 0 || s[0] == '#') return 0;
-  if (len > OSDB_LINE_MAX) {
-    osdb_warn(ld, "line longer than %d bytes", OSDB_LINE_MAX);
-    return 0;
-  }
   if (osdb_word(s, len, "Fingerprint", &rest, &rlen)) {
     if (rlen == 0) {
       osdb_warn(ld, "Fingerprint without a name");
@@ -480,7 +461,7 @@ static int osdb_line(struct osdb_ld *ld, char *s, size_t len) {
     struct osdb_fp *fp = &db->fp[db->nfp];
     memset(fp, 0, sizeof *fp);
     if (osdb_pool_add(db, rest, rlen, &fp->name) < 0) return -ENOMEM;
-    fp->line = ld->line;
+    fp->line = ld->dl->line;
     fp->class_first = (uint32_t)db->ncls;
     fp->cpe_first = (uint32_t)db->ncpe;
     fp->attr_first = (uint32_t)db->nattr;
@@ -519,64 +500,44 @@ static int osdb_load_stream(struct osdb **out, const char *name, FILE *f, osdb_w
     free(db);
     return errmsg_set(err, errlen, -ENOMEM, "out of memory");
   }
-  struct osdb_ld ld = {.db = db, .name = name, .warn = warn, .warn_ctx = warn_ctx};
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t n;
-  int r = 0;
-  while (r == 0 && (n = getline(&line, &cap, f)) > 0) {
-    ld.line++;
-    if (line[n - 1] == '\n') n--;
-    if (memchr(line, '\0', (size_t)n) != NULL) {
-      osdb_warn(&ld, "NUL byte in line");
-      continue;
-    }
-    r = osdb_line(&ld, line, (size_t)n);
-  }
-  free(line);
+  struct dbline dl = {.name = name, .max = OSDB_LINE_MAX, .warn = warn, .warn_ctx = warn_ctx};
+  struct osdb_ld ld = {.db = db, .dl = &dl};
+  int r = dbline_read(f, &dl, osdb_line, &ld);
+  db->nwarn = dl.nwarn;
+  if (r < 0)
+    errmsg_set(err, errlen, r, r == -EIO ? "error reading '%s'" : "%s: out of memory", qn);
+  else if (!db->have_points || db->nfp == 0)
+    r = errmsg_set(err, errlen, TW_EMALFORMED, "%s: %s", qn,
+                   db->nfp ? "no MatchPoints" : "no Fingerprint entries");
   if (r < 0) {
     osdb_free(db);
-    return errmsg_set(err, errlen, r, "%s: out of memory", qn);
-  }
-  if (ferror(f)) {
-    osdb_free(db);
-    return errmsg_set(err, errlen, -EIO, "error reading '%s'", qn);
+    return r;
   }
   /* each entry's attributes sorted by key (its tests may come in any order) */
   for (size_t i = 0; i < db->nfp; i++)
     qsort(db->attr + db->fp[i].attr_first, db->fp[i].nattr, sizeof *db->attr, osdb_cmp_u32);
-  if (!db->have_points || db->nfp == 0) {
-    osdb_free(db);
-    return errmsg_set(err, errlen, TW_EMALFORMED, "%s: %s", qn,
-                      db->nfp ? "no MatchPoints" : "no Fingerprint entries");
-  }
   *out = db;
   return 0;
 }
 
 int osdb_load_mem(struct osdb **out, const char *name, const char *buf, size_t len,
                   osdb_warn_fn warn, void *warn_ctx, char *err, size_t errlen) {
+  FILE *f;
   *out = NULL;
-  if (len == 0) return errmsg_set(err, errlen, TW_EMALFORMED, "%s: empty", name);
-  FILE *f = fmemopen((void *)buf, len, "r");
-  if (f == NULL) return errmsg_set(err, errlen, -errno, "%s: %s", name, strerror(errno));
-  int r = osdb_load_stream(out, name, f, warn, warn_ctx, err, errlen);
+  int r = dbline_open_mem(buf, len, &f);
+  if (r < 0) return errmsg_set(err, errlen, TW_EMALFORMED, "%s: empty or unreadable", name);
+  r = osdb_load_stream(out, name, f, warn, warn_ctx, err, errlen);
   fclose(f);
   return r;
 }
 
 int osdb_load(struct osdb **out, const char *path, osdb_warn_fn warn, void *warn_ctx,
               char *err, size_t errlen) {
-  char qp[ERRMSG_QUOTE_MAX + 8];
+  FILE *f;
   *out = NULL;
-  FILE *f = fopen(path, "r");
-  if (f == NULL) {
-    int e = errno;
-    return errmsg_set(err, errlen, -e, "cannot open '%s': %s (%s comes with Debian's %s package)",
-                      errmsg_quote(qp, sizeof qp, path, (size_t)-1), strerror(e), OSDB_FILE,
-                      OSDB_PACKAGE);
-  }
-  int r = osdb_load_stream(out, path, f, warn, warn_ctx, err, errlen);
+  int r = dbline_open(path, OSDB_FILE, OSDB_PACKAGE, &f, err, errlen);
+  if (r < 0) return r;
+  r = osdb_load_stream(out, path, f, warn, warn_ctx, err, errlen);
   fclose(f);
   return r;
 }

@@ -29,6 +29,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "db/dbline.h"
+
 #define OSDB_FILE "nmap-os-db"
 #define OSDB_PACKAGE "nmap-common"
 
@@ -115,7 +117,7 @@ struct osdb;
 
 /* Warnings (malformed lines) go to warn(ctx, "FILE:LINE: reason") when warn
  * is set, else to stderr as "trawl: warning: ...". */
-typedef void (*osdb_warn_fn)(void *ctx, const char *msg);
+typedef dbline_warn_fn osdb_warn_fn;
 
 /* Loads path. 0, or a negative code with one line in err (a missing file:
  * "cannot open 'PATH': ... (nmap-os-db comes with Debian's nmap-common)").

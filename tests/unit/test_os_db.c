@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <trawl/error.h>
 
+#include "helper_warns.h"
 #include "db/os-db.h"
 #include "os/fp.h"
 #include "os/match.h"
@@ -23,22 +24,11 @@
 #define FIXTURE TW_SRCDIR "/tests/fixtures/os-db-test"
 #define REAL_DB "/usr/share/nmap/nmap-os-db"
 
-struct warns {
-  int n;
-  char msg[32][256];
-};
-
-static void collect(void *ctx, const char *msg) {
-  struct warns *w = ctx;
-  if (w->n < 32) snprintf(w->msg[w->n], sizeof w->msg[0], "%s", msg);
-  w->n++;
-}
-
 static struct osdb *load_fixture(struct warns *w) {
   struct osdb *db;
   char err[256] = "";
   memset(w, 0, sizeof *w);
-  int r = osdb_load(&db, FIXTURE, collect, w, err, sizeof err);
+  int r = osdb_load(&db, FIXTURE, warns_collect, w, err, sizeof err);
   if (r != 0) fail_msg("%s", err);
   return db;
 }
@@ -192,7 +182,7 @@ static void test_bad_files(void **state) {
   /* a NUL byte and a bad weight are warnings */
   struct warns w = {0};
   const char t3[] = "MatchPoints\nT1(R=x1)\nT2(R=1\0)\nFingerprint X\nT1(R=Y)\n";
-  assert_int_equal(osdb_load_mem(&db, "t3", t3, sizeof t3 - 1, collect, &w, err, sizeof err), 0);
+  assert_int_equal(osdb_load_mem(&db, "t3", t3, sizeof t3 - 1, warns_collect, &w, err, sizeof err), 0);
   assert_int_equal(w.n, 2);
   assert_non_null(strstr(w.msg[0], "t3:2: MatchPoints T1: bad weight"));
   assert_non_null(strstr(w.msg[1], "t3:3: NUL"));
@@ -314,7 +304,7 @@ static void test_real_db(void **state) {
   struct warns w = {0};
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
-  int r = osdb_load_default(&db, NULL, collect, &w, err, sizeof err);
+  int r = osdb_load_default(&db, NULL, warns_collect, &w, err, sizeof err);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   if (r != 0) fail_msg("%s", err);
   print_message("%zu fingerprints, %zu distinct expressions, %d warnings, loaded in %.1f ms\n",
