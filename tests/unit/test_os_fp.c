@@ -13,9 +13,16 @@
 #include <string.h>
 #include <trawl/packet.h>
 
+#include "db/os-db.h"
 #include "os/fp-icmp.h"
+#include "os/match.h"
 #include "os/fp-seq.h"
 #include "os/fp-tcp.h"
+
+static void warns_count(void *ctx, const char *msg) {
+  (void)msg;
+  (*(unsigned *)ctx)++;
+}
 
 /* ---- SEQ ----------------------------------------------------------------- */
 
@@ -444,12 +451,48 @@ static void test_u1(void **state) {
   assert_int_equal(os_fp_u1_hops(NULL, 64), -1);
 }
 
+/* The computations feed the matcher: a computed T1 scores against the
+ * fixture database of test_os_db (tests/fixtures/os-db-test). */
+static void test_computed_matches(void **state) {
+  struct osdb *db;
+  char err[256];
+  unsigned nwarn = 0;
+  if (osdb_load(&db, TW_SRCDIR "/tests/fixtures/os-db-test", warns_count, &nwarn, err,
+                sizeof err) != 0)
+    fail_msg("%s", err);
+  struct built b;
+  struct os_fp fp;
+  struct os_tcp_sent sent = {.seq = 1000, .ack = 5000};
+  tw_pkt_tcp t;
+  tw_pkt_tcp_opts o = linux_opts(0);
+  memset(&t, 0, sizeof t);
+  t.flags = TW_TCP_SYN | TW_TCP_ACK;
+  t.seq = 77;
+  t.ack = 1001;
+  tcp_reply(&b, 60, 1, &t, &o, NULL);
+  os_fp_init(&fp);
+  os_fp_tcp_test(&fp, OSDB_T1, &b.p, &sent, 4); /* T = 64 */
+  struct os_match_result res;
+  assert_int_equal(os_match_all(db, &fp, &res), 0);
+  assert_int_equal(res.nexact, 1); /* "Test Stack A 1.0": T1 with DF=Y, T=3B-45 */
+  assert_string_equal(osdb_str(db, osdb_entry(db, res.m[0].entry)->name), "Test Stack A 1.0");
+  assert_int_equal(res.m[0].possible, 130); /* 140 less TG, which a computed T1 with T lacks */
+  os_match_result_free(&res);
+  os_fp_init(&fp);
+  os_fp_tcp_test(&fp, OSDB_T1, &b.p, &sent, 40); /* T = 100: out of A's range */
+  assert_int_equal(os_match_all(db, &fp, &res), 0);
+  assert_int_equal(res.nexact, 0);
+  os_match_result_free(&res);
+  osdb_free(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ipid_class), cmocka_unit_test(test_seq),
       cmocka_unit_test(test_tcp_opts),   cmocka_unit_test(test_crc32),
       cmocka_unit_test(test_tcp_tests),  cmocka_unit_test(test_ops_win),
       cmocka_unit_test(test_ie),         cmocka_unit_test(test_u1),
+      cmocka_unit_test(test_computed_matches),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
