@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <trawl/error.h>
 
@@ -72,36 +73,70 @@ size_t os_fp_format(const struct os_fp *fp, char *buf, size_t cap) {
   return o;
 }
 
-int os_fp_parse(struct os_fp *fp, const char *text, size_t len, char *err, size_t errlen) {
+/* Parses one test body "A=v%B=w" of test t. */
+static int fp_parse_body(struct os_fp *fp, enum osdb_test t, const char *a, const char *be,
+                         unsigned lineno, char *err, size_t errlen) {
   char q[ERRMSG_QUOTE_MAX + 8];
+  os_fp_add_test(fp, t);
+  while (a < be) {
+    const char *pct = memchr(a, '%', (size_t)(be - a));
+    const char *ae = pct ? pct : be;
+    const char *eq = memchr(a, '=', (size_t)(ae - a));
+    int key = eq ? osdb_key_lookup(t, a, (size_t)(eq - a)) : -1;
+    if (key < 0 || os_fp_set_key(fp, (unsigned)key, eq + 1, (size_t)(ae - eq - 1)) < 0)
+      return errmsg_set(err, errlen, TW_EMALFORMED, "line %u: bad attribute '%s'", lineno,
+                        errmsg_quote(q, sizeof q, a, (size_t)(ae - a)));
+    if (pct == NULL) break;
+    a = pct + 1;
+  }
+  return 0;
+}
+
+int os_fp_parse(struct os_fp *fp, const char *text, size_t len, char *err, size_t errlen) {
   os_fp_init(fp);
+  /* join Nmap's wrapped "OS:" lines first: a test may be cut anywhere */
+  char *buf = malloc(len + 1);
+  if (buf == NULL) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  size_t n = 0;
   const char *p = text, *end = text + len;
-  unsigned lineno = 0;
   while (p < end) {
     const char *nl = memchr(p, '\n', (size_t)(end - p));
     const char *le = nl ? nl : end;
-    lineno++;
     while (le > p && (le[-1] == '\r' || le[-1] == ' ')) le--;
-    const char *open = memchr(p, '(', (size_t)(le - p));
-    int t = open ? osdb_test_lookup(p, (size_t)(open - p)) : -1;
-    if (t >= 0) {
-      if (le[-1] != ')')
-        return errmsg_set(err, errlen, TW_EMALFORMED, "line %u: no closing ')'", lineno);
-      os_fp_add_test(fp, (enum osdb_test)t);
-      const char *a = open + 1, *be = le - 1;
-      while (a < be) {
-        const char *pct = memchr(a, '%', (size_t)(be - a));
-        const char *ae = pct ? pct : be;
-        const char *eq = memchr(a, '=', (size_t)(ae - a));
-        int key = eq ? osdb_key_lookup((enum osdb_test)t, a, (size_t)(eq - a)) : -1;
-        if (key < 0 || os_fp_set_key(fp, (unsigned)key, eq + 1, (size_t)(ae - eq - 1)) < 0)
-          return errmsg_set(err, errlen, TW_EMALFORMED, "line %u: bad attribute '%s'", lineno,
-                            errmsg_quote(q, sizeof q, a, (size_t)(ae - a)));
-        if (pct == NULL) break;
-        a = pct + 1;
-      }
-    }
+    int wrapped = le - p >= 3 && memcmp(p, "OS:", 3) == 0;
+    if (wrapped) p += 3;
+    memcpy(buf + n, p, (size_t)(le - p));
+    n += (size_t)(le - p);
+    if (!wrapped) buf[n++] = '\n';
     p = nl ? nl + 1 : end;
   }
-  return 0;
+  int r = 0;
+  unsigned lineno = 1;
+  const char *c = buf, *bend = buf + n;
+  while (r == 0 && c < bend) {
+    const char *open = NULL, *nl = NULL;
+    for (const char *x = c; x < bend && !open && !nl; x++) {
+      if (*x == '(') open = x;
+      if (*x == '\n') nl = x;
+    }
+    if (open == NULL) { /* nothing more on this line */
+      if (nl == NULL) break;
+      c = nl + 1;
+      lineno++;
+      continue;
+    }
+    const char *close = memchr(open, ')', (size_t)(bend - open));
+    const char *eol = memchr(open, '\n', (size_t)(bend - open));
+    if (close == NULL || (eol && eol < close)) {
+      r = errmsg_set(err, errlen, TW_EMALFORMED, "line %u: no closing ')'", lineno);
+      break;
+    }
+    const char *name = c;
+    while (name < open && (*name == ' ' || *name == '\t')) name++;
+    int t = osdb_test_lookup(name, (size_t)(open - name));
+    if (t >= 0) r = fp_parse_body(fp, (enum osdb_test)t, open + 1, close, lineno, err, errlen);
+    c = close + 1;
+  }
+  free(buf);
+  return r;
 }

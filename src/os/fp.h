@@ -37,9 +37,11 @@ int os_fp_set_hex(struct os_fp *fp, enum osdb_test t, const char *attr, uint64_t
 /* The value of an attribute, or NULL. */
 const char *os_fp_get(const struct os_fp *fp, enum osdb_test t, const char *attr);
 
-/* Parses Nmap's printed form: lines "TEST(A=v%B=w)"; blank lines and lines
- * of tests outside the schema (SCAN, ...) are ignored. 0, or TW_EMALFORMED
- * with a reason in err (an unknown attribute, a value too long). */
+/* Parses Nmap's printed form: "TEST(A=v%B=w)" one or more a line, or
+ * Nmap's submission block whose lines start with "OS:" and wrap anywhere
+ * (they are joined first). Tests outside the schema (SCAN, ...) and text
+ * outside parentheses are ignored. 0, or TW_EMALFORMED with a reason in err
+ * (an unknown attribute, a value too long, a missing ')'). */
 int os_fp_parse(struct os_fp *fp, const char *text, size_t len, char *err, size_t errlen);
 /* Writes the fingerprint, one present test a line in schema order. Returns
  * the length it needs (snprintf semantics; buf may be NULL when cap is 0). */
