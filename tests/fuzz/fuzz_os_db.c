@@ -3,7 +3,9 @@
  * database text. Checked on a loaded database: every entry's attributes
  * are sorted with valid keys and expressions, warnings are one line each,
  * and a fingerprint built from an entry's own expressions matches that
- * entry exactly. Seeds: tests/fuzz/corpus/os_db/. */
+ * entry exactly. The input is also read as an observed fingerprint
+ * (os_fp_parse): printed again it parses to the same fingerprint.
+ * Seeds: tests/fuzz/corpus/os_db/. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +44,24 @@ static void satisfy(const struct osdb *db, uint32_t x, char *out, size_t cap) {
     snprintf(out, cap, "%llX", v);
 }
 
+/* The input as an observed fingerprint: format and parse are inverses. */
+static void fuzz_fp_text(const uint8_t *data, size_t size) {
+  static struct os_fp fp, back;
+  char err[256], out[8192];
+  if (os_fp_parse(&fp, (const char *)data, size, err, sizeof err) != 0) {
+    CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+    return;
+  }
+  size_t n = os_fp_format(&fp, out, sizeof out);
+  CHECK(n < sizeof out);
+  CHECK(os_fp_parse(&back, out, n, err, sizeof err) == 0);
+  CHECK(back.tests == fp.tests && memcmp(back.has, fp.has, sizeof fp.has) == 0);
+  for (unsigned k = 0; k < OSDB_NKEYS; k++)
+    if (fp.has[k]) CHECK(strcmp(fp.text[k], back.text[k]) == 0);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  fuzz_fp_text(data, size);
   struct osdb *db = NULL;
   char err[512] = "";
   unsigned nwarn = 0;
