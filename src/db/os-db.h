@@ -18,7 +18,10 @@
  *
  * The set of tests and of their attributes is fixed (the schema below);
  * every (test, attribute) pair has a small key, OSDB_KEY(test, index), that
- * both this database and computed fingerprints (os/fp.h) use.
+ * both this database and computed fingerprints (os/fp.h) use. T1 has no W
+ * and O (they are WIN.W1 and OPS.O1); SEQ, OPS and WIN have an R that only
+ * appears as R=N and has no MatchPoints weight. An attribute or test
+ * outside the schema makes its line malformed (Nmap 7.93's file has none).
  *
  * A malformed or unknown line is reported as a warning "FILE:LINE: reason"
  * and skipped; loading goes on. A missing file is one error naming it and
