@@ -25,6 +25,7 @@
 #include "os/fp-seq.h"
 #include "os/fp-tcp.h"
 #include "os/match.h"
+#include "os/p0f-match.h"
 
 #define MAXPK 128
 #define OPEN_PORT 80
@@ -271,9 +272,46 @@ static void test_linux_capture(void **state) {
   release(c);
 }
 
+/* p0f's view of the same stack: the SYN+ACKs to the port scan's SYN (MSS
+ * only) and to the first SEQ probe (every option) */
+static void test_p0f_capture(void **state) {
+  struct capture *c = load();
+  char raw[128];
+  struct p0f_obs o;
+  long scan = -1;
+  for (size_t i = 0; i < c->n && scan < 0; i++)
+    if (c->from_scanner[i] && (c->p[i].layers & TW_PKT_L_TCP) && c->p[i].tcp.win == 1024 &&
+        c->p[i].tcp.flags == TW_TCP_SYN && c->p[i].dport == OPEN_PORT)
+      scan = (long)i;
+  const tw_pkt *r = tcp_reply(c, scan);
+  assert_non_null(r);
+  assert_int_equal(p0f_obs_from_pkt(r, &o), 0);
+  p0f_obs_format(&o, raw, sizeof raw);
+  assert_string_equal(raw, "4:64:0:1460:mss*44,0:mss:df:0"); /* 64240 = 44 * 1460 */
+  r = tcp_reply(c, tcp_probe(c, 0, TW_TCP_SYN, OPEN_PORT));
+  assert_non_null(r);
+  assert_int_equal(p0f_obs_from_pkt(r, &o), 0);
+  p0f_obs_format(&o, raw, sizeof raw);
+  assert_string_equal(raw, "4:64:0:1460:65160,10:mss,sok,ts,nop,ws:df:0");
+  struct p0f_db *db;
+  char err[256];
+  if (access(P0F_SYSTEM_PATH, R_OK) == 0 &&
+      p0f_load_default(&db, NULL, NULL, NULL, err, sizeof err) == 0) {
+    struct p0f_result res;
+    char label[128];
+    p0f_match(db, &o, 1, &res);
+    p0f_result_format(db, &res, label, sizeof label);
+    print_message("p0f.fp says: %s (distance %u)\n", label, res.dist);
+    assert_int_equal(res.dist, 0);
+    p0f_free(db);
+  }
+  release(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_linux_capture),
+      cmocka_unit_test(test_p0f_capture),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
