@@ -1,5 +1,6 @@
 /* script_fixture.h: what the script engine tests (test_script*.c) share:
- * the engine's sources compiled into the test, scripts written to a
+ * the engine (linked from trawl_tool; script-int.h for its internals that
+ * the tests look at, such as the selected scripts), scripts written to a
  * temporary directory, host results to run them against, running a phase
  * to completion on a loop with a guard timer, and loopback services in
  * threads of their own (banner, silent, echo, HTTP, big talker) bound to
@@ -27,22 +28,13 @@
 
 #include <cmocka.h>
 
-#include "core/errmsg.c"
-#include "output/output.c"
-#include "output/output-grep.c"
-#include "output/output-json.c"
-#include "output/output-normal.c"
-#include "output/output-xml.c"
-#include "core/ports.c"
-#include "core/result.c"
-#include "db/services.c"
-#include "core/targets.c"
-#include "core/utf8.c"
-#include "script/script-engine.c"
-#include "script/script-select.c"
-#include "script/lua/lua-trawl.c"
-#include "script/lua/lua-tls.c"
-#include "script/lua/lua-packet.c"
+#include <trawl/dispatch.h>
+#include <trawl/loop.h>
+
+#include "core/result.h"
+#include "core/targets.h"
+#include "output/output.h"
+#include "script/script-int.h"
 
 /* ---- scripts on disk ----------------------------------------------------- */
 
