@@ -182,7 +182,8 @@ enum fx_kind {
   SRV_HTTP,    /* one HTTP response with `text` as the body; 400 to non-HTTP */
   SRV_LINES,   /* sends `text` slowly, a byte every ms */
   SRV_CLOSE,   /* closes at once */
-  SRV_BIG      /* sends `size` bytes of 'x' then closes */
+  SRV_BIG,     /* sends `size` bytes of 'x' then closes */
+  SRV_ENDLESS  /* sends 'x' (no newline, ever) until the client goes away */
 };
 
 struct fx_srv {
@@ -263,6 +264,11 @@ static void *fx_conn_main(void *arg) {
     break;
   case SRV_CLOSE:
     break;
+  case SRV_ENDLESS: {
+    static const char xs[16384] = {[0 ... 16383] = 'x'};
+    while (send(c->fd, xs, sizeof xs, MSG_NOSIGNAL) > 0) {}
+    break;
+  }
   case SRV_BIG: {
     char *big = malloc(65536);
     memset(big, 'x', 65536);

@@ -23,6 +23,15 @@ void lua_socket_open(struct script_engine *e, lua_State *L);  /* lua-socket.c */
 void lua_dns_open(struct script_engine *e, lua_State *L);     /* lua-dns.c */
 void lua_sync_open(struct script_engine *e, lua_State *L);    /* lua-sync.c */
 
+/* ---- sockets (lua-socket.c) ------------------------------------------------------ */
+
+/* A script socket buffers at most this many received bytes (4 MiB): a
+ * receive that needs more (a delimiter, a line, or n bytes, that have not
+ * come within the bound) ends with nil, "receive buffer full", the bytes
+ * staying buffered; receive_bytes(n) for n above the bound returns the
+ * bound's worth. Twice what lualib's http reads at once. */
+#define LSOCK_RBUF_MAX (4u << 20)
+
 /* ---- helpers shared by the bindings ------------------------------------------- */
 
 /* A metatable `name` with __index = methods, and __gc/__close, __call,

@@ -11,7 +11,12 @@
  * own (rb): receive() returns what is buffered or the next bytes to
  * arrive, receive_bytes/lines/buf wait until the buffer holds enough; SSL
  * sockets decrypt into the same buffer (lua-tls.c), so every receive mode
- * works on both. A socket is a resource of the thread that made it: it
+ * works on both. The buffer holds at most LSOCK_RBUF_MAX bytes (lua-int.h:
+ * a receive that cannot complete within it ends with "receive buffer
+ * full"), and a pending receive_lines or receive_buf with a pattern of
+ * bounded length looks only at the bytes that came since its last look,
+ * so a peer streaming an endless line costs bounded memory and linear
+ * time. A socket is a resource of the thread that made it: it
  * is closed when that thread ends. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -65,7 +70,10 @@ struct lsock {
   int pat_ref;
   bool keep;
   char *rb;
-  size_t rlen, rcap;
+  size_t rlen, rcap;    /* rlen <= LSOCK_RBUF_MAX */
+  size_t scanned;       /* the pending receive has looked at rb[0, scanned) */
+  size_t lines;         /* ... and found this many newlines there */
+  long pat_max;         /* longest match of its pattern; -1 unbounded/function */
   int rerr;             /* sticky: TW_EOF, -ECONNRESET, ... */
   bool reading;         /* a tw_tcp read is pending */
   struct lsock_dgram *dq, *dq_tail;
@@ -244,6 +252,24 @@ static int lsock_tls_flush(struct lsock *ls, tw_tcp_write_cb cb) {
 static void lsock_hs_step(struct lsock *ls);
 static void lsock_recv_step(struct lsock *ls);
 
+/* Append to the receive buffer: 0, -ENOBUFS past LSOCK_RBUF_MAX (reads
+ * are sized so that it does not happen), -ENOMEM. */
+static int lsock_append(struct lsock *ls, const char *p, size_t n) {
+  if (n > LSOCK_RBUF_MAX - ls->rlen) return -ENOBUFS;
+  if (ls->rlen + n > ls->rcap) {
+    size_t nc = ls->rcap ? ls->rcap : 4096;
+    while (nc < ls->rlen + n) nc *= 2;
+    if (nc > LSOCK_RBUF_MAX) nc = LSOCK_RBUF_MAX;
+    char *nb = realloc(ls->rb, nc);
+    if (!nb) return -ENOMEM;
+    ls->rb = nb;
+    ls->rcap = nc;
+  }
+  memcpy(ls->rb + ls->rlen, p, n);
+  ls->rlen += n;
+  return 0;
+}
+
 static void lsock_on_raw(tw_tcp *tcp, int status, const char *buf, size_t len) {
   struct lsock *ls = tw_data(tcp);
   ls->reading = false;
@@ -252,23 +278,9 @@ static void lsock_on_raw(tw_tcp *tcp, int status, const char *buf, size_t len) {
     if (ls->tls) {
       ltls_feed(ls->tls, buf, len);
     } else {
-      if (ls->rlen + len > ls->rcap) {
-        size_t nc = ls->rcap ? ls->rcap : 4096;
-        while (nc < ls->rlen + len) nc *= 2;
-        char *nb = realloc(ls->rb, nc);
-        if (!nb) {
-          ls->rerr = -ENOMEM;
-          len = 0;
-        } else {
-          ls->rb = nb;
-          ls->rcap = nc;
-        }
-      }
-      if (len) {
-        memcpy(ls->rb + ls->rlen, buf, len);
-        ls->rlen += len;
-      }
-      lsock_trace(ls, "RECV", buf, len);
+      int r = lsock_append(ls, buf, len);
+      if (r < 0 && !ls->rerr) ls->rerr = r;
+      lsock_trace(ls, "RECV", buf, r < 0 ? 0 : len);
     }
   }
   if (status < 0 && status != -ETIMEDOUT && !ls->rerr) ls->rerr = status;
@@ -290,7 +302,12 @@ static uint64_t lsock_left(struct lsock *ls) {
 static int lsock_raw_read(struct lsock *ls) {
   if (ls->reading) return 0;
   if (!ls->tcp) return -ECANCELED;
-  int r = tw_tcp_read_some(ls->tcp, LSOCK_READ_CHUNK, lsock_left(ls), lsock_on_raw);
+  /* plain bytes go to rb: never more than it has room for (TLS records
+   * go to the TLS engine, which lsock_drain empties only as rb allows) */
+  size_t max = LSOCK_READ_CHUNK;
+  if (!ls->tls && LSOCK_RBUF_MAX - ls->rlen < max) max = LSOCK_RBUF_MAX - ls->rlen;
+  if (max == 0) return -ENOBUFS;
+  int r = tw_tcp_read_some(ls->tcp, max, lsock_left(ls), lsock_on_raw);
   if (r < 0) {
     if (!ls->rerr) ls->rerr = r;
     return r;
@@ -405,20 +422,6 @@ static void lsock_udp_timeout(tw_timer *tm, int status) {
 
 /* ---- receiving ------------------------------------------------------------------ */
 
-static int lsock_append(struct lsock *ls, const char *p, size_t n) {
-  if (ls->rlen + n > ls->rcap) {
-    size_t nc = ls->rcap ? ls->rcap : 4096;
-    while (nc < ls->rlen + n) nc *= 2;
-    char *nb = realloc(ls->rb, nc);
-    if (!nb) return -ENOMEM;
-    ls->rb = nb;
-    ls->rcap = nc;
-  }
-  memcpy(ls->rb + ls->rlen, p, n);
-  ls->rlen += n;
-  return 0;
-}
-
 static void lsock_consume(struct lsock *ls, size_t n) {
   memmove(ls->rb, ls->rb + n, ls->rlen - n);
   ls->rlen -= n;
@@ -430,7 +433,9 @@ static void lsock_drain(struct lsock *ls) {
   if (ls->tls) {
     char buf[16384];
     for (;;) {
-      int n = ltls_read(ls->tls, buf, sizeof buf);
+      size_t room = LSOCK_RBUF_MAX - ls->rlen;
+      if (room == 0) break; /* the rest stays in the TLS engine */
+      int n = ltls_read(ls->tls, buf, room < sizeof buf ? room : sizeof buf);
       if (n > 0) {
         lsock_trace(ls, "RECV", buf, (size_t)n);
         if (lsock_append(ls, buf, (size_t)n) < 0) {
@@ -448,7 +453,8 @@ static void lsock_drain(struct lsock *ls) {
     }
     lsock_tls_flush(ls, NULL);
   }
-  while (ls->kind == 2 && ls->dq && (ls->rlen == 0 || ls->rmode != RM_ANY)) {
+  while (ls->kind == 2 && ls->dq && (ls->rlen == 0 || ls->rmode != RM_ANY) &&
+         ls->dq->len <= LSOCK_RBUF_MAX - ls->rlen) {
     struct lsock_dgram *d = ls->dq;
     ls->dq = d->next;
     if (!ls->dq) ls->dq_tail = NULL;
@@ -472,14 +478,30 @@ static int lsock_recv_try(struct lsock *ls, lua_State *L) {
   case RM_BYTES:
     if (ls->rlen >= ls->rn) give = eat = ls->rlen, done = true;
     break;
-  case RM_LINES: {
-    size_t lines = 0;
-    for (size_t i = 0; i < ls->rlen; i++) lines += ls->rb[i] == '\n';
-    if (lines >= ls->rn) give = eat = ls->rlen, done = true;
+  case RM_LINES:
+    /* count the newlines of the new bytes only */
+    while (ls->lines < ls->rn && ls->scanned < ls->rlen) {
+      const char *nl = memchr(ls->rb + ls->scanned, '\n', ls->rlen - ls->scanned);
+      if (!nl) {
+        ls->scanned = ls->rlen;
+        break;
+      }
+      ls->lines++;
+      ls->scanned = (size_t)(nl - ls->rb) + 1;
+    }
+    if (ls->lines >= ls->rn) give = eat = ls->rlen, done = true;
     break;
-  }
   case RM_BUF: {
-    if (!ls->rlen) break;
+    if (!ls->rlen || ls->scanned == ls->rlen) break; /* nothing new to look at */
+    /* A pattern whose matches are at most pat_max bytes long can only
+     * match now where it takes in a new byte: search from there. A
+     * function (or an unbounded pattern) sees the whole buffer, as in
+     * NSE; the buffer's bound bounds its cost. */
+    size_t off = 0;
+    if (ls->pat_max >= 0 && ls->scanned > 0 && ls->scanned + 1 > (size_t)ls->pat_max)
+      off = ls->scanned + 1 - (size_t)ls->pat_max;
+    if (off > ls->rlen) off = ls->rlen;
+    ls->scanned = ls->rlen;
     lua_State *M = ls->e->L;
     int top = lua_gettop(M);
     lua_rawgeti(M, LUA_REGISTRYINDEX, ls->pat_ref);
@@ -493,7 +515,7 @@ static int lsock_recv_try(struct lsock *ls, lua_State *L) {
       lua_getglobal(M, "string");
       lua_getfield(M, -1, "find");
       lua_remove(M, -2);
-      lua_pushlstring(M, ls->rb, ls->rlen);
+      lua_pushlstring(M, ls->rb + off, ls->rlen - off);
       lua_pushvalue(M, -3);
       lua_remove(M, -4);
       if (lua_pcall(M, 2, 2, 0) != LUA_OK) {
@@ -503,9 +525,9 @@ static int lsock_recv_try(struct lsock *ls, lua_State *L) {
     }
     if (lua_isinteger(M, -2) && lua_isinteger(M, -1)) {
       lua_Integer s = lua_tointeger(M, -2), en = lua_tointeger(M, -1);
-      if (s >= 1 && en >= s - 1 && (size_t)en <= ls->rlen) {
-        give = ls->keep ? (size_t)en : (size_t)(s - 1);
-        eat = (size_t)en;
+      if (s >= 1 && en >= s - 1 && (size_t)en <= ls->rlen - off) {
+        give = off + (ls->keep ? (size_t)en : (size_t)(s - 1));
+        eat = off + (size_t)en;
         done = true;
       }
     }
@@ -535,7 +557,52 @@ static int lsock_recv_try(struct lsock *ls, lua_State *L) {
     lua_pushstring(L, ls->state == LS_CLOSED && err == -ECANCELED ? "CANCELLED" : st_errstr(err));
     return 2;
   }
+  if (ls->rlen == LSOCK_RBUF_MAX ||
+      (ls->kind == 2 && ls->dq && ls->dq->len > LSOCK_RBUF_MAX - ls->rlen)) {
+    /* cannot complete within the bound: the bytes stay buffered */
+    lua_pushnil(L);
+    lua_pushliteral(L, "receive buffer full");
+    return 2;
+  }
   return 0;
+}
+
+/* The longest match of Lua pattern p (n bytes), or -1 when it is not
+ * bounded or searching from an offset could change its matches: '*',
+ * '+', '-', %b, %f, back-references, a leading '^'. */
+static long lsock_pattern_max(const char *p, size_t n) {
+  long len = 0;
+  size_t i = 0;
+  if (n > 0 && p[0] == '^') return -1;
+  while (i < n) {
+    char c = p[i];
+    if (c == '(' || c == ')') { /* captures are zero-width */
+      i++;
+      continue;
+    }
+    if (c == '$' && i == n - 1) break; /* the end anchor */
+    if (c == '%') {
+      if (i + 1 >= n) return -1;
+      char d = p[i + 1];
+      if (d == 'b' || d == 'f' || (d >= '0' && d <= '9')) return -1;
+      i += 2;
+    } else if (c == '[') { /* a set: as Lua's classEnd */
+      size_t j = i + 1;
+      if (j < n && p[j] == '^') j++;
+      do {
+        if (j >= n) return -1;
+        if (p[j++] == '%' && j < n) j++;
+      } while (j < n && p[j] != ']');
+      if (j >= n) return -1;
+      i = j + 1;
+    } else {
+      i++;
+    }
+    if (i < n && (p[i] == '*' || p[i] == '+' || p[i] == '-')) return -1;
+    if (i < n && p[i] == '?') i++;
+    len++;
+  }
+  return len;
 }
 
 /* Wait for more input for the pending receive: 0, or an error. */
@@ -585,7 +652,14 @@ static int lsock_recv_begin(lua_State *L, struct lsock *ls, int mode, size_t n, 
   ls->rmode = mode;
   ls->rn = n;
   ls->keep = keep;
+  ls->scanned = ls->lines = 0;
+  ls->pat_max = -1;
   if (patidx) {
+    if (lua_type(L, patidx) != LUA_TFUNCTION) {
+      size_t pl;
+      const char *pat = lua_tolstring(L, patidx, &pl);
+      if (pat) ls->pat_max = lsock_pattern_max(pat, pl);
+    }
     lua_pushvalue(L, patidx);
     ls->pat_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   }
@@ -616,6 +690,8 @@ static int lsock_receive(lua_State *L) { return lsock_recv_begin(L, lsock_check(
 
 static int lsock_receive_bytes(lua_State *L) {
   lua_Integer n = luaL_checkinteger(L, 2);
+  /* more than the buffer holds: the bound's worth */
+  if (n > (lua_Integer)LSOCK_RBUF_MAX) n = LSOCK_RBUF_MAX;
   return lsock_recv_begin(L, lsock_check(L), RM_BYTES, n < 1 ? 1 : (size_t)n, 0, false);
 }
 
