@@ -153,7 +153,8 @@ static int ldns_reverse(lua_State *L) {
 }
 
 void lua_dns_open(struct script_engine *e, lua_State *L) {
-  static const luaL_Reg fns[] = {{"resolve", ldns_resolve}, {"reverse", ldns_reverse}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"resolve", ldns_resolve}, {"reverse", ldns_reverse}, {NULL, NULL}};
   lua_pushlightuserdata(L, e);
   luaL_setfuncs(L, fns, 1);
 }

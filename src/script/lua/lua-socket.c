@@ -475,8 +475,10 @@ static int lsock_recv_try(struct lsock *ls, lua_State *L) {
   case RM_ANY:
     if (ls->rlen) give = eat = ls->rlen, done = true;
     break;
-  case RM_BYTES:
-    if (ls->rlen >= ls->rn) give = eat = ls->rlen, done = true;
+  case RM_BYTES: /* (or a datagram that would not fit: what is there) */
+    if (ls->rlen >= ls->rn ||
+        (ls->kind == 2 && ls->dq && ls->dq->len > LSOCK_RBUF_MAX - ls->rlen))
+      give = eat = ls->rlen, done = true;
     break;
   case RM_LINES:
     /* count the newlines of the new bytes only */
