@@ -1,13 +1,19 @@
-/* script-int.h: what the scripting engine's files share (script-engine.c,
- * script-select.c, lua-trawl.c, lua-tls.c, lua-packet.c): loaded scripts,
- * script threads and how a C function suspends one, resources a thread
- * owns, tracing. Not for the rest of trawl: see script.h. */
+/* script-int.h: what the scripting engine's files share: loaded scripts
+ * (script-loader.c, script-select.c), script threads and how a C function
+ * suspends one (script-thread.c), the scheduler (script-sched.c), runs and
+ * their results (script-runner.c), phases and rules (script-phase.c), the
+ * host/port tables (script-trees.c), the latency probe (script-latency.c),
+ * the bootstrap (script-bootstrap.c, bootstrap.lua), tracing and reports
+ * (script-trace.c) and the engine object itself (script-engine.c). The Lua
+ * bindings' own declarations are in script/lua/lua-int.h. Not for the rest
+ * of trawl: see script.h. */
 #ifndef TRAWL_SCRIPT_INT_H
 #define TRAWL_SCRIPT_INT_H
 
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,8 +77,26 @@ void sres_unlink(struct sres *r);
  * afterwards the operation must never resume it. */
 typedef void (*st_cancel_fn)(struct sthread *t, void *obj);
 
-struct shost;
-struct srun;
+/* A run: one script against one host (and port). Made by script-phase.c
+ * when a rule says yes, queued by script-sched.c, run by script-runner.c. */
+struct srun {
+  struct script *sc;
+  struct shost *h;
+  int port; /* index in h->res->ports, or -1 */
+  struct srun *next;
+};
+
+/* A host of the current run (or the one pseudo-host of a pre/post phase). */
+struct shost {
+  struct host_result *res; /* NULL for pre/post */
+  int idx;
+  int table_ref;    /* its Lua host table (script-trees.c), or LUA_NOREF */
+  tw_pkt_addr src;
+  char ifname[IF_NAMESIZE];
+  struct srun **lvq;  /* per level: runs not yet started */
+  unsigned *lvleft;   /* per level: runs not yet finished */
+  int curlevel;
+};
 
 struct sthread {
   struct script_engine *e;
@@ -97,6 +121,14 @@ struct sthread {
   uint8_t join_ok;
 };
 
+/* ---- script-thread.c: script threads --------------------------------------- */
+
+/* A new thread of script sc (for host h, NULL in pre/post phases; parent
+ * for a helper), counted and linked into e->all; NULL when out of memory.
+ * Its coroutine is empty: push the function and arguments, set nresume
+ * and sched_push it. */
+struct sthread *st_new(struct script_engine *e, struct script *sc, struct shost *h,
+                       struct sthread *parent);
 /* The thread running in L (a script thread or a coroutine it created), or
  * NULL outside script threads (loading, rules). */
 struct sthread *st_current(lua_State *L);
@@ -110,28 +142,131 @@ struct sthread *st_check_block(lua_State *L, const char *what);
 int st_suspend(lua_State *L, struct sthread *t, st_cancel_fn cancel, void *obj);
 void st_resume(struct sthread *t, int nres);
 void st_wake(struct sthread *t, int nres);
+/* Run the thread now with the nargs values on its stack (the scheduler's
+ * hook and st_resume call it): it runs until it waits, is preempted or
+ * ends. */
+void st_run(struct sthread *t, int nargs);
+/* Stop waiting (cancel the pending operation) and end the thread with
+ * status -ETIMEDOUT or -ECANCELED. */
+void st_kill(struct sthread *t, int status);
 /* Push nil and a message (the error return of every network function). */
 int st_pusherr(lua_State *L, const char *msg);
 /* The message for a libtrawl error: "TIMEOUT", "EOF", "CANCELLED", or the
  * system's text ("Connection refused"). */
 const char *st_errstr(int err);
+/* Spawn a helper running the function at index fidx with the values
+ * above it as arguments; pushes its handle. */
+int st_spawn(lua_State *L, struct sthread *parent, int fidx, int nargs);
+
+/* ---- script-sched.c: the scheduler ------------------------------------------ */
+
 /* Work an I/O callback defers to the engine's hook. A callback with
  * costly work (a TLS handshake step: key generation) does it at once when
- * the loop iteration's script budget allows (st_budget_left; then
- * st_budget_charge the time it took), else queues it with st_defer: the
- * hook runs it, within the budget, before resuming threads. The queued
- * object must stay alive until fn has run (hold a reference). */
+ * the loop iteration's script budget allows (sched_budget_left; then
+ * sched_budget_charge the time it took), else queues it with sched_defer:
+ * the hook runs it, within the budget, before resuming threads. The
+ * queued object must stay alive until fn has run (hold a reference). */
 struct sdefer {
   struct sdefer *next;
   void (*fn)(struct sdefer *d);
   bool queued;
 };
-bool st_budget_left(struct script_engine *e);
-void st_budget_charge(struct script_engine *e, uint64_t since_ns);
-void st_defer(struct script_engine *e, struct sdefer *d, void (*fn)(struct sdefer *d));
-/* Spawn a helper running the function at index fidx with the values
- * above it as arguments; pushes its handle. */
-int st_spawn(lua_State *L, struct sthread *parent, int fidx, int nargs);
+bool sched_budget_left(struct script_engine *e);
+void sched_budget_charge(struct script_engine *e, uint64_t since_ns);
+void sched_defer(struct script_engine *e, struct sdefer *d, void (*fn)(struct sdefer *d));
+/* Run every deferred piece of work now (the engine is being freed). */
+void sched_drain_deferred(struct script_engine *e);
+
+/* Two ready queues: threads woken by an event (I/O, a timer, another
+ * thread, a new run) and threads preempted while computing. */
+enum { RQ_WOKEN, RQ_PREEMPTED };
+void sched_push(struct sthread *t, int q);
+/* Take t off its ready queue (it is ending). */
+void sched_unlink(struct sthread *t);
+bool sched_any_ready(const struct script_engine *e);
+/* A queued run can start (fewer than max_threads run). */
+bool sched_can_start(const struct script_engine *e);
+/* Release the host's runs of its lowest unfinished level to the queue. */
+void sched_host_advance(struct script_engine *e, struct shost *h);
+/* A run ended (or could not start): count it, release the next level. */
+void sched_run_finished(struct script_engine *e, struct srun *r);
+/* Make sure the hook runs (there is work for it). */
+void sched_kick(struct script_engine *e);
+/* Drop every run not yet started (script_engine_stop). */
+void sched_drop_queued(struct script_engine *e);
+/* The idle hook (e->ready_hook). 0 or a negative error. */
+int sched_init(struct script_engine *e);
+
+/* ---- script-runner.c: one run and its results ------------------------------- */
+
+/* Start run r: its thread, the action's arguments (host and port tables),
+ * its --script-timeout timer. 0 or -ENOMEM. */
+int srun_start(struct script_engine *e, struct srun *r);
+/* Thread t ended with status (0 and nres results on its stack, a LUA_ERR*
+ * code and the message, or -ETIMEDOUT / -ECANCELED): store a run's
+ * results, report failures and timeouts. */
+void srun_ended(struct sthread *t, int status, int nres);
+/* Sort script results by id (Nmap's order): an array, a host's. */
+void srun_sort(struct script_result *v, size_t n);
+void srun_sort_host(struct host_result *h);
+/* What the bootstrap's runner returns first for a flattened table result. */
+extern const char srun_flat_mark;
+
+/* ---- script-phase.c: phases and rules --------------------------------------- */
+
+/* Evaluate the group's next rule (called by the scheduler's hook); false
+ * once every rule has been evaluated. */
+bool phase_rule_step(struct script_engine *e);
+/* Arm the done callback if the phase has nothing left to do. */
+void phase_check_done(struct script_engine *e);
+
+/* ---- script-trees.c: the host and port tables given to scripts -------------- */
+
+/* Push h's host table (made once per phase, then shared by its rules and
+ * runs). */
+void trees_push_host(lua_State *L, struct shost *h);
+void trees_push_port(lua_State *L, const struct port_result *p);
+
+/* ---- script-latency.c: TRAWL_LATENCY_PROBE ----------------------------------- */
+
+struct latency_probe;
+void latency_start(struct script_engine *e);  /* if TRAWL_LATENCY_PROBE is set */
+void latency_base(struct script_engine *e);   /* host scripts are about to start */
+void latency_report(struct script_engine *e); /* print and free (engine freed) */
+
+/* ---- script-loader.c: script files, lualib, --script-args-file --------------- */
+
+/* The scripts and lualib directories (cfg->scriptdir or the data
+ * directory search) into e->dir and e->libdir, and package.path. */
+void loader_set_dirs(struct script_engine *e);
+/* --script-args-file's text as one --script-args string (malloc'd). */
+int loader_args_file(const char *path, char **out);
+/* Dependency levels of the selected scripts, and run order (level, id);
+ * a cycle is an error naming a script. */
+int loader_order(struct script_engine *e, char *err, size_t errlen);
+
+/* ---- script-bootstrap.c: the Lua side of the engine (bootstrap.lua) ---------- */
+
+/* Run the bootstrap in e->L: coroutine wrappers, the action runner
+ * (registry "trawl.runner"), key order ("trawl.keys"), the traceback
+ * handler ("trawl.traceback"). 0 or -EINVAL with err. */
+int bootstrap_load(struct script_engine *e, char *err, size_t errlen);
+/* bootstrap.lua, embedded at build time (cmake/embed.cmake). */
+extern const char script_bootstrap_lua[];
+extern const size_t script_bootstrap_lua_len;
+
+/* ---- script-engine.c ---------------------------------------------------------- */
+
+void script_config_from_options(struct script_config *c, const struct options *o);
+
+/* ---- script-trace.c: --script-trace and error reports ------------------------ */
+
+/* --script-trace: one line "SCRIPT <id> <what> | <escaped bytes>". */
+void script_trace(struct script_engine *e, struct sthread *t, const char *what,
+                  const void *data, size_t len);
+/* An error or timeout report on the engine's error stream. */
+void script_report(struct script_engine *e, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* ---- the engine ------------------------------------------------------------ */
 
@@ -153,7 +288,7 @@ struct script_engine {
   bool ready_running;    /* the hook is started */
   uint64_t budget_iter;  /* loop iteration the budget below is for */
   uint64_t budget_ns;    /* time spent running scripts in that iteration */
-  struct sdefer *defer_head, *defer_tail; /* deferred I/O work (st_defer) */
+  struct sdefer *defer_head, *defer_tail; /* deferred I/O work (sched_defer) */
   unsigned max_threads;
   unsigned nthreads;    /* live run threads (helpers not counted) */
   unsigned nlive;       /* every live thread */
@@ -178,6 +313,7 @@ struct script_engine {
   int registry_ref;     /* trawl.registry */
   int mutexes_ref;      /* key -> mutex userdata (weak values) */
   tw_resolver *resolver;
+  struct ssl_ctx_st *tls_ctx; /* OpenSSL's SSL_CTX for script sockets (lua-tls.c) */
   bool privileged;      /* root at creation, or raw sockets opened for scripts */
   tw_rawsock *raw4, *raw6;
   struct { char name[16]; tw_rawsock *rs; tw_capture *cap; } eth[8];
@@ -186,44 +322,12 @@ struct script_engine {
   struct script_stats st;
   size_t lua_bytes;
   uint64_t trace_seq;
-  struct se_probe *probe; /* TRAWL_LATENCY_PROBE (script-engine.c), or NULL */
+  struct latency_probe *probe; /* TRAWL_LATENCY_PROBE (script-latency.c), or NULL */
 };
 
-/* Registering the Lua modules (called once per state). */
-void lua_trawl_open(struct script_engine *e, lua_State *L);   /* lua-trawl.c */
-void lua_tls_open(struct script_engine *e, lua_State *L);     /* lua-tls.c */
-void lua_packet_open(struct script_engine *e, lua_State *L);  /* lua-packet.c */
-void lua_packet_close(struct script_engine *e);
-
-/* TLS over a socket, with memory BIOs (lua-tls.c): the socket code moves
- * the bytes between the TLS object and the TCP stream. */
-struct ltls;
-struct ltls *ltls_new(const char *sni, char *err, size_t errlen);
-void ltls_free(struct ltls *s);
-/* 1 done, 0 wants more input (feed it), < 0 failed (ltls_error). */
-int ltls_handshake(struct ltls *s);
-/* Plaintext: > 0 bytes, 0 wants more input, TW_EOF (close_notify), < 0 failed. */
-int ltls_read(struct ltls *s, char *buf, size_t cap);
-/* Encrypt buf (all of it); 0 or < 0. */
-int ltls_write(struct ltls *s, const void *buf, size_t len);
-/* Ciphertext received from the peer. */
-int ltls_feed(struct ltls *s, const void *buf, size_t len);
-/* Ciphertext to send: how much is waiting, and up to cap bytes of it. */
-size_t ltls_out_pending(const struct ltls *s);
-int ltls_take(struct ltls *s, char *buf, size_t cap);
-const char *ltls_error(const struct ltls *s);
-/* Push the peer certificate as a table (see docs/scripting.md), or nil
- * and a message; returns the number of values pushed. */
-int ltls_push_cert(lua_State *L, struct ltls *s);
-/* The version and cipher negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"). */
-const char *ltls_version(const struct ltls *s);
-const char *ltls_cipher(const struct ltls *s);
-
-/* --script-trace: one line "SCRIPT <id> <what> | <escaped bytes>". */
-void script_trace(struct script_engine *e, struct sthread *t, const char *what,
-                  const void *data, size_t len);
-
-/* Engine-wide Lua registry keys (light userdata addresses). */
+/* What a C function that suspends its thread yields (script-thread.c): a
+ * light userdata address, so that the bootstrap's coroutine wrappers pass
+ * it up to the thread's top. */
 extern const char script_yield_mark;
 
 #endif

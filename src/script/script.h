@@ -129,7 +129,8 @@ int script_help_cfg(const struct script_config *cfg, FILE *out, char *err, size_
  * --script-timeout MS, --script-trace, --datadir D, -oX F, -oJ F, -oN F
  * (default normal output to stdout). Runs the rules and actions with no
  * scan (ports are taken as open), prints the results. Returns an exit
- * code (0 ok, 1 runtime error, 2 usage). */
+ * code (0 ok, 1 runtime error, 2 usage). Lives in src/cli/script-test.c
+ * (a user of this header like the scan). */
 int script_test_main(int argc, char **argv);
 
 #endif

@@ -1,5 +1,6 @@
 /* script_fixture.h: what the script engine tests (test_script*.c) share:
- * the engine's sources compiled into the test, scripts written to a
+ * the engine (linked from trawl_tool; script-int.h for its internals that
+ * the tests look at, such as the selected scripts), scripts written to a
  * temporary directory, host results to run them against, running a phase
  * to completion on a loop with a guard timer, and loopback services in
  * threads of their own (banner, silent, echo, HTTP, big talker) bound to
@@ -27,22 +28,13 @@
 
 #include <cmocka.h>
 
-#include "core/errmsg.c"
-#include "output/output.c"
-#include "output/output-grep.c"
-#include "output/output-json.c"
-#include "output/output-normal.c"
-#include "output/output-xml.c"
-#include "core/ports.c"
-#include "core/result.c"
-#include "db/services.c"
-#include "core/targets.c"
-#include "core/utf8.c"
-#include "script/script-engine.c"
-#include "script/script-select.c"
-#include "script/lua/lua-trawl.c"
-#include "script/lua/lua-tls.c"
-#include "script/lua/lua-packet.c"
+#include <trawl/dispatch.h>
+#include <trawl/loop.h>
+
+#include "core/result.h"
+#include "core/targets.h"
+#include "output/output.h"
+#include "script/script-int.h"
 
 /* ---- scripts on disk ----------------------------------------------------- */
 
@@ -190,7 +182,8 @@ enum fx_kind {
   SRV_HTTP,    /* one HTTP response with `text` as the body; 400 to non-HTTP */
   SRV_LINES,   /* sends `text` slowly, a byte every ms */
   SRV_CLOSE,   /* closes at once */
-  SRV_BIG      /* sends `size` bytes of 'x' then closes */
+  SRV_BIG,     /* sends `size` bytes of 'x' then closes */
+  SRV_ENDLESS  /* sends 'x' (no newline, ever) until the client goes away */
 };
 
 struct fx_srv {
@@ -271,6 +264,11 @@ static void *fx_conn_main(void *arg) {
     break;
   case SRV_CLOSE:
     break;
+  case SRV_ENDLESS: {
+    static const char xs[16384] = {[0 ... 16383] = 'x'};
+    while (send(c->fd, xs, sizeof xs, MSG_NOSIGNAL) > 0) {}
+    break;
+  }
   case SRV_BIG: {
     char *big = malloc(65536);
     memset(big, 'x', 65536);

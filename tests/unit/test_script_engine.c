@@ -1,5 +1,5 @@
-/* test_script_engine.c: the script engine (src/script/script-engine.c,
- * script-select.c, lua-trawl.c) without the network beyond loopback:
+/* test_script_engine.c: the script engine (src/script/: engine,
+ * selection, scheduler, the trawl module) without the network beyond loopback:
  * --script expressions and their errors, --script-args, rules, ordering
  * by dependencies, a failing script isolated, --script-timeout cutting off
  * a stuck receive and a busy loop, megabytes of output without stalling

@@ -3,10 +3,23 @@
  * test DNS server (helper_dns): connect, send, every receive mode, their
  * error returns (connection refused, TIMEOUT, EOF, closed socket),
  * get_info, UDP (echo and ICMP refused), resolve and reverse, sleep and
- * clocks, --script-trace; and the banner, http-title and http-headers
+ * clocks, --script-trace; the receive buffer's bound against a peer
+ * that streams one endless line; and the banner, http-title and http-headers
  * scripts from scripts/. */
 #include "script_fixture.h"
 #include "helper_dns.h"
+#include "script/lua/lua-int.h"
+
+#include <sys/resource.h>
+
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TW_HAS_ASAN 1
+#endif
+#endif
+#ifndef TW_HAS_ASAN
+#define TW_HAS_ASAN 0
+#endif
 
 static int setup(void **state) {
   fx_mkdir();
@@ -389,6 +402,80 @@ static void test_runner(void **state) {
   fx_srv_stop(banner);
 }
 
+/* A peer that streams one endless line ('x' forever, no newline): a
+ * receive that waits for a delimiter or a line ends quickly with "receive
+ * buffer full" (long before its 10 s timeout), receive_bytes(n) for more
+ * than the bound returns the bound's worth, the bytes stay readable after
+ * the error, and the process's peak memory grows by far less than what
+ * the peer sends in that time. */
+static void test_receive_bound(void **state) {
+  struct fx_srv *srv = fx_srv_start(AF_INET, SRV_ENDLESS, NULL);
+  char args[100];
+  snprintf(args, sizeof args, "p=%u,max=%u", srv->port, (unsigned)LSOCK_RBUF_MAX);
+  const char *body =
+      "action = function()\n"
+      "  local out = {}\n"
+      "  local function add(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end end\n"
+      "  local max = tonumber(trawl.args.max)\n"
+      "  local function try(f)\n"
+      "    local s = trawl.tcp()\n"
+      "    s:set_timeout(10000)\n"
+      "    add(s:connect('127.0.0.1', tonumber(trawl.args.p)))\n"
+      "    local t0 = trawl.clock()\n"
+      "    local ok, d = f(s)\n"
+      "    add(ok, ok and #d or d, trawl.clock() - t0 < 5)\n"
+      "    if not ok then local ok2, d2 = s:receive() add(ok2, #d2 == max) end\n"
+      "    s:close()\n"
+      "  end\n"
+      "  try(function(s) return s:receive_buf('\\r?\\n', false) end)\n"
+      "  try(function(s) return s:receive_until('END\\r?\\n') end)\n"
+      "  try(function(s) return s:receive_buf(function(b) return b:find('\\n', 1, true) end, true) end)\n"
+      "  try(function(s) return s:receive_lines(1) end)\n"
+      "  try(function(s) return s:receive_bytes(64 * 1024 * 1024) end)\n"
+      "  return table.concat(out, '|')\n"
+      "end\n";
+  struct rusage r0, r1;
+  getrusage(RUSAGE_SELF, &r0);
+  const char *o = run1(body, args, false, NULL);
+  getrusage(RUSAGE_SELF, &r1);
+  char want[400];
+  snprintf(want, sizeof want,
+           "true|nil|receive buffer full|true|true|true|"
+           "true|nil|receive buffer full|true|true|true|"
+           "true|nil|receive buffer full|true|true|true|"
+           "true|nil|receive buffer full|true|true|true|"
+           "true|true|%u|true",
+           (unsigned)LSOCK_RBUF_MAX);
+  assert_string_equal(o, want);
+  long grew_kib = r1.ru_maxrss - r0.ru_maxrss;
+  print_message("peak RSS grew by %ld KiB\n", grew_kib);
+#if !defined(__SANITIZE_ADDRESS__) && !TW_HAS_ASAN
+  /* (AddressSanitizer's quarantine holds freed memory: RSS says nothing) */
+  assert_true(grew_kib < 64 * 1024);
+#endif
+  fx_srv_stop(srv);
+
+  /* a delimiter that arrives a byte at a time, so that every match
+   * straddles what was already looked at and the new bytes */
+  struct fx_srv *slow = fx_srv_start(AF_INET, SRV_LINES, "ab\ncd\nef\ngh\nij");
+  snprintf(args, sizeof args, "p=%u", slow->port);
+  const char *body2 =
+      "action = function()\n"
+      "  local out = {}\n"
+      "  local function add(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end end\n"
+      "  local s = trawl.tcp()\n"
+      "  add(s:connect('127.0.0.1', tonumber(trawl.args.p)))\n"
+      "  add(s:receive_until('[c]d?\\nef'))\n"
+      "  add(s:receive_buf('%sgh()', true))\n"
+      "  add(s:receive_buf('j$', true))\n"
+      "  s:close()\n"
+      "  return table.concat(out, '|')\n"
+      "end\n";
+  o = run1(body2, args, false, NULL);
+  assert_string_equal(o, "true|true|ab\ncd\nef|true|\ngh|true|\nij");
+  fx_srv_stop(slow);
+}
+
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
@@ -399,6 +486,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
       cmocka_unit_test_setup_teardown(test_service_scripts, setup, teardown),
       cmocka_unit_test_setup_teardown(test_runner, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_receive_bound, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

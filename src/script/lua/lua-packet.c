@@ -25,7 +25,7 @@
 #include <trawl/dispatch.h>
 #include <trawl/packet.h>
 
-#include "script/script-int.h"
+#include "script/lua/lua-int.h"
 
 #define LP_CAPTURE "trawl.capture"
 #define LP_WAITER "trawl.pwaiter"

@@ -1,6 +1,6 @@
 /* lua-tls.c: TLS for script sockets with OpenSSL, without blocking and
  * without touching the socket: each connection is an SSL object between
- * two memory BIOs. lua-trawl.c feeds it the ciphertext the TCP stream
+ * two memory BIOs. lua-socket.c feeds it the ciphertext the TCP stream
  * delivers (ltls_feed), sends what it produces (ltls_take), and retries the
  * handshake or read whenever it wanted more input. So TLS runs on the same
  * tw_tcp streams, timeouts and --script-trace as plain sockets, and a
@@ -26,7 +26,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "script/script-int.h"
+#include "script/lua/lua-int.h"
 
 struct ltls {
   SSL *ssl;
@@ -34,10 +34,11 @@ struct ltls {
   char err[256];
 };
 
-static SSL_CTX *tls_ctx;
-
-static SSL_CTX *tls_get_ctx(void) {
-  if (tls_ctx) return tls_ctx;
+/* The engine's client context (e->tls_ctx), made on first use. Each SSL
+ * object holds a reference to it, so lua_tls_close may free it while
+ * sockets are still closing. */
+static SSL_CTX *tls_get_ctx(struct script_engine *e) {
+  if (e->tls_ctx) return e->tls_ctx;
   SSL_CTX *c = SSL_CTX_new(TLS_client_method());
   if (!c) return NULL;
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
@@ -45,7 +46,7 @@ static SSL_CTX *tls_get_ctx(void) {
   SSL_CTX_set_min_proto_version(c, 0);
   SSL_CTX_set_cipher_list(c, "ALL:@SECLEVEL=0");
   SSL_CTX_set_options(c, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION);
-  tls_ctx = c;
+  e->tls_ctx = c;
   return c;
 }
 
@@ -61,8 +62,8 @@ static void tls_seterr(struct ltls *s, const char *what) {
   ERR_clear_error();
 }
 
-struct ltls *ltls_new(const char *sni, char *err, size_t errlen) {
-  SSL_CTX *c = tls_get_ctx();
+struct ltls *ltls_new(struct script_engine *e, const char *sni, char *err, size_t errlen) {
+  SSL_CTX *c = tls_get_ctx(e);
   if (!c) {
     snprintf(err, errlen, "cannot create the TLS context");
     return NULL;
@@ -394,8 +395,12 @@ static int tls_parse(lua_State *L) {
   return 1;
 }
 
+void lua_tls_close(struct script_engine *e) {
+  SSL_CTX_free(e->tls_ctx);
+  e->tls_ctx = NULL;
+}
+
 void lua_tls_open(struct script_engine *e, lua_State *L) {
-  (void)e;
   lua_getglobal(L, "trawl");
   lua_pushcfunction(L, tls_parse);
   lua_setfield(L, -2, "parse_certificate");

@@ -1,0 +1,82 @@
+/* script-trees.c: the host and port tables given to rules and actions,
+ * with the fields of Nmap NSE's host and port tables (docs/scripting.md):
+ * host.ip, bin_ip, name, targetname, mac, distance, interface, srcip,
+ * times, registry...; port.number, protocol, state, service, version.
+ * A host's table is made once per phase and shared by every rule and
+ * run of that host (so host.registry is shared, as in NSE). */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <stdio.h>
+
+#include "script/script-int.h"
+
+static void trees_setfs(lua_State *L, const char *k, const char *v) {
+  lua_pushstring(L, v);
+  lua_setfield(L, -2, k);
+}
+static void trees_setfi(lua_State *L, const char *k, lua_Integer v) {
+  lua_pushinteger(L, v);
+  lua_setfield(L, -2, k);
+}
+
+void trees_push_host(lua_State *L, struct shost *h) {
+  if (h->table_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->table_ref);
+    return;
+  }
+  struct host_result *r = h->res;
+  char a[INET6_ADDRSTRLEN];
+  lua_createtable(L, 0, 16);
+  trees_setfs(L, "ip", tgt_addr_str(&r->addr, a, sizeof a));
+  lua_pushlstring(L, (const char *)&r->addr.u, r->addr.family == AF_INET6 ? 16 : 4);
+  lua_setfield(L, -2, "bin_ip");
+  trees_setfs(L, "family", r->addr.family == AF_INET6 ? "inet6" : "inet");
+  const char *user = NULL, *ptr = NULL;
+  for (size_t i = 0; i < r->nnames; i++) {
+    if (r->names[i].type == HOSTNAME_USER && !user) user = r->names[i].name;
+    if (r->names[i].type == HOSTNAME_PTR && !ptr) ptr = r->names[i].name;
+  }
+  trees_setfs(L, "name", ptr ? ptr : (user ? user : ""));
+  if (user) trees_setfs(L, "targetname", user);
+  if (r->has_mac) {
+    char m[32];
+    snprintf(m, sizeof m, "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1], r->mac[2],
+             r->mac[3], r->mac[4], r->mac[5]);
+    trees_setfs(L, "mac", m);
+    lua_pushlstring(L, (const char *)r->mac, 6);
+    lua_setfield(L, -2, "mac_addr");
+  }
+  if (r->distance >= 0) {
+    trees_setfi(L, "distance", r->distance);
+    lua_pushboolean(L, r->distance == 0);
+    lua_setfield(L, -2, "directly_connected");
+  }
+  if (h->ifname[0]) trees_setfs(L, "interface", h->ifname);
+  if (h->src.family) {
+    trees_setfs(L, "srcip", tw_pkt_addr_str(&h->src, a, sizeof a));
+    lua_pushlstring(L, (const char *)h->src.b, h->src.family == AF_INET6 ? 16 : 4);
+    lua_setfield(L, -2, "bin_ip_src");
+  }
+  if (r->reason) trees_setfs(L, "reason", r->reason);
+  lua_createtable(L, 0, 3);
+  if (r->srtt_us >= 0) trees_setfi(L, "srtt", r->srtt_us);
+  if (r->rttvar_us >= 0) trees_setfi(L, "rttvar", r->rttvar_us);
+  if (r->timeout_us >= 0) trees_setfi(L, "timeout", r->timeout_us);
+  lua_setfield(L, -2, "times");
+  lua_newtable(L);
+  lua_setfield(L, -2, "registry");
+  lua_pushvalue(L, -1);
+  h->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void trees_push_port(lua_State *L, const struct port_result *p) {
+  lua_createtable(L, 0, 8);
+  trees_setfi(L, "number", p->portid);
+  trees_setfs(L, "protocol", proto_name(p->proto));
+  trees_setfs(L, "state", port_state_name(p->state));
+  if (p->reason) trees_setfs(L, "reason", p->reason);
+  if (p->service) trees_setfs(L, "service", p->service);
+  lua_createtable(L, 0, 1);
+  if (p->service) trees_setfs(L, "name", p->service);
+  lua_setfield(L, -2, "version");
+}
