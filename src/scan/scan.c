@@ -754,6 +754,7 @@ static void fill_info(struct scan *s) {
   s->info.args = o->args;
   s->info.start_time = time(NULL);
   s->info.verbose = o->verbose;
+  s->info.version_scan = s->vdb != NULL;
   s->info.debug = o->debug;
   s->info.types = s->types;
   s->info.ntypes = (size_t)s->ntypes;
