@@ -20,14 +20,14 @@ struct vf_warnings {
   size_t n;
 };
 
-static void vf_warn(void *ud, const char *msg) {
+__attribute__((unused)) static void vf_warn(void *ud, const char *msg) {
   struct vf_warnings *w = ud;
   if (w->n < VF_MAXWARN) snprintf(w->msg[w->n], sizeof w->msg[0], "%s", msg);
   w->n++;
 }
 
 /* Loads the fixture; fails the test when it cannot be read. */
-static struct sp_db *vf_load(struct vf_warnings *w) {
+__attribute__((unused)) static struct sp_db *vf_load(struct vf_warnings *w) {
   static struct vf_warnings ignored;
   struct sp_load_opts o = {vf_warn, w ? w : &ignored, SP_JIT_EAGER};
   struct sp_db *db = NULL;
@@ -37,7 +37,7 @@ static struct sp_db *vf_load(struct vf_warnings *w) {
 }
 
 /* Parses text given inline. */
-static struct sp_db *vf_parse(const char *text, size_t len, struct vf_warnings *w) {
+__attribute__((unused)) static struct sp_db *vf_parse(const char *text, size_t len, struct vf_warnings *w) {
   struct sp_load_opts o = {vf_warn, w, SP_JIT_EAGER};
   struct sp_db *db = NULL;
   char err[512] = "";
@@ -46,7 +46,7 @@ static struct sp_db *vf_parse(const char *text, size_t len, struct vf_warnings *
 }
 
 /* Index of the probe name/proto; fails the test when absent. */
-static int32_t vf_probe(const struct sp_db *db, const char *name, enum scan_proto proto) {
+__attribute__((unused)) static int32_t vf_probe(const struct sp_db *db, const char *name, enum scan_proto proto) {
   const struct sp_probe *p = sp_probe_by_name(db, name, proto);
   if (p == NULL) fail_msg("no probe %s", name);
   return (int32_t)(p - db->probes);
