@@ -800,6 +800,17 @@ int sp_load_default(struct sp_db **out, const char *datadir, const char *version
   return sp_load(out, path, opts, err, errlen);
 }
 
+size_t sp_jit_compile(struct sp_db *db, int32_t probe) {
+  size_t n = 0;
+  for (size_t i = 0; i < db->nprobes; i++) {
+    if (probe >= 0 && (size_t)probe != i) continue;
+    struct sp_probe *pr = &db->probes[i];
+    for (size_t k = 0; k < pr->nmatches; k++)
+      n += pcre2_jit_compile((pcre2_code *)pr->matches[k].re, PCRE2_JIT_COMPLETE) == 0;
+  }
+  return n;
+}
+
 /* ---- queries --------------------------------------------------------------------------- */
 
 int sp_probe_port_listed(const struct sp_probe *p, uint16_t port, int ssl) {

@@ -52,7 +52,10 @@ uint64_t vm_matcher_limit_hits(const struct vm_matcher *m) { return m->limit_hit
 int vm_match_line(struct vm_matcher *m, const struct sp_match *line, const uint8_t *resp,
                   size_t len) {
   static const uint8_t empty[1] = {0};
-  int rc = pcre2_match((const pcre2_code *)line->re, resp ? resp : empty, resp ? len : 0, 0, 0,
+  /* Short subjects go to the interpreter even when the JIT is there (see
+   * VM_JIT_MIN_LEN). */
+  uint32_t opt = len < VM_JIT_MIN_LEN ? PCRE2_NO_JIT : 0;
+  int rc = pcre2_match((const pcre2_code *)line->re, resp ? resp : empty, resp ? len : 0, 0, opt,
                        m->md, m->mc);
   if (rc >= 0) return 1;
   if (rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT ||
@@ -285,21 +288,30 @@ void vm_fill(const struct vm_matcher *m, const struct sp_match *line, const uint
   }
 }
 
-enum vm_kind vm_match_probe(struct vm_matcher *m, const struct sp_db *db, int32_t probe,
-                            const uint8_t *resp, size_t len, struct vm_result *out) {
+enum vm_kind vm_match_step(struct vm_matcher *m, const struct sp_db *db, int32_t probe,
+                           const uint8_t *resp, size_t len, struct vm_walk *w, size_t max_lines,
+                           struct vm_result *out) {
   const struct sp_probe *pr = &db->probes[probe];
-  for (unsigned f = 0; f < pr->nfallback; f++) {
-    const struct sp_probe *fb = &db->probes[pr->fallback[f]];
-    for (size_t i = 0; i < fb->nmatches; i++) {
-      if (!vm_match_line(m, &fb->matches[i], resp, len)) continue;
-      vm_fill(m, &fb->matches[i], resp, len, out);
-      out->from = fb;
-      return fb->matches[i].soft ? VM_SOFT : VM_HARD;
-    }
-  }
+  size_t tried = 0;
   out->match = NULL;
   out->from = NULL;
+  for (; w->fallback < pr->nfallback; w->fallback++, w->line = 0) {
+    const struct sp_probe *fb = &db->probes[pr->fallback[w->fallback]];
+    for (; w->line < fb->nmatches; w->line++) {
+      if (max_lines && tried++ == max_lines) return VM_PENDING;
+      if (!vm_match_line(m, &fb->matches[w->line], resp, len)) continue;
+      vm_fill(m, &fb->matches[w->line], resp, len, out);
+      out->from = fb;
+      return fb->matches[w->line].soft ? VM_SOFT : VM_HARD;
+    }
+  }
   return VM_NONE;
+}
+
+enum vm_kind vm_match_probe(struct vm_matcher *m, const struct sp_db *db, int32_t probe,
+                            const uint8_t *resp, size_t len, struct vm_result *out) {
+  struct vm_walk w = {0, 0};
+  return vm_match_step(m, db, probe, resp, len, &w, 0, out);
 }
 
 int vm_port_take(struct vm_port *st, enum vm_kind kind, const struct vm_result *r) {

@@ -22,6 +22,16 @@
  * group that did not take part, a result too long) leaves its field empty,
  * as in Nmap. Trailing spaces and commas are trimmed.
  *
+ * Subjects shorter than VM_JIT_MIN_LEN run on PCRE2's interpreter, longer
+ * ones on its JIT code (when the database was JIT-compiled). Measured on
+ * Nmap's file, the NULL probe's 4,029 lines against one response: 40-512
+ * bytes take ~125-135 us interpreted against ~230-440 us with the JIT
+ * (whose per-call cost dominates when most lines fail on their first
+ * bytes), 4 KiB ~220 against ~440-590; at 64 KiB the JIT's worst single
+ * line is ~10x better (~60-85 us against ~720-900 us, close to the 1 ms
+ * budget). Below 16 KiB the interpreter's worst line stays far under it
+ * (see test_version_realdb's RESULT lines).
+ *
  * Matching runs with PCRE2's match limit (VM_MATCH_LIMIT) so no regex can
  * backtrack without bound; a regex that hits it counts as no match. A
  * matcher holds scratch space and belongs to one thread; the database it
@@ -38,9 +48,10 @@
 #define VM_EXTRA_LEN 256 /* extrainfo */
 #define VM_TYPE_LEN 32   /* ostype, devicetype */
 #define VM_MATCH_LIMIT 100000u
+#define VM_JIT_MIN_LEN 16384u
 #define VM_DEPTH_LIMIT 10000u
 
-enum vm_kind { VM_NONE = 0, VM_SOFT = 1, VM_HARD = 2 };
+enum vm_kind { VM_NONE = 0, VM_SOFT = 1, VM_HARD = 2, VM_PENDING = 3 };
 enum vm_cpe_part { VM_CPE_A, VM_CPE_H, VM_CPE_O, VM_CPE_COUNT };
 
 struct vm_result {
@@ -72,6 +83,18 @@ void vm_fill(const struct vm_matcher *m, const struct sp_match *line, const uint
  * chain: VM_HARD or VM_SOFT with out filled, or VM_NONE (out->match NULL). */
 enum vm_kind vm_match_probe(struct vm_matcher *m, const struct sp_db *db, int32_t probe,
                             const uint8_t *resp, size_t len, struct vm_result *out);
+
+/* The same, a slice at a time, so that a long chain on a long response
+ * never holds the loop: tries at most max_lines lines (0 = no limit) from
+ * where *w stands, and returns VM_PENDING when they ran out undecided;
+ * call again with the same w (start with {0, 0}) and the same response. */
+struct vm_walk {
+  unsigned fallback; /* position in the probe's fallback chain */
+  size_t line;       /* line within that probe */
+};
+enum vm_kind vm_match_step(struct vm_matcher *m, const struct sp_db *db, int32_t probe,
+                           const uint8_t *resp, size_t len, struct vm_walk *w, size_t max_lines,
+                           struct vm_result *out);
 
 /* Expands one template. subj/len is the subject; ov holds npairs (start,
  * end) offsets, group 0 first, (size_t)-1 for a group that did not take
