@@ -245,7 +245,8 @@ int vm_expand(const char *tmpl, const uint8_t *subj, size_t len, const size_t *o
     memcpy(out + o.pos, t, n);
     o.pos += n;
     t = d;
-    if (vm_var(&o, &t, subj, len, ov, npairs) != 0) goto fail;
+    /* Nmap checks the room after every substitution, an empty one too */
+    if (vm_var(&o, &t, subj, len, ov, npairs) != 0 || o.pos > cap - 2) goto fail;
   }
   while (o.pos > 0 && (vm_isspace((unsigned char)out[o.pos - 1]) || out[o.pos - 1] == ','))
     o.pos--;

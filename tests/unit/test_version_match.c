@@ -67,6 +67,18 @@ static void test_template_bounds(void **state) {
   assert_int_equal(strlen(out), 78);
   assert_int_equal(ex("$2", subj, 300, ov, 4, 0, out, VM_FIELD_LEN), -1);
   assert_int_equal(ex("a$1", subj, 300, ov, 4, 0, out, VM_FIELD_LEN), -1);
+  /* literal text may reach the size before an empty substitution, which
+   * then fails (found by fuzz_version_match: it once wrote past the field) */
+  char full[VM_FIELD_LEN + 8];
+  memset(full, 'y', sizeof full);
+  memcpy(full + VM_FIELD_LEN, "$4", 3);
+  const size_t ov4[] = {0, 300, 0, 0, 0, 0, 0, 0, 5, 5};
+  out[VM_FIELD_LEN] = 'Z';
+  assert_int_equal(ex(full, subj, 300, ov4, 5, 0, out, VM_FIELD_LEN), -1);
+  assert_int_equal(out[VM_FIELD_LEN], 'Z');
+  memcpy(full + VM_FIELD_LEN - 2, "$4", 3);
+  assert_int_equal(ex(full, subj, 300, ov4, 5, 0, out, VM_FIELD_LEN), 0);
+  assert_int_equal(strlen(out), VM_FIELD_LEN - 2);
   /* literal text alone may fill it up to size minus 1 */
   char lit[100];
   memset(lit, 'y', sizeof lit);
