@@ -17,6 +17,7 @@
 
 #define VS_DEFAULT_CONNECT_NS 5000000000ull
 #define MS 1000000ull
+#define VS_WINDOW_MAX 64 /* probes of the sequence looked ahead at most */
 
 enum vs_end { R_OK, R_WRAPPED, R_FAILED };
 
@@ -52,7 +53,7 @@ struct vs_port {
   struct vp_cursor commit, pre; /* Nmap's order; its state before `want` */
   int32_t want;
   struct vs_run **runs; /* by probe index */
-  unsigned inflight, uncommitted;
+  unsigned inflight;
   int wrap_possible;
   struct vs_result res;
 };
@@ -259,7 +260,6 @@ static int vs_launch(struct vs_port *pt, int32_t i) {
   if (rc != 0) goto fail;
   pt->runs[i] = r;
   pt->inflight++;
-  pt->uncommitted++;
   pt->res.probes_sent++;
   v->inflight++;
   vs_trace(pt, "sending probe %s", p->name);
@@ -300,25 +300,32 @@ static void vs_unwait(struct vs_port *pt) {
   pt->waiting = 0;
 }
 
+/* Forgets a run: committed, or no longer in the sequence. A connection
+ * still open is closed; the run's memory goes with its last handle. */
+static void vs_drop(struct vs_port *pt, int32_t i) {
+  struct vs *v = pt->v;
+  struct vs_run *r = pt->runs[i];
+  pt->runs[i] = NULL;
+  if (r->running) {
+    r->running = 0;
+    pt->inflight--;
+    v->inflight--;
+    if (!v->closing) vs_trace(pt, "probe %s dropped (not needed)", v->db->probes[i].name);
+  }
+  r->pt = NULL;
+  if (r->handles == 0)
+    free(r);
+  else
+    vs_run_close(r);
+}
+
 /* Orphans the port's runs (their connections close on their own) and
  * frees it. */
 static void vs_port_free(struct vs_port *pt) {
   struct vs *v = pt->v;
   vs_unwait(pt);
-  for (size_t i = 0; i < v->db->nprobes; i++) {
-    struct vs_run *r = pt->runs[i];
-    if (r == NULL) continue;
-    if (r->running) {
-      r->running = 0;
-      v->inflight--;
-      if (!v->closing) vs_trace(pt, "probe %s dropped (not needed)", v->db->probes[i].name);
-    }
-    r->pt = NULL;
-    if (r->handles == 0)
-      free(r);
-    else
-      vs_run_close(r);
-  }
+  for (size_t i = 0; i < v->db->nprobes; i++)
+    if (pt->runs[i]) vs_drop(pt, (int32_t)i);
   free(pt->runs);
   if (pt->prev)
     pt->prev->next = pt->next;
@@ -375,7 +382,6 @@ static void vs_advance(struct vs_port *pt) {
     }
     struct vs_run *r = pt->runs[pt->want];
     if (r == NULL || r->running) break;
-    pt->uncommitted--;
     if (r->end == R_FAILED) {
       vs_finish(pt, VS_INCOMPLETE);
       return;
@@ -391,14 +397,30 @@ static void vs_advance(struct vs_port *pt) {
       return;
     }
     vs_keep_fp(pt, r);
+    vs_drop(pt, pt->want);
     pt->want = -1;
   }
-  /* speculation: the next probes of the sequence as it now stands */
+  /* Speculation: a window of the sequence as it now stands, from `want`
+   * on. Runs outside it will never be committed (a softmatch dropped them)
+   * or are far ahead: they go. Its probes not yet run are started, within
+   * the caps; what waits uncommitted is bounded by the window. */
   const char *soft = pt->res.match.kind == VM_SOFT ? pt->res.match.service : NULL;
   struct vp_cursor la = pt->pre;
-  while (pt->uncommitted < v->o.per_port) {
+  int32_t win[VS_WINDOW_MAX];
+  unsigned nw = 0, wmax = 2 * v->o.per_port < VS_WINDOW_MAX ? 2 * v->o.per_port : VS_WINDOW_MAX;
+  while (nw < wmax) {
     int32_t i = vp_cursor_next(&la, soft);
     if (i < 0) break;
+    win[nw++] = i;
+  }
+  for (size_t i = 0; i < v->db->nprobes; i++) {
+    if (pt->runs[i] == NULL) continue;
+    unsigned k = 0;
+    while (k < nw && win[k] != (int32_t)i) k++;
+    if (k == nw) vs_drop(pt, (int32_t)i);
+  }
+  for (unsigned k = 0; k < nw && pt->inflight < v->o.per_port; k++) {
+    int32_t i = win[k];
     if (pt->runs[i]) continue;
     if (v->inflight >= v->o.max_conns) {
       vs_wait(pt);

@@ -14,9 +14,12 @@
  * heard), reads until a hard match, the peer's close, the wait's end or
  * VS_RESP_MAX bytes, and matches after every read. tcpwrapped: the NULL
  * probe's connection closed by the peer with no data within its
- * tcpwrappedms. Every port's memory is bounded: VS_RESP_MAX per probe in
- * flight, per_port probes, and VS_FP_MAX fingerprint pieces of at most
- * VS_FP_BYTES each.
+ * tcpwrappedms. Every port's memory is bounded: runs are kept only for
+ * the next 2 x per_port probes of the sequence (at most per_port of them
+ * connected), each with VS_RESP_MAX bytes of response, plus VS_FP_MAX
+ * fingerprint pieces of at most VS_FP_BYTES each; a run leaves that window
+ * when it is committed or when a softmatch takes its probe out of the
+ * sequence (a connection still open is then closed).
  *
  * Not yet: the TLS tunnel (a hard "ssl" match is reported as is, with
  * tls_needed set), waits adapted to the measured RTT (each probe waits

@@ -20,6 +20,7 @@
 #include <trawl/udp.h>
 
 #include "version/probe-order.h"
+#include "version/service-fp.h"
 #include "version/vscan.h"
 #include "version_fixture.h"
 
@@ -267,6 +268,13 @@ static void test_services(void **state) {
     assert_true(out[4].r.fp[i].total >= VS_RESP_MAX);
   }
   assert_true(out[4].at < 900 * MS); /* within the sum of its waits */
+  struct vfp_info fi = {"0.1.0", "x86_64-pc-linux-gnu", 7, 0, 0};
+  char *fp = vfp_build(&out[4].r, 1234, PROTO_TCP, &fi);
+  assert_non_null(fp);
+  assert_non_null(strstr(fp, "SF-Port1234-TCP:V=0.1.0%I=7%"));
+  assert_non_null(strstr(fp, "%r(NULL,"));
+  free(fp);
+  assert_null(vfp_build(&out[5].r, 1, PROTO_TCP, &fi));
   /* silent: every wait runs out, nothing matched */
   assert_int_equal(out[5].r.state, VS_NOMATCH);
   assert_int_equal(out[5].r.nfp, 0);
@@ -285,6 +293,28 @@ static void test_services(void **state) {
   assert_true(run.traces > 9);
   assert_int_equal(run.open, 0);
   assert_true(run.max_open >= 4);
+  assert_int_equal(tw_loop_close(loop), 0);
+  sp_free(db);
+}
+
+/* One connection per port: the softmatch trap still ends (no slot is held
+ * by a probe the softmatch dropped) with Nmap's answer. */
+static void test_one_per_port(void **state) {
+  struct sp_db *db = load_db();
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct world w = {0};
+  struct server s;
+  server_start(loop, &s, SOFTFTP, &w);
+  enum scan_proto proto = PROTO_TCP;
+  struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 8, .per_port = 1};
+  struct run run;
+  scan(loop, db, &o, &s.addr, &proto, 1, &run);
+  assert_int_equal(run.out[0].r.state, VS_HARD);
+  assert_string_equal(run.out[0].r.match.r.field[SP_PRODUCT], "Toy ftpd");
+  assert_int_equal(run.max_open, 1);
+  /* NULL then Help: GetRequest was never sent */
+  assert_int_equal(run.out[0].r.probes_sent, 2);
   assert_int_equal(tw_loop_close(loop), 0);
   sp_free(db);
 }
@@ -319,6 +349,7 @@ static void test_global_cap(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_services),
+      cmocka_unit_test(test_one_per_port),
       cmocka_unit_test(test_global_cap),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
