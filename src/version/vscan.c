@@ -18,6 +18,8 @@
 #define VS_DEFAULT_CONNECT_NS 5000000000ull
 #define MS 1000000ull
 #define VS_WINDOW_MAX 64 /* probes of the sequence looked ahead at most */
+#define VS_MATCH_SLICE 64 /* match lines tried between two looks at the clock */
+#define VS_MATCH_BUDGET_NS 500000ull /* matching per loop pass, at most about */
 
 enum vs_end { R_OK, R_WRAPPED, R_FAILED };
 
@@ -39,6 +41,12 @@ struct vs_run {
   uint8_t buf[VS_RESP_MAX];
   int got_soft, got_hard;
   struct vm_result soft, hard;
+  /* matching, a slice at a time (the response's first mlen bytes) */
+  int queued, end_wanted;
+  enum vs_end end_kind;
+  size_t mlen;
+  struct vm_walk walk;
+  struct vs_run *mprev, *mnext;
 };
 
 struct vs_port {
@@ -65,8 +73,10 @@ struct vs {
   vs_done_cb cb;
   void *ud;
   struct vm_matcher *m;
-  tw_timer *kick;
+  tw_timer *kick, *mtick;
+  int handles;
   struct vs_port *ports, *wait_head, *wait_tail;
+  struct vs_run *mq_head, *mq_tail; /* runs with a response to match */
   unsigned inflight;
   size_t pending;
   int closing;
@@ -74,6 +84,7 @@ struct vs {
 
 static void vs_advance(struct vs_port *pt);
 static void vs_kick(tw_timer *t, int status);
+static void vs_match_tick(tw_timer *t, int status);
 
 /* ---- trace -------------------------------------------------------------------- */
 
@@ -113,7 +124,7 @@ static void vs_run_close(struct vs_run *r) {
 }
 
 /* The run is over: release its connection and let the port move on. */
-static void vs_run_end(struct vs_run *r, enum vs_end end) {
+static void vs_run_over(struct vs_run *r, enum vs_end end) {
   struct vs_port *pt = r->pt;
   if (!r->running) return;
   r->running = 0;
@@ -130,25 +141,104 @@ static void vs_run_end(struct vs_run *r, enum vs_end end) {
   if (!v->closing && v->wait_head && !tw_is_active(v->kick)) tw_timer_start(v->kick, vs_kick, 0, 0);
 }
 
-/* New bytes: keep them (bounded), match, and say whether the run is over. */
+/* ---- matching, in slices ---------------------------------------------------------
+ * A response is matched off the read path, VS_MATCH_SLICE lines at a time,
+ * about VS_MATCH_BUDGET_NS per loop pass over all runs in turn, so that a
+ * long fallback chain on a long response never holds the loop (one chain
+ * on 4 KiB costs ~1-3 ms, see match.h). A run that ends (wait over, peer
+ * closed, buffer full) while its response is still being matched ends once
+ * that is done. */
+
+static void vs_mq_unlink(struct vs *v, struct vs_run *r) {
+  if (!r->queued) return;
+  if (r->mprev)
+    r->mprev->mnext = r->mnext;
+  else
+    v->mq_head = r->mnext;
+  if (r->mnext)
+    r->mnext->mprev = r->mprev;
+  else
+    v->mq_tail = r->mprev;
+  r->mprev = r->mnext = NULL;
+  r->queued = 0;
+}
+
+static void vs_mq_push(struct vs *v, struct vs_run *r) {
+  r->mlen = r->len;
+  r->walk = (struct vm_walk){0, 0};
+  r->queued = 1;
+  r->mnext = NULL;
+  r->mprev = v->mq_tail;
+  if (v->mq_tail)
+    v->mq_tail->mnext = r;
+  else
+    v->mq_head = r;
+  v->mq_tail = r;
+  if (!tw_is_active(v->mtick)) tw_timer_start(v->mtick, vs_match_tick, 0, 0);
+}
+
+/* Ends the run now, or once its response has been matched. */
+static void vs_run_end(struct vs_run *r, enum vs_end end) {
+  if (!r->running || r->end_wanted) return;
+  if (r->queued) {
+    r->end_wanted = 1;
+    r->end_kind = end;
+    return;
+  }
+  vs_run_over(r, end);
+}
+
+/* The matching of r's first mlen bytes came to k/res. */
+static void vs_matched(struct vs *v, struct vs_run *r, enum vm_kind k,
+                       const struct vm_result *res) {
+  vs_mq_unlink(v, r);
+  if (k == VM_SOFT && !r->got_soft) {
+    r->got_soft = 1;
+    r->soft = *res;
+  } else if (k == VM_HARD) {
+    r->got_hard = 1;
+    r->hard = *res;
+    vs_run_over(r, R_OK);
+    return;
+  }
+  if (r->len > r->mlen)
+    vs_mq_push(v, r); /* more came meanwhile */
+  else if (r->end_wanted)
+    vs_run_over(r, r->end_kind);
+}
+
+static void vs_match_tick(tw_timer *t, int status) {
+  struct vs *v = tw_data(t);
+  if (status != 0 || v->closing) return;
+  uint64_t t0 = tw_hrtime();
+  while (v->mq_head && tw_hrtime() - t0 < VS_MATCH_BUDGET_NS) {
+    struct vs_run *r = v->mq_head;
+    struct vm_result res;
+    enum vm_kind k =
+        vm_match_step(v->m, v->db, r->probe, r->buf, r->mlen, &r->walk, VS_MATCH_SLICE, &res);
+    if (k != VM_PENDING) {
+      vs_matched(v, r, k, &res); /* may end the run, the port, others */
+    } else if (r->mnext) {    /* its turn is over: to the back */
+      vs_mq_unlink(v, r);
+      r->queued = 1;
+      r->mprev = v->mq_tail;
+      v->mq_tail->mnext = r;
+      v->mq_tail = r;
+    }
+  }
+  if (v->mq_head && !v->closing && !tw_is_active(v->mtick))
+    tw_timer_start(v->mtick, vs_match_tick, 0, 0);
+}
+
+/* New bytes: keep them (bounded) and have them matched. Returns 1 when the
+ * buffer is full (the run should end). */
 static int vs_run_data(struct vs_run *r, const char *buf, size_t n) {
-  struct vs_port *pt = r->pt;
-  struct vs *v = pt->v;
+  struct vs *v = r->pt->v;
   r->total += n;
   size_t room = VS_RESP_MAX - r->len, take = n < room ? n : room;
   memcpy(r->buf + r->len, buf, take);
   r->len += take;
-  if (take == 0) return 1;
-  struct vm_result res;
-  enum vm_kind k = vm_match_probe(v->m, v->db, r->probe, r->buf, r->len, &res);
-  if (k == VM_SOFT && !r->got_soft) {
-    r->got_soft = 1;
-    r->soft = res;
-  } else if (k == VM_HARD) {
-    r->got_hard = 1;
-    r->hard = res;
-    return 1;
-  }
+  if (take > 0 && !r->queued) vs_mq_push(v, r);
   return r->len >= VS_RESP_MAX;
 }
 
@@ -171,7 +261,7 @@ static void vs_tcp_next_read(struct vs_run *r) {
 
 static void vs_tcp_read(tw_tcp *t, int status, const char *buf, size_t len) {
   struct vs_run *r = tw_data(t);
-  if (r->pt == NULL || !r->running || status == -ECANCELED) return;
+  if (r->pt == NULL || !r->running || r->end_wanted || status == -ECANCELED) return;
   const struct sp_probe *p = &r->pt->v->db->probes[r->probe];
   if (len > 0 && vs_run_data(r, buf, len)) {
     vs_run_end(r, R_OK);
@@ -215,7 +305,7 @@ static void vs_tcp_connected(tw_tcp *t, int status) {
 static void vs_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
                         const struct sockaddr *from) {
   struct vs_run *r = tw_data(u);
-  if (r->pt == NULL || !r->running || status == -ECANCELED) return;
+  if (r->pt == NULL || !r->running || r->end_wanted || status == -ECANCELED) return;
   if (status < 0) { /* an ICMP error: the probe is over */
     vs_run_end(r, R_OK);
     return;
@@ -225,7 +315,7 @@ static void vs_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
 
 static void vs_udp_timeout(tw_timer *t, int status) {
   struct vs_run *r = tw_data(t);
-  if (r->pt == NULL || !r->running || status != 0) return;
+  if (r->pt == NULL || !r->running || r->end_wanted || status != 0) return;
   r->timed_out = 1;
   vs_run_end(r, R_OK);
 }
@@ -306,6 +396,7 @@ static void vs_drop(struct vs_port *pt, int32_t i) {
   struct vs *v = pt->v;
   struct vs_run *r = pt->runs[i];
   pt->runs[i] = NULL;
+  vs_mq_unlink(v, r);
   if (r->running) {
     r->running = 0;
     pt->inflight--;
@@ -475,10 +566,10 @@ int vs_new(struct vs **out, tw_loop *loop, const struct sp_db *db, const struct 
   if (v->o.per_port == 0) v->o.per_port = 4;
   if (v->o.connect_timeout_ns == 0) v->o.connect_timeout_ns = VS_DEFAULT_CONNECT_NS;
   int rc = vm_matcher_new(&v->m, db);
-  if (rc == 0) rc = tw_timer_new(loop, &v->kick, v);
+  if (rc == 0 && (rc = tw_timer_new(loop, &v->kick, v)) == 0) v->handles++;
+  if (rc == 0 && (rc = tw_timer_new(loop, &v->mtick, v)) == 0) v->handles++;
   if (rc != 0) {
-    vm_matcher_free(v->m);
-    free(v);
+    vs_free(v);
     return rc;
   }
   *out = v;
@@ -518,6 +609,7 @@ size_t vs_pending(const struct vs *v) { return v ? v->pending : 0; }
 
 static void vs_free_engine(void *handle) {
   struct vs *v = tw_data(handle);
+  if (--v->handles > 0) return;
   vm_matcher_free(v->m);
   free(v);
 }
@@ -526,5 +618,11 @@ void vs_free(struct vs *v) {
   if (v == NULL) return;
   v->closing = 1;
   while (v->ports) vs_port_free(v->ports);
-  tw_close(v->kick, vs_free_engine);
+  if (v->handles == 0) {
+    vm_matcher_free(v->m);
+    free(v);
+    return;
+  }
+  if (v->kick) tw_close(v->kick, vs_free_engine);
+  if (v->mtick) tw_close(v->mtick, vs_free_engine);
 }
