@@ -55,6 +55,7 @@ struct world {
 struct server {
   tw_tcp *l;
   enum mode mode;
+  const char *banner; /* GREET: what it sends (NULL: FakeFTPd's) */
   struct world *w;
   struct sockaddr_storage addr;
 };
@@ -101,7 +102,12 @@ static void on_accept(tw_tcp *l, int status) {
     if (++s->w->cur > s->w->max) s->w->max = s->w->cur;
     switch (s->mode) {
       case WRAP: conn_end(c); continue;
-      case GREET: tw_tcp_write(c, "220 FakeFTPd 1.2.3\r\n", 20, NULL); break;
+      case GREET:
+        if (s->banner)
+          tw_tcp_write(c, s->banner, strlen(s->banner), NULL);
+        else
+          tw_tcp_write(c, "220 FakeFTPd 1.2.3\r\n", 20, NULL);
+        break;
       case SOFTFTP: tw_tcp_write(c, "220 some ftp server ready\r\n", 27, NULL); break;
       case STREAM: stream_more(c, 0); break;
       default: break;
@@ -110,9 +116,11 @@ static void on_accept(tw_tcp *l, int status) {
   }
 }
 
-static void server_start(tw_loop *loop, struct server *s, enum mode mode, struct world *w) {
+static void server_start(tw_loop *loop, struct server *s, enum mode mode, const char *banner,
+                         struct world *w) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   s->mode = mode;
+  s->banner = banner;
   s->w = w;
   assert_int_equal(tw_tcp_new(loop, &s->l, s), 0);
   assert_int_equal(tw_tcp_listen(s->l, (struct sockaddr *)&a, 0, on_accept), 0);
@@ -218,7 +226,7 @@ static void test_services(void **state) {
   struct sockaddr_storage addrs[10];
   enum scan_proto protos[10];
   for (int i = 0; i < 6; i++) {
-    server_start(loop, &s[i], modes[i], &w);
+    server_start(loop, &s[i], modes[i], NULL, &w);
     addrs[i] = s[i].addr;
     protos[i] = PROTO_TCP;
   }
@@ -305,7 +313,7 @@ static void test_one_per_port(void **state) {
   assert_int_equal(tw_loop_new(&loop), 0);
   struct world w = {0};
   struct server s;
-  server_start(loop, &s, SOFTFTP, &w);
+  server_start(loop, &s, SOFTFTP, NULL, &w);
   enum scan_proto proto = PROTO_TCP;
   struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 8, .per_port = 1};
   struct run run;
@@ -328,7 +336,7 @@ static void test_global_cap(void **state) {
   struct sockaddr_storage addrs[4];
   enum scan_proto protos[4];
   for (int i = 0; i < 4; i++) {
-    server_start(loop, &s[i], SILENT, &w);
+    server_start(loop, &s[i], SILENT, NULL, &w);
     addrs[i] = s[i].addr;
     protos[i] = PROTO_TCP;
   }
@@ -346,11 +354,55 @@ static void test_global_cap(void **state) {
   sp_free(db);
 }
 
+/* Nmap's own database, when installed: greeting services are named at
+ * once from the NULL probe, with Nmap's fields. */
+static void test_real_db(void **state) {
+  static const char path[] = "/usr/share/nmap/nmap-service-probes";
+  if (access(path, R_OK) != 0) skip();
+  struct sp_db *db;
+  char err[512];
+  assert_int_equal(sp_load(&db, path, NULL, err, sizeof err), 0);
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct world w = {0};
+  static const char *banners[] = {"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n",
+                                  "220 (vsFTPd 3.0.3)\r\n",
+                                  "220 mail.example.org ESMTP Postfix (Debian/GNU)\r\n"};
+  struct server s[3];
+  struct sockaddr_storage addrs[3];
+  enum scan_proto protos[3];
+  for (int i = 0; i < 3; i++) {
+    server_start(loop, &s[i], GREET, banners[i], &w);
+    addrs[i] = s[i].addr;
+    protos[i] = PROTO_TCP;
+  }
+  struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 16, .per_port = 4};
+  struct run run;
+  scan(loop, db, &o, addrs, protos, 3, &run);
+  static const char *svc[] = {"ssh", "ftp", "smtp"};
+  static const char *prod[] = {"OpenSSH", "vsftpd", "Postfix smtpd"};
+  for (int i = 0; i < 3; i++) {
+    assert_int_equal(run.out[i].r.state, VS_HARD);
+    assert_string_equal(run.out[i].r.match.service, svc[i]);
+    assert_string_equal(run.out[i].r.match.r.field[SP_PRODUCT], prod[i]);
+    /* named from the greeting, long before the NULL probe's 6 s */
+    assert_true(run.out[i].at < 3000 * MS);
+  }
+  assert_string_equal(run.out[0].r.match.r.field[SP_INFO], "protocol 2.0");
+  assert_string_equal(run.out[1].r.match.r.field[SP_VERSION], "3.0.3");
+  /* Nmap's line captures the space before the name (h/$1/ of
+   * "^220([\s-]\S+) ESMTP Postfix") and trims only trailing space */
+  assert_string_equal(run.out[2].r.match.r.field[SP_HOSTNAME], " mail.example.org");
+  assert_int_equal(tw_loop_close(loop), 0);
+  sp_free(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_services),
       cmocka_unit_test(test_one_per_port),
       cmocka_unit_test(test_global_cap),
+      cmocka_unit_test(test_real_db),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
