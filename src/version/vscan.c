@@ -18,6 +18,8 @@
 #define VS_DEFAULT_CONNECT_NS 5000000000ull
 #define MS 1000000ull
 #define VS_WINDOW_MAX 64 /* probes of the sequence looked ahead at most */
+#define VS_QUIET_RTTS 10          /* adaptive: quiet for this many RTTs ends a reply */
+#define VS_QUIET_MIN (50 * MS)    /* ... but never less than this */
 #define VS_MATCH_SLICE 64 /* match lines tried between two looks at the clock */
 #define VS_MATCH_BUDGET_NS 500000ull /* matching per loop pass, at most about */
 
@@ -36,7 +38,7 @@ struct vs_run {
   int running;
   enum vs_end end;
   int timed_out;
-  uint64_t start, deadline;
+  uint64_t launched, start, deadline;
   size_t len, total;
   uint8_t buf[VS_RESP_MAX];
   int got_soft, got_hard;
@@ -63,6 +65,7 @@ struct vs_port {
   struct vs_run **runs; /* by probe index */
   unsigned inflight;
   int wrap_possible;
+  uint64_t rtt; /* the quickest connect seen to this port, 0 if none yet */
   struct vs_result res;
 };
 
@@ -85,6 +88,7 @@ struct vs {
 static void vs_advance(struct vs_port *pt);
 static void vs_kick(tw_timer *t, int status);
 static void vs_match_tick(tw_timer *t, int status);
+static void vs_udp_timeout(tw_timer *t, int status);
 
 /* ---- trace -------------------------------------------------------------------- */
 
@@ -249,6 +253,17 @@ static uint64_t vs_left(const struct vs_run *r) {
 
 static void vs_tcp_read(tw_tcp *t, int status, const char *buf, size_t len);
 
+/* How long to wait for more of a reply that has begun: with adaptive
+ * waits, VS_QUIET_RTTS round trips (at least VS_QUIET_MIN) of silence end
+ * it; otherwise, as Nmap, the probe's whole totalwaitms. */
+static uint64_t vs_wait_more(const struct vs_run *r, uint64_t left) {
+  const struct vs_port *pt = r->pt;
+  if (!pt->v->o.adaptive_waits || r->total == 0) return left;
+  uint64_t q = pt->rtt * VS_QUIET_RTTS;
+  if (q < VS_QUIET_MIN) q = VS_QUIET_MIN;
+  return q < left ? q : left;
+}
+
 static void vs_tcp_next_read(struct vs_run *r) {
   uint64_t left = vs_left(r);
   if (left == 0) {
@@ -256,7 +271,8 @@ static void vs_tcp_next_read(struct vs_run *r) {
     vs_run_end(r, R_OK);
     return;
   }
-  if (tw_tcp_read_some(r->tcp, VS_RESP_MAX, left, vs_tcp_read) != 0) vs_run_end(r, R_FAILED);
+  if (tw_tcp_read_some(r->tcp, VS_RESP_MAX, vs_wait_more(r, left), vs_tcp_read) != 0)
+    vs_run_end(r, R_FAILED);
 }
 
 static void vs_tcp_read(tw_tcp *t, int status, const char *buf, size_t len) {
@@ -294,6 +310,8 @@ static void vs_tcp_connected(tw_tcp *t, int status) {
   }
   const struct sp_probe *p = &r->pt->v->db->probes[r->probe];
   r->start = tw_now(tw_handle_loop(t));
+  uint64_t rtt = r->start - r->launched;
+  if (r->pt->rtt == 0 || rtt < r->pt->rtt) r->pt->rtt = rtt ? rtt : 1;
   r->deadline = r->start + (uint64_t)p->totalwaitms * MS;
   if (p->payload_len && tw_tcp_write(t, p->payload, p->payload_len, NULL) != 0) {
     vs_run_end(r, R_OK);
@@ -310,7 +328,14 @@ static void vs_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
     vs_run_end(r, R_OK);
     return;
   }
-  if (vs_run_data(r, buf, len)) vs_run_end(r, R_OK);
+  if (vs_run_data(r, buf, len)) {
+    vs_run_end(r, R_OK);
+    return;
+  }
+  /* adaptive: a reply has begun; a quiet spell now ends it */
+  uint64_t left = vs_left(r);
+  if (r->pt->v->o.adaptive_waits && left > 0)
+    tw_timer_start(r->timer, vs_udp_timeout, vs_wait_more(r, left), 0);
 }
 
 static void vs_udp_timeout(tw_timer *t, int status) {
@@ -329,6 +354,7 @@ static int vs_launch(struct vs_port *pt, int32_t i) {
   r->pt = pt;
   r->probe = i;
   r->running = 1;
+  r->launched = tw_now(v->loop);
   int rc;
   if (pt->proto == PROTO_TCP) {
     if ((rc = tw_tcp_new(v->loop, &r->tcp, r)) != 0) goto fail;

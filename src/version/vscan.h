@@ -26,10 +26,12 @@
  * regex measured is ~60-85 us, far under the 1 ms budget, so slicing is
  * enough and no worker thread is needed.
  *
+ * Waits: by default each probe reads until its totalwaitms, as Nmap's
+ * (the parallel probes hide most of it); vs_opts.adaptive_waits ends a
+ * begun reply after a silence scaled to the port's RTT.
+ *
  * Not yet: the TLS tunnel (a hard "ssl" match is reported as is, with
- * tls_needed set, where Nmap restarts the probes inside TLS), and waits
- * adapted to the measured RTT (each probe waits its full totalwaitms, as
- * Nmap's; the parallel probes hide most of it).
+ * tls_needed set, where Nmap restarts the probes inside TLS).
  *
  * A service named "ssl/NAME" by its match line is reported as is: the
  * caller shows it as NAME with tunnel="ssl", as Nmap does.
@@ -87,6 +89,12 @@ struct vs_opts {
   unsigned max_conns;          /* connections in flight in all (>= 1) */
   unsigned per_port;           /* connections in flight per port (>= 1) */
   uint64_t connect_timeout_ns; /* 0: 5 s */
+  /* 0: every probe reads until its totalwaitms (Nmap). 1: once a reply has
+   * begun, a silence of 10 round trips (the port's quickest connect; at
+   * least 50 ms) ends it. A service that has said nothing still gets the
+   * whole totalwaitms, so a late greeter is heard either way; only a reply
+   * that pauses longer than that mid-way can be read short. */
+  int adaptive_waits;
   vs_trace_fn trace;           /* --version-trace, may be NULL */
   void *trace_ud;
 };

@@ -46,7 +46,7 @@ static const char DB[] =
     "totalwaitms 300\n"
     "match toyudp m|^pong (\\d+)| v/$1/\n";
 
-enum mode { GREET, HTTP, WRAP, SOFTFTP, STREAM, SILENT };
+enum mode { GREET, HTTP, WRAP, SOFTFTP, STREAM, SILENT, CHATTY };
 
 struct world {
   int cur, max, accepted;
@@ -90,6 +90,8 @@ static void conn_read(tw_tcp *t, int status, const char *buf, size_t len) {
     if (s->mode == HTTP) tw_tcp_shutdown(t, NULL);
   } else if (help && s->mode == SOFTFTP) {
     tw_tcp_write(t, "214 Toy ftp help\r\n", 18, NULL);
+  } else if (s->mode == CHATTY) {
+    tw_tcp_write(t, "?\r\n", 3, NULL);
   }
 }
 
@@ -110,6 +112,7 @@ static void on_accept(tw_tcp *l, int status) {
         break;
       case SOFTFTP: tw_tcp_write(c, "220 some ftp server ready\r\n", 27, NULL); break;
       case STREAM: stream_more(c, 0); break;
+      case CHATTY: tw_tcp_write(c, "hello, unknown service\r\n", 24, NULL); break;
       default: break;
     }
     if (!tw_is_closing(c)) tw_tcp_read_start(c, conn_read);
@@ -354,6 +357,35 @@ static void test_global_cap(void **state) {
   sp_free(db);
 }
 
+/* A service that greets and answers everything but matches nothing, then
+ * stays open: Nmap reads each probe to its totalwaitms; adaptive waits end
+ * each reply after a short silence. Same answer, much sooner. */
+static void test_adaptive_waits(void **state) {
+  struct sp_db *db = load_db();
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct world w = {0};
+  struct server s;
+  server_start(loop, &s, CHATTY, NULL, &w);
+  enum scan_proto proto = PROTO_TCP;
+  struct run run;
+  for (int adaptive = 0; adaptive < 2; adaptive++) {
+    struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 8, .per_port = 4,
+                        .adaptive_waits = adaptive};
+    scan(loop, db, &o, &s.addr, &proto, 1, &run);
+    assert_int_equal(run.out[0].r.state, VS_NOMATCH);
+    assert_int_equal(run.out[0].r.nfp, 3);
+    assert_memory_equal(run.out[0].r.fp[0].data, "hello, unknown service\r\n", 24);
+    assert_string_equal(run.out[0].r.fp[1].probe, "GetRequest");
+    if (adaptive)
+      assert_true(run.out[0].at < 250 * MS);
+    else
+      assert_true(run.out[0].at >= 300 * MS);
+  }
+  assert_int_equal(tw_loop_close(loop), 0);
+  sp_free(db);
+}
+
 /* Nmap's own database, when installed: greeting services are named at
  * once from the NULL probe, with Nmap's fields. */
 static void test_real_db(void **state) {
@@ -402,6 +434,7 @@ int main(void) {
       cmocka_unit_test(test_services),
       cmocka_unit_test(test_one_per_port),
       cmocka_unit_test(test_global_cap),
+      cmocka_unit_test(test_adaptive_waits),
       cmocka_unit_test(test_real_db),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
