@@ -10,9 +10,6 @@
 #include "scan/scan.h"
 #include "cli/status.h"
 
-static struct termios saved_tio;
-static int tio_saved;
-
 static double progress(const struct scan *s) {
   if (s->ntargets == 0) return 1.0;
   double done = (double)s->hosts_done;
@@ -39,8 +36,6 @@ void status_print(struct scan *s) {
           (unsigned long long)s->bad_cookies);
 }
 
-static uint64_t last_sent, last_ns;
-
 static void tick(tw_timer *t, int status) {
   struct scan *s = tw_data(t);
   if (status < 0 || s->finished) return;
@@ -48,10 +43,11 @@ static void tick(tw_timer *t, int status) {
     status_print(s);
     return;
   }
+  struct status *st = &s->status;
   uint64_t now = tw_hrtime(), sent = sent_now(s);
-  double pps = last_ns ? (double)(sent - last_sent) * 1e9 / (double)(now - last_ns) : 0;
-  last_sent = sent;
-  last_ns = now;
+  double pps = st->last_ns ? (double)(sent - st->last_sent) * 1e9 / (double)(now - st->last_ns) : 0;
+  st->last_sent = sent;
+  st->last_ns = now;
   double el = (double)(now - s->start_ns) / 1e9, p = progress(s);
   fprintf(stderr, "\r%8.0f pkt/s  %6.2f%% done  %6.1fs left  %llu open   ", pps, p * 100,
           p > 0.001 ? el / p - el : 0.0, (unsigned long long)s->open_ports);
@@ -77,12 +73,12 @@ void status_start(struct scan *s) {
     tw_timer_start(s->status_timer, tick, every, every);
     tw_unref(s->status_timer);
   }
-  if (isatty(0) && tcgetattr(0, &saved_tio) == 0) {
-    struct termios raw = saved_tio;
+  if (isatty(0) && tcgetattr(0, &s->status.saved_tio) == 0) {
+    struct termios raw = s->status.saved_tio;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
-    if (tcsetattr(0, TCSANOW, &raw) == 0) tio_saved = 1;
+    if (tcsetattr(0, TCSANOW, &raw) == 0) s->status.tio_saved = true;
     if (tw_io_new(s->loop, &s->stdin_io, 0, key, s) == 0) {
       tw_io_start(s->stdin_io, TW_READABLE);
       tw_unref(s->stdin_io);
@@ -100,8 +96,8 @@ void status_stop(struct scan *s) {
     tw_close(s->stdin_io, NULL);
     s->stdin_io = NULL;
   }
-  if (tio_saved) {
-    tcsetattr(0, TCSANOW, &saved_tio);
-    tio_saved = 0;
+  if (s->status.tio_saved) {
+    tcsetattr(0, TCSANOW, &s->status.saved_tio);
+    s->status.tio_saved = false;
   }
 }

@@ -4,6 +4,17 @@
 #ifndef TRAWL_STATUS_H
 #define TRAWL_STATUS_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <termios.h>
+
+/* What the status reports keep between two reports (in struct scan). */
+struct status {
+  uint64_t last_sent, last_ns; /* probes sent at the last live line, when */
+  struct termios saved_tio;    /* the terminal's mode before the scan */
+  bool tio_saved;
+};
+
 struct scan;
 void status_start(struct scan *s);
 void status_stop(struct scan *s);

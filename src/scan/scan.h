@@ -25,6 +25,7 @@
 #include "cli/options.h"
 #include "output/output.h"
 #include "core/result.h"
+#include "cli/status.h"
 
 /* A port verdict kept compactly until the host is written (6 bytes; its
  * host_result record, with copied strings, is over 100). */
@@ -130,6 +131,7 @@ struct scan {
   uint64_t start_ns;
   tw_signal *sigint, *sigterm;
   tw_timer *status_timer;
+  struct status status;  /* the live line's and the terminal's state */
   tw_io *stdin_io;
   /* names given on the command line: address -> name */
   struct scan_name *names;
