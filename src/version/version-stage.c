@@ -161,6 +161,9 @@ int stage_version(struct scan *s) {
   vo.intensity = s->o->version_intensity;
   vo.max_conns = VSTAGE_MAX_CONNS;
   vo.per_port = VSTAGE_PER_PORT;
+  /* a reply that has begun ends after a short silence (vscan.h); a silent
+   * service still gets each probe's full totalwaitms */
+  vo.adaptive_waits = 1;
   if (s->o->version_trace) vo.trace = vstage_trace;
   int err = tw_timer_new(s->loop, &st->end, st);
   if (err < 0) {
