@@ -108,7 +108,8 @@ enum {
   O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
-  O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS
+  O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
+  O_VERSIONDB
 };
 
 static const struct {
@@ -151,6 +152,11 @@ static const struct {
     {"script-timeout", 1, O_SCRIPTTIMEOUT},
     {"script-help", 1, O_SCRIPTHELP},
     {"script-threads", 1, O_SCRIPTTHREADS},
+    {"version-intensity", 1, O_VINTENSITY},
+    {"version-light", 0, O_VLIGHT},
+    {"version-all", 0, O_VALL},
+    {"version-trace", 0, O_VTRACE},
+    {"versiondb", 1, O_VERSIONDB},
     {"datadir", 1, O_DATADIR},
 };
 
@@ -164,6 +170,7 @@ void options_init(struct options *o) {
   o->shards = 1;
   o->privileged = OPT_UNSET;
   o->source_port = OPT_UNSET;
+  o->version_intensity = OPT_UNSET;
   o->verbose = 0;
 }
 
@@ -272,7 +279,8 @@ static int opt_scan_letters(struct opt_state *st, const char *word,
       case 'n': o->no_portscan = true; break;
       case 'P': o->no_portscan = true; break; /* old spelling of -sn */
       case 'C': o->script_default = true; break;
-      case 'V': case 'N': case 'F': case 'X': case 'W': case 'M': case 'O':
+      case 'V': o->version_scan = true; break;
+      case 'N': case 'F': case 'X': case 'W': case 'M': case 'O':
       case 'Y': case 'Z': case 'I': case 'L': case 'R':
         return opt_fail(st->err, st->errlen, word, "unsupported scan type");
       default:
@@ -454,6 +462,17 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
     case O_SCRIPTTRACE: o->script_trace = true; break;
     case O_SCRIPTHELP: o->script_help = v; break;
+    case O_VINTENSITY:
+      r = opt_number(st, "--version-intensity", v, 0, 9, false, &n);
+      if (r == 0) o->version_intensity = (int)n;
+      break;
+    case O_VLIGHT: o->version_intensity = 2; break;
+    case O_VALL: o->version_intensity = 9; break;
+    case O_VTRACE: o->version_trace = true; break;
+    case O_VERSIONDB:
+      if (!*v) r = opt_fail(st->err, st->errlen, v, "--versiondb needs a file name");
+      else o->versiondb = v;
+      break;
     case O_SCRIPTTHREADS:
       /* trawl's own (Nmap has none); TRAWL_SCRIPT_THREADS when not given */
       r = opt_number(st, word, v, 1, 1000000, false, &n);
@@ -525,6 +544,10 @@ static int opt_short(struct opt_state *st, const char *word) {
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
     case 'v': return opt_level(st, word, rest, &o->verbose);
     case 'd': return opt_level(st, word, rest, &o->debug);
+    case 'A':
+      if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
+      o->aggressive = true;
+      return 0;
     default: break;
   }
   /* bundles of flags without arguments: -n -R -6 -F -h -V, e.g. -nF */
@@ -721,6 +744,16 @@ int options_finalize(struct options *o, bool is_root, char *err,
   }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
+  /* -A: version detection and the default scripts (-O and --traceroute
+   * are not in trawl yet: main says so) */
+  if (o->aggressive) o->version_scan = o->script_default = true;
+  if (!o->version_scan && (o->version_intensity != OPT_UNSET || o->version_trace || o->versiondb))
+    return opt_fail(err, errlen, o->versiondb ? "--versiondb" : o->version_trace ? "--version-trace"
+                                                                                 : "--version-intensity",
+                    "version detection options need -sV (or -A)");
+  if (o->version_intensity == OPT_UNSET) o->version_intensity = 7;
+  if (o->version_scan && o->no_portscan)
+    return opt_fail(err, errlen, "-sV", "version detection needs a port scan (not -sn)");
   /* scripts: -sC is the "default" category */
   if (o->script_default && o->scripts == NULL) o->scripts = "default";
   /* ports */
@@ -780,6 +813,14 @@ void options_usage(FILE *f) {
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
 "  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
 "  --resume <file>: continue an interrupted scan\n"
+"SERVICE/VERSION DETECTION:\n"
+"  -sV: find which service and version answers on each open port\n"
+"  --version-intensity <0-9>: how many of the rarer probes to try (default 7)\n"
+"  --version-light: intensity 2, the likeliest probes only\n"
+"  --version-all: intensity 9, every probe\n"
+"  --version-trace: show every probe, wait and match decision\n"
+"  --versiondb <file>: read probes from this file, not nmap-service-probes\n"
+"  -A: -sV and -sC together (OS detection and traceroute are not in trawl yet)\n"
 "SCRIPT SCAN:\n"
 "  -sC: equivalent to --script=default\n"
 "  --script=<Lua scripts>: comma-separated list of directories, script\n"

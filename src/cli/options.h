@@ -95,6 +95,13 @@ struct options {
   bool script_trace;
   uint64_t script_timeout_ms; /* 0: none; unset: the timing template's */
   unsigned script_threads;    /* --script-threads; 0: TRAWL_SCRIPT_THREADS or 1000 */
+  /* version detection */
+  bool version_scan;     /* -sV (also -A) */
+  int version_intensity; /* 0-9: --version-intensity, --version-light (2),
+                            --version-all (9); default 7, as Nmap */
+  bool version_trace;    /* --version-trace: every probe, wait and match */
+  const char *versiondb; /* --versiondb FILE: instead of nmap-service-probes */
+  bool aggressive;       /* -A: -sV -sC, and what else of -O --traceroute exists */
   /* the tool itself */
   bool help, version, dry_run;
   const char *datadir;

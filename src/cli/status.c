@@ -14,6 +14,7 @@ static double progress(const struct scan *s) {
   if (s->ntargets == 0) return 1.0;
   double done = (double)s->hosts_done;
   if (s->eng_live) done += engine_progress(&s->eng) * (double)s->nhosts;
+  else if (s->stage_progress) done += s->stage_progress(s->stage_ctx) * (double)s->nhosts;
   double p = done / (double)s->ntargets;
   return p > 1.0 ? 1.0 : p;
 }

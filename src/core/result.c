@@ -95,6 +95,7 @@ int port_set_version(struct port_result *p, const char *name, const struct port_
   d->fingerprint = res_dup(v->fingerprint, &ok);
   d->probed = v->probed;
   d->ssl = v->ssl;
+  d->conf = v->conf;
   if (v->ncpe && (d->cpe = calloc(v->ncpe, sizeof *d->cpe)) == NULL) ok = false;
   for (size_t i = 0; ok && i < v->ncpe; i++, d->ncpe++) d->cpe[i] = res_dup(v->cpe[i], &ok);
   if (!ok) {

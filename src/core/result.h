@@ -59,6 +59,7 @@ struct port_version {
   bool probed;       /* a probe's answer matched: method="probed" conf="10";
                         false: the name is the port table's (method="table") */
   bool ssl;          /* found inside TLS: tunnel="ssl", shown as "ssl/NAME" */
+  uint8_t conf;      /* Nmap's confidence 0-10; 0: the default (10 probed, 3 table) */
   char *fingerprint; /* the service answered and nothing matched: Nmap's
                         SF-Port fingerprint, one line, unwrapped */
 };

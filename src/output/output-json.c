@@ -123,7 +123,8 @@ static void js_service(FILE *f, const struct port_result *p) {
     }
   }
   if (v && v->ssl) fputs(",\"tunnel\":\"ssl\"", f);
-  fputs(v && v->probed ? ",\"method\":\"probed\",\"conf\":10" : ",\"method\":\"table\",\"conf\":3", f);
+  fprintf(f, ",\"method\":\"%s\",\"conf\":%d", v && v->probed ? "probed" : "table",
+          v && v->conf ? v->conf : v && v->probed ? 10 : 3);
   if (v && v->probed && v->ncpe) {
     fputs(",\"cpe\":[", f);
     for (size_t i = 0; i < v->ncpe; i++) {

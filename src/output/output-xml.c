@@ -141,7 +141,8 @@ static void xml_service(FILE *f, const struct port_result *p) {
   }
   if (v && v->fingerprint) xml_attr(f, "servicefp", v->fingerprint);
   if (v && v->ssl) fputs(" tunnel=\"ssl\"", f);
-  fputs(v && v->probed ? " method=\"probed\" conf=\"10\"" : " method=\"table\" conf=\"3\"", f);
+  fprintf(f, " method=\"%s\" conf=\"%d\"", v && v->probed ? "probed" : "table",
+          v && v->conf ? v->conf : v && v->probed ? 10 : 3);
   if (!v || !v->probed || v->ncpe == 0) {
     fputs("/>", f);
     return;

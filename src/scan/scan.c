@@ -17,6 +17,7 @@
 #include "scan/scan.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
+#include "db/service-probes.h"
 #include "cli/resume.h"
 #include "script/script.h"
 #include "cli/status.h"
@@ -131,6 +132,8 @@ void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t 
  * counts, and the unanswered ports, listed when few, else counted. */
 static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   struct ghost *g = &s->hosts[h];
+  if (g->settled) return; /* once: the counts would be added twice */
+  g->settled = true;
   for (uint32_t i = 0; i < g->ncports; i++) {
     const struct cport *c = &g->cports[i];
     host_add_port(r, (enum scan_proto)c->proto, c->port, (enum port_state)c->state,
@@ -161,6 +164,12 @@ static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   free(g->tports);
   g->tports = NULL;
   g->ntports = 0;
+}
+
+struct host_result *scan_settled_host(struct scan *s, uint32_t h) {
+  struct host_result *r = scan_host(s, h);
+  if (r) settle_ports(s, h, r);
+  return r;
 }
 
 const char *scan_icmp_reason(const tw_rx *rx) {
@@ -322,7 +331,7 @@ static void write_group(struct scan *s, bool complete_only) {
     struct host_result *r = scan_host(s, i);
     if (!r) continue;
     r->timedout = g->timedout;
-    if (!s->settled) settle_ports(s, i, r);
+    settle_ports(s, i, r);
     s->hosts_up++;
     if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
     const char *n = scan_name_of(s, &g->addr);
@@ -387,6 +396,7 @@ static void on_host_timeout(tw_timer *t, int status) {
   for (uint32_t i = 0; i < s->nhosts; i++)
     if (s->hosts[i].up) s->hosts[i].timedout = true;
   if (s->eng_live) engine_stop(&s->eng);
+  if (s->stage_stop) s->stage_stop(s->stage_ctx);
 }
 
 static int load_group(struct scan *s) {
@@ -411,7 +421,6 @@ static int load_group(struct scan *s) {
   s->nhosts = n;
   s->next_target += n;
   s->stage = 0;
-  s->settled = false;
   s->group_timed_out = false;
   uint64_t ht = s->o->host_timeout_ms;
   if (ht && ht != OPT_UNSET_MS) {
@@ -476,7 +485,6 @@ int stage_scripts(struct scan *s) {
     ifnames[n] = g->link ? s->ifs[g->link - 1].name : g->iface ? s->ifs[g->iface - 1].name : NULL;
     n++;
   }
-  s->settled = true;
   struct script_group_ctx ctx = {srcs, ifnames};
   int err = n ? script_run_group(s->scripts, hosts, n, &ctx, scripts_done, s) : 1;
   /* the engine copies what it needs from ctx and the array */
@@ -588,6 +596,7 @@ static void on_signal(tw_signal *sg, int status, int signum) {
    * done callbacks then end the scan), the connect and DNS stages check
    * the flag as their work completes. */
   if (s->eng_live) engine_stop(&s->eng);
+  if (s->stage_stop) s->stage_stop(s->stage_ctx);
   if (s->scripts) script_engine_stop(s->scripts);
 }
 
@@ -745,9 +754,33 @@ static void fill_info(struct scan *s) {
   s->info.args = o->args;
   s->info.start_time = time(NULL);
   s->info.verbose = o->verbose;
+  s->info.version_scan = s->vdb != NULL;
   s->info.debug = o->debug;
   s->info.types = s->types;
   s->info.ntypes = (size_t)s->ntypes;
+}
+
+/* -sV: Nmap's nmap-service-probes (or --versiondb), parsed as the
+ * unprivileged user before any packet is sent; a line the parser cannot
+ * take is a warning with its file and line, and is skipped. */
+static void versiondb_warn(void *ud, const char *line) {
+  (void)ud;
+  fprintf(stderr, "trawl: warning: %s\n", line);
+}
+
+static int load_versiondb(struct scan *s) {
+  char err[512];
+  struct sp_load_opts lo = {versiondb_warn, s, SP_JIT_EAGER};
+  uint64_t t0 = tw_hrtime();
+  int r = sp_load_default(&s->vdb, s->o->datadir, s->o->versiondb, &lo, err, sizeof err);
+  if (r < 0) {
+    fprintf(stderr, "trawl: %s\n", err);
+    return r;
+  }
+  if (s->o->debug)
+    fprintf(stderr, "trawl: service probes loaded and compiled in %.3fs\n",
+            (double)(tw_hrtime() - t0) / 1e9);
+  return 0;
 }
 
 int scan_run(struct options *o) {
@@ -808,6 +841,7 @@ int scan_run(struct options *o) {
     rc = 2;
     goto out;
   }
+  if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
   if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
@@ -852,6 +886,7 @@ out:
   finish_scan(s);
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
+  if (s->vdb) sp_free(s->vdb);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

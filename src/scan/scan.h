@@ -56,6 +56,7 @@ struct ghost {
   uint32_t *tports;
   uint32_t ntports;
   uint32_t nsettled;       /* port verdicts so far, over every stage */
+  bool settled;            /* its kept and counted ports are in res (settle_ports) */
 };
 
 #define SCAN_MAX_IFACES 8
@@ -101,12 +102,16 @@ struct scan {
   tw_req *trace_req;     /* --packet-trace waiter */
   struct script_engine *scripts; /* --script / -sC, or NULL */
   bool prerules_done, postrules_done;
-  bool settled;          /* the group's counted ports were added to its results */
   bool group_timed_out;
   /* the running stage */
   struct engine eng;
   bool eng_live;
   void *stage_ctx;
+  /* a running stage that is not an engine pass (version detection): how
+   * to stop it (Ctrl-C, --host-timeout) and how far it is (0..1) */
+  void (*stage_stop)(void *ctx);
+  double (*stage_progress)(const void *ctx);
+  struct sp_db *vdb; /* -sV: nmap-service-probes, loaded before the scan */
   /* outputs */
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;
@@ -148,6 +153,9 @@ static inline const tw_pkt_addr *scan_src(const struct scan *s, uint32_t h) {
 }
 /* The result record of host h of the group, created on first use. */
 struct host_result *scan_host(struct scan *s, uint32_t h);
+/* The same, with every port verdict of the host so far added to it (once;
+ * for the stages that read ports: version detection, scripts). */
+struct host_result *scan_settled_host(struct scan *s, uint32_t h);
 /* Record an answered port of host h. Ports in the same (proto, state) past
  * the first few are counted, not kept. reason must be a static string. */
 void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
@@ -195,6 +203,7 @@ int stage_connect(struct scan *s);
 int stage_connect_discovery(struct scan *s);
 int stage_rdns(struct scan *s);
 int stage_scripts(struct scan *s);
+int stage_version(struct scan *s); /* version/version-stage.c */
 /* resolve.c: the names on the command line, before the scan (runs the
  * loop until they are resolved); the name given for an address. */
 int scan_resolve_targets(struct scan *s);

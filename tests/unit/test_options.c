@@ -85,6 +85,29 @@ static void test_scan_types(void **state) {
   ok("-sC 198.18.0.1");
   assert_string_equal(o.scripts, "default");
   done();
+  /* version detection: Nmap's default intensity 7, light 2, all 9 */
+  ok("-sV 198.18.0.1");
+  assert_true(o.version_scan);
+  assert_int_equal(o.version_intensity, 7);
+  assert_null(o.scripts);
+  done();
+  ok("-sSV --version-light --version-trace 198.18.0.1");
+  assert_true(o.version_scan && o.version_trace);
+  assert_int_equal(o.scans, SCANF(SCAN_SYN));
+  assert_int_equal(o.version_intensity, 2);
+  done();
+  ok("-sV --version-all --versiondb /x/probes 198.18.0.1");
+  assert_int_equal(o.version_intensity, 9);
+  assert_string_equal(o.versiondb, "/x/probes");
+  done();
+  ok("-sV --version-intensity 0 198.18.0.1");
+  assert_int_equal(o.version_intensity, 0);
+  done();
+  /* -A: -sV -sC (what exists of it) */
+  ok("-A 198.18.0.1");
+  assert_true(o.aggressive && o.version_scan);
+  assert_string_equal(o.scripts, "default");
+  done();
   /* default: SYN as root, connect otherwise */
   ok("198.18.0.1");
   assert_int_equal(o.scans, SCANF(SCAN_SYN));
@@ -369,7 +392,13 @@ static void test_errors(void **state) {
   bad("198.18.0.1 --top-ports", "option requires an argument: '--top-ports'");
   bad("--open=yes 198.18.0.1", "option takes no argument: '--open=yes'");
   bad("-sX 198.18.0.1", "unsupported scan type: '-sX'");
-  bad("-sV 198.18.0.1", "unsupported scan type: '-sV'");
+  bad("-sN 198.18.0.1", "unsupported scan type: '-sN'");
+  bad("--version-intensity 10 -sV 198.18.0.1", "--version-intensity must be between 0 and 9: '10'");
+  bad("--version-intensity x -sV 198.18.0.1", "invalid number for --version-intensity: 'x'");
+  bad("--version-light 198.18.0.1", "version detection options need -sV (or -A): '--version-intensity'");
+  bad("--versiondb /tmp/x 198.18.0.1", "version detection options need -sV (or -A): '--versiondb'");
+  bad("-sV -sn 198.18.0.1", "version detection needs a port scan (not -sn): '-sV'");
+  bad("-Ax 198.18.0.1", "unrecognized option: '-Ax'");
   bad("-sQ 198.18.0.1", "unknown scan type: '-sQ'");
   bad("-s 198.18.0.1", "missing scan type after -s: '-s'");
   bad("-PM 198.18.0.1", "unsupported host discovery option: '-PM'");
