@@ -2,7 +2,10 @@
  * engine runs on a real loop with small RTT bounds and hands its probes to
  * the test (engine_config.send); the test answers them with frames fed
  * through tw_dispatch_input(), built from the probes it was handed, and
- * runs the loop until the engine's done callback fires (no sleeps).
+ * runs the loop until the engine's done callback fires (no sleeps). The
+ * same answers are kept as pcap fixtures (tests/fixtures/probe-tcp.pcap,
+ * probe-udp.pcap; a fixed cookie key makes them the same every run), and
+ * the *_pcap tests replay those files instead.
  *
  *   TCP SYN: SYN+ACK -> open, RST -> closed, a wrong ack -> a bad cookie
  *   (counted, dropped), a cut TCP header -> malformed at the dispatcher,
@@ -13,6 +16,7 @@
  *   closed.
  *   Engine: an answer to a probe sent once sets the RTT estimate; an
  *   answer to a re-sent probe does not (Karn). */
+#include <pcap/pcap.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +25,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,6 +55,8 @@ struct fx {
   int nv;
   uint64_t bad_cookies, malformed;
   int done;
+  pcap_t *dead;          /* TRAWL_WRITE_FIXTURES: every frame fed is */
+  pcap_dumper_t *dump;   /* also written to a fixture file */
 };
 
 static int fx_send(void *arg, const uint8_t *buf, size_t len) {
@@ -140,6 +147,8 @@ static void fx_run_until_done(struct fx *f) {
 }
 
 static void fx_free(struct fx *f, void (*close)(struct probe_env *)) {
+  if (f->dump) pcap_dump_close(f->dump);
+  if (f->dead) pcap_close(f->dead);
   engine_free(&f->eng);
   close(&f->env);
   tw_loop_close(f->loop);
@@ -163,7 +172,50 @@ static int feed(struct fx *f, const uint8_t *ip, size_t len) {
   fr.caplen = fr.len = (uint32_t)(len + 14);
   fr.ifindex = 1;
   fr.linktype = TW_LINK_ETH;
+  if (f->dump) {
+    struct pcap_pkthdr h;
+    memset(&h, 0, sizeof h); /* time 0: the same file every time */
+    h.caplen = h.len = fr.caplen;
+    pcap_dump((u_char *)f->dump, &h, b);
+  }
   return tw_dispatch_input(f->loop, &fr);
+}
+
+/* With TRAWL_WRITE_FIXTURES=DIR, the frames this test feeds are written to
+ * DIR/name: that is how tests/fixtures/probe-*.pcap were made. */
+static void fx_record(struct fx *f, const char *name) {
+  const char *dir = getenv("TRAWL_WRITE_FIXTURES");
+  if (!dir) return;
+  char path[512];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  assert_non_null(f->dead = pcap_open_dead(DLT_EN10MB, 65535));
+  assert_non_null(f->dump = pcap_dump_open(f->dead, path));
+}
+
+/* Feed every frame of tests/fixtures/name; returns how many. */
+static int feed_pcap(struct fx *f, const char *name) {
+  char path[512], err[PCAP_ERRBUF_SIZE];
+  snprintf(path, sizeof path, "%s/tests/fixtures/%s", TW_SRCDIR, name);
+  pcap_t *pc = pcap_open_offline(path, err);
+  if (!pc) fail_msg("%s: %s", path, err);
+  assert_int_equal(tw_pkt_link_from_dlt(pcap_datalink(pc)), TW_LINK_ETH);
+  struct pcap_pkthdr *h;
+  const u_char *d;
+  int r, n = 0;
+  while ((r = pcap_next_ex(pc, &h, &d)) == 1) {
+    tw_frame fr;
+    memset(&fr, 0, sizeof fr);
+    fr.data = d;
+    fr.caplen = h->caplen;
+    fr.len = h->len;
+    fr.ifindex = 1;
+    fr.linktype = TW_LINK_ETH;
+    tw_dispatch_input(f->loop, &fr);
+    n++;
+  }
+  assert_int_equal(r, PCAP_ERROR_BREAK);
+  pcap_close(pc);
+  return n;
 }
 
 /* The first probe handed over for dport; its parse in *p. */
@@ -230,13 +282,55 @@ static const struct probe_verdict *verdict(struct fx *f, enum probe_event ev, ui
   return NULL;
 }
 
+static const uint16_t tcp_ports[4] = {22, 80, 443, 8080};
+
+static void tcp_start(struct fx *f) {
+  fx_init(f, 2);
+  assert_int_equal(probe_tcp_open(&f->env, false, tcp_ports, 4), 0);
+  fx_start(f, &probe_tcp_ops, 4);
+  fx_run_until_sent(f, 4);
+}
+
+/* After the answers: run to the end, check every verdict and count. */
+static void tcp_check(struct fx *f) {
+  const uint16_t *ports = tcp_ports;
+  fx_run_until_done(f);
+  const struct probe_verdict *v = verdict(f, PROBE_PORT, 22);
+  assert_non_null(v);
+  assert_int_equal(v->state, PORT_OPEN);
+  assert_string_equal(v->reason, "syn-ack");
+  assert_int_equal(v->ttl, 61);
+  assert_int_equal(v->proto, PROTO_TCP);
+  v = verdict(f, PROBE_PORT, 80);
+  assert_non_null(v);
+  assert_int_equal(v->state, PORT_CLOSED);
+  assert_string_equal(v->reason, "reset");
+  /* 443 (bad cookie only) and 8080 (silent): sent 1 + max_retries times,
+   * then filtered */
+  for (int i = 2; i < 4; i++) {
+    assert_int_equal(sent_to(f, ports[i]), 3);
+    v = verdict(f, PROBE_PORT_TIMEOUT, ports[i]);
+    assert_non_null(v);
+    assert_int_equal(v->state, PORT_FILTERED);
+  }
+  assert_int_equal(sent_to(f, 22), 1);
+  assert_int_equal(sent_to(f, 80), 1);
+  assert_int_equal(f->nv, 4);
+  assert_int_equal(f->eng.st.answered, 2);
+  assert_int_equal(f->eng.st.resent, 4);
+  assert_int_equal(f->eng.st.timeouts, 2);
+  assert_int_equal(f->bad_cookies, 1);
+  assert_int_equal(f->malformed, 1);
+  tw_dispatch_stats ds;
+  assert_int_equal(tw_dispatch_stats_get(f->loop, &ds), 0);
+  assert_int_equal(ds.malformed, 1);
+  fx_free(f, probe_tcp_close);
+}
+
 static void test_tcp_syn(void **state) {
   struct fx f;
-  fx_init(&f, 2);
-  static const uint16_t ports[4] = {22, 80, 443, 8080};
-  assert_int_equal(probe_tcp_open(&f.env, false, ports, 4), 0);
-  fx_start(&f, &probe_tcp_ops, 4);
-  fx_run_until_sent(&f, 4);
+  tcp_start(&f);
+  fx_record(&f, "probe-tcp.pcap");
   uint8_t b[256];
   tw_pkt p;
   size_t n;
@@ -272,43 +366,47 @@ static void test_tcp_syn(void **state) {
   assert_int_equal(feed(&f, b, n), 1);
   assert_int_equal(f.malformed, 1);
   assert_int_equal(f.nv, 2);
+  tcp_check(&f);
+}
 
-  fx_run_until_done(&f);
-  const struct probe_verdict *v = verdict(&f, PROBE_PORT, 22);
+/* The same answers, from the fixture. */
+static void test_tcp_pcap(void **state) {
+  struct fx f;
+  tcp_start(&f);
+  assert_int_equal(feed_pcap(&f, "probe-tcp.pcap"), 5);
+  tcp_check(&f);
+}
+
+static void udp_start(struct fx *f) {
+  fx_init(f, 1);
+  static const uint16_t ports[2] = {53, 161};
+  assert_int_equal(probe_udp_open(&f->env, ports, 2, 1), 0);
+  fx_start(f, &probe_udp_ops, 2);
+  fx_run_until_sent(f, 2);
+}
+
+static void udp_check(struct fx *f) {
+  fx_run_until_done(f);
+  assert_int_equal(f->nv, 2);
+  const struct probe_verdict *v = verdict(f, PROBE_PORT, 53);
   assert_non_null(v);
+  assert_int_equal(v->proto, PROTO_UDP);
   assert_int_equal(v->state, PORT_OPEN);
-  assert_string_equal(v->reason, "syn-ack");
-  assert_int_equal(v->ttl, 61);
-  assert_int_equal(v->proto, PROTO_TCP);
-  v = verdict(&f, PROBE_PORT, 80);
+  assert_string_equal(v->reason, "udp-response");
+  assert_int_equal(v->ttl, 60);
+  v = verdict(f, PROBE_PORT, 161);
   assert_non_null(v);
   assert_int_equal(v->state, PORT_CLOSED);
-  assert_string_equal(v->reason, "reset");
-  /* 443 (bad cookie only) and 8080 (silent): sent 1 + max_retries times,
-   * then filtered */
-  for (int i = 2; i < 4; i++) {
-    assert_int_equal(sent_to(&f, ports[i]), 3);
-    v = verdict(&f, PROBE_PORT_TIMEOUT, ports[i]);
-    assert_non_null(v);
-    assert_int_equal(v->state, PORT_FILTERED);
-  }
-  assert_int_equal(sent_to(&f, 22), 1);
-  assert_int_equal(sent_to(&f, 80), 1);
-  assert_int_equal(f.nv, 4);
-  assert_int_equal(f.eng.st.answered, 2);
-  assert_int_equal(f.eng.st.resent, 4);
-  assert_int_equal(f.eng.st.timeouts, 2);
-  assert_int_equal(f.bad_cookies, 1);
-  fx_free(&f, probe_tcp_close);
+  assert_string_equal(v->reason, "port-unreach");
+  assert_int_equal(f->bad_cookies + f->malformed, 0);
+  assert_int_equal(f->eng.st.resent, 0);
+  fx_free(f, probe_udp_close);
 }
 
 static void test_udp(void **state) {
   struct fx f;
-  fx_init(&f, 1);
-  static const uint16_t ports[2] = {53, 161};
-  assert_int_equal(probe_udp_open(&f.env, ports, 2, 1), 0);
-  fx_start(&f, &probe_udp_ops, 2);
-  fx_run_until_sent(&f, 2);
+  udp_start(&f);
+  fx_record(&f, "probe-udp.pcap");
   uint8_t b[256];
   tw_pkt p;
 
@@ -326,22 +424,14 @@ static void test_udp(void **state) {
   const struct sent *s161 = probe_for(&f, 161, &p);
   size_t m = icmp_error(&p, s161, 28, 3, 3, b, sizeof b);
   assert_int_equal(feed(&f, b, m), 1);
+  udp_check(&f);
+}
 
-  fx_run_until_done(&f);
-  assert_int_equal(f.nv, 2);
-  const struct probe_verdict *v = verdict(&f, PROBE_PORT, 53);
-  assert_non_null(v);
-  assert_int_equal(v->proto, PROTO_UDP);
-  assert_int_equal(v->state, PORT_OPEN);
-  assert_string_equal(v->reason, "udp-response");
-  assert_int_equal(v->ttl, 60);
-  v = verdict(&f, PROBE_PORT, 161);
-  assert_non_null(v);
-  assert_int_equal(v->state, PORT_CLOSED);
-  assert_string_equal(v->reason, "port-unreach");
-  assert_int_equal(f.bad_cookies + f.malformed, 0);
-  assert_int_equal(f.eng.st.resent, 0);
-  fx_free(&f, probe_udp_close);
+static void test_udp_pcap(void **state) {
+  struct fx f;
+  udp_start(&f);
+  assert_int_equal(feed_pcap(&f, "probe-udp.pcap"), 2);
+  udp_check(&f);
 }
 
 /* One TCP port; answered after `answer_after` sends of its probe. */
@@ -410,7 +500,9 @@ static void test_engine_timeout(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_syn),
+      cmocka_unit_test(test_tcp_pcap),
       cmocka_unit_test(test_udp),
+      cmocka_unit_test(test_udp_pcap),
       cmocka_unit_test(test_engine_karn),
       cmocka_unit_test(test_engine_timeout),
   };
