@@ -14,6 +14,7 @@
  *   reported filtered (no-response).
  *   UDP: a UDP answer -> open, ICMP port unreachable quoting our probe ->
  *   closed.
+ *   Discovery: a wrong echo reply -> a bad cookie; the right one -> up.
  *   Engine: an answer to a probe sent once sets the RTT estimate; an
  *   answer to a re-sent probe does not (Karn). */
 #include <pcap/pcap.h>
@@ -70,7 +71,12 @@ static int fx_send(void *arg, const uint8_t *buf, size_t len) {
 
 static int fx_source(const struct probe_env *env, uint32_t g) { return 0; }
 static int fx_link(const struct probe_env *env, uint32_t g) { return 0; }
-static bool fx_is_up(const struct probe_env *env, uint32_t g) { return false; }
+static bool fx_is_up(const struct probe_env *env, uint32_t g) {
+  const struct fx *f = env->owner;
+  for (int i = 0; i < f->nv; i++)
+    if (f->v[i].ev == PROBE_HOST_UP && f->v[i].host == g) return true;
+  return false;
+}
 
 static void fx_report(const struct probe_env *env, const struct probe_verdict *v) {
   struct fx *f = env->owner;
@@ -497,12 +503,67 @@ static void test_engine_timeout(void **state) {
   fx_free(&f, probe_tcp_close);
 }
 
+/* Discovery off the link: ARP and ND are not sent; a wrong echo reply is
+ * a bad cookie; the right one brings the host up once, and its other
+ * probes are dropped (not re-sent, not timed out). */
+static void test_disc_echo(void **state) {
+  struct fx f;
+  fx_init(&f, 1);
+  static const struct probe_disc_kind kinds[4] = {
+      {PROBE_D_ARP, 0}, {PROBE_D_ND, 0}, {PROBE_D_ECHO, 0}, {PROBE_D_SYN, 443}};
+  assert_int_equal(probe_disc_open(&f.env, kinds, 4, &f.dst, 1), 0);
+  assert_int_equal(f.nv, 0); /* not one of our addresses */
+  fx_start(&f, &probe_disc_ops, 4);
+  fx_run_until_sent(&f, 2);
+  int echo = -1;
+  tw_pkt p;
+  for (int i = 0; i < f.nsent; i++) {
+    assert_int_equal(tw_pkt_parse(f.sent[i].b, f.sent[i].len, TW_LINK_RAW, &p), 0);
+    assert_true(p.proto == IPPROTO_ICMP || p.proto == IPPROTO_TCP); /* no ARP, no ND */
+    if (p.proto == IPPROTO_ICMP) echo = i;
+  }
+  assert_true(echo >= 0);
+  assert_int_equal(tw_pkt_parse(f.sent[echo].b, f.sent[echo].len, TW_LINK_RAW, &p), 0);
+  assert_int_equal(p.icmp.type, 8);
+  tw_pkt_ipspec ip;
+  memset(&ip, 0, sizeof ip);
+  ip.src = p.dst;
+  ip.dst = p.src;
+  ip.ttl = 57;
+  tw_pkt_icmp ic;
+  memset(&ic, 0, sizeof ic);
+  ic.type = 0;
+  ic.id = p.icmp.id;
+  ic.seq = (uint16_t)(p.icmp.seq + 1);
+  uint8_t b[128];
+  int n = tw_pkt_build_icmp(b, sizeof b, &ip, &ic, NULL, NULL, 0);
+  assert_true(n > 0);
+  assert_int_equal(feed(&f, b, (size_t)n), 1);
+  assert_int_equal(f.bad_cookies, 1);
+  assert_int_equal(f.nv, 0);
+  ic.seq = p.icmp.seq;
+  n = tw_pkt_build_icmp(b, sizeof b, &ip, &ic, NULL, NULL, 0);
+  assert_int_equal(feed(&f, b, (size_t)n), 1);
+  assert_int_equal(feed(&f, b, (size_t)n), 1); /* a duplicate changes nothing */
+  fx_run_until_done(&f);
+  assert_int_equal(f.nv, 1);
+  assert_int_equal(f.v[0].ev, PROBE_HOST_UP);
+  assert_int_equal(f.v[0].host, 0);
+  assert_string_equal(f.v[0].reason, "echo-reply");
+  assert_int_equal(f.v[0].ttl, 57);
+  assert_null(f.v[0].mac);
+  assert_int_equal(f.eng.st.timeouts, 0);
+  assert_int_equal(f.bad_cookies, 1);
+  fx_free(&f, probe_disc_close);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tcp_syn),
       cmocka_unit_test(test_tcp_pcap),
       cmocka_unit_test(test_udp),
       cmocka_unit_test(test_udp_pcap),
+      cmocka_unit_test(test_disc_echo),
       cmocka_unit_test(test_engine_karn),
       cmocka_unit_test(test_engine_timeout),
   };
