@@ -1,8 +1,8 @@
 /* cookie-bench.c: SipHash-2-4 per-call cost, trawl's own (src/scan/cookie.c)
  * against OpenSSL's EVP_MAC "SIPHASH", on the 12-byte IPv4 flow that
- * cookies hash. Not part of the build; run it with
- *   cc -O2 -Isrc bench/cookie-bench.c -lcrypto -o /tmp/cookie-bench
- *   /tmp/cookie-bench
+ * cookies hash. Built with the benchmarks (-DTRAWL_BENCH=ON), linked with
+ * trawl_tool; run it as
+ *   build/bench/cookie-bench
  * It prints ns per hash for each and checks that both agree. */
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../src/scan/cookie.c"
+#include "scan/cookie.h"
 
 static double now(void) {
   struct timespec ts;

@@ -64,69 +64,13 @@ static void finish(neigh_req *q, int status) {
 
 /* ---- asking the link ------------------------------------------------------- */
 
-static int arp_frame(neigh_req *q, uint8_t *buf, size_t cap) {
-  tw_pkt_eth e;
-  memset(&e, 0, sizeof e);
-  memset(e.dst, 0xff, 6);
-  memcpy(e.src, q->ifc.mac, 6);
-  e.type = TW_ETH_ARP;
-  int n = tw_pkt_eth_build(buf, cap, &e);
-  if (n < 0) return n;
-  tw_pkt_arp a;
-  memset(&a, 0, sizeof a);
-  a.op = TW_ARP_REQUEST;
-  memcpy(a.sha, q->ifc.mac, 6);
-  a.spa = q->src.v4;
-  a.tpa = q->target.v4;
-  int m = tw_pkt_arp_build(buf + n, cap - (size_t)n, &a);
-  return m < 0 ? m : n + m;
-}
-
-static int ns_frame(neigh_req *q, uint8_t *buf, size_t cap) {
-  /* To the solicited-node group of the target: ff02::1:ffXX:XXXX, MAC
-   * 33:33:ff:XX:XX:XX. Hop limit 255, as ND requires. */
-  struct in6_addr group = {{{0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff}}};
-  memcpy(group.s6_addr + 13, q->target.b + 13, 3);
-  tw_pkt_eth e;
-  memset(&e, 0, sizeof e);
-  const uint8_t mac[6] = {0x33, 0x33, 0xff, q->target.b[13], q->target.b[14], q->target.b[15]};
-  memcpy(e.dst, mac, 6);
-  memcpy(e.src, q->ifc.mac, 6);
-  e.type = TW_ETH_IP6;
-  int n = tw_pkt_eth_build(buf, cap, &e);
-  if (n < 0) return n;
-  uint8_t icmp[64];
-  tw_pkt_icmp6 ic;
-  memset(&ic, 0, sizeof ic);
-  ic.type = 135;
-  ic.target = q->target.v6;
-  ic.has_sll = 1;
-  memcpy(ic.sll, q->ifc.mac, 6);
-  int il = tw_pkt_icmp6_build(icmp, sizeof icmp, &ic, NULL, 0);
-  if (il < 0) return il;
-  uint32_t sum = tw_pkt_csum_pseudo6(&q->src.v6, &group, IPPROTO_ICMPV6, (uint32_t)il);
-  uint16_t cs = tw_pkt_csum_fold(tw_pkt_csum_add(sum, icmp, (size_t)il));
-  icmp[2] = (uint8_t)(cs >> 8);
-  icmp[3] = (uint8_t)cs;
-  tw_pkt_ip6 ip;
-  memset(&ip, 0, sizeof ip);
-  ip.next = IPPROTO_ICMPV6;
-  ip.hlim = 255;
-  ip.src = q->src.v6;
-  ip.dst = group;
-  int hl = tw_pkt_ip6_build(buf + n, cap - (size_t)n, &ip, (size_t)il);
-  if (hl < 0) return hl;
-  if ((size_t)(n + hl + il) > cap) return -ENOBUFS;
-  memcpy(buf + n + hl, icmp, (size_t)il);
-  return n + hl + il;
-}
-
 static void on_answer(tw_req *w, int status, const tw_rx *rx, void *data);
 
 static int ask(neigh_req *q) {
   uint8_t frame[128];
   int v6 = q->target.family == AF_INET6;
-  int n = v6 ? ns_frame(q, frame, sizeof frame) : arp_frame(q, frame, sizeof frame);
+  int n = v6 ? tw_pkt_ns_request(frame, sizeof frame, q->ifc.mac, &q->src.v6, &q->target.v6)
+             : tw_pkt_arp_request(frame, sizeof frame, q->ifc.mac, q->src.v4, q->target.v4);
   if (n < 0) return n;
   tw_match m;
   memset(&m, 0, sizeof m);

@@ -657,6 +657,21 @@ TW_API int tw_pkt_build_icmp(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip,
                              const tw_pkt_icmp *ic4, const tw_pkt_icmp6 *ic6,
                              const void *data, size_t dlen);
 
+/* ---- asking a link for a MAC address ---------------------------------- */
+
+/* Whole Ethernet frames (for a TW_RAW_ETH socket) from our interface's MAC
+ * `mac`. An ARP request: broadcast, who has tpa, tell spa at mac (42
+ * bytes). Returns the frame length, -ENOBUFS or -EINVAL. */
+TW_API int tw_pkt_arp_request(uint8_t *buf, size_t cap, const uint8_t mac[6],
+                              struct in_addr spa, struct in_addr tpa);
+/* A neighbour solicitation for target (RFC 4861): from src (our address on
+ * the link) to the target's solicited-node group ff02::1:ffXX:XXXX and its
+ * MAC 33:33:ff:XX:XX:XX, hop limit 255, with a source link-layer address
+ * option carrying mac; ICMPv6 checksum filled (86 bytes). Returns the frame
+ * length, -ENOBUFS or -EINVAL. */
+TW_API int tw_pkt_ns_request(uint8_t *buf, size_t cap, const uint8_t mac[6],
+                             const struct in6_addr *src, const struct in6_addr *target);
+
 /* ---- fast TCP probes from a template ---------------------------------- */
 
 #define TW_PKT_TMPL_MAX 128

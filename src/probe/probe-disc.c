@@ -1,5 +1,6 @@
-/* probe-disc.c: host discovery (the -P options). Each host of the group is
- * asked in several ways at once, and the first answer ends the asking:
+/* probe-disc.c: host discovery probes (the -P options). Each host of the
+ * group is asked in several ways at once, and the first answer ends the
+ * asking:
  *
  *   on a directly attached IPv4 network: ARP request   -> arp-response
  *   on a directly attached IPv6 network: neighbour solicitation -> nd-response
@@ -16,47 +17,40 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/scan.h"
+#include "probe/probe.h"
 
-enum kind_type { K_ARP, K_ND, K_ECHO, K_TS, K_SYN, K_ACK, K_UDP };
-struct kind {
-  enum kind_type type;
-  uint16_t port;
-};
-
-#define MAX_KINDS 64
-
-struct disc_stage {
-  struct scan *s;
-  struct kind kinds[MAX_KINDS];
+struct disc_probe {
+  struct probe_disc_kind kinds[PROBE_DISC_MAX_KINDS];
   uint32_t nkinds;
-  tw_req *waiters[3 * SCAN_MAX_SRCS + 1]; /* ARP; ICMP, TCP, UDP per source */
+  tw_req *waiters[3 * PROBE_MAX_SRCS + 1]; /* ARP; ICMP, TCP, UDP per source */
   int nwaiters;
 };
 
 static int wanted(struct engine *e, uint32_t h, uint32_t p) {
-  struct disc_stage *d = e->ctx;
-  if (d->s->hosts[h].up) return 0;
-  enum kind_type t = d->kinds[p].type;
-  const struct ghost *g = &d->s->hosts[h];
-  if (!g->link) return t != K_ARP && t != K_ND;
-  return g->addr.family == AF_INET6 ? t == K_ND : t == K_ARP;
+  struct probe_env *env = e->ctx;
+  struct disc_probe *d = env->probe;
+  uint32_t g = probe_group(env, h);
+  if (env->is_up(env, g)) return 0;
+  enum probe_disc_type t = d->kinds[p].type;
+  if (!env->link(env, g)) return t != PROBE_D_ARP && t != PROBE_D_ND;
+  return e->hosts[h].family == AF_INET6 ? t == PROBE_D_ND : t == PROBE_D_ARP;
 }
 
 static tw_rawsock *sock_for(struct engine *e, uint32_t h, uint32_t p) {
-  struct disc_stage *d = e->ctx;
-  uint8_t link = d->s->hosts[h].link;
-  if (d->kinds[p].type == K_ARP || d->kinds[p].type == K_ND)
-    return link ? d->s->ifs[link - 1].eth : NULL;
+  struct probe_env *env = e->ctx;
+  struct disc_probe *d = env->probe;
+  int link = env->link(env, probe_group(env, h));
+  if (d->kinds[p].type == PROBE_D_ARP || d->kinds[p].type == PROBE_D_ND)
+    return link ? env->links[link - 1].eth : NULL;
   return e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
 }
 
 static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
-  struct disc_stage *d = e->ctx;
-  struct scan *s = d->s;
+  struct probe_env *env = e->ctx;
+  struct disc_probe *d = env->probe;
   const tw_pkt_addr *dst = &e->hosts[h];
-  const struct kind *k = &d->kinds[p];
-  const tw_pkt_addr *src = scan_src(s, h);
+  const struct probe_disc_kind *k = &d->kinds[p];
+  const tw_pkt_addr *src = probe_src(env, h);
   int v6 = dst->family == AF_INET6;
   if (src->family != dst->family) return 0;
   tw_pkt_ipspec ip = {0};
@@ -65,54 +59,20 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
   ip.ttl = 64;
   struct cookie_flow f;
   switch (k->type) {
-  case K_ARP: {
-    const tw_iface *ifi = &s->ifs[s->hosts[h].link - 1].info;
-    tw_pkt_eth eth = {0};
-    memset(eth.dst, 0xff, 6);
-    memcpy(eth.src, ifi->mac, 6);
-    eth.type = TW_ETH_ARP;
-    int n = tw_pkt_eth_build(buf, cap, &eth);
-    if (n < 0) return n;
-    tw_pkt_arp a = {0};
-    a.op = TW_ARP_REQUEST;
-    memcpy(a.sha, ifi->mac, 6);
-    a.spa = src->v4;
-    a.tpa = dst->v4;
-    int m = tw_pkt_arp_build(buf + n, cap - (size_t)n, &a);
-    return m < 0 ? m : n + m;
+  case PROBE_D_ARP:
+  case PROBE_D_ND: {
+    int link = env->link(env, probe_group(env, h));
+    if (!link) return 0;
+    const uint8_t *mac = env->links[link - 1].mac;
+    return k->type == PROBE_D_ARP ? tw_pkt_arp_request(buf, cap, mac, src->v4, dst->v4)
+                                  : tw_pkt_ns_request(buf, cap, mac, &src->v6, &dst->v6);
   }
-  case K_ND: {
-    /* Neighbour solicitation to the target's solicited-node multicast
-     * group (RFC 4861), from our link address, with our MAC. */
-    const tw_iface *ifi = &s->ifs[s->hosts[h].link - 1].info;
-    tw_pkt_eth eth = {0};
-    static const uint8_t mc[13] = {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff};
-    eth.dst[0] = 0x33;
-    eth.dst[1] = 0x33;
-    eth.dst[2] = 0xff;
-    memcpy(eth.dst + 3, dst->b + 13, 3);
-    memcpy(eth.src, ifi->mac, 6);
-    eth.type = TW_ETH_IP6;
-    int n = tw_pkt_eth_build(buf, cap, &eth);
-    if (n < 0) return n;
-    ip.ttl = 255;
-    ip.dst.family = AF_INET6;
-    memcpy(ip.dst.b, mc, 13);
-    memcpy(ip.dst.b + 13, dst->b + 13, 3);
-    tw_pkt_icmp6 ns = {0};
-    ns.type = TW_ICMP6_NS;
-    ns.target = dst->v6;
-    ns.has_sll = 1;
-    memcpy(ns.sll, ifi->mac, 6);
-    int m = tw_pkt_build_icmp(buf + n, cap - (size_t)n, &ip, NULL, &ns, NULL, 0);
-    return m < 0 ? m : n + m;
-  }
-  case K_ECHO:
-  case K_TS: {
-    if (v6 && k->type == K_TS) return 0; /* no ICMPv6 timestamp */
+  case PROBE_D_ECHO:
+  case PROBE_D_TS: {
+    if (v6 && k->type == PROBE_D_TS) return 0; /* no ICMPv6 timestamp */
     uint16_t id, seq;
-    scan_flow(&f, src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
-    cookie_icmp_echo(&s->key, &f, &id, &seq);
+    probe_flow(&f, src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
+    cookie_icmp_echo(env->key, &f, &id, &seq);
     if (v6) {
       tw_pkt_icmp6 ic = {0};
       ic.type = 128;
@@ -121,27 +81,28 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
       return tw_pkt_build_icmp(buf, cap, &ip, NULL, &ic, NULL, 0);
     }
     tw_pkt_icmp ic = {0};
-    ic.type = k->type == K_ECHO ? 8 : 13;
+    ic.type = k->type == PROBE_D_ECHO ? 8 : 13;
     ic.id = id;
     ic.seq = seq;
     return tw_pkt_build_icmp(buf, cap, &ip, &ic, NULL, NULL, 0);
   }
-  case K_SYN:
-  case K_ACK: {
-    uint16_t sport = scan_sport(s, src, dst, IPPROTO_TCP, k->port);
-    scan_flow(&f, src, dst, IPPROTO_TCP, sport, k->port);
-    uint32_t c = cookie_tcp_seq(&s->key, &f);
+  case PROBE_D_SYN:
+  case PROBE_D_ACK: {
+    uint16_t sport = probe_sport(env, src, dst, IPPROTO_TCP, k->port);
+    probe_flow(&f, src, dst, IPPROTO_TCP, sport, k->port);
+    uint32_t c = cookie_tcp_seq(env->key, &f);
     tw_pkt_tcp t = {0};
     t.sport = sport;
     t.dport = k->port;
-    t.flags = k->type == K_SYN ? TW_TCP_SYN : TW_TCP_ACK;
-    t.seq = k->type == K_SYN ? c : 0;
-    t.ack = k->type == K_ACK ? c : 0;
+    t.flags = k->type == PROBE_D_SYN ? TW_TCP_SYN : TW_TCP_ACK;
+    t.seq = k->type == PROBE_D_SYN ? c : 0;
+    t.ack = k->type == PROBE_D_ACK ? c : 0;
     t.win = 1024;
     return tw_pkt_build_tcp(buf, cap, &ip, &t, NULL, 0);
   }
-  case K_UDP: {
-    uint16_t sport = scan_sport(s, src, dst, IPPROTO_TCP, k->port);
+  case PROBE_D_UDP: {
+    /* The source-port cookie is the TCP one, as the replies check it. */
+    uint16_t sport = probe_sport(env, src, dst, IPPROTO_TCP, k->port);
     return tw_pkt_build_udp(buf, cap, &ip, sport, k->port, NULL, 0);
   }
   }
@@ -154,172 +115,151 @@ static void timeout(struct engine *e, uint32_t h, uint32_t p) {
   (void)p; /* a host none of whose probes was answered stays down */
 }
 
-static const struct probe_ops disc_ops = {build, timeout, wanted, NULL, sock_for};
+const struct probe_ops probe_disc_ops = {build, timeout, wanted, NULL, sock_for};
 
-static void host_up(struct disc_stage *d, uint32_t h, const char *reason, int ttl) {
-  struct scan *s = d->s;
-  if (s->hosts[h].up) return;
-  s->hosts[h].up = true;
-  struct host_result *r = scan_host(s, h);
-  if (r) host_set_reason(r, HOST_UP, reason, ttl);
+/* Pass host h answered: report it (once) and drop its other probes. */
+static void host_up(struct probe_env *env, uint32_t h, const char *reason, int ttl,
+                    const uint8_t *mac) {
+  struct disc_probe *d = env->probe;
+  uint32_t g = probe_group(env, h);
+  bool was_up = env->is_up(env, g);
+  struct probe_verdict v = {0};
+  v.ev = PROBE_HOST_UP;
+  v.host = g;
+  v.reason = reason;
+  v.ttl = ttl;
+  v.mac = mac;
+  if (was_up && !mac) return;
+  env->report(env, &v); /* report() keeps the first reason, and a MAC once */
+  if (was_up) return;
   /* The host's other probes are no longer wanted: the engine drops them. */
-  for (uint32_t k = 0; k < d->nkinds; k++) engine_answered(&s->eng, h, k);
+  for (uint32_t k = 0; k < d->nkinds; k++) engine_answered(env->eng, h, k);
 }
 
 static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
-  if (status < 0) return; /* cancelled: the stage may be gone already */
-  struct disc_stage *d = data;
-  struct scan *s = d->s;
-  if (!s->eng_live || s->stage_ctx != d) return;
+  if (status < 0) return; /* cancelled: the module may be gone already */
+  struct probe_env *env = data;
+  if (!env->active) return;
   struct cookie_flow f;
   if (rx->ethertype == TW_ETH_ARP) {
     if (rx->arp_op != TW_ARP_REPLY) return;
-    int64_t h = engine_host(&s->eng, &rx->src);
-    if (h < 0 || !s->hosts[h].link) return;
-    host_up(d, (uint32_t)h, "arp-response", 0);
-    struct host_result *r = scan_host(s, (uint32_t)h);
-    if (r && !r->has_mac) host_set_mac(r, rx->arp_sha, NULL);
+    int64_t h = engine_host(env->eng, &rx->src);
+    if (h < 0 || !env->link(env, probe_group(env, (uint32_t)h))) return;
+    host_up(env, (uint32_t)h, "arp-response", 0, rx->arp_sha);
     return;
   }
   if (rx->quoted || rx->is_error) {
     /* An ICMP error quoting one of our probes (it also matches the plain
      * "to us" waiter, so is_error too): the UDP probe's port unreachable
      * says the host is up; errors from routers say nothing about it. */
-    int64_t h = engine_host(&s->eng, &rx->q_dst);
+    int64_t h = engine_host(env->eng, &rx->q_dst);
     if (h < 0 || !tw_pkt_addr_eq(&rx->src, &rx->q_dst)) return;
     if (rx->q_proto == IPPROTO_UDP && (rx->q_fields & TW_M_SPORT) &&
-        rx->q_sport == scan_sport(s, &rx->q_src, &rx->q_dst, IPPROTO_TCP, rx->q_dport))
-      host_up(d, (uint32_t)h, "port-unreach", rx->ttl);
+        rx->q_sport == probe_sport(env, &rx->q_src, &rx->q_dst, IPPROTO_TCP, rx->q_dport))
+      host_up(env, (uint32_t)h, "port-unreach", rx->ttl, NULL);
     return;
   }
-  int64_t h = engine_host(&s->eng, &rx->src);
-  if (h < 0) {
-    s->eng.st.unsolicited++;
-    return;
-  }
+  /* TCP and UDP answers carry the source-port cookie (the TCP one for
+   * both, see build()); ICMP answers their id and sequence. */
+  uint8_t sport_proto =
+      rx->proto == IPPROTO_TCP || rx->proto == IPPROTO_UDP ? IPPROTO_TCP : 0;
+  struct probe_reply r;
+  if (!probe_reply_begin(env, rx, 0, NULL, sport_proto, &r)) return;
   const tw_pkt_addr *src = &rx->src, *us = &rx->dst;
   int v6 = src->family == AF_INET6;
   if (rx->proto == IPPROTO_ICMPV6 && rx->icmp_type == TW_ICMP6_NA) {
-    if (!s->hosts[h].link) return;
-    host_up(d, (uint32_t)h, "nd-response", 0);
+    if (!env->link(env, r.g)) return;
     const tw_frame *fr = rx->frame;
-    struct host_result *r = scan_host(s, (uint32_t)h);
-    if (r && !r->has_mac && fr->linktype == TW_LINK_ETH && fr->caplen >= 14)
-      host_set_mac(r, fr->data + 6, NULL);
+    bool mac = fr->linktype == TW_LINK_ETH && fr->caplen >= 14;
+    host_up(env, r.h, "nd-response", 0, mac ? fr->data + 6 : NULL);
     return;
   }
   if (rx->proto == IPPROTO_ICMP || rx->proto == IPPROTO_ICMPV6) {
     uint16_t id, seq;
-    scan_flow(&f, us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
-    cookie_icmp_echo(&s->key, &f, &id, &seq);
+    probe_flow(&f, us, src, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
+    cookie_icmp_echo(env->key, &f, &id, &seq);
     if (rx->icmp_id != id || rx->icmp_seq != seq) {
-      s->bad_cookies++;
+      (*env->bad_cookies)++;
       return;
     }
     if ((!v6 && rx->icmp_type == 0) || (v6 && rx->icmp_type == 129))
-      host_up(d, (uint32_t)h, "echo-reply", rx->ttl);
+      host_up(env, r.h, "echo-reply", rx->ttl, NULL);
     else if (!v6 && rx->icmp_type == 14)
-      host_up(d, (uint32_t)h, "timestamp-reply", rx->ttl);
+      host_up(env, r.h, "timestamp-reply", rx->ttl, NULL);
     return;
   }
   if (rx->proto == IPPROTO_TCP) {
-    if (rx->dport != scan_sport(s, us, src, IPPROTO_TCP, rx->sport)) {
-      s->bad_cookies++;
-      return;
-    }
-    scan_flow(&f, us, src, IPPROTO_TCP, rx->dport, rx->sport);
-    uint32_t c = cookie_tcp_seq(&s->key, &f);
+    probe_flow(&f, us, src, IPPROTO_TCP, rx->dport, rx->sport);
+    uint32_t c = cookie_tcp_seq(env->key, &f);
     if (rx->tcp_ack == c + 1 && (rx->tcp_flags & TW_TCP_SYN))
-      host_up(d, (uint32_t)h, "syn-ack", rx->ttl);
+      host_up(env, r.h, "syn-ack", rx->ttl, NULL);
     else if ((rx->tcp_flags & TW_TCP_RST) && (rx->tcp_ack == c + 1 || rx->tcp_seq == c))
-      host_up(d, (uint32_t)h, "reset", rx->ttl);
+      host_up(env, r.h, "reset", rx->ttl, NULL);
     else
-      s->bad_cookies++;
+      (*env->bad_cookies)++;
     return;
   }
-  if (rx->proto == IPPROTO_UDP) {
-    if (rx->dport != scan_sport(s, us, src, IPPROTO_TCP, rx->sport)) {
-      s->bad_cookies++;
-      return;
-    }
-    host_up(d, (uint32_t)h, "udp-response", rx->ttl);
-  }
+  if (rx->proto == IPPROTO_UDP) host_up(env, r.h, "udp-response", rx->ttl, NULL);
 }
 
-static void done(struct engine *e) {
-  struct disc_stage *d = e->ctx;
-  struct scan *s = d->s;
-  scan_end_pass(s, "discovery");
-  scan_cancel_waiters(d->waiters, d->nwaiters);
-  free(d);
-  scan_next(s);
+static int wait_for(struct probe_env *env, const tw_match *m, unsigned flags) {
+  struct disc_probe *d = env->probe;
+  if (d->nwaiters == 3 * PROBE_MAX_SRCS + 1) return -ENOSPC;
+  return tw_wait(env->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, env);
 }
 
-static void add_kind(struct disc_stage *d, enum kind_type t, uint16_t port) {
-  if (d->nkinds < MAX_KINDS) d->kinds[d->nkinds++] = (struct kind){t, port};
-}
-
-static int wait_for(struct disc_stage *d, const tw_match *m, unsigned flags) {
-  if (d->nwaiters == 3 * SCAN_MAX_SRCS + 1) return -ENOSPC;
-  return tw_wait(d->s->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, d);
-}
-
-int stage_discovery(struct scan *s) {
-  struct options *o = s->o;
-  if (s->nhosts == 0) return 0;
-  struct disc_stage *d = calloc(1, sizeof *d);
+int probe_disc_open(struct probe_env *env, const struct probe_disc_kind *kinds, uint32_t nkinds,
+                    const tw_pkt_addr *hosts, uint32_t nhosts) {
+  if (env->nsrcs > PROBE_MAX_SRCS || nkinds > PROBE_DISC_MAX_KINDS) return -EINVAL;
+  struct disc_probe *d = calloc(1, sizeof *d);
   if (!d) return -ENOMEM;
-  d->s = s;
-  add_kind(d, K_ARP, 0);
-  add_kind(d, K_ND, 0);
-  unsigned probes = o->probes;
-  if (probes & PROBE_ECHO) add_kind(d, K_ECHO, 0);
-  if (probes & PROBE_TIMESTAMP) add_kind(d, K_TS, 0);
-  if (probes & PROBE_SYN)
-    for (size_t i = 0; i < o->ps.n; i++) add_kind(d, K_SYN, o->ps.v[i]);
-  if (probes & PROBE_ACK)
-    for (size_t i = 0; i < o->pa.n; i++) add_kind(d, K_ACK, o->pa.v[i]);
-  if (probes & PROBE_UDP)
-    for (size_t i = 0; i < o->pu.n; i++) add_kind(d, K_UDP, o->pu.v[i]);
+  memcpy(d->kinds, kinds, nkinds * sizeof *kinds);
+  d->nkinds = nkinds;
+  env->probe = d;
   int err = 0;
   tw_match m;
   memset(&m, 0, sizeof m);
   m.fields = TW_M_ETHERTYPE | TW_M_ARP_OP;
   m.ethertype = TW_ETH_ARP;
   m.arp_op = TW_ARP_REPLY;
-  if ((err = wait_for(d, &m, 0)) < 0) goto fail;
+  if ((err = wait_for(env, &m, 0)) < 0) goto fail;
   /* Per protocol rather than everything to us: the captures' kernel
    * filter then passes only what discovery can use (lib/capfilter.c). An
    * ICMP error quoting a probe reaches two of these; host_up() is
    * idempotent. */
-  for (int i = 0; i < s->nsrcs; i++) {
-    uint8_t protos[3] = {s->srcs[i].family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
+  for (int i = 0; i < env->nsrcs; i++) {
+    uint8_t protos[3] = {env->srcs[i].family == AF_INET6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP,
                          IPPROTO_TCP, IPPROTO_UDP};
     for (int k = 0; k < 3; k++) {
       memset(&m, 0, sizeof m);
       m.fields = TW_M_PROTO | TW_M_DST;
       m.proto = protos[k];
-      m.dst = s->srcs[i];
-      if ((err = wait_for(d, &m, TW_WAIT_ERRORS)) < 0) goto fail;
+      m.dst = env->srcs[i];
+      if ((err = wait_for(env, &m, TW_WAIT_ERRORS)) < 0) goto fail;
     }
   }
   /* Our own addresses answer no ARP or ND request of ours: up without a
    * probe, as Nmap reports them (localhost-response). wanted() skips them. */
-  for (uint32_t h = 0; h < s->nhosts; h++)
-    for (int i = 0; i < s->nsrcs; i++)
-      if (tw_pkt_addr_eq(&s->hosts[h].addr, &s->srcs[i])) {
-        s->hosts[h].up = true;
-        struct host_result *r = scan_host(s, h);
-        if (r) host_set_reason(r, HOST_UP, "localhost-response", 0);
+  for (uint32_t h = 0; h < nhosts; h++)
+    for (int i = 0; i < env->nsrcs; i++)
+      if (tw_pkt_addr_eq(&hosts[h], &env->srcs[i])) {
+        struct probe_verdict v = {0};
+        v.ev = PROBE_HOST_UP;
+        v.host = probe_group(env, h);
+        v.reason = "localhost-response";
+        env->report(env, &v);
         break;
       }
-  struct engine_config c;
-  timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
-  if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
-  err = scan_start_pass(s, &c, &disc_ops, d, s->addrs, s->nhosts, d->nkinds, done);
-  if (err > 0) return err;
+  return 0;
 fail:
-  scan_cancel_waiters(d->waiters, d->nwaiters);
-  free(d);
+  probe_disc_close(env);
   return err;
+}
+
+void probe_disc_close(struct probe_env *env) {
+  struct disc_probe *d = env->probe;
+  if (!d) return;
+  probe_cancel_waiters(d->waiters, d->nwaiters);
+  free(d);
+  env->probe = NULL;
 }

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "probe/probe.h"
 #include "scan/scan.h"
 
 struct retry {
@@ -179,10 +180,10 @@ static void on_icmp(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct cstage *cs = c->cs;
   if (cs->discovery) {
     /* an error from the host itself still says it is there */
-    if (tw_pkt_addr_eq(&rx->src, &rx->q_dst)) record(cs, c, PORT_CLOSED, scan_icmp_reason(rx));
+    if (tw_pkt_addr_eq(&rx->src, &rx->q_dst)) record(cs, c, PORT_CLOSED, probe_icmp_reason(rx));
   } else {
     scan_port(cs->s, cs->s->live_idx[c->h], PROTO_TCP, cs->ports[c->p], PORT_FILTERED,
-              scan_icmp_reason(rx), rx->ttl);
+              probe_icmp_reason(rx), rx->ttl);
   }
   tw_close(c->t, NULL); /* on_connect runs with -ECANCELED */
 }

@@ -84,11 +84,12 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   if (len <= 0) return 1; /* nothing to send for this pair */
   tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
                                 : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
-  if (!rs) return 1;
+  if (!rs && !e->cfg.send) return 1;
   if (e->cfg.trace_t0)
     trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
                  rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
-  int err = tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
+  int err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, buf, (size_t)len)
+                        : tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
   if (err == -EAGAIN) return -EAGAIN;
   if (err < 0) {
     e->st.send_errors++;

@@ -55,6 +55,10 @@ struct engine_config {
   uint64_t shards, shard;
   size_t window;           /* most probes outstanding */
   uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
+  /* Where probes go; NULL: tw_rawsend() on the probe's socket. A test
+   * hands them to itself here (0: sent, -EAGAIN: try later, < 0: error). */
+  int (*send)(void *arg, const uint8_t *buf, size_t len);
+  void *send_arg;
 };
 
 struct engine_stats {

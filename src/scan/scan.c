@@ -172,38 +172,6 @@ struct host_result *scan_settled_host(struct scan *s, uint32_t h) {
   return r;
 }
 
-const char *scan_icmp_reason(const tw_rx *rx) {
-  int v6 = rx->proto == IPPROTO_ICMPV6;
-  uint8_t t = rx->icmp_type, c = rx->icmp_code;
-  if (!v6) {
-    if (t == 3) {
-      switch (c) {
-      case 0: return "net-unreach";
-      case 1: return "host-unreach";
-      case 2: return "proto-unreach";
-      case 3: return "port-unreach";
-      case 9: return "net-prohibited";
-      case 10: return "host-prohibited";
-      case 13: return "admin-prohibited";
-      default: return "unreach";
-      }
-    }
-    if (t == 11) return "time-exceeded";
-    return "icmp-error";
-  }
-  if (t == 1) {
-    switch (c) {
-    case 0: return "net-unreach";
-    case 1: return "admin-prohibited";
-    case 3: return "host-unreach";
-    case 4: return "port-unreach";
-    default: return "unreach";
-    }
-  }
-  if (t == 3) return "time-exceeded";
-  return "icmp-error";
-}
-
 /* ---- outputs ---------------------------------------------------------------- */
 
 /* The result of a call on output k: its first error is reported, once,
@@ -219,23 +187,6 @@ static void out_check(struct scan *s, int k, int r) {
 }
 
 /* ---- what the stages share ------------------------------------------------ */
-
-void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
-               uint8_t proto, uint16_t sport, uint16_t dport) {
-  f->family = dst->family;
-  f->src = src->b;
-  f->dst = dst->b;
-  f->sport = sport;
-  f->dport = dport;
-  f->proto = proto;
-}
-
-uint16_t scan_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
-                    uint8_t proto, uint16_t dport) {
-  struct cookie_flow f;
-  scan_flow(&f, src, dst, proto, 0, dport);
-  return cookie_src_port(&s->key, &f, s->sport_lo, s->sport_hi);
-}
 
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
                     void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
@@ -272,19 +223,6 @@ void scan_end_pass(struct scan *s, const char *name) {
   s->stage_ctx = NULL;
   s->eng_live = false;
   engine_free(e);
-}
-
-int32_t *scan_port_index(const uint16_t *ports, uint32_t n) {
-  int32_t *ix = malloc(65536 * sizeof *ix);
-  if (!ix) return NULL;
-  memset(ix, 0xff, 65536 * sizeof *ix);
-  for (uint32_t i = 0; i < n; i++) ix[ports[i]] = (int32_t)i;
-  return ix;
-}
-
-void scan_cancel_waiters(tw_req **w, int n) {
-  for (int i = 0; i < n; i++)
-    if (w[i]) tw_cancel(w[i]);
 }
 
 /* --packet-trace: every packet the captures hand to the dispatcher. */

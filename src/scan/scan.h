@@ -173,12 +173,6 @@ void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t 
 void scan_fail(struct scan *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The current stage is done: start the next one. */
 void scan_next(struct scan *s);
-/* The cookie flow of a probe: our address, the target's, ports, protocol. */
-void scan_flow(struct cookie_flow *f, const tw_pkt_addr *src, const tw_pkt_addr *dst,
-               uint8_t proto, uint16_t sport, uint16_t dport);
-/* The source port a probe to (dst, dport) carries: a cookie of the pair. */
-uint16_t scan_sport(const struct scan *s, const tw_pkt_addr *src, const tw_pkt_addr *dst,
-                    uint8_t proto, uint16_t dport);
 /* Start a stage's engine pass over hosts x nports; ctx becomes the running
  * stage. Returns 1 (running) or a negative error. */
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
@@ -188,12 +182,12 @@ int scan_start_pass(struct scan *s, const struct engine_config *c, const struct 
  * (-d), free the engine; the stage then frees its own state and calls
  * scan_next(). */
 void scan_end_pass(struct scan *s, const char *name);
-/* port -> index in ports[] (-1: not scanned), a 64K-entry table to free. */
-int32_t *scan_port_index(const uint16_t *ports, uint32_t n);
-/* Cancel the dispatcher waiters a stage registered (NULL entries skipped). */
-void scan_cancel_waiters(tw_req **w, int n);
-/* Human name of an ICMP error, as Nmap's reasons say it. */
-const char *scan_icmp_reason(const tw_rx *rx);
+
+/* scan-probe.c: fill a probe module's view of the scan (probe/probe.h):
+ * sources, links and counters of the current group; group maps the pass's
+ * host indices to the group's (NULL: the same); owner becomes env->owner. */
+struct probe_env;
+void scan_probe_env(struct scan *s, struct probe_env *env, const uint32_t *group, void *owner);
 
 /* stages */
 int stage_discovery(struct scan *s);

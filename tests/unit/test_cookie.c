@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/cookie.c"
+#include "scan/cookie.h"
 
 static struct cookie_key paper_key(void) {
   uint8_t kb[16];

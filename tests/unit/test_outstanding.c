@@ -8,9 +8,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <errno.h>
 
-#include "../../src/scan/outstanding.c"
-#include "../../src/scan/ratectl.c"
+#include "scan/outstanding.h"
+#include "scan/ratectl.h"
 
 /* Random inserts, re-sends and removals against a plain reference array:
  * the table always agrees, whatever the probe runs and backward shifts. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "scan/permute.c"
+#include "scan/permute.h"
 
 /* Walks shard `shard` of `shards` and marks each index in seen[]; fails on
  * an index out of range or seen twice. Returns how many were produced. */
