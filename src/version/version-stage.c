@@ -62,6 +62,7 @@ static void vversion_done(void *ud, void *item, const struct vs_result *r) {
   char *cpe[VM_CPE_COUNT];
   const char *name = NULL;
   char *fp = NULL;
+  v.ssl = r->ssl != 0; /* found inside the TLS tunnel */
   switch (r->state) {
   case VS_HARD:
   case VS_SOFT: {

@@ -13,6 +13,7 @@
 #include <trawl/tcp.h>
 #include <trawl/udp.h>
 
+#include "core/tls.h"
 #include "version/probe-order.h"
 
 #define VS_DEFAULT_CONNECT_NS 5000000000ull
@@ -20,6 +21,21 @@
 #define VS_WINDOW_MAX 64 /* probes of the sequence looked ahead at most */
 #define VS_QUIET_RTTS 10          /* adaptive: quiet for this many RTTs ends a reply */
 #define VS_QUIET_MIN (50 * MS)    /* ... but never less than this */
+/* Adaptive waits, the NULL probe: once a later probe of the same port has
+ * had a reply on its own connection while the NULL probe's is still
+ * silent, the service answers requests without greeting first, and the
+ * NULL probe's wait ends after a silence (from its connect) of
+ *   max(VS_NULL_RTTS x the port's quickest connect, the time that probe
+ *       took from its connect to its reply) + VS_NULL_MARGIN.
+ * Why that is safe: a service that greets, even late, greets on every
+ * connection before it answers anything, so the later probe's reply came
+ * no sooner after its connect than the greeting would after the NULL
+ * probe's connect (which was made first); the margin absorbs scheduling
+ * and delivery jitter between the two connections. A server that greets
+ * some connections and not others, or later on the first one, can still
+ * be cut short: that is the price of the option, which is why it is one. */
+#define VS_NULL_RTTS 4
+#define VS_NULL_MARGIN (200 * MS)
 #define VS_MATCH_SLICE 64 /* match lines tried between two looks at the clock */
 #define VS_MATCH_BUDGET_NS 500000ull /* matching per loop pass, at most about */
 
@@ -33,7 +49,9 @@ struct vs_run {
   int32_t probe;
   tw_tcp *tcp;
   tw_udp *udp;
-  tw_timer *timer;
+  tw_timer *timer;     /* UDP: the wait; TCP NULL probe (adaptive): the cut */
+  struct tls_conn *tls; /* inside the TLS tunnel: the connection's TLS */
+  int hs_done;          /* its handshake is over */
   int handles; /* open libtrawl handles */
   int running;
   enum vs_end end;
@@ -66,6 +84,10 @@ struct vs_port {
   unsigned inflight;
   int wrap_possible;
   uint64_t rtt; /* the quickest connect seen to this port, 0 if none yet */
+  uint64_t reply; /* a non-NULL probe's connect-to-reply time, 0 if none yet */
+  int ssl;        /* probing inside the TLS tunnel */
+  int tls_ok;     /* ... and a handshake has completed */
+  struct vm_port ssl_match; /* the hard "ssl" match that opened the tunnel */
   struct vs_result res;
 };
 
@@ -80,6 +102,7 @@ struct vs {
   int handles;
   struct vs_port *ports, *wait_head, *wait_tail;
   struct vs_run *mq_head, *mq_tail; /* runs with a response to match */
+  struct ssl_ctx_st *tls_ctx;       /* the engine's TLS client context, made on first use */
   unsigned inflight;
   size_t pending;
   int closing;
@@ -89,6 +112,7 @@ static void vs_advance(struct vs_port *pt);
 static void vs_kick(tw_timer *t, int status);
 static void vs_match_tick(tw_timer *t, int status);
 static void vs_udp_timeout(tw_timer *t, int status);
+static void vs_null_cut(tw_timer *t, int status);
 
 /* ---- trace -------------------------------------------------------------------- */
 
@@ -116,9 +140,14 @@ __attribute__((format(printf, 2, 3))) static void vs_trace(struct vs_port *pt, c
 
 /* ---- runs ----------------------------------------------------------------------- */
 
+static void vs_run_free(struct vs_run *r) {
+  tls_conn_free(r->tls);
+  free(r);
+}
+
 static void vs_run_handle_closed(void *handle) {
   struct vs_run *r = tw_data(handle);
-  if (--r->handles == 0 && r->pt == NULL) free(r);
+  if (--r->handles == 0 && r->pt == NULL) vs_run_free(r);
 }
 
 static void vs_run_close(struct vs_run *r) {
@@ -234,10 +263,46 @@ static void vs_match_tick(tw_timer *t, int status) {
     tw_timer_start(v->mtick, vs_match_tick, 0, 0);
 }
 
+/* Adaptive waits: the NULL probe's cut (see VS_NULL_RTTS), started once
+ * both its connect time and a later probe's reply time are known. */
+static void vs_null_arm(struct vs_port *pt) {
+  struct vs *v = pt->v;
+  if (!v->o.adaptive_waits || pt->reply == 0 || pt->proto != PROTO_TCP) return;
+  struct vs_run *n = v->db->null_probe >= 0 ? pt->runs[v->db->null_probe] : NULL;
+  if (n == NULL || !n->running || n->end_wanted || n->total > 0 || n->start == 0 ||
+      n->timer == NULL || tw_is_active(n->timer))
+    return;
+  uint64_t quiet = pt->rtt * VS_NULL_RTTS;
+  if (pt->reply > quiet) quiet = pt->reply;
+  quiet += VS_NULL_MARGIN;
+  uint64_t now = tw_now(v->loop), at = n->start + quiet;
+  if (at >= n->deadline) return; /* no sooner than the wait itself */
+  tw_timer_start(n->timer, vs_null_cut, at > now ? at - now : 0, 0);
+}
+
+static void vs_null_cut(tw_timer *t, int status) {
+  struct vs_run *r = tw_data(t);
+  if (r->pt == NULL || !r->running || r->end_wanted || status != 0 || r->total > 0) return;
+  vs_trace(r->pt, "probe NULL: silent while a later probe was answered; wait ended");
+  r->timed_out = 1;
+  vs_run_end(r, R_OK);
+}
+
+/* A probe's first reply bytes: on a later probe than NULL, the time they
+ * took (from its connect) may end the NULL probe's wait. */
+static void vs_replied(struct vs_run *r) {
+  struct vs_port *pt = r->pt;
+  if (r->probe == pt->v->db->null_probe || r->start == 0 || pt->reply != 0) return;
+  uint64_t t = tw_now(pt->v->loop) - r->start;
+  pt->reply = t ? t : 1;
+  vs_null_arm(pt);
+}
+
 /* New bytes: keep them (bounded) and have them matched. Returns 1 when the
  * buffer is full (the run should end). */
 static int vs_run_data(struct vs_run *r, const char *buf, size_t n) {
   struct vs *v = r->pt->v;
+  if (r->total == 0 && n > 0) vs_replied(r);
   r->total += n;
   size_t room = VS_RESP_MAX - r->len, take = n < room ? n : room;
   memcpy(r->buf + r->len, buf, take);
@@ -275,11 +340,74 @@ static void vs_tcp_next_read(struct vs_run *r) {
     vs_run_end(r, R_FAILED);
 }
 
+/* Sends the ciphertext the TLS connection has produced. 0 or < 0. */
+static int vs_tls_flush(struct vs_run *r) {
+  char buf[4096];
+  while (tls_conn_out_pending(r->tls) > 0) {
+    int n = tls_conn_take(r->tls, buf, sizeof buf);
+    if (n <= 0) return -EPROTO;
+    int rc = tw_tcp_write(r->tcp, buf, (size_t)n, NULL);
+    if (rc != 0) return rc;
+  }
+  return 0;
+}
+
+/* Inside the tunnel: ciphertext in, handshake on, then the probe's
+ * payload out and the plaintext reply into the run. Returns 0 to go on,
+ * 1 when the run has ended, or TW_EOF / < 0 for what the TLS layer says
+ * of the connection (the peer's close_notify, a broken record). */
+static int vs_tls_in(struct vs_run *r, const char *buf, size_t len) {
+  struct vs_port *pt = r->pt;
+  const struct sp_probe *p = &pt->v->db->probes[r->probe];
+  if (len > 0 && tls_conn_feed(r->tls, buf, len) != 0) return -ENOMEM;
+  if (!r->hs_done) {
+    int h = tls_conn_handshake(r->tls);
+    if (vs_tls_flush(r) != 0 || h < 0) {
+      if (h < 0) vs_trace(pt, "probe %s: %s", p->name, tls_conn_error(r->tls));
+      vs_run_end(r, R_FAILED);
+      return 1;
+    }
+    if (h == 0) return 0;
+    r->hs_done = 1;
+    pt->tls_ok = 1;
+    vs_trace(pt, "probe %s: TLS handshake done (%s)", p->name, tls_conn_version(r->tls));
+    if (p->payload_len && (tls_conn_write(r->tls, p->payload, p->payload_len) != 0 ||
+                           vs_tls_flush(r) != 0)) {
+      vs_run_end(r, R_OK);
+      return 1;
+    }
+  }
+  char plain[4096];
+  for (;;) {
+    int n = tls_conn_read(r->tls, plain, sizeof plain);
+    if (n == 0) break;
+    if (n < 0) return n;
+    if (vs_run_data(r, plain, (size_t)n)) {
+      vs_run_end(r, R_OK);
+      return 1;
+    }
+  }
+  if (vs_tls_flush(r) != 0) return -EPIPE;
+  return 0;
+}
+
 static void vs_tcp_read(tw_tcp *t, int status, const char *buf, size_t len) {
   struct vs_run *r = tw_data(t);
   if (r->pt == NULL || !r->running || r->end_wanted || status == -ECANCELED) return;
   const struct sp_probe *p = &r->pt->v->db->probes[r->probe];
-  if (len > 0 && vs_run_data(r, buf, len)) {
+  if (r->tls) {
+    int rc = vs_tls_in(r, buf, len);
+    if (rc == 1) return;
+    if (rc < 0 && status == 0) status = rc; /* the TLS layer ended it */
+    if (!r->hs_done && status != 0) {
+      /* a handshake that failed or stalled for the whole wait: the
+       * tunnel cannot be had */
+      vs_trace(r->pt, "probe %s: TLS handshake %s", p->name,
+               status == -ETIMEDOUT ? "stalled" : "failed");
+      vs_run_end(r, R_FAILED);
+      return;
+    }
+  } else if (len > 0 && vs_run_data(r, buf, len)) {
     vs_run_end(r, R_OK);
     return;
   }
@@ -289,7 +417,7 @@ static void vs_tcp_read(tw_tcp *t, int status, const char *buf, size_t len) {
     r->timed_out = 1;
     vs_run_end(r, R_OK);
   } else if (status == TW_EOF || status == -ECONNRESET || status == -ECONNREFUSED ||
-             status == -ECONNABORTED || status == -EPIPE) {
+             status == -ECONNABORTED || status == -EPIPE || (r->tls && status == -EPROTO)) {
     /* closed on us: on the NULL probe, at once and silently, it is
      * tcpwrapped (Nmap); otherwise the service did not like the probe */
     uint64_t used = tw_now(tw_handle_loop(t)) - r->start;
@@ -308,15 +436,31 @@ static void vs_tcp_connected(tw_tcp *t, int status) {
     vs_run_end(r, R_FAILED);
     return;
   }
-  const struct sp_probe *p = &r->pt->v->db->probes[r->probe];
+  struct vs_port *pt = r->pt;
+  const struct sp_probe *p = &pt->v->db->probes[r->probe];
   r->start = tw_now(tw_handle_loop(t));
   uint64_t rtt = r->start - r->launched;
-  if (r->pt->rtt == 0 || rtt < r->pt->rtt) r->pt->rtt = rtt ? rtt : 1;
+  if (pt->rtt == 0 || rtt < pt->rtt) pt->rtt = rtt ? rtt : 1;
   r->deadline = r->start + (uint64_t)p->totalwaitms * MS;
-  if (p->payload_len && tw_tcp_write(t, p->payload, p->payload_len, NULL) != 0) {
+  if (pt->ssl) {
+    /* the handshake first, bounded by the probe's wait; the payload
+     * follows it (vs_tls_in) */
+    char err[128];
+    r->tls = tls_conn_new(pt->v->tls_ctx, NULL, err, sizeof err);
+    if (r->tls == NULL) {
+      vs_trace(pt, "probe %s: %s", p->name, err);
+      vs_run_end(r, R_FAILED);
+      return;
+    }
+    if (vs_tls_in(r, NULL, 0) != 0) {
+      if (r->running && !r->end_wanted) vs_run_end(r, R_FAILED);
+      return;
+    }
+  } else if (p->payload_len && tw_tcp_write(t, p->payload, p->payload_len, NULL) != 0) {
     vs_run_end(r, R_OK);
     return;
   }
+  vs_null_arm(pt);
   vs_tcp_next_read(r);
 }
 
@@ -359,6 +503,10 @@ static int vs_launch(struct vs_port *pt, int32_t i) {
   if (pt->proto == PROTO_TCP) {
     if ((rc = tw_tcp_new(v->loop, &r->tcp, r)) != 0) goto fail;
     r->handles++;
+    if (v->o.adaptive_waits && i == v->db->null_probe) { /* for its cut */
+      if ((rc = tw_timer_new(v->loop, &r->timer, r)) != 0) goto fail;
+      r->handles++;
+    }
     rc = tw_tcp_connect(r->tcp, (const struct sockaddr *)&pt->addr, v->o.connect_timeout_ns,
                         vs_tcp_connected);
   } else {
@@ -385,7 +533,7 @@ fail:
   if (r->handles)
     vs_run_close(r);
   else
-    free(r);
+    vs_run_free(r);
   return rc;
 }
 
@@ -431,7 +579,7 @@ static void vs_drop(struct vs_port *pt, int32_t i) {
   }
   r->pt = NULL;
   if (r->handles == 0)
-    free(r);
+    vs_run_free(r);
   else
     vs_run_close(r);
 }
@@ -452,15 +600,49 @@ static void vs_port_free(struct vs_port *pt) {
   free(pt);
 }
 
+/* A hard "ssl": Nmap's tunnel. The port's probes start over, each on a
+ * connection that shakes hands first, in the sslports order, NULL first. */
+static int vs_tls_restart(struct vs_port *pt) {
+  struct vs *v = pt->v;
+  if (v->tls_ctx == NULL && (v->tls_ctx = tls_client_ctx_new()) == NULL) return -ENOMEM;
+  for (size_t i = 0; i < v->db->nprobes; i++)
+    if (pt->runs[i]) vs_drop(pt, (int32_t)i);
+  pt->ssl = 1;
+  pt->ssl_match = pt->res.match;
+  memset(&pt->res.match, 0, sizeof pt->res.match);
+  pt->res.nfp = 0;
+  pt->want = -1;
+  pt->wrap_possible = 1;
+  pt->reply = 0;
+  vp_cursor_init(&pt->commit, v->db, pt->proto, pt->port, 1, v->o.intensity, 1);
+  pt->pre = pt->commit;
+  vs_trace(pt, "hard match: ssl; probing again inside TLS");
+  vs_advance(pt);
+  return 0;
+}
+
 static void vs_finish(struct vs_port *pt, enum vs_state state) {
   struct vs *v = pt->v;
+  if (state == VS_HARD && !pt->ssl && pt->proto == PROTO_TCP &&
+      strcmp(pt->res.match.service, "ssl") == 0 && vs_tls_restart(pt) == 0)
+    return;
+  if (pt->ssl && !(state == VS_HARD || state == VS_SOFT || (state == VS_NOMATCH && pt->tls_ok))) {
+    /* the tunnel gave nothing (no handshake, or the connections failed):
+     * the port stays the "ssl" it was */
+    vs_trace(pt, "inside TLS: %s; staying ssl", pt->tls_ok ? "no answer" : "no handshake");
+    pt->ssl = 0;
+    pt->res.match = pt->ssl_match;
+    pt->res.nfp = 0;
+    state = VS_HARD;
+  }
   /* Nmap: a TCP port that never sent a byte nor let a wait run out is
    * tcpwrapped, whatever else ended it */
   if (pt->proto == PROTO_TCP && pt->wrap_possible && state != VS_EXCLUDED && state != VS_HARD &&
-      state != VS_SOFT)
+      state != VS_SOFT && !pt->ssl)
     state = VS_TCPWRAPPED;
   pt->res.state = state;
   pt->res.tls_needed = state == VS_HARD && strcmp(pt->res.match.service, "ssl") == 0;
+  pt->res.ssl = pt->ssl;
   if (state == VS_HARD || state == VS_SOFT)
     vs_trace(pt, "%s match: %s", state == VS_HARD ? "hard" : "soft", pt->res.match.service);
   else
@@ -637,6 +819,7 @@ static void vs_free_engine(void *handle) {
   struct vs *v = tw_data(handle);
   if (--v->handles > 0) return;
   vm_matcher_free(v->m);
+  tls_client_ctx_free(v->tls_ctx);
   free(v);
 }
 
@@ -646,6 +829,7 @@ void vs_free(struct vs *v) {
   while (v->ports) vs_port_free(v->ports);
   if (v->handles == 0) {
     vm_matcher_free(v->m);
+    tls_client_ctx_free(v->tls_ctx);
     free(v);
     return;
   }

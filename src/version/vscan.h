@@ -28,10 +28,22 @@
  *
  * Waits: by default each probe reads until its totalwaitms, as Nmap's
  * (the parallel probes hide most of it); vs_opts.adaptive_waits ends a
- * begun reply after a silence scaled to the port's RTT.
+ * begun reply after a silence scaled to the port's RTT, and ends a silent
+ * NULL probe early once a later probe of the port has been answered (a
+ * service that answers requests without greeting first; see
+ * VS_NULL_RTTS in vscan.c for why a late greeter is not cut short).
  *
- * Not yet: the TLS tunnel (a hard "ssl" match is reported as is, with
- * tls_needed set, where Nmap restarts the probes inside TLS).
+ * The TLS tunnel, as Nmap: a TCP port whose answer is a hard match of
+ * service "ssl" starts over inside TLS. Each probe's connection then does
+ * a TLS handshake first (core/tls.h: memory BIOs driven by the loop's
+ * reads, no verification, every version and cipher OpenSSL still has;
+ * the engine owns its SSL_CTX), sends the payload through it and matches
+ * the decrypted reply; the order is the sslports one, NULL first. The
+ * result has ssl set. A handshake that fails or does not finish within
+ * the probe's totalwaitms ends the tunnel: the port stays the "ssl" hard
+ * match (tls_needed set), as it does when the tunnel's connections fail.
+ * A tunnel whose handshake worked but whose replies matched nothing is
+ * VS_NOMATCH with ssl set (Nmap's "ssl/unknown" and its fingerprint).
  *
  * A service named "ssl/NAME" by its match line is reported as is: the
  * caller shows it as NAME with tunnel="ssl", as Nmap does.
@@ -74,7 +86,8 @@ struct vs_fp_piece {
 struct vs_result {
   enum vs_state state;
   struct vm_port match; /* match.service, match.r fields when HARD/SOFT */
-  int tls_needed;       /* hard "ssl": Nmap would restart inside TLS */
+  int tls_needed;       /* hard "ssl" and the tunnel gave nothing better */
+  int ssl;              /* found inside the TLS tunnel: "ssl/NAME", tunnel="ssl" */
   unsigned probes_sent; /* connections made, committed or not */
   unsigned nfp;
   struct vs_fp_piece fp[VS_FP_MAX]; /* in commit order */
@@ -93,7 +106,10 @@ struct vs_opts {
    * begun, a silence of 10 round trips (the port's quickest connect; at
    * least 50 ms) ends it. A service that has said nothing still gets the
    * whole totalwaitms, so a late greeter is heard either way; only a reply
-   * that pauses longer than that mid-way can be read short. */
+   * that pauses longer than that mid-way can be read short. Also: a silent
+   * NULL probe ends once a later probe of the port has had a reply and the
+   * NULL connection has been silent for max(4 connect RTTs, that reply's
+   * time) + 200 ms (a late greeter delays that reply too). */
   int adaptive_waits;
   vs_trace_fn trace;           /* --version-trace, may be NULL */
   void *trace_ud;

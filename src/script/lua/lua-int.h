@@ -53,26 +53,10 @@ extern const size_t lua_trawl_lua_len;
 /* TLS with memory BIOs: the socket code moves the bytes between the TLS
  * object and the TCP stream. The engine's TLS context is made on first
  * use and freed by lua_tls_close. */
-struct ltls;
-struct ltls *ltls_new(struct script_engine *e, const char *sni, char *err, size_t errlen);
-void ltls_free(struct ltls *s);
-/* 1 done, 0 wants more input (feed it), < 0 failed (ltls_error). */
-int ltls_handshake(struct ltls *s);
-/* Plaintext: > 0 bytes, 0 wants more input, TW_EOF (close_notify), < 0 failed. */
-int ltls_read(struct ltls *s, char *buf, size_t cap);
-/* Encrypt buf (all of it); 0 or < 0. */
-int ltls_write(struct ltls *s, const void *buf, size_t len);
-/* Ciphertext received from the peer. */
-int ltls_feed(struct ltls *s, const void *buf, size_t len);
-/* Ciphertext to send: how much is waiting, and up to cap bytes of it. */
-size_t ltls_out_pending(const struct ltls *s);
-int ltls_take(struct ltls *s, char *buf, size_t cap);
-const char *ltls_error(const struct ltls *s);
+struct tls_conn; /* core/tls.h: the connection's other operations */
+struct tls_conn *ltls_new(struct script_engine *e, const char *sni, char *err, size_t errlen);
 /* Push the peer certificate as a table (see docs/scripting.md), or nil
  * and a message; returns the number of values pushed. */
-int ltls_push_cert(lua_State *L, struct ltls *s);
-/* The version and cipher negotiated ("TLSv1.3", "TLS_AES_256_GCM_SHA384"). */
-const char *ltls_version(const struct ltls *s);
-const char *ltls_cipher(const struct ltls *s);
+int ltls_push_cert(lua_State *L, struct tls_conn *s);
 
 #endif

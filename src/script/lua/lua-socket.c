@@ -29,6 +29,7 @@
 #include <trawl/tcp.h>
 #include <trawl/udp.h>
 
+#include "core/tls.h"
 #include "script/lua/lua-int.h"
 
 #define LSOCK_MT "trawl.socket"
@@ -84,7 +85,7 @@ struct lsock {
   uint16_t port;
   char *sni;
   /* tls */
-  struct ltls *tls;
+  struct tls_conn *tls;
   struct sdefer hs_defer; /* a handshake step waiting for the hook */
   char tag[96];         /* "TCP 127.0.0.1:80" for --script-trace */
 };
@@ -102,7 +103,7 @@ static void lsock_unref(struct lsock *ls) {
     ls->dq = d->next;
     free(d);
   }
-  if (ls->tls) ltls_free(ls->tls);
+  if (ls->tls) tls_conn_free(ls->tls);
   free(ls->sni);
   free(ls);
 }
@@ -238,11 +239,11 @@ static int lsock_raw_read(struct lsock *ls);
  * with it. Returns 1 if something was written, 0 if nothing was pending,
  * or a negative error. */
 static int lsock_tls_flush(struct lsock *ls, tw_tcp_write_cb cb) {
-  size_t n = ltls_out_pending(ls->tls);
+  size_t n = tls_conn_out_pending(ls->tls);
   if (n == 0 || !ls->tcp) return 0;
   char *buf = malloc(n);
   if (!buf) return -ENOMEM;
-  int got = ltls_take(ls->tls, buf, n);
+  int got = tls_conn_take(ls->tls, buf, n);
   int r = got > 0 ? tw_tcp_write(ls->tcp, buf, (size_t)got, cb) : 0;
   free(buf);
   if (r < 0) return r;
@@ -276,7 +277,7 @@ static void lsock_on_raw(tw_tcp *tcp, int status, const char *buf, size_t len) {
   if (ls->state == LS_CLOSED) return;
   if (len > 0) {
     if (ls->tls) {
-      ltls_feed(ls->tls, buf, len);
+      tls_conn_feed(ls->tls, buf, len);
     } else {
       int r = lsock_append(ls, buf, len);
       if (r < 0 && !ls->rerr) ls->rerr = r;
@@ -319,10 +320,10 @@ static int lsock_raw_read(struct lsock *ls) {
 /* One handshake step: 1 done, 0 waiting for the peer, -1 failed with the
  * message in msg. */
 static int lsock_hs_try(struct lsock *ls, char *msg, size_t len) {
-  int r = ltls_handshake(ls->tls);
+  int r = tls_conn_handshake(ls->tls);
   lsock_tls_flush(ls, NULL);
   if (r == 1) {
-    lsock_trace(ls, "SSL handshake done:", ltls_version(ls->tls), strlen(ltls_version(ls->tls)));
+    lsock_trace(ls, "SSL handshake done:", tls_conn_version(ls->tls), strlen(tls_conn_version(ls->tls)));
     return 1;
   }
   if (r == 0 && !ls->rerr) {
@@ -330,7 +331,7 @@ static int lsock_hs_try(struct lsock *ls, char *msg, size_t len) {
     if (e == 0) return 0;
   }
   snprintf(msg, len, "SSL handshake failed: %s",
-           r < 0 ? ltls_error(ls->tls) : ls->rerr == TW_EOF ? "connection closed by peer" : st_errstr(ls->rerr));
+           r < 0 ? tls_conn_error(ls->tls) : ls->rerr == TW_EOF ? "connection closed by peer" : st_errstr(ls->rerr));
   lsock_trace(ls, msg, NULL, 0);
   return -1;
 }
@@ -435,7 +436,7 @@ static void lsock_drain(struct lsock *ls) {
     for (;;) {
       size_t room = LSOCK_RBUF_MAX - ls->rlen;
       if (room == 0) break; /* the rest stays in the TLS engine */
-      int n = ltls_read(ls->tls, buf, room < sizeof buf ? room : sizeof buf);
+      int n = tls_conn_read(ls->tls, buf, room < sizeof buf ? room : sizeof buf);
       if (n > 0) {
         lsock_trace(ls, "RECV", buf, (size_t)n);
         if (lsock_append(ls, buf, (size_t)n) < 0) {
@@ -921,7 +922,7 @@ static int lsock_send(lua_State *L) {
   if (ls->kind == 2) {
     r = tw_udp_send(ls->udp, data, len, NULL, lsock_on_usend);
   } else if (ls->tls) {
-    if (ltls_write(ls->tls, data, len) < 0) return st_pusherr(L, ltls_error(ls->tls));
+    if (tls_conn_write(ls->tls, data, len) < 0) return st_pusherr(L, tls_conn_error(ls->tls));
     lsock_hold(L, ls, t);
     ls->op = OP_SEND;
     r = lsock_tls_flush(ls, lsock_on_write);
@@ -998,9 +999,9 @@ static int lsock_get_ssl_info(lua_State *L) {
   struct lsock *ls = lsock_check(L);
   if (!ls || !ls->tls || ls->state != LS_OPEN) return st_pusherr(L, "not an SSL connection");
   lua_createtable(L, 0, 2);
-  lua_pushstring(L, ltls_version(ls->tls));
+  lua_pushstring(L, tls_conn_version(ls->tls));
   lua_setfield(L, -2, "version");
-  lua_pushstring(L, ltls_cipher(ls->tls));
+  lua_pushstring(L, tls_conn_cipher(ls->tls));
   lua_setfield(L, -2, "cipher");
   return 1;
 }

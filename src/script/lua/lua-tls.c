@@ -1,16 +1,17 @@
 /* lua-tls.c: TLS for script sockets with OpenSSL, without blocking and
- * without touching the socket: each connection is an SSL object between
- * two memory BIOs. lua-socket.c feeds it the ciphertext the TCP stream
- * delivers (ltls_feed), sends what it produces (ltls_take), and retries the
- * handshake or read whenever it wanted more input. So TLS runs on the same
- * tw_tcp streams, timeouts and --script-trace as plain sockets, and a
- * STARTTLS upgrade (reconnect_ssl) is the same code.
+ * without touching the socket: each connection is a core/tls.h connection
+ * (an SSL object between two memory BIOs, shared with the version scan).
+ * lua-socket.c feeds it the ciphertext the TCP stream delivers, sends what
+ * it produces, and retries the handshake or read whenever it wanted more
+ * input. So TLS runs on the same tw_tcp streams, timeouts and
+ * --script-trace as plain sockets, and a STARTTLS upgrade (reconnect_ssl)
+ * is the same code.
  *
- * Scanners talk to anything: no certificate verification, every protocol
- * version and cipher OpenSSL still has (security level 0). The peer's
- * certificate becomes a Lua table (ltls_push_cert, also
- * trawl.parse_certificate for PEM/DER text) with the fields of Nmap's
- * ssl-cert: subject, issuer, validity, public key, SANs, fingerprints. */
+ * Scanners talk to anything: core/tls.h's permissive context, one per
+ * script engine. The peer's certificate becomes a Lua table
+ * (ltls_push_cert, also trawl.parse_certificate for PEM/DER text) with the
+ * fields of Nmap's ssl-cert: subject, issuer, validity, public key, SANs,
+ * fingerprints. */
 #define _GNU_SOURCE
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
@@ -26,132 +27,24 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/tls.h"
 #include "script/lua/lua-int.h"
-
-struct ltls {
-  SSL *ssl;
-  BIO *rbio, *wbio; /* owned by ssl */
-  char err[256];
-};
 
 /* The engine's client context (e->tls_ctx), made on first use. Each SSL
  * object holds a reference to it, so lua_tls_close may free it while
  * sockets are still closing. */
 static SSL_CTX *tls_get_ctx(struct script_engine *e) {
-  if (e->tls_ctx) return e->tls_ctx;
-  SSL_CTX *c = SSL_CTX_new(TLS_client_method());
-  if (!c) return NULL;
-  SSL_CTX_set_verify(c, SSL_VERIFY_NONE, NULL);
-  SSL_CTX_set_security_level(c, 0);
-  SSL_CTX_set_min_proto_version(c, 0);
-  SSL_CTX_set_cipher_list(c, "ALL:@SECLEVEL=0");
-  SSL_CTX_set_options(c, SSL_OP_LEGACY_SERVER_CONNECT | SSL_OP_ALLOW_UNSAFE_LEGACY_RENEGOTIATION);
-  e->tls_ctx = c;
-  return c;
+  if (!e->tls_ctx) e->tls_ctx = tls_client_ctx_new();
+  return e->tls_ctx;
 }
 
-static void tls_seterr(struct ltls *s, const char *what) {
-  unsigned long e = ERR_get_error();
-  if (e) {
-    char buf[200];
-    ERR_error_string_n(e, buf, sizeof buf);
-    snprintf(s->err, sizeof s->err, "%s: %s", what, buf);
-  } else {
-    snprintf(s->err, sizeof s->err, "%s", what);
-  }
-  ERR_clear_error();
-}
-
-struct ltls *ltls_new(struct script_engine *e, const char *sni, char *err, size_t errlen) {
+struct tls_conn *ltls_new(struct script_engine *e, const char *sni, char *err, size_t errlen) {
   SSL_CTX *c = tls_get_ctx(e);
   if (!c) {
     snprintf(err, errlen, "cannot create the TLS context");
     return NULL;
   }
-  struct ltls *s = calloc(1, sizeof *s);
-  if (!s) {
-    snprintf(err, errlen, "out of memory");
-    return NULL;
-  }
-  s->ssl = SSL_new(c);
-  s->rbio = BIO_new(BIO_s_mem());
-  s->wbio = BIO_new(BIO_s_mem());
-  if (!s->ssl || !s->rbio || !s->wbio) {
-    snprintf(err, errlen, "cannot create a TLS connection");
-    if (s->ssl) SSL_free(s->ssl);
-    if (s->rbio) BIO_free(s->rbio);
-    if (s->wbio) BIO_free(s->wbio);
-    free(s);
-    return NULL;
-  }
-  BIO_set_mem_eof_return(s->rbio, -1); /* empty means "wait", not EOF */
-  SSL_set_bio(s->ssl, s->rbio, s->wbio);
-  SSL_set_connect_state(s->ssl);
-  struct in6_addr tmp;
-  if (sni && *sni && inet_pton(AF_INET, sni, &tmp) != 1 && inet_pton(AF_INET6, sni, &tmp) != 1)
-    SSL_set_tlsext_host_name(s->ssl, sni);
-  return s;
-}
-
-void ltls_free(struct ltls *s) {
-  if (!s) return;
-  SSL_free(s->ssl);
-  free(s);
-}
-
-int ltls_handshake(struct ltls *s) {
-  ERR_clear_error();
-  int r = SSL_do_handshake(s->ssl);
-  if (r == 1) return 1;
-  int e = SSL_get_error(s->ssl, r);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
-  tls_seterr(s, "handshake");
-  return -1;
-}
-
-int ltls_read(struct ltls *s, char *buf, size_t cap) {
-  ERR_clear_error();
-  int r = SSL_read(s->ssl, buf, (int)(cap > 1 << 30 ? 1 << 30 : cap));
-  if (r > 0) return r;
-  int e = SSL_get_error(s->ssl, r);
-  if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return 0;
-  if (e == SSL_ERROR_ZERO_RETURN) return TW_EOF;
-  tls_seterr(s, "read");
-  return -EPROTO;
-}
-
-int ltls_write(struct ltls *s, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len > 0) {
-    ERR_clear_error();
-    int n = SSL_write(s->ssl, p, (int)(len > 1 << 30 ? 1 << 30 : len));
-    if (n <= 0) {
-      tls_seterr(s, "write");
-      return -EPROTO;
-    }
-    p += n;
-    len -= (size_t)n;
-  }
-  return 0;
-}
-
-int ltls_feed(struct ltls *s, const void *buf, size_t len) {
-  return BIO_write(s->rbio, buf, (int)len) == (int)len ? 0 : -ENOMEM;
-}
-
-size_t ltls_out_pending(const struct ltls *s) { return BIO_ctrl_pending(s->wbio); }
-
-int ltls_take(struct ltls *s, char *buf, size_t cap) {
-  if (cap == 0 || BIO_ctrl_pending(s->wbio) == 0) return 0;
-  int n = BIO_read(s->wbio, buf, (int)cap);
-  return n > 0 ? n : 0;
-}
-
-const char *ltls_error(const struct ltls *s) { return s->err[0] ? s->err : "TLS error"; }
-const char *ltls_version(const struct ltls *s) { return SSL_get_version(s->ssl); }
-const char *ltls_cipher(const struct ltls *s) {
-  const char *c = SSL_get_cipher_name(s->ssl);
-  return c ? c : "";
+  return tls_conn_new(c, sni, err, errlen);
 }
 
 /* ---- certificates as Lua tables ---------------------------------------------- */
@@ -368,8 +261,8 @@ static int tls_push_x509(lua_State *L, X509 *x) {
   return 1;
 }
 
-int ltls_push_cert(lua_State *L, struct ltls *s) {
-  X509 *x = SSL_get1_peer_certificate(s->ssl);
+int ltls_push_cert(lua_State *L, struct tls_conn *s) {
+  X509 *x = SSL_get1_peer_certificate(tls_conn_ssl(s));
   if (!x) return st_pusherr(L, "no certificate");
   tls_push_x509(L, x);
   X509_free(x);
@@ -396,7 +289,7 @@ static int tls_parse(lua_State *L) {
 }
 
 void lua_tls_close(struct script_engine *e) {
-  SSL_CTX_free(e->tls_ctx);
+  tls_client_ctx_free(e->tls_ctx);
   e->tls_ctx = NULL;
 }
 
