@@ -4,8 +4,11 @@
  * trap (a speculative probe's hard match Nmap would never have sent must
  * not win), tcpwrapped, an endless stream (bounded buffer, a verdict
  * within the waits), a silent service, a refused port, a UDP service,
- * Exclude, and the global connection cap. The database is written here
- * with short waits. A guard timer fails a test that would hang. */
+ * Exclude, and the global connection cap; the TLS tunnel against TLS
+ * servers run by OpenSSL in a thread (HTTP inside, a stalled handshake,
+ * garbage inside); the adaptive NULL wait against a silent HTTP server and
+ * a late greeter. The database is written here with short waits. A guard
+ * timer fails a test that would hang. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +18,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <trawl/tcp.h>
 #include <trawl/udp.h>
@@ -41,12 +51,17 @@ static const char DB[] =
     "rarity 1\n"
     "totalwaitms 300\n"
     "match ftp m|^220 [^\\r\\n]*\\r\\n214 Toy ftp help| p/Toy ftpd/\n"
+    /* an empty ClientHello: a TLS server answers with a fatal alert */
+    "Probe TCP BadHello q|\\x16\\x03\\x01\\x00\\x04\\x01\\x00\\x00\\x00|\n"
+    "rarity 1\n"
+    "totalwaitms 300\n"
+    "match ssl m|^\\x15\\x03[\\x00-\\x04]\\x00\\x02\\x02|\n"
     "Probe UDP Ping q|ping|\n"
     "rarity 1\n"
     "totalwaitms 300\n"
     "match toyudp m|^pong (\\d+)| v/$1/\n";
 
-enum mode { GREET, HTTP, WRAP, SOFTFTP, STREAM, SILENT, CHATTY };
+enum mode { GREET, HTTP, WRAP, SOFTFTP, STREAM, SILENT, CHATTY, TLSSTALL };
 
 struct world {
   int cur, max, accepted;
@@ -92,6 +107,9 @@ static void conn_read(tw_tcp *t, int status, const char *buf, size_t len) {
     tw_tcp_write(t, "214 Toy ftp help\r\n", 18, NULL);
   } else if (s->mode == CHATTY) {
     tw_tcp_write(t, "?\r\n", 3, NULL);
+  } else if (s->mode == TLSSTALL && len == 9 && memcmp(buf, "\x16\x03\x01\x00\x04\x01", 6) == 0) {
+    /* the empty ClientHello gets a TLS server's alert; a real one, nothing */
+    tw_tcp_write(t, "\x15\x03\x03\x00\x02\x02\x32", 7, NULL);
   }
 }
 
@@ -289,7 +307,7 @@ static void test_services(void **state) {
   /* silent: every wait runs out, nothing matched */
   assert_int_equal(out[5].r.state, VS_NOMATCH);
   assert_int_equal(out[5].r.nfp, 0);
-  assert_int_equal(out[5].r.probes_sent, 3);
+  assert_int_equal(out[5].r.probes_sent, 4);
   /* refused before any byte: Nmap calls that tcpwrapped too */
   assert_int_equal(out[6].r.state, VS_TCPWRAPPED);
   /* UDP: no NULL probe, the Ping probe answers */
@@ -348,9 +366,9 @@ static void test_global_cap(void **state) {
   scan(loop, db, &o, addrs, protos, 4, &run);
   for (int i = 0; i < 4; i++) {
     assert_int_equal(run.out[i].r.state, VS_NOMATCH);
-    assert_int_equal(run.out[i].r.probes_sent, 3);
+    assert_int_equal(run.out[i].r.probes_sent, 4);
   }
-  assert_int_equal(w.accepted, 12);
+  assert_int_equal(w.accepted, 16);
   assert_int_equal(run.max_open, 2);
   assert_int_equal(run.open, 0);
   assert_int_equal(tw_loop_close(loop), 0);
@@ -374,7 +392,7 @@ static void test_adaptive_waits(void **state) {
                         .adaptive_waits = adaptive};
     scan(loop, db, &o, &s.addr, &proto, 1, &run);
     assert_int_equal(run.out[0].r.state, VS_NOMATCH);
-    assert_int_equal(run.out[0].r.nfp, 3);
+    assert_int_equal(run.out[0].r.nfp, 4);
     assert_memory_equal(run.out[0].r.fp[0].data, "hello, unknown service\r\n", 24);
     assert_string_equal(run.out[0].r.fp[1].probe, "GetRequest");
     if (adaptive)
@@ -429,6 +447,298 @@ static void test_real_db(void **state) {
   sp_free(db);
 }
 
+/* ---- TLS servers: OpenSSL in a thread, one thread per connection ------------------ */
+
+enum tls_mode { TLS_HTTP, TLS_GARBAGE };
+#define TLS_CONNS 64
+
+struct tls_server {
+  SSL_CTX *ctx;
+  enum tls_mode mode;
+  int lfd, stop[2];
+  struct sockaddr_storage addr;
+  pthread_t acceptor;
+  pthread_mutex_t mu;
+  int nconn, fds[TLS_CONNS], handshakes;
+  pthread_t th[TLS_CONNS];
+};
+
+struct tls_conn_arg {
+  struct tls_server *s;
+  int fd;
+};
+
+/* A self-signed P-256 certificate made here. */
+static SSL_CTX *tls_server_ctx(void) {
+  EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+  X509 *x = X509_new();
+  assert_non_null(k);
+  assert_non_null(x);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), 1);
+  X509_gmtime_adj(X509_getm_notBefore(x), 0);
+  X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+  X509_set_pubkey(x, k);
+  X509_NAME *n = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)"toy.test", -1, -1, 0);
+  X509_set_issuer_name(x, n);
+  assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+  SSL_CTX *c = SSL_CTX_new(TLS_server_method());
+  assert_non_null(c);
+  assert_int_equal(SSL_CTX_use_certificate(c, x), 1);
+  assert_int_equal(SSL_CTX_use_PrivateKey(c, k), 1);
+  X509_free(x);
+  EVP_PKEY_free(k);
+  return c;
+}
+
+static void *tls_conn_main(void *arg) {
+  struct tls_conn_arg *a = arg;
+  struct tls_server *s = a->s;
+  int fd = a->fd;
+  free(a);
+  SSL *ssl = SSL_new(s->ctx);
+  SSL_set_fd(ssl, fd);
+  if (SSL_accept(ssl) == 1) {
+    pthread_mutex_lock(&s->mu);
+    s->handshakes++;
+    pthread_mutex_unlock(&s->mu);
+    char buf[512];
+    int n;
+    while ((n = SSL_read(ssl, buf, sizeof buf)) > 0) {
+      static const char http[] = "HTTP/1.0 200 OK\r\nServer: Toy/2.4\r\n\r\n";
+      if (s->mode == TLS_GARBAGE) {
+        SSL_write(ssl, "\x01\x02 garbage \xff\r\n", 14);
+      } else if (n >= 14 && memcmp(buf, "GET / HTTP/1.0", 14) == 0) {
+        SSL_write(ssl, http, sizeof http - 1);
+        SSL_shutdown(ssl);
+        break;
+      }
+    }
+  }
+  ERR_clear_error();
+  SSL_free(ssl);
+  return NULL;
+}
+
+static void *tls_acceptor(void *arg) {
+  struct tls_server *s = arg;
+  for (;;) {
+    struct pollfd p[2] = {{s->lfd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (poll(p, 2, -1) < 0 || p[1].revents) break;
+    int fd = accept(s->lfd, NULL, NULL);
+    if (fd < 0) continue;
+    pthread_mutex_lock(&s->mu);
+    if (s->nconn == TLS_CONNS) {
+      pthread_mutex_unlock(&s->mu);
+      close(fd);
+      continue;
+    }
+    struct tls_conn_arg *a = malloc(sizeof *a);
+    a->s = s;
+    a->fd = fd;
+    s->fds[s->nconn] = fd;
+    pthread_create(&s->th[s->nconn++], NULL, tls_conn_main, a);
+    pthread_mutex_unlock(&s->mu);
+  }
+  return NULL;
+}
+
+static void tls_server_start(struct tls_server *s, enum tls_mode mode) {
+  memset(s, 0, sizeof *s);
+  s->mode = mode;
+  s->ctx = tls_server_ctx();
+  pthread_mutex_init(&s->mu, NULL);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t sl = sizeof a;
+  s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(s->lfd >= 0);
+  assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+  assert_int_equal(listen(s->lfd, 64), 0);
+  assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &sl), 0);
+  memcpy(&s->addr, &a, sizeof a);
+  assert_int_equal(pipe(s->stop), 0);
+  assert_int_equal(pthread_create(&s->acceptor, NULL, tls_acceptor, s), 0);
+}
+
+/* Stops accepting, unblocks and joins every connection's thread. */
+static void tls_server_stop(struct tls_server *s) {
+  assert_int_equal(write(s->stop[1], "x", 1), 1);
+  pthread_join(s->acceptor, NULL);
+  for (int i = 0; i < s->nconn; i++) shutdown(s->fds[i], SHUT_RDWR);
+  for (int i = 0; i < s->nconn; i++) {
+    pthread_join(s->th[i], NULL);
+    close(s->fds[i]);
+  }
+  close(s->lfd);
+  close(s->stop[0]);
+  close(s->stop[1]);
+  SSL_CTX_free(s->ctx);
+  pthread_mutex_destroy(&s->mu);
+}
+
+/* The tunnel: a TLS server speaking HTTP is "ssl" in the clear (the
+ * BadHello alert) and then http with the fixture's fields inside TLS; one
+ * that stalls real handshakes stays "ssl" within the probe's wait; one
+ * that answers garbage inside TLS is ssl with no match and a fingerprint
+ * of the decrypted garbage. */
+static void test_tls_tunnel(void **state) {
+  struct sp_db *db = load_db();
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct tls_server http, garbage;
+  tls_server_start(&http, TLS_HTTP);
+  tls_server_start(&garbage, TLS_GARBAGE);
+  struct world w = {0};
+  struct server stall;
+  server_start(loop, &stall, TLSSTALL, NULL, &w);
+  struct sockaddr_storage addrs[3] = {http.addr, stall.addr, garbage.addr};
+  enum scan_proto protos[3] = {PROTO_TCP, PROTO_TCP, PROTO_TCP};
+  for (int adaptive = 0; adaptive < 2; adaptive++) {
+    struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 64, .per_port = 4,
+                        .adaptive_waits = adaptive};
+    struct run run;
+    scan(loop, db, &o, addrs, protos, 3, &run);
+    struct outcome *out = run.out;
+    assert_int_equal(out[0].r.state, VS_HARD);
+    assert_int_equal(out[0].r.ssl, 1);
+    assert_int_equal(out[0].r.tls_needed, 0);
+    assert_string_equal(out[0].r.match.service, "http");
+    assert_string_equal(out[0].r.match.r.field[SP_PRODUCT], "Toy httpd");
+    assert_string_equal(out[0].r.match.r.field[SP_VERSION], "2.4");
+    /* the stalled handshake: still ssl, decided within the waits */
+    assert_int_equal(out[1].r.state, VS_HARD);
+    assert_string_equal(out[1].r.match.service, "ssl");
+    assert_int_equal(out[1].r.ssl, 0);
+    assert_int_equal(out[1].r.tls_needed, 1);
+    assert_true(out[1].at < 1500 * MS);
+    /* garbage inside TLS */
+    assert_int_equal(out[2].r.state, VS_NOMATCH);
+    assert_int_equal(out[2].r.ssl, 1);
+    assert_true(out[2].r.nfp >= 1);
+    assert_memory_equal(out[2].r.fp[0].data, "\x01\x02 garbage", 10);
+  }
+  pthread_mutex_lock(&http.mu);
+  assert_true(http.handshakes >= 2); /* NULL and GetRequest inside TLS, twice */
+  pthread_mutex_unlock(&http.mu);
+  tls_server_stop(&http);
+  tls_server_stop(&garbage);
+  assert_int_equal(tw_loop_close(loop), 0);
+  sp_free(db);
+}
+
+/* ---- the adaptive NULL wait -------------------------------------------------------- */
+
+/* Nmap-like waits: a NULL probe that would cost 3 s on a silent service. */
+static const char DB_LONG[] =
+    "Probe TCP NULL q||\n"
+    "totalwaitms 3000\n"
+    "tcpwrappedms 200\n"
+    "match ftp m|^220 FakeFTPd ([\\d.]+)\\r\\n| p/FakeFTPd/ v/$1/\n"
+    "Probe TCP GetRequest q|GET / HTTP/1.0\\r\\n\\r\\n|\n"
+    "rarity 1\n"
+    "totalwaitms 3000\n"
+    "match http m|^HTTP/1\\.0 200 OK\\r\\nServer: Toy/([\\d.]+)| p/Toy httpd/ v/$1/\n";
+
+/* A late greeter: its banner 1.5 s after the connect, nothing before it,
+ * then "500 what?" to anything. */
+struct late {
+  struct world *w;
+  tw_tcp *c;
+  tw_timer *t;
+  int greeted, refs;
+};
+
+static void late_unref(struct late *l) {
+  if (--l->refs == 0) free(l);
+}
+static void late_conn_closed(void *h) {
+  struct late *l = tw_data(h);
+  l->w->cur--;
+  l->c = NULL;
+  late_unref(l);
+}
+static void late_timer_closed(void *h) { late_unref(tw_data(h)); }
+
+static void late_read(tw_tcp *t, int status, const char *buf, size_t len) {
+  struct late *l = tw_data(t);
+  (void)buf;
+  if (status != 0) {
+    if (!tw_is_closing(t)) tw_close(t, late_conn_closed);
+    return;
+  }
+  if (l->greeted && len > 0) tw_tcp_write(t, "500 what?\r\n", 11, NULL);
+}
+
+static void late_greet(tw_timer *t, int status) {
+  struct late *l = tw_data(t);
+  if (status == 0 && l->c && !tw_is_closing(l->c)) {
+    tw_tcp_write(l->c, "220 FakeFTPd 9.9\r\n", 18, NULL);
+    l->greeted = 1;
+  }
+  tw_close(t, late_timer_closed);
+}
+
+static void late_accept(tw_tcp *lt, int status) {
+  struct world *w = tw_data(lt);
+  tw_tcp *c;
+  while (status == 0 && tw_tcp_accept(lt, &c) == 0) {
+    struct late *l = calloc(1, sizeof *l);
+    assert_non_null(l);
+    l->w = w;
+    l->c = c;
+    l->refs = 2;
+    w->accepted++;
+    w->cur++;
+    tw_set_data(c, l);
+    assert_int_equal(tw_timer_new(tw_handle_loop(lt), &l->t, l), 0);
+    assert_int_equal(tw_timer_start(l->t, late_greet, 1500 * MS, 0), 0);
+    tw_tcp_read_start(c, late_read);
+  }
+}
+
+/* Silent HTTP: answered well under 1 s with adaptive waits (GetRequest's
+ * quick reply ends the NULL probe's wait), after the NULL probe's 3 s
+ * without. The late greeter is named from its banner either way: its
+ * answer to GetRequest came only after its banner, so the NULL probe was
+ * not cut before the banner. */
+static void test_null_wait(void **state) {
+  struct vf_warnings wr = {.n = 0};
+  struct sp_db *db = vf_parse(DB_LONG, sizeof DB_LONG - 1, &wr);
+  assert_int_equal(wr.n, 0);
+  tw_loop *loop;
+  assert_int_equal(tw_loop_new(&loop), 0);
+  struct world w = {0}, lw = {0};
+  struct server http;
+  server_start(loop, &http, HTTP, NULL, &w);
+  tw_tcp *lt;
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  assert_int_equal(tw_tcp_new(loop, &lt, &lw), 0);
+  assert_int_equal(tw_tcp_listen(lt, (struct sockaddr *)&a, 0, late_accept), 0);
+  struct sockaddr_storage addrs[2];
+  addrs[0] = http.addr;
+  assert_int_equal(tw_tcp_sockname(lt, &addrs[1]), 0);
+  enum scan_proto protos[2] = {PROTO_TCP, PROTO_TCP};
+  for (int adaptive = 0; adaptive < 2; adaptive++) {
+    struct vs_opts o = {.intensity = VP_INTENSITY_DEFAULT, .max_conns = 16, .per_port = 4,
+                        .adaptive_waits = adaptive};
+    struct run run;
+    scan(loop, db, &o, addrs, protos, 2, &run);
+    assert_int_equal(run.out[0].r.state, VS_HARD);
+    assert_string_equal(run.out[0].r.match.service, "http");
+    assert_string_equal(run.out[0].r.match.r.field[SP_VERSION], "2.4");
+    if (adaptive)
+      assert_true(run.out[0].at < 800 * MS);
+    else
+      assert_true(run.out[0].at >= 3000 * MS);
+    assert_int_equal(run.out[1].r.state, VS_HARD);
+    assert_string_equal(run.out[1].r.match.service, "ftp");
+    assert_string_equal(run.out[1].r.match.r.field[SP_VERSION], "9.9");
+    assert_true(run.out[1].at >= 1500 * MS);
+  }
+  assert_int_equal(tw_loop_close(loop), 0);
+  sp_free(db);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_services),
@@ -436,6 +746,8 @@ int main(void) {
       cmocka_unit_test(test_global_cap),
       cmocka_unit_test(test_adaptive_waits),
       cmocka_unit_test(test_real_db),
+      cmocka_unit_test(test_tls_tunnel),
+      cmocka_unit_test(test_null_wait),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
