@@ -633,19 +633,22 @@ static const char DB_LONG[] =
     "Probe TCP NULL q||\n"
     "totalwaitms 3000\n"
     "tcpwrappedms 200\n"
-    "match ftp m|^220 FakeFTPd ([\\d.]+)\\r\\n| p/FakeFTPd/ v/$1/\n"
+    "match ftp m|^220 FakeFTPd ([\\d.]+)\\r\\n$| p/FakeFTPd/ v/$1/\n"
     "Probe TCP GetRequest q|GET / HTTP/1.0\\r\\n\\r\\n|\n"
     "rarity 1\n"
     "totalwaitms 3000\n"
     "match http m|^HTTP/1\\.0 200 OK\\r\\nServer: Toy/([\\d.]+)| p/Toy httpd/ v/$1/\n";
 
-/* A late greeter: its banner 1.5 s after the connect, nothing before it,
- * then "500 what?" to anything. */
+/* A late greeter: its banner 1.5 s after the connect, nothing before it;
+ * what it was sent meanwhile is answered with "500 what?" in the same
+ * write as the banner, and later requests too. So only the NULL probe's
+ * reply (the banner alone) matches DB_LONG's anchored line: another
+ * probe's (NULL's lines are every TCP probe's fallback) does not. */
 struct late {
   struct world *w;
   tw_tcp *c;
   tw_timer *t;
-  int greeted, refs;
+  int greeted, asked, refs;
 };
 
 static void late_unref(struct late *l) {
@@ -667,12 +670,14 @@ static void late_read(tw_tcp *t, int status, const char *buf, size_t len) {
     return;
   }
   if (l->greeted && len > 0) tw_tcp_write(t, "500 what?\r\n", 11, NULL);
+  if (!l->greeted && len > 0) l->asked = 1;
 }
 
 static void late_greet(tw_timer *t, int status) {
   struct late *l = tw_data(t);
   if (status == 0 && l->c && !tw_is_closing(l->c)) {
-    tw_tcp_write(l->c, "220 FakeFTPd 9.9\r\n", 18, NULL);
+    static const char both[] = "220 FakeFTPd 9.9\r\n500 what?\r\n";
+    tw_tcp_write(l->c, both, l->asked ? sizeof both - 1 : 18, NULL);
     l->greeted = 1;
   }
   tw_close(t, late_timer_closed);
