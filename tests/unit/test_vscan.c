@@ -65,6 +65,7 @@ enum mode { GREET, HTTP, WRAP, SOFTFTP, STREAM, SILENT, CHATTY, TLSSTALL };
 
 struct world {
   int cur, max, accepted;
+  int live; /* late greeters' connection states not yet freed */
 };
 
 struct server {
@@ -652,7 +653,10 @@ struct late {
 };
 
 static void late_unref(struct late *l) {
-  if (--l->refs == 0) free(l);
+  if (--l->refs == 0) {
+    l->w->live--;
+    free(l);
+  }
 }
 static void late_conn_closed(void *h) {
   struct late *l = tw_data(h);
@@ -692,6 +696,7 @@ static void late_accept(tw_tcp *lt, int status) {
     l->w = w;
     l->c = c;
     l->refs = 2;
+    w->live++;
     w->accepted++;
     w->cur++;
     tw_set_data(c, l);
@@ -740,6 +745,10 @@ static void test_null_wait(void **state) {
     assert_string_equal(run.out[1].r.match.r.field[SP_VERSION], "9.9");
     assert_true(run.out[1].at >= 1500 * MS);
   }
+  /* the late greeter's connections end (the engine closed its side) and
+   * their banner timers fire */
+  while (lw.live > 0) assert_true(tw_loop_run(loop, TW_RUN_ONCE) >= 0);
+  assert_int_equal(lw.cur, 0);
   assert_int_equal(tw_loop_close(loop), 0);
   sp_free(db);
 }
