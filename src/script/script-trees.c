@@ -1,7 +1,9 @@
 /* script-trees.c: the host and port tables given to rules and actions,
  * with the fields of Nmap NSE's host and port tables (docs/scripting.md):
  * host.ip, bin_ip, name, targetname, mac, distance, interface, srcip,
- * times, registry...; port.number, protocol, state, service, version.
+ * times, registry...; port.number, protocol, state, service, version
+ * (with -sV: product, version, extrainfo, hostname, ostype, devicetype,
+ * cpe, service_tunnel, service_fp, name_confidence, as in NSE).
  * A host's table is made once per phase and shared by every rule and
  * run of that host (so host.registry is shared, as in NSE). */
 #define _GNU_SOURCE
@@ -76,7 +78,27 @@ void trees_push_port(lua_State *L, const struct port_result *p) {
   trees_setfs(L, "state", port_state_name(p->state));
   if (p->reason) trees_setfs(L, "reason", p->reason);
   if (p->service) trees_setfs(L, "service", p->service);
-  lua_createtable(L, 0, 1);
+  /* port.version, with NSE's field names: what -sV found (name_confidence
+   * 10 when a probe matched, 3 for the port table's guess) */
+  const struct port_version *v = p->version;
+  lua_createtable(L, 0, 12);
   if (p->service) trees_setfs(L, "name", p->service);
+  trees_setfi(L, "name_confidence", v && v->conf ? v->conf : v && v->probed ? 10 : 3);
+  trees_setfs(L, "service_dtype", v && v->probed ? "probed" : "table");
+  trees_setfs(L, "service_tunnel", v && v->ssl ? "ssl" : "none");
+  if (v) {
+    const char *k[] = {"product", "version", "extrainfo", "hostname", "ostype", "devicetype",
+                       "service_fp"};
+    const char *val[] = {v->product, v->version,    v->extrainfo, v->hostname,
+                         v->ostype,  v->devicetype, v->fingerprint};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++)
+      if (val[i]) trees_setfs(L, k[i], val[i]);
+    lua_createtable(L, (int)v->ncpe, 0);
+    for (size_t i = 0; i < v->ncpe; i++) {
+      lua_pushstring(L, v->cpe[i]);
+      lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "cpe");
+  }
   lua_setfield(L, -2, "version");
 }

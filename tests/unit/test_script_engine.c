@@ -596,8 +596,43 @@ static void test_stop(void **state) {
   fx_free(&f);
 }
 
+/* port.version carries what -sV found, with NSE's field names; a port
+ * version detection did not confirm has the table's name at confidence 3. */
+static void test_port_version(void **state) {
+  fx_script("pv", FX_HEAD("'pv'") "portrule = function() return true end\n"
+                  "action = function(host, port)\n"
+                  "  local v = port.version\n"
+                  "  return table.concat({port.service or '-', v.name or '-', v.name_confidence,\n"
+                  "    v.service_dtype, v.service_tunnel, v.product or '-', v.version or '-',\n"
+                  "    v.extrainfo or '-', v.ostype or '-', v.cpe and table.concat(v.cpe, '+') or '-'}, '|')\n"
+                  "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "pv"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  host_add_port(&h, PROTO_TCP, 443, PORT_OPEN, "syn-ack", 64, "https");
+  host_add_port(&h, PROTO_TCP, 2323, PORT_OPEN, "syn-ack", 64, "3d-nfsd");
+  char *cpe[] = {"cpe:/a:igor_sysoev:nginx:1.22.1", "cpe:/o:linux:linux_kernel"};
+  struct port_version web = {.product = "nginx", .version = "1.22.1", .ostype = "Linux",
+                             .cpe = cpe, .ncpe = 2, .probed = true, .ssl = true};
+  assert_int_equal(port_set_version(&h.ports[0], "http", &web), 0);
+  struct port_version none = {.fingerprint = "SF-Port2323-TCP:V=0.1.0;"};
+  assert_int_equal(port_set_version(&h.ports[1], NULL, &none), 0);
+  struct host_result *hp = &h;
+  assert_int_equal(script_run_group(f.e, &hp, 1, NULL, fx_done, &f), 0);
+  fx_wait(&f, 10ull * 1000000000ull);
+  assert_string_equal(fx_out(&h, 443, "pv"),
+                      "http|http|10|probed|ssl|nginx|1.22.1|-|Linux|"
+                      "cpe:/a:igor_sysoev:nginx:1.22.1+cpe:/o:linux:linux_kernel");
+  assert_string_equal(fx_out(&h, 2323, "pv"), "3d-nfsd|3d-nfsd|3|table|none|-|-|-|-|");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_port_version, setup, teardown),
       cmocka_unit_test_setup_teardown(test_select, setup, teardown),
       cmocka_unit_test_setup_teardown(test_select_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_args, setup, teardown),
