@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "scan/scan.h"
+#include "scan/stage.h"
 #include "cli/status.h"
 
 static double progress(const struct scan *s) {
@@ -28,6 +29,13 @@ void status_print(struct scan *s) {
   double p = progress(s);
   double rate = s->eng_live ? s->eng.rc.rate : 0;
   double left = p > 0.001 ? el / p - el : 0;
+  /* the stage running now (stage.h), and how far it is when it says */
+  const char *stage = s->hosts && s->stage > 0 && s->stage <= scan_nstages
+                          ? scan_stages[s->stage - 1].name : "-";
+  if (s->stage_progress)
+    fprintf(stderr, "Stage %s: %.2f%% done\n", stage, s->stage_progress(s->stage_ctx) * 100);
+  else if (s->eng_live)
+    fprintf(stderr, "Stage %s: %.2f%% done\n", stage, engine_progress(&s->eng) * 100);
   fprintf(stderr,
           "Stats: %.1fs elapsed; %llu hosts completed (%llu up); %.2f%% done; "
           "ETC %.0fs; %llu probes sent; rate %.0f pkt/s; %llu open ports; %llu bad replies\n",
