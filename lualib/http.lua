@@ -9,7 +9,8 @@
 -- (others plain, then SSL), as Nmap's comm.tryssl does; opts.ssl forces
 -- either way. The connection is closed after each request
 -- ("Connection: close"), bodies are read by Content-Length, chunked
--- encoding or until EOF, at most opts.max_body bytes (default 2 MiB).
+-- encoding or until EOF, at most opts.max_body bytes (default 2 MiB) and
+-- opts.timeout (default 10 s) for the whole body.
 local trawl = require "trawl"
 local shortport = require "shortport"
 
@@ -139,7 +140,14 @@ function M.request(host, port, method, path, opts)
         if s then parts[1] = data end
       end
     else
+      -- The whole body within one timeout: a server that drips an endless
+      -- body (one small chunk every few seconds) must not hold the script.
+      local timeout = opts.timeout or 10000
+      local body_end = trawl.clock_ms() + timeout
       while got < max do
+        local left = body_end - trawl.clock_ms()
+        if left <= 0 then break end
+        sock:set_timeout(left)
         local s, data = sock:receive()
         if not s then break end
         parts[#parts + 1] = data
