@@ -255,6 +255,20 @@ static void free_group(struct scan *s) {
   s->nhosts = s->nlive = 0;
 }
 
+/* The resume marker (resume.h) in every output file: XML gets it as a
+ * comment. Each complete host group is followed by one while targets are
+ * left, so that a scan killed outright (SIGKILL, a crash, power) can still
+ * be resumed from its last complete group; an interrupted scan ends with
+ * one. Not in JSON Lines, whose every line is a record. */
+static void write_resume_mark(struct scan *s, int k, uint64_t next) {
+  char mark[160];
+  bool xml = s->outs[k].ops == &output_xml_ops;
+  if (s->outs[k].ops == &output_json_ops) return; /* JSON Lines: records only */
+  snprintf(mark, sizeof mark, xml ? "<!-- %s next-target=%llu seed=%llu -->\n" : "# %s next-target=%llu seed=%llu\n",
+           RESUME_TAG, (unsigned long long)next, (unsigned long long)s->o->seed);
+  out_check(s, k, output_raw(&s->outs[k], mark));
+}
+
 /* Write the group's hosts, in target order. complete_only (an interrupted
  * group): only the hosts every stage has finished with. */
 static void write_group(struct scan *s, bool complete_only) {
@@ -466,6 +480,9 @@ void scan_next(struct scan *s) {
     if (s->stage >= scan_nstages) {
       write_group(s, false);
       free_group(s);
+      if (s->next_target < s->ntargets)
+        for (int k = 0; k < s->nouts; k++)
+          if (s->files[k]) write_resume_mark(s, k, s->next_target);
       continue;
     }
     const struct stage *st = &scan_stages[s->stage++];
@@ -499,14 +516,11 @@ static void finish_scan(struct scan *s) {
   e.hosts_total = s->hosts_up + s->hosts_down;
   e.interrupted = s->interrupted;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
-  char mark[160];
   for (int k = 0; k < s->nouts; k++) {
     bool xml = s->outs[k].ops == &output_xml_ops;
-    snprintf(mark, sizeof mark, xml ? "<!-- %s next-target=%llu seed=%llu -->\n" : "# %s next-target=%llu seed=%llu\n",
-             RESUME_TAG, (unsigned long long)next, (unsigned long long)s->o->seed);
-    if (resumable && s->files[k] && !xml) out_check(s, k, output_raw(&s->outs[k], mark));
+    if (resumable && s->files[k] && !xml) write_resume_mark(s, k, next);
     out_check(s, k, output_end(&s->outs[k], &e));
-    if (resumable && s->files[k] && xml) out_check(s, k, output_raw(&s->outs[k], mark));
+    if (resumable && s->files[k] && xml) write_resume_mark(s, k, next);
   }
   status_stop(s);
   if (s->host_timer) tw_close(s->host_timer, NULL);
