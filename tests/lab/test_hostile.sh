@@ -23,7 +23,7 @@
 #     no name where the answer is a loop, malformed or missing;
 #   - the ordinary hosts' ports, host lines and script results equal the
 #     reference run's;
-#   - peak resident memory (GNU time's maximum RSS) of both hostile runs at
+#   - peak resident memory (ru_maxrss, as GNU time's %M) of both hostile runs at
 #     most HOSTILE_SCRIPT_KB (default 65536) above a run of the same scan
 #     without scripts and names (capture rings, one per interface, make
 #     most of trawl's RSS), and scale 2 less than 8 MiB above scale 1 (the
@@ -34,9 +34,9 @@ set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
 HL=$HERE/hostile/hostile-lab.sh
 HC=$HERE/hostile/hostile_check.py
+MAXRSS=$HERE/hostile/maxrss.py
 SR=$HERE/script_results.py
 scan_init hostile "${1:-}"
-[ -x /usr/bin/time ] || { nok "/usr/bin/time missing (Debian package time)"; finish; }
 hostile_cleanup() {
   [ -n "${TRAWL_LAB_PREFIX:-}" ] && timeout 60 "$HL" down >/dev/null 2>&1
   scan_cleanup
@@ -66,13 +66,13 @@ else
 fi
 # -------------------------------------------------------------------------
 
-# run NAME TARGETS...: trawl ARGS under `timeout $LIMIT` and GNU time;
+# run NAME TARGETS...: trawl ARGS under `timeout $LIMIT` and maxrss.py;
 # sets RC, SECS, RSS (KiB)
 run() {
   local name=$1; shift
   local t0 t1
   t0=$(date +%s%N)
-  timeout -k 5 $LIMIT ip netns exec "$S" /usr/bin/time -f '%M %e' -o "$TMP/$name.time" \
+  timeout -k 5 $LIMIT "$PY" "$MAXRSS" "$TMP/$name.time" ip netns exec "$S" \
     "$TRAWL" "${ARGS[@]}" -oX "$OUT/$name.xml" -oJ "$OUT/$name.json" "$@" \
     >"$TMP/$name.out" 2>"$TMP/$name.err" </dev/null
   RC=$?

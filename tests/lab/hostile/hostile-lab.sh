@@ -6,9 +6,9 @@
 # every TCP port answers SYN with SYN-ACK (nftables synproxy), and a DNS
 # server with hostile PTR answers that becomes the scanner's resolver.
 # Same conventions as lab.sh: namespaces ${TRAWL_LAB_PREFIX}NAME, only
-# 198.18.0.0/15, nothing in the root namespace; `down` (and lab.sh's test
-# traps) tear it down. Topology, ports and answers: tests/lab/README.md,
-# "Hostile part".
+# 198.18.0.0/15, nothing in the root namespace; `down` tears it down (a
+# test traps EXIT to call it before lab.sh down). Topology, ports and
+# answers: tests/lab/hostile/README.md.
 #
 #   hostile-lab.sh up | down | env | scale N
 set -euo pipefail
