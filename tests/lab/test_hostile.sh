@@ -12,7 +12,7 @@
 # loop, a PTR to itself, a 40-CNAME chain, 400 PTRs (TC, then TCP), a
 # compression-pointer loop, bytes like '<' '&' NUL, and silence.
 # trawl runs -sS -sU with reverse DNS and --script
-# banner,http-title,http-headers,ssl-cert (and -sV once trawl accepts it)
+# banner,http-title,http-headers,ssl-cert and -sV (when trawl accepts it)
 # three times: the ordinary hosts alone (the reference), with the hostile
 # hosts, and with the hostile services' sizes doubled (scale 2). Checks:
 #   - trawl exits 0, well before the `timeout` that bounds it;
@@ -21,8 +21,8 @@
 #     host is open; XML valid under nmap.dtd;
 #   - hostnames: the 253-character name whole, the ordinary hosts' names,
 #     no name where the answer is a loop, malformed or missing;
-#   - the ordinary hosts' ports, host lines and script results equal the
-#     reference run's;
+#   - the ordinary hosts' ports, host lines, script results (and -sV's
+#     services and versions) equal the reference run's;
 #   - peak resident memory (ru_maxrss, as GNU time's %M) of both hostile runs at
 #     most HOSTILE_SCRIPT_KB (default 65536) above a run of the same scan
 #     without scripts and names (capture rings, one per interface, make
@@ -58,8 +58,10 @@ ARGS=(-sS -sU -Pn -p "T:$TPORTS,U:$UPORTS" --script banner,http-title,http-heade
 # ---- version detection: add -sV here once trawl accepts it --------------
 # (-sV is being built in parallel; the hostile services are exactly what it
 # must survive, so it joins this test as soon as `trawl --help` lists it.)
+SV=0
 if "$TRAWL" --help 2>/dev/null | grep -q -- '-sV'; then
   ARGS+=(-sV)
+  SV=1
   ok "trawl accepts -sV: version detection runs against the hostile services too"
 else
   echo "note - trawl has no -sV yet: version detection not exercised"
@@ -172,6 +174,11 @@ for scale in 1 2; do
   check "$n: ordinary hosts' script results = reference" \
     diff <(scripts_of "$OUT/ref.xml") <(scripts_of "$OUT/$n.xml" | only "${ORD[@]}")
   check "$n: JSON lines hold the same ports as the XML" diff <(ports "$OUT/$n.json") "$TMP/$n.ports"
+  if [ $SV = 1 ]; then # -sV: the ordinary hosts' versions as in the reference
+    check "$n: -sV: ordinary hosts' services and versions = reference" \
+      diff <("$PY" "$HERE/version_results.py" services "$OUT/ref.xml") \
+      <("$PY" "$HERE/version_results.py" services "$OUT/$n.xml" | only "${ORD[@]}")
+  fi
 done
 
 d=$((${RSSOF[2]} - ${RSSOF[1]}))
