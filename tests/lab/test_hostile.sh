@@ -59,7 +59,8 @@ ARGS=(-sS -sU -Pn -p "T:$TPORTS,U:$UPORTS" --script banner,http-title,http-heade
 # (-sV is being built in parallel; the hostile services are exactly what it
 # must survive, so it joins this test as soon as `trawl --help` lists it.)
 SV=0
-if "$TRAWL" --help 2>/dev/null | grep -q -- '-sV'; then
+HELP=$("$TRAWL" --help 2>/dev/null) # (not piped into grep -q: pipefail and SIGPIPE)
+if grep -q -- '-sV' <<<"$HELP"; then
   ARGS+=(-sV)
   SV=1
   ok "trawl accepts -sV: version detection runs against the hostile services too"
