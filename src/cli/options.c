@@ -718,7 +718,7 @@ int options_finalize(struct options *o, bool is_root, char *err,
     o->default_probes = true;
     if (priv) {
       o->probes = PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP;
-      static uint16_t p443[] = {443}, p80[] = {80};
+      static const uint16_t p443[] = {443}, p80[] = {80};
       o->ps.v = malloc(sizeof p443);
       o->pa.v = malloc(sizeof p80);
       if (!o->ps.v || !o->pa.v) return errmsg_set(err, errlen, -ENOMEM, "out of memory");

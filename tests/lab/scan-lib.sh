@@ -66,6 +66,14 @@ scan_init() {
   [ $fail -eq 0 ] || finish
 }
 
+# scan_sanitized: true when $TRAWL is built with AddressSanitizer (make
+# test-asan). Its allocator keeps freed memory in a quarantine and pads every
+# block, so absolute memory bounds hold only for the normal build; LSan
+# cannot run under ptrace (strace), so traced runs turn leak checks off.
+scan_sanitized() {
+  ldd "$TRAWL" 2>/dev/null | grep -q 'libasan'
+}
+
 scan_lab_up() {
   # unique per test and run: twNAME<pid>- (lab.sh allows 24 characters)
   export TRAWL_LAB_PREFIX="tw${TEST_NAME:0:6}$$-"
