@@ -2,16 +2,19 @@
  * (script_args_parse in src/script/script-select.c): the input is the
  * argument text, parsed into a fresh Lua state. Checked: on success one
  * table more on the stack, on failure the stack as it was and a one-line
- * reason. (--script-args-file flattens its lines into the same text.)
+ * reason; and no write past a block Lua allocated (lua-canary.h: liblua
+ * itself is not instrumented, so ASan alone misses a Lua stack overflow).
+ * (--script-args-file flattens its lines into the same text.)
  * Seeds: tests/fuzz/corpus/script_args/. */
 #include "fuzz-util.h"
 
+#include "lua-canary.h"
 #include "script/script-int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char *text = fuzz_cstr(data, size);
   if (!text) return 0;
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lua_canary_alloc, NULL);
   if (!L) {
     free(text);
     return 0;

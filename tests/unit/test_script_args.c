@@ -1,9 +1,11 @@
 /* test_script_args.c: the --script-args parser (script_args_parse in
  * src/script/script-select.c) on hostile text: deep nesting is refused
  * with one clear line, never overflows the Lua stack (finding 1 of issue
- * 14), and the Lua stack is left as it was found; and the trawl binary
- * turns such arguments (on the command line or in --script-args-file)
- * into exit status 2 with one error line, not a crash. */
+ * 14; the states here use lua-canary.h, so an overflow aborts even where
+ * ASan cannot see it, inside liblua), and the Lua stack is left as it was
+ * found; and the trawl binary turns such arguments (on the command line
+ * or in --script-args-file) into exit status 2 with one error line, not a
+ * crash. */
 #define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "../fuzz/lua-canary.h"
 #include "script/script-int.h"
 
 /* "a={" n times, then `inner`, then n closing braces when `close`. */
@@ -58,7 +61,7 @@ static int parse(lua_State *L, const char *text, char *err, size_t errlen) {
 /* Finding 1: 22 unclosed levels overflowed the Lua stack
  * (heap-buffer-overflow in lua_createtable; a segfault without ASan). */
 static void test_deep_unclosed(void **state) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lua_canary_alloc, NULL);
   char err[400];
   for (int n = 1; n <= 60; n++) {
     char *s = nested(n, "", 0);
@@ -73,7 +76,7 @@ static void test_deep_unclosed(void **state) {
 
 /* The deepest nesting allowed parses whole, one deeper is refused. */
 static void test_deep_balanced(void **state) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lua_canary_alloc, NULL);
   char err[400];
   char *s = nested(50, "x, y='q\\'z'", 1);
   assert_int_equal(parse(L, s, err, sizeof err), 0);
@@ -97,7 +100,7 @@ static void test_deep_balanced(void **state) {
 /* Many values at one level and many sibling tables: the stack stays flat
  * (each value is stored as soon as it is parsed). */
 static void test_wide(void **state) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lua_canary_alloc, NULL);
   char err[400];
   size_t cap = 200000, o = 0;
   char *s = malloc(cap);
@@ -115,7 +118,7 @@ static void test_wide(void **state) {
 
 /* Errors in the middle of a nested value leave the stack as it was. */
 static void test_errors(void **state) {
-  lua_State *L = luaL_newstate();
+  lua_State *L = lua_newstate(lua_canary_alloc, NULL);
   char err[400];
   static const struct {
     const char *text, *msg;
