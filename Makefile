@@ -66,7 +66,8 @@ clean:
 # ---- fuzzing (tests/fuzz/, docs/fuzzing.md) ---------------------------------
 # The harnesses tests/fuzz/fuzz_*.c, built with clang in their own directory
 # (lib/ and src/ instrumented for libFuzzer, ASan and UBSan), each run for
-# FUZZ_SECONDS from its seed corpus (read only), FUZZ_JOBS at a time.
+# FUZZ_SECONDS from its seed corpus (read only), FUZZ_JOBS at a time;
+# FUZZ_ONLY="packet dispatch" runs only those harnesses.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_JOBS ?= 2
@@ -81,7 +82,7 @@ fuzz-build: $(FUZZ_BUILD)/CMakeCache.txt
 	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
 
 fuzz: fuzz-build
-	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
+	@FUZZ_ONLY="$(FUZZ_ONLY)" bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 test-fuzz: fuzz-build
-	@bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_JOBS)
+	@FUZZ_ONLY= bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_JOBS)

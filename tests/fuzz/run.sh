@@ -4,6 +4,7 @@
 #
 #   tests/fuzz/run.sh BUILD SECONDS [JOBS]
 #
+# FUZZ_ONLY="packet dispatch" (names without fuzz_) runs only those.
 # Each harness starts from its seed corpus tests/fuzz/corpus/NAME/, which
 # is only read: new inputs go to a scratch directory, so the tree is never
 # modified. A harness passes when the fuzzer ends by the time limit with no
@@ -61,7 +62,9 @@ export BUILD SECONDS_EACH SRC SCRATCH
 names=()
 for f in "$SRC"/fuzz_*.c; do
   n=$(basename "$f" .c)
-  names+=("${n#fuzz_}")
+  n=${n#fuzz_}
+  if [ -n "${FUZZ_ONLY:-}" ] && [[ " $FUZZ_ONLY " != *" $n "* ]]; then continue; fi
+  names+=("$n")
 done
 [ ${#names[@]} -gt 0 ] || { echo "no harnesses in $SRC"; exit 2; }
 echo "fuzzing ${#names[@]} harnesses for $SECONDS_EACH s each, $JOBS at a time (scratch: $SCRATCH)"
