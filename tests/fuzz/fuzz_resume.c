@@ -11,8 +11,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   char path[64];
   int fd = fuzz_file(data, size, path, sizeof path);
   if (fd < 0) return 0;
-  int argc = -1;
-  char **argv = (char **)&argc; /* must be overwritten */
+  int argc = -1; /* resume_load sets both, whatever happens */
+  char *dummy[1] = {NULL};
+  char **argv = dummy;
   uint64_t next = 0, seed = 0;
   char err[512];
   err[0] = 0;
