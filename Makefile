@@ -1,6 +1,9 @@
 # Top-level Makefile: the commands a person types. CMake does the building.
 #   make            build build/trawl and libtrawl (static + shared)
-#   make test       deps + build + every test, normal and under ASan/UBSan
+#   make test       deps + build + every test, normal and under ASan/UBSan,
+#                   and every fuzz harness for 20 s
+#   make fuzz       build the libFuzzer harnesses (clang) and run each for
+#                   FUZZ_SECONDS (default 60); see docs/fuzzing.md
 #   make demo       deps + build + the demonstration (see README.md)
 #   make bench-*    benchmarks against peers (see docs/benchmarks.md)
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -28,7 +31,8 @@ deps:
 test: deps
 	$(MAKE) test-normal
 	$(MAKE) test-asan
-	@echo "make test: all suites passed (normal and ASan/UBSan)"
+	$(MAKE) test-fuzz
+	@echo "make test: all suites passed (normal, ASan/UBSan, fuzz harnesses)"
 
 test-normal: build
 	cd $(BUILD) && ctest --output-on-failure -j 1
@@ -57,4 +61,28 @@ install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# ---- fuzzing (tests/fuzz/, docs/fuzzing.md) ---------------------------------
+# The harnesses tests/fuzz/fuzz_*.c, built with clang in their own directory
+# (lib/ and src/ instrumented for libFuzzer, ASan and UBSan), each run for
+# FUZZ_SECONDS from its seed corpus (read only), FUZZ_JOBS at a time;
+# FUZZ_ONLY="packet dispatch" runs only those harnesses.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_JOBS ?= 2
+FUZZ_TEST_SECONDS ?= 20
+
+.PHONY: fuzz fuzz-build test-fuzz
+
+$(FUZZ_BUILD)/CMakeCache.txt:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DTRAWL_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+
+fuzz-build: $(FUZZ_BUILD)/CMakeCache.txt
+	cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
+	@FUZZ_ONLY="$(FUZZ_ONLY)" bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
+
+test-fuzz: fuzz-build
+	@FUZZ_ONLY= bash tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_TEST_SECONDS) $(FUZZ_JOBS)

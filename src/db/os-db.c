@@ -514,8 +514,9 @@ static int osdb_load_stream(struct osdb **out, const char *name, FILE *f, osdb_w
     return r;
   }
   /* each entry's attributes sorted by key (its tests may come in any order) */
-  for (size_t i = 0; i < db->nfp; i++)
-    qsort(db->attr + db->fp[i].attr_first, db->fp[i].nattr, sizeof *db->attr, osdb_cmp_u32);
+  for (size_t i = 0; i < db->nfp; i++) /* (none at all: attr is NULL) */
+    if (db->fp[i].nattr > 1)
+      qsort(db->attr + db->fp[i].attr_first, db->fp[i].nattr, sizeof *db->attr, osdb_cmp_u32);
   *out = db;
   return 0;
 }
@@ -586,7 +587,7 @@ uint32_t osdb_attr_expr(const struct osdb *db, const struct osdb_fp *fp, unsigne
 }
 
 const uint32_t *osdb_attrs(const struct osdb *db, const struct osdb_fp *fp) {
-  return db->attr + fp->attr_first;
+  return db->attr ? db->attr + fp->attr_first : NULL; /* NULL: no entry has attributes */
 }
 
 const uint16_t *osdb_weights(const struct osdb *db) { return db->weight; }

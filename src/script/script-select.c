@@ -17,7 +17,8 @@
  * --script-args is Nmap's syntax: name=value pairs separated by commas;
  * a value is a bare word, a "quoted" or 'quoted' string (backslash escapes
  * the quote), or a {table} of the same (unkeyed values go to the array
- * part); a name alone is set to "1"... in the array part, as NSE does. */
+ * part); a name alone is set to "1"... in the array part, as NSE does.
+ * Tables nest at most SS_ARGS_MAX_DEPTH (50) deep; deeper is an error. */
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <dirent.h>
@@ -499,14 +500,25 @@ out:
 
 /* ---- --script-args ------------------------------------------------------------ */
 
+/* Tables nest at most this deep. Each level keeps its table and the key
+ * being set on the Lua stack, and the parser recurses in C once per level;
+ * every level asks Lua for its stack room first (lua_checkstack), so the
+ * limit is a choice, not what the stack happens to hold. */
+#define SS_ARGS_MAX_DEPTH 50
+/* Stack slots one level may use at once: its table, a key, a value, and a
+ * quoted string's buffer (placeholder, box and its metatable). */
+#define SS_ARGS_LEVEL_SLOTS 8
+
 struct ss_args {
   const char *s, *p;
   char *err;
   size_t errlen;
+  bool failed;
 };
 
 static int ss_aerr(struct ss_args *a, const char *what) {
   snprintf(a->err, a->errlen, "%s at offset %zu of '%s'", what, (size_t)(a->p - a->s), a->s);
+  a->failed = true;
   return -1;
 }
 
@@ -588,21 +600,43 @@ static int ss_items(lua_State *L, struct ss_args *a, int depth) {
 }
 
 static int ss_table(lua_State *L, struct ss_args *a, int depth) {
-  if (depth > 50) return ss_aerr(a, "tables nested too deeply");
+  if (depth > SS_ARGS_MAX_DEPTH) return ss_aerr(a, "tables nested too deeply");
+  if (!lua_checkstack(L, SS_ARGS_LEVEL_SLOTS))
+    return ss_aerr(a, "tables nested too deeply (no Lua stack left)");
   lua_newtable(L);
   return ss_items(L, a, depth);
 }
 
+/* Runs under lua_pcall, so that running out of memory while building the
+ * table is an error return, not a panic: the argument is the ss_args;
+ * returns the table, or nothing when the text is malformed. */
+static int ss_args_protected(lua_State *L) {
+  struct ss_args *a = lua_touserdata(L, 1);
+  lua_settop(L, 0);
+  if (ss_table(L, a, 0) < 0) return 0;
+  ss_skip(a);
+  if (*a->p) {
+    ss_aerr(a, *a->p == '}' ? "unbalanced '}'" : "unexpected character");
+    return 0;
+  }
+  return 1;
+}
+
 int script_args_parse(lua_State *L, const char *text, char *err, size_t errlen) {
-  struct ss_args a = {text, text, err, errlen};
+  struct ss_args a = {text, text, err, errlen, false};
   int top = lua_gettop(L);
-  if (ss_table(L, &a, 0) < 0) {
-    lua_settop(L, top);
+  if (!lua_checkstack(L, 2)) {
+    snprintf(err, errlen, "no Lua stack left for the script arguments");
     return -EINVAL;
   }
-  ss_skip(&a);
-  if (*a.p) {
-    ss_aerr(&a, *a.p == '}' ? "unbalanced '}'" : "unexpected character");
+  lua_pushcfunction(L, ss_args_protected);
+  lua_pushlightuserdata(L, &a);
+  int st = lua_pcall(L, 1, 1, 0);
+  if (st != LUA_OK || a.failed) {
+    if (st != LUA_OK && !a.failed) {
+      const char *m = st == LUA_ERRMEM ? "out of memory" : lua_tostring(L, -1);
+      snprintf(err, errlen, "%s", m ? m : "error while building the table");
+    }
     lua_settop(L, top);
     return -EINVAL;
   }
