@@ -8,6 +8,9 @@ Run inside the scanner namespace; every exchange is bounded by --timeout.
   svc_probe.py telnet HOST PORT
       refuses every TELNET option, prints the text the server sends until a
       "login: " prompt (or timeout), e.g. "svc login: "
+  svc_probe.py line HOST PORT [TEXT]
+      sends TEXT (if given, with CRLF) and prints the first line the server
+      sends (a greeting or the answer), waiting for it up to the timeout
   svc_probe.py memcached-udp HOST PORT
       "version" in one UDP frame, prints the reply without the frame header
 Exit status 0 on a well-formed answer, 1 otherwise.
@@ -103,6 +106,22 @@ def telnet(host, port):
     return "login: " in out
 
 
+def first_line(host, port, text):
+    s = connect(host, port, False)
+    if text is not None:
+        s.sendall(text.encode() + b"\r\n")
+    buf = b""
+    while b"\n" not in buf and len(buf) < 65536:
+        chunk = s.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+    s.close()
+    line = buf.split(b"\n", 1)[0].rstrip(b"\r").decode("latin-1")
+    print(line)
+    return b"\n" in buf
+
+
 def memcached_udp(host, port):
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.settimeout(TIMEOUT)
@@ -124,6 +143,8 @@ def main():
             good = mqtt(host, port, "--tls" in a[3:])
         elif a[0] == "telnet":
             good = telnet(host, port)
+        elif a[0] == "line":
+            good = first_line(host, port, a[3] if len(a) > 3 else None)
         elif a[0] == "memcached-udp":
             good = memcached_udp(host, port)
         else:

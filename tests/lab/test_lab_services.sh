@@ -5,7 +5,7 @@
 # are compared with. Brings the lab up without services (and checks that
 # none run), then `lab.sh services up`; from the scanner namespace checks
 # that every daemon answers its own protocol with a real client (curl,
-# openssl, smbclient, rsync, psql, mariadb, redis-cli, snmpget, socat,
+# openssl, smbclient, rsync, psql, mariadb, redis-cli, snmpget,
 # svc_probe.py), that every daemon runs in namespace svc under hostname svc;
 # then runs nmap -sV over every daemon port (TCP and UDP, only at the lab's
 # address) and saves its XML to BUILD_DIR/tests/lab/services/nmap-sv.xml
@@ -26,7 +26,7 @@ export TRAWL_LAB_PREFIX=${TRAWL_LAB_PREFIX:-twsvc$$-}
 trap scan_cleanup EXIT
 if [ -z "$BUILD" ]; then nok "usage: test_lab_services.sh BUILD_DIR"; finish; fi
 if [ "$(id -u)" -ne 0 ]; then nok "must run as root"; finish; fi
-for t in ip nmap curl openssl socat smbclient rsync psql mariadb redis-cli snmpget timeout xmllint; do
+for t in ip nmap curl openssl smbclient rsync psql mariadb redis-cli snmpget timeout xmllint; do
   command -v $t >/dev/null || nok "tool $t missing (scripts/deps.sh installs it)"
 done
 [ $fail -eq 0 ] || finish
@@ -93,8 +93,8 @@ has "465/tcp smtps (TLS): Exim greeting inside TLS" '^220 svc\.lab\.test ESMTP E
 has "80/tcp http: lighttpd serves 'trawl lab svc'" 'Server: lighttpd' X 15 curl -sS -i --max-time 10 "http://$SVC/"
 has "443/tcp https: certificate for svc.lab.test verifies" '<title>trawl lab svc</title>' \
   X 15 curl -sS --max-time 10 --cacert "$LAB_SVC_RUNDIR/cert.pem" --resolve "svc.lab.test:443:$SVC" https://svc.lab.test/
-has "110/tcp pop3: Dovecot greeting" '^\+OK Dovecot \(Debian\) ready' X 15 socat -T 5 -t 1 - "TCP:$SVC:110" </dev/null
-has "143/tcp imap: Dovecot greeting" '^\* OK .*Dovecot \(Debian\) ready' X 15 socat -T 5 -t 1 - "TCP:$SVC:143" </dev/null
+has "110/tcp pop3: Dovecot greeting" '^\+OK Dovecot \(Debian\) ready' X 15 /usr/bin/python3 "$PROBE" line "$SVC" 110
+has "143/tcp imap: Dovecot greeting" '^\* OK .*Dovecot \(Debian\) ready' X 15 /usr/bin/python3 "$PROBE" line "$SVC" 143
 has "993/tcp imaps (TLS): Dovecot greeting inside TLS" '^\* OK .*Dovecot \(Debian\) ready' tls_line 993
 has "995/tcp pop3s (TLS): Dovecot greeting inside TLS" '^\+OK Dovecot \(Debian\) ready' tls_line 995
 has "139/tcp netbios-ssn: smbd lists share pub" 'pub +Disk +trawl lab share' X 30 smbclient -N -p 139 -L "//$SVC"
@@ -110,7 +110,7 @@ has "6379/tcp redis: PING" '^PONG' X 15 redis-cli -h "$SVC" -p 6379 ping
 has "6380/tcp redis over TLS: PING" '^PONG' X 15 redis-cli --tls --insecure -h "$SVC" -p 6380 ping
 has "8888/tcp http-proxy: tinyproxy fetches http://web.lab.test/" '^trawl lab web$' \
   X 15 curl -sS --max-time 10 -x "http://$SVC:8888" "http://$LAB_WEB_IP/"
-has "11211/tcp memcached: version" '^VERSION 1\.6' X 15 socat -T 5 -t 1 - "TCP:$SVC:11211" < <(printf 'version\r\n')
+has "11211/tcp memcached: version" '^VERSION 1\.6' X 15 /usr/bin/python3 "$PROBE" line "$SVC" 11211 version
 has "11211/udp memcached: version" '^VERSION 1\.6' X 15 /usr/bin/python3 "$PROBE" memcached-udp "$SVC" 11211
 mkdir -p "$TMP/snmp"
 has "161/udp snmp: sysName.0 is svc (the daemon's own UTS name)" 'STRING: "svc"' \
