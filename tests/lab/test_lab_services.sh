@@ -16,7 +16,7 @@
 # Last line "N passed, M failed"; exit status non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
-SVCRES=$HERE/service_results.py
+VRES=$HERE/version_results.py
 PROBE=$HERE/svc_probe.py
 
 BUILD=${1:-}
@@ -128,26 +128,29 @@ echo "# nmap -sV over $(wc -l <"$TMP/truth") daemon ports: $((nmap_ms / 1000)).$
 if [ $rc = 0 ]; then ok "nmap -sV exits 0 ($((nmap_ms / 1000)) s; XML in $OUTDIR/nmap-sv.xml)"
 else nok "nmap -sV exits 0 (got $rc)"; show "$TMP/nmap.out"; fi
 check "nmap -sV XML valid under nmap.dtd" xmllint --noout --dtdvalid "$NMAP_DTD" "$OUTDIR/nmap-sv.xml"
-/usr/bin/python3 "$SVCRES" services "$OUTDIR/nmap-sv.xml" >"$OUTDIR/nmap-sv.services" 2>"$TMP/svcres.err"
+# version_results.py: "ADDR PROTO PORT<TAB>NAME<TAB>PRODUCT<TAB>VERSION<TAB>
+# EXTRAINFO<TAB>TUNNEL" per open port, NAME as the normal output shows it
+# ("ssl/http", "imaps?" when the name comes from the port table).
+/usr/bin/python3 "$VRES" services "$OUTDIR/nmap-sv.xml" >"$OUTDIR/nmap-sv.services" 2>"$TMP/vres.err"
 # Each truth line against nmap's answer for that port.
 while read -r addr proto port service tunnel daemon nname ntunnel nmethod; do
-  line=$(awk -F'\t' -v a="$addr" -v pr="$proto" -v p="$port" '$1 == a && $2 == pr && $3 == p' "$OUTDIR/nmap-sv.services")
-  if [ -z "$line" ]; then nok "$port/$proto ($daemon): not in nmap's output"; continue; fi
-  IFS=$'\t' read -r _ _ _ state name ntun method conf product version _ <<<"$line"
-  got="$state $name tunnel=$ntun $method"
-  label=$name
-  [ "$ntun" = ssl ] && label="ssl/$name"
+  want=$nname
+  [ "$ntunnel" = ssl ] && want="ssl/$want"
+  [ "$nmethod" = table ] && want+="?"
+  line=$(awk -F'\t' -v k="$addr $proto $port" '$1 == k' "$OUTDIR/nmap-sv.services")
+  if [ -z "$line" ]; then nok "$port/$proto ($daemon): not open in nmap's output"; continue; fi
+  IFS=$'\t' read -r _ name product version _ _ <<<"$line"
   desc=""
   [ "$product" != - ] && desc=" $product"
   [ "$version" != - ] && desc+=" $version"
-  # shellcheck disable=SC2053  # $nname is a glob on purpose
-  if [ "$state" = open ] && [[ $name == $nname ]] && [ "$ntun" = "$ntunnel" ] && [ "$method" = "$nmethod" ]; then
-    ok "$port/$proto $daemon: nmap says $label ($method, conf $conf)$desc"
+  # shellcheck disable=SC2053  # $want holds a glob on purpose
+  if [[ $name == $want ]]; then
+    ok "$port/$proto $daemon: nmap says $name$desc"
   else
-    nok "$port/$proto $daemon: nmap says [$got], truth says [open $nname tunnel=$ntunnel $nmethod]"
+    nok "$port/$proto $daemon: nmap says [$name], truth says [$want]"
   fi
   if [ "$service $tunnel" != "$nname $ntunnel" ] && [[ $nname != mosquitto* ]]; then
-    echo "#   (the port really speaks $service, tunnel $tunnel; nmap 7.93 says $label)"
+    echo "#   (the port really speaks $service, tunnel $tunnel; nmap 7.93 says $name)"
   fi
 done <"$TMP/truth"
 check "nmap -sV saw hostname svc.lab.test (Service Info)" grep -Eq 'Service Info: Hosts?: svc\.lab\.test' "$OUTDIR/nmap-sv.txt"
