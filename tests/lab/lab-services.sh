@@ -86,13 +86,15 @@ proc_start() {
 
 # svc_daemon NAME [--run DIR] CMD...: start CMD in the svc namespace, in a
 # private UTS namespace with hostname svc (and with --run, a private mount
-# namespace whose /run is DIR), detached, output in NAME.log, pid and start
-# time in NAME.pid / NAME.start.
+# namespace whose /run is DIR and whose /var/log/wtmp, if the host has one,
+# is DIR/wtmp), detached, output in NAME.log, pid and start time in
+# NAME.pid / NAME.start.
 svc_daemon() {
   local name=$1 pid mnt=() pre='hostname "$0"'; shift
   if [ "$1" = --run ]; then
     mnt=(--mount)
-    pre+=" && mount --bind '$2' /run"
+    : >"$2/wtmp"
+    pre+=" && mount --bind '$2' /run && { ! [ -f /var/log/wtmp ] || mount --bind /run/wtmp /var/log/wtmp; }"
     shift 2
   fi
   setsid ip netns exec "$P$SVC_NS" unshare --uts "${mnt[@]}" /bin/sh -c "$pre && exec \"\$@\"" \
@@ -282,7 +284,9 @@ svc_samba() {
   guest ok = yes
   read only = yes
 EOF
-  svc_daemon smbd /usr/sbin/smbd --foreground --no-process-group --debug-stdout --configfile="$d/smb.conf"
+  mkdir -p "$d/log"
+  svc_daemon smbd /usr/sbin/smbd --foreground --no-process-group --debug-stdout \
+    --configfile="$d/smb.conf" --log-basename="$d/log"
 }
 
 svc_small() { # redis, memcached, mosquitto, snmpd, rsync, tinyproxy
@@ -391,7 +395,8 @@ EOF
 # telnetd behind openbsd-inetd. inetd always writes /run/inetd.pid, so it
 # gets a private /run (a mount namespace where $d/run is bound over /run);
 # its config and the login stand-in live there too, so that it finds them,
-# and telnetd's utmp writes land there, not in the host's /run/utmp.
+# and telnetd's utmp and wtmp records land there, not in the host's
+# /run/utmp and /var/log/wtmp.
 # telnetd runs a stand-in for /bin/login that prints a prompt and refuses
 # everybody: no host account is ever offered over telnet.
 svc_inetd() {

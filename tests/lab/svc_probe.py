@@ -20,7 +20,7 @@ import ssl
 import sys
 import time
 
-TIMEOUT = 5.0
+TIMEOUT = 10.0
 
 
 def connect(host, port, tls):
