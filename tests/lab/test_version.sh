@@ -50,49 +50,12 @@ if [ -n "$TCP" ] && [ -n "$UDP" ]; then ok "daemon host $SVC up: TCP $TCP, UDP $
 else nok "no ports in lab.sh services truth"; show "$TMP/truth"; finish; fi
 
 # ------------------------------------------------------------------ bad input
-timeout -k 2 300 ip netns exec "$S" tcpdump -i any -n -U -w "$TMP/cap.pcap" \
-  'arp or ip or (ip6 and not ip6 multicast)' 2>"$TMP/tcpdump.err" &
-CAP=$!
-SCAN_PIDS=$CAP
-for _ in $(seq 100); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.1; done
-check "tcpdump listens in the scanner namespace" grep -q "listening on" "$TMP/tcpdump.err"
+capture_start
 
-# bad RC NEEDLE ARGS...: exit RC, exactly one stderr line containing NEEDLE, no report
-bad() {
-  local want=$1 needle=$2; shift 2
-  TR 30 "$@"
-  local rc nl
-  rc=$(cat "$TMP/tr.rc")
-  nl=$(wc -l <"$TMP/tr.err")
-  if [ "$rc" = "$want" ] && [ "$nl" -eq 1 ] && grep -qF -- "$needle" "$TMP/tr.err" &&
-    ! grep -q "scan report\|^Starting" "$TMP/tr.out"; then
-    ok "trawl $* -> exit $rc: $(cat "$TMP/tr.err")"
-  else
-    nok "trawl $*: want exit $want and one stderr line naming '$needle', no report; got exit $rc, $nl lines:"
-    show "$TMP/tr.err" 5
-    show "$TMP/tr.out" 3
-  fi
-}
-bad 2 "'12'" -sV --version-intensity 12 -n -Pn -p 21 "$SVC"
-bad 1 "/nonexistent" -sV --versiondb /nonexistent -n -Pn -p 21 "$SVC"
+bad_args 2 "'12'" -sV --version-intensity 12 -n -Pn -p 21 "$SVC"
+bad_args 1 "/nonexistent" -sV --versiondb /nonexistent -n -Pn -p 21 "$SVC"
 
-# positive control: this scan's packets must be in the capture
-sleep 0.2
-MARK=$(date +%s.%N)
-TR 30 -sS -n -Pn -p 21 "$SVC"
-check "control scan finds $SVC:21 open" grep -Eq "^21/tcp +open" "$TMP/tr.out"
-for _ in $(seq 30); do
-  [ "$(tcpdump -r "$TMP/cap.pcap" -n 2>/dev/null | grep -c "> $SVC.21: Flags \[S\]")" -gt 0 ] && break
-  sleep 0.1
-done
-kill -INT "$CAP" 2>/dev/null
-wait "$CAP" 2>/dev/null
-SCAN_PIDS=
-tcpdump -r "$TMP/cap.pcap" -n -tt 2>/dev/null >"$TMP/cap.txt"
-check "capture works: the control scan's SYN to $SVC.21 is in it" grep -q "> $SVC.21: Flags \[S\]" "$TMP/cap.txt"
-awk -v m="$MARK" '$1 < m' "$TMP/cap.txt" >"$TMP/cap.before"
-if [ ! -s "$TMP/cap.before" ]; then ok "no packet sent by the bad command lines"
-else nok "packets sent by bad command lines: $(wc -l <"$TMP/cap.before")"; show "$TMP/cap.before" 10; fi
+capture_quiet "$SVC" 21
 
 # A probe file of our own: line 4 is no directive, line 5's regex does not
 # compile; the rest must still be used (the product "labftpd" is only here).
