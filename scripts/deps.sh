@@ -18,6 +18,12 @@ PKGS=(
   iputils-ping dnsmasq nginx openssh-server python3
   # lab (tests/lab): certificates, checks from the scanner namespace
   openssl util-linux procps curl bind9-dnsutils python3-scapy
+  # daemon lab (tests/lab/lab.sh services, issues 10 and 12): real servers
+  # that lab.sh starts inside namespaces only (never on the host, see the
+  # policy-rc.d below), and the clients test_lab_services.sh checks them with
+  vsftpd exim4-daemon-light dovecot-imapd dovecot-pop3d redis-server memcached
+  mosquitto snmpd snmp postgresql mariadb-server samba smbclient lighttpd
+  lighttpd-mod-openssl rsync openbsd-inetd inetutils-telnetd tinyproxy
   # benchmarks: peers and reference libraries
   libuv1-dev libev-dev nmap ndiff masscan zmap
 )
@@ -42,4 +48,4 @@ apt-get update -qq
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod +x /usr/sbin/policy-rc.d
 trap 'rm -f /usr/sbin/policy-rc.d' EXIT
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+apt-get install -y -qq -o DPkg::Lock::Timeout=600 --no-install-recommends "${missing[@]}" >/dev/null

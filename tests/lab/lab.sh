@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # lab.sh: trawl's test lab, a small network of Linux network namespaces with
 # real services (nginx, sshd, dnsmasq, socat) for lab tests, benchmarks and
-# the demo. Everything lives in namespaces named ${TRAWL_LAB_PREFIX}NAME and
+# the demo, and on request a host of real daemons (lab-services.sh). Everything lives in namespaces named ${TRAWL_LAB_PREFIX}NAME and
 # uses only 198.18.0.0/15 and 2001:db8::/32; nothing is set up in the root
 # namespace. Topology and ground truth: tests/lab/README.md.
 #
-#   lab.sh up | down | status | env | exec CMD... | promisc on|off
+#   lab.sh up [--services] | down | status | env | exec CMD... | promisc on|off
 #   lab.sh loss PCT | bottleneck RATE|off
+#   lab.sh services up|down|status|truth
 set -euo pipefail
 
 P=${TRAWL_LAB_PREFIX:-twlab-}
@@ -51,6 +52,12 @@ ipn() { local n=$1; shift; ip -n "$P$n" "$@"; }
 sysc() { local n=$1; shift; nsx "$n" sysctl -q -w "$@" >/dev/null; }
 # veth NS1 IF1 NS2 IF2: a veth pair created directly inside the namespaces.
 veth() { ip link add name "$2" netns "$P$1" type veth peer name "$4" netns "$P$3"; }
+
+# secs_since T0: seconds (3 decimals) since T0 (date +%s%N)
+secs_since() {
+  local ms=$((($(date +%s%N) - $1) / 1000000))
+  printf '%d.%03d' $((ms / 1000)) $((ms % 1000))
+}
 
 # alive PID: the process exists and is not a zombie (daemons are reparented,
 # and whoever reaps them may be slow).
@@ -107,8 +114,26 @@ host_addr() {
   fi
   return 0
 }
+# ns_common NS FWD: the sysctls every lab namespace shares (forwarding FWD),
+# and lo up.
+ns_common() {
+  sysc "$1" net.ipv4.ip_forward="$2" net.ipv6.conf.all.forwarding="$2" \
+    net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
+    net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 \
+    net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 \
+    net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
+    net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
+    net.ipv6.conf.default.router_solicitations=0 \
+    net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
+    net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000
+  ipn "$1" link set lo up
+}
 # net_of 198.18.30.10/24 -> 198.18.30.0/24 (only /24 is used in the lab)
 net_of() { local a=${1%/*}; echo "${a%.*}.0/${1#*/}"; }
+
+# The opt-in daemon host (namespace svc): its addresses, configs, up/down.
+# shellcheck source-path=SCRIPTDIR source=lab-services.sh
+. "$(dirname "$SELF")/lab-services.sh"
 
 # ---------------------------------------------------------------- services
 ssl_cert() { # DIR CN SAN
@@ -263,19 +288,19 @@ wait_listeners() {
       listening $l || { ok=0; break; }
     done
     [ $ok = 1 ] && return 0
-    check_daemons || return 1
+    check_daemons "$RUN" || return 1
     sleep 0.05
   done
   echo "lab.sh: services not listening after 10 s: $l" >&2
   return 1
 }
 
-check_daemons() { # all daemons alive?
-  local f bad=0
-  for f in "$RUN"/*.pid; do
+check_daemons() { # [DIR [TAG]]: all daemons with a pid file in DIR ($RUN) alive?
+  local f bad=0 dir=${1:-$RUN} tag=${2:-}
+  for f in "$dir"/*.pid; do
     [ -e "$f" ] || continue
     if ! alive "$(cat "$f")"; then
-      echo "lab.sh: daemon $(basename "$f" .pid) is not running; log:" >&2
+      echo "lab.sh: daemon $tag$(basename "$f" .pid) is not running; log:" >&2
       tail -n 5 "${f%.pid}.log" >&2 || true
       bad=1
     fi
@@ -338,16 +363,7 @@ build() {
   for n in "${NSS[@]}"; do
     local fwd=0
     case $n in r1 | r2 | bgw | nat) fwd=1 ;; esac
-    sysc "$n" net.ipv4.ip_forward=$fwd net.ipv6.conf.all.forwarding=$fwd \
-      net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-      net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.default.send_redirects=0 \
-      net.ipv4.conf.all.arp_ignore=0 net.ipv4.conf.all.arp_announce=0 \
-      net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0 \
-      net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
-      net.ipv6.conf.default.router_solicitations=0 \
-      net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0 \
-      net.ipv4.icmp_msgs_per_sec=100000 net.ipv4.icmp_msgs_burst=10000
-    ipn "$n" link set lo up
+    ns_common "$n" $fwd
   done
   # The wire under the LAN carries no IP of its own.
   sysc sw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -511,11 +527,29 @@ EOF
 }
 
 # ---------------------------------------------------------------- down
+# stop_pids TICKS PID...: TERM, wait up to TICKS x 50 ms for them to end,
+# then KILL what is left.
+stop_pids() {
+  local ticks=$1 i p left=(); shift
+  [ $# -gt 0 ] || return 0
+  local pids=("$@")
+  kill -TERM "${pids[@]}" 2>/dev/null || true
+  for ((i = 0; i < ticks; i++)); do
+    left=()
+    for p in "${pids[@]}"; do alive "$p" && left+=("$p"); done
+    [ ${#left[@]} -eq 0 ] && return 0
+    pids=("${left[@]}")
+    sleep 0.05
+  done
+  kill -KILL "${left[@]}" 2>/dev/null || true
+}
+
 # Stop every process of the lab (pid files, then whatever still runs inside
 # the lab's namespaces), delete the namespaces (which takes their links, nft
 # tables and qdiscs with them) and the runtime directory.
 do_down() {
   local f n pids=() p i
+  svc_down
   if [ -d "$RUN" ]; then
     for f in "$RUN"/*.pid; do
       [ -e "$f" ] && pids+=("$(cat "$f")")
@@ -526,17 +560,7 @@ do_down() {
       while read -r p; do [ -n "$p" ] && pids+=("$p"); done < <(ip netns pids "$P$n" 2>/dev/null || true)
     fi
   done
-  if [ ${#pids[@]} -gt 0 ]; then
-    kill -TERM "${pids[@]}" 2>/dev/null || true
-    for ((i = 0; i < 60; i++)); do # at most 3 s
-      local left=()
-      for p in "${pids[@]}"; do alive "$p" && left+=("$p"); done
-      [ ${#left[@]} -eq 0 ] && break
-      pids=("${left[@]}")
-      sleep 0.05
-    done
-    [ ${#left[@]} -gt 0 ] && kill -KILL "${left[@]}" 2>/dev/null || true
-  fi
+  stop_pids 60 "${pids[@]}" # at most 3 s
   for n in "${NSS[@]}"; do
     if ns_exists "$n"; then
       # Late children (forks of socat, nginx workers) are killed by id too.
@@ -554,7 +578,7 @@ is_up() {
   [ -e "$RUN/up" ] || return 1
   local n
   for n in "${NSS[@]}"; do ns_exists "$n" || return 1; done
-  check_daemons 2>/dev/null
+  check_daemons "$RUN" 2>/dev/null
 }
 
 cmd_status() {
@@ -583,6 +607,7 @@ cmd_status() {
     printf '  daemon %-14s pid %-7s %s\n' "$(basename "$f" .pid)" "$(cat "$f")" "$state"
   done
   echo "  loss: $(cat "$RUN/loss" 2>/dev/null || echo '?')%  bottleneck: $(cat "$RUN/bottleneck" 2>/dev/null || echo '?')"
+  if ns_exists "$SVC_NS" || [ -d "$SVC_RUN" ]; then svc_status | sed 's/^/  /'; fi
   if ns_exists lan3; then
     if ip -n "${P}lan3" link show eth0 | grep -q PROMISC; then state=on; else state=off; fi
     echo "  promisc (lan3 $LAN3_IP): $state"
@@ -678,6 +703,7 @@ LAB_BIG_NET='$BIG_NET'
 LAB_BIG_TCP_OPEN='22 80 443'
 LAB_BIG_TCP_CLOSED='21 25 8080'
 EOF
+  svc_env
 }
 
 # ---------------------------------------------------------------- knobs
@@ -725,9 +751,34 @@ cmd_promisc() {
   echo "lan3 ($LAN3_IP) promisc $1"
 }
 
+# services up|down|status|truth: the daemon host (lab-services.sh). Up
+# needs the lab up; the caller holds the lock for up and down.
+cmd_services() {
+  local t0
+  case ${1:-} in
+    up)
+      is_up || die "lab $P is not up (lab.sh up --services, or lab.sh up first)"
+      if svc_is_up; then echo "services $P: already up"; return 0; fi
+      svc_down
+      t0=$(date +%s%N)
+      if ! "$SELF" __svc_build; then
+        echo "lab.sh: services up failed; stopping them" >&2
+        svc_down
+        return 1
+      fi
+      echo "services $P: up in $(secs_since "$t0") s ($SVC_IP)"
+      ;;
+    down) svc_down; echo "services $P: down" ;;
+    status) svc_status ;;
+    truth) svc_truth ;;
+    *) die "usage: lab.sh services up|down|status|truth" ;;
+  esac
+}
+
 usage() {
   cat <<EOF
-usage: lab.sh up|down|status|env|exec CMD...|promisc on|off|loss PCT|bottleneck RATE|off
+usage: lab.sh up [--services]|down|status|env|exec CMD...|promisc on|off|loss PCT|bottleneck RATE|off
+       lab.sh services up|down|status|truth
   prefix: \$TRAWL_LAB_PREFIX (now '$P'); see tests/lab/README.md
 EOF
 }
@@ -737,13 +788,18 @@ EOF
 cmd=$1
 shift
 case $cmd in
-  up | down | __build | loss | bottleneck | promisc)
-    [ "$(id -u)" -eq 0 ] || die "must run as root" ;;
+  up | down | __build | __svc_build | loss | bottleneck | promisc | services)
+    [ "${1:-}" = truth ] || [ "$(id -u)" -eq 0 ] || die "must run as root" ;;
 esac
 case $cmd in
   up)
+    case ${1:-} in "") svc=0 ;; --services) svc=1 ;; *) usage >&2; exit 2 ;; esac
     lock
-    if is_up; then echo "lab $P: already up"; exit 0; fi
+    if is_up; then
+      echo "lab $P: already up"
+      if [ $svc = 1 ]; then cmd_services up; fi
+      exit 0
+    fi
     if [ -d "$RUN" ] || ns_exists scan; then
       echo "lab $P: incomplete, rebuilding:" >&2
       cmd_status >&2 || true
@@ -755,10 +811,15 @@ case $cmd in
       do_down
       exit 1
     fi
-    ms=$((($(date +%s%N) - t0) / 1000000))
-    printf 'lab %s: up in %d.%03d s\n' "$P" $((ms / 1000)) $((ms % 1000))
+    echo "lab $P: up in $(secs_since "$t0") s"
+    if [ $svc = 1 ]; then cmd_services up; fi
     ;;
   __build) build ;;
+  __svc_build) svc_build ;;
+  services)
+    case ${1:-} in up | down) lock ;; esac
+    cmd_services "$@"
+    ;;
   down)
     lock
     do_down

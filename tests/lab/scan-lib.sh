@@ -10,6 +10,14 @@
 #                              stderr and exit status in $TMP/tr.{out,err,rc}
 #   X SECS CMD...              any CMD in the scanner namespace
 #   ok/nok/check/finish        as in test_lab.sh
+#   bad_args RC NEEDLE ARGS... trawl ARGS must exit RC ("any": non-zero,
+#                              not a timeout) with exactly one stderr line
+#                              containing NEEDLE, and print no report
+#   capture_start              tcpdump on every interface of the scanner
+#                              namespace, from now on ($TMP/cap.pcap)
+#   capture_quiet ADDR PORT    ends it with a control scan (trawl -sS of
+#                              ADDR:PORT, which must show up in it) and
+#                              checks that nothing was sent before
 #   ports FILE / hosts FILE    scan_results.py: sorted result lines
 #
 # trawl opens its output files as root, but runs as nobody (and a test may
@@ -118,3 +126,53 @@ host_line() {
 }
 # in_list WORD LIST...: WORD is one of LIST
 in_list() { local w=$1 x; shift; for x in "$@"; do [ "$x" = "$w" ] && return 0; done; return 1; }
+
+# capture_start: everything but IPv6 multicast (the kernel's own neighbour
+# discovery and MLD chatter, which no trawl command causes)
+capture_start() {
+  timeout -k 2 300 ip netns exec "$S" tcpdump -i any -n -U -w "$TMP/cap.pcap" \
+    'arp or ip or (ip6 and not ip6 multicast)' 2>"$TMP/tcpdump.err" &
+  CAP=$!
+  SCAN_PIDS="${SCAN_PIDS:-} $CAP"
+  for _ in $(seq 100); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.1; done
+  check "tcpdump listens in the scanner namespace" grep -q "listening on" "$TMP/tcpdump.err"
+}
+# capture_quiet ADDR PORT: the control scan's SYN must be in the capture
+# (proving it works), and no packet from before it
+capture_quiet() {
+  local a=$1 p=$2 mark
+  sleep 0.2
+  mark=$(date +%s.%N)
+  TR 30 -sS -n -Pn -p "$p" "$a"
+  check "control scan finds $a:$p open" grep -Eq "^$p/tcp +open" "$TMP/tr.out"
+  for _ in $(seq 30); do
+    [ "$(tcpdump -r "$TMP/cap.pcap" -n 2>/dev/null | grep -c "> $a.$p: Flags \[S\]")" -gt 0 ] && break
+    sleep 0.1
+  done
+  kill -INT "$CAP" 2>/dev/null
+  wait "$CAP" 2>/dev/null
+  SCAN_PIDS=${SCAN_PIDS// $CAP/}
+  tcpdump -r "$TMP/cap.pcap" -n -tt 2>/dev/null >"$TMP/cap.txt"
+  check "capture works: the control scan's SYN to $a.$p is in it" grep -q "> $a.$p: Flags \[S\]" "$TMP/cap.txt"
+  awk -v m="$mark" '$1 < m' "$TMP/cap.txt" >"$TMP/cap.before"
+  if [ ! -s "$TMP/cap.before" ]; then ok "no packet sent by any of the bad command lines"
+  else nok "packets sent by bad command lines: $(wc -l <"$TMP/cap.before")"; show "$TMP/cap.before" 10; fi
+}
+
+bad_args() {
+  local want=$1 needle=$2; shift 2
+  TR 30 "$@"
+  local rc nl good=1
+  rc=$(cat "$TMP/tr.rc")
+  nl=$(wc -l <"$TMP/tr.err")
+  if [ "$want" = any ]; then [ "$rc" -ne 0 ] && [ "$rc" -lt 124 ] || good=0
+  else [ "$rc" = "$want" ] || good=0; fi
+  if [ $good = 1 ] && [ "$nl" -eq 1 ] && grep -qF -- "$needle" "$TMP/tr.err" &&
+    ! grep -q "scan report\|^Starting" "$TMP/tr.out"; then
+    ok "trawl $* -> exit $rc: $(cat "$TMP/tr.err")"
+  else
+    nok "trawl $*: want one stderr line naming '$needle', exit $want, no report; got exit $rc, $nl lines:"
+    show "$TMP/tr.err" 5
+    show "$TMP/tr.out" 3
+  fi
+}

@@ -1,0 +1,580 @@
+# shellcheck shell=bash
+# lab-services.sh: the lab's opt-in daemon host (namespace ${PREFIX}svc),
+# sourced by lab.sh, not run. Real Debian daemons (FTP, SMTP/SMTPS, IMAP/POP3
+# and their TLS ports, HTTP/HTTPS, SMB, MQTT, Redis, memcached, SNMP,
+# PostgreSQL, MariaDB, rsync, telnet, an HTTP proxy) for version detection
+# (issue 10) and Nmap's scripts (issue 12). `lab.sh services up` starts them
+# behind r2 on the server segment; ordinary lab tests never pay for them.
+# Every daemon runs inside the namespace in a private UTS namespace whose
+# hostname is `svc`, with a config of its own under $RUN/svc; its pid and
+# start time are recorded and `services down` / `lab.sh down` stop it.
+# Addresses, ports and ground truth: tests/lab/README.md ("Daemon lab").
+
+SVC_NS=svc
+SVC_IP=198.18.30.40
+SVC_IP6=2001:db8:30::40
+SVC_HOST=svc
+SVC_FQDN=svc.lab.test
+SVC_RUN=$RUN/svc
+
+# Ground truth, one line per daemon port:
+#   PROTO PORT SERVICE TUNNEL DAEMON NMAP_NAME NMAP_TUNNEL NMAP_METHOD
+# SERVICE/TUNNEL are what the port really speaks (TUNNEL "ssl" where TLS
+# starts at the first byte, else "-"), named as in nmap-services. The NMAP_
+# columns are what Nmap 7.93's -sV says (XML service name, a glob; tunnel;
+# method "probed" or "table"), where it is wrong too: Dovecot closes the
+# connection on Nmap's SSLv3-record hellos without a TLS alert, so 993/995
+# stay imaps/pop3s by table; inetutils telnetd only softmatches (no
+# product, and a fingerprint); memcached's stats over UDP take 2 datagrams
+# and match no probe; the version script mqtt-subscribe writes
+# "mosquitto version X" into the name.
+SVC_TRUTH=(
+  "tcp 21 ftp - vsftpd ftp - probed"
+  "tcp 23 telnet - inetd+telnetd telnet - probed"
+  "tcp 25 smtp - exim4 smtp - probed"
+  "tcp 80 http - lighttpd http - probed"
+  "tcp 110 pop3 - dovecot pop3 - probed"
+  "tcp 139 netbios-ssn - smbd netbios-ssn - probed"
+  "tcp 143 imap - dovecot imap - probed"
+  "tcp 443 http ssl lighttpd http ssl probed"
+  "tcp 445 microsoft-ds - smbd netbios-ssn - probed"
+  "tcp 465 smtp ssl exim4 smtp ssl probed"
+  "tcp 587 smtp - exim4 smtp - probed"
+  "tcp 873 rsync - rsync rsync - probed"
+  "tcp 990 ftp ssl vsftpd ftp ssl probed"
+  "tcp 993 imap ssl dovecot imaps - table"
+  "tcp 995 pop3 ssl dovecot pop3s - table"
+  "tcp 1883 mqtt - mosquitto mosquitto* - probed"
+  "tcp 3306 mysql - mariadb mysql - probed"
+  "tcp 5432 postgresql - postgresql postgresql - probed"
+  "tcp 6379 redis - redis redis - probed"
+  "tcp 6380 redis ssl redis redis ssl probed"
+  "tcp 8883 mqtt ssl mosquitto mosquitto* ssl probed"
+  "tcp 8888 http-proxy - tinyproxy http-proxy - probed"
+  "tcp 11211 memcached - memcached memcached - probed"
+  "udp 161 snmp - snmpd snmp - probed"
+  "udp 11211 memcached - memcached memcache - table"
+)
+
+svc_truth() {
+  local l
+  echo "# trawl lab daemon host $SVC_IP ($SVC_FQDN); see tests/lab/README.md"
+  echo "# addr proto port service tunnel daemon nmap_name nmap_tunnel nmap_method"
+  for l in "${SVC_TRUTH[@]}"; do echo "$SVC_IP $l"; done
+}
+svc_ports() { # PROTO -> "21,23,..." (comma-separated, for -p)
+  local proto=$1 l out=""
+  for l in "${SVC_TRUTH[@]}"; do
+    # shellcheck disable=SC2086
+    set -- $l
+    [ "$1" = "$proto" ] && out+="${out:+,}$2"
+  done
+  echo "$out"
+}
+
+# ---------------------------------------------------------------- helpers
+# proc_start PID: the process's start time (clock ticks since boot), to tell
+# it from a later process that got the same pid.
+proc_start() {
+  local st
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  # shellcheck disable=SC2086
+  set -- $st
+  echo "${20}"
+}
+
+# svc_daemon NAME [--run DIR] CMD...: start CMD in the svc namespace, in a
+# private UTS namespace with hostname svc (and with --run, a private mount
+# namespace whose /run is DIR and whose /var/log/wtmp, if the host has one,
+# is DIR/wtmp), detached, output in NAME.log, pid and start time in
+# NAME.pid / NAME.start.
+svc_daemon() {
+  local name=$1 pid mnt=() pre='hostname "$0"'; shift
+  if [ "$1" = --run ]; then
+    mnt=(--mount)
+    : >"$2/wtmp"
+    pre+=" && mount --bind '$2' /run && { ! [ -f /var/log/wtmp ] || mount --bind /run/wtmp /var/log/wtmp; }"
+    shift 2
+  fi
+  setsid ip netns exec "$P$SVC_NS" unshare --uts "${mnt[@]}" /bin/sh -c "$pre && exec \"\$@\"" \
+    "$SVC_HOST" "$@" </dev/null >"$SVC_RUN/$name.log" 2>&1 9<&- &
+  pid=$!
+  echo $pid >"$SVC_RUN/$name.pid"
+  proc_start $pid >"$SVC_RUN/$name.start" || true
+}
+# svc_run CMD...: a setup command (initdb and the like) inside the namespace
+svc_run() { ip netns exec "$P$SVC_NS" unshare --uts /bin/sh -c 'hostname "$0" && exec "$@"' "$SVC_HOST" "$@"; }
+
+# ---------------------------------------------------------------- configs
+svc_vsftpd() {
+  local d=$SVC_RUN/vsftpd
+  mkdir -p "$d/pub" "$d/empty"
+  echo "trawl lab ftp" >"$d/pub/README"
+  cat >"$d/vsftpd.conf" <<EOF
+# trawl lab: vsftpd on svc (generated by tests/lab/lab-services.sh)
+listen=YES
+listen_ipv6=NO
+listen_port=21
+background=NO
+anonymous_enable=YES
+local_enable=NO
+write_enable=NO
+anon_root=$d/pub
+ftp_username=ftp
+nopriv_user=nobody
+secure_chroot_dir=$d/empty
+seccomp_sandbox=NO
+xferlog_enable=NO
+connect_from_port_20=NO
+pasv_min_port=30000
+pasv_max_port=30099
+hide_ids=YES
+EOF
+  # The same server with implicit TLS (FTPS) on 990.
+  sed -e 's/^listen_port=21$/listen_port=990/' -e 's/^pasv_min_port=30000$/pasv_min_port=30100/' \
+    -e 's/^pasv_max_port=30099$/pasv_max_port=30199/' "$d/vsftpd.conf" >"$d/vsftpd-tls.conf"
+  cat >>"$d/vsftpd-tls.conf" <<EOF
+ssl_enable=YES
+implicit_ssl=YES
+allow_anon_ssl=YES
+rsa_cert_file=$SVC_RUN/cert.pem
+rsa_private_key_file=$SVC_RUN/key.pem
+EOF
+  svc_daemon vsftpd /usr/sbin/vsftpd "$d/vsftpd.conf"
+  svc_daemon vsftpd-tls /usr/sbin/vsftpd "$d/vsftpd-tls.conf"
+}
+
+svc_exim() {
+  local d=$SVC_RUN/exim
+  mkdir -p "$d/spool" "$d/log"
+  install -o Debian-exim -g Debian-exim -m 600 "$SVC_RUN/key.pem" "$d/key.pem"
+  install -m 644 "$SVC_RUN/cert.pem" "$d/cert.pem"
+  chown -R Debian-exim:Debian-exim "$d/spool" "$d/log"
+  cat >"$d/exim.conf" <<EOF
+# trawl lab: exim4 on svc (generated by tests/lab/lab-services.sh). It
+# accepts no mail: every recipient is refused.
+primary_hostname = $SVC_FQDN
+daemon_smtp_ports = 25 : 465 : 587
+tls_on_connect_ports = 465
+tls_advertise_hosts = *
+tls_certificate = $d/cert.pem
+tls_privatekey = $d/key.pem
+spool_directory = $d/spool
+log_file_path = $d/log/%slog
+pid_file_path = $d/exim.pid
+exim_user = Debian-exim
+exim_group = Debian-exim
+never_users = root
+host_lookup =
+rfc1413_hosts =
+acl_smtp_rcpt = refuse
+begin acl
+refuse:
+  deny message = trawl lab: no relay
+begin routers
+begin transports
+EOF
+  svc_daemon exim /usr/sbin/exim4 -bdf -C "$d/exim.conf"
+}
+
+svc_dovecot() {
+  local d=$SVC_RUN/dovecot
+  mkdir -p "$d/run" "$d/state" "$d/home"
+  : >"$d/users"
+  cat >"$d/dovecot.conf" <<EOF
+# trawl lab: dovecot on svc (generated by tests/lab/lab-services.sh).
+# IMAP 143, POP3 110, and both over TLS (993, 995). Nobody may log in.
+base_dir = $d/run
+state_dir = $d/state
+protocols = imap pop3
+listen = *, ::
+log_path = $d/dovecot.log
+ssl = yes
+ssl_cert = <$SVC_RUN/cert.pem
+ssl_key = <$SVC_RUN/key.pem
+default_internal_user = dovecot
+default_login_user = dovenull
+passdb {
+  driver = passwd-file
+  args = $d/users
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=$d/home/%u
+}
+mail_location = maildir:~/Maildir
+service imap-login {
+  inet_listener imap {
+    port = 143
+  }
+  inet_listener imaps {
+    port = 993
+    ssl = yes
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 110
+  }
+  inet_listener pop3s {
+    port = 995
+    ssl = yes
+  }
+}
+EOF
+  svc_daemon dovecot /usr/sbin/dovecot -F -c "$d/dovecot.conf"
+}
+
+svc_lighttpd() {
+  local d=$SVC_RUN/lighttpd
+  mkdir -p "$d/www"
+  printf '<html><head><title>trawl lab svc</title></head><body>trawl lab svc</body></html>\n' >"$d/www/index.html"
+  cat >"$d/lighttpd.conf" <<EOF
+# trawl lab: lighttpd on svc (generated by tests/lab/lab-services.sh)
+server.modules = ( "mod_openssl" )
+server.document-root = "$d/www"
+server.bind = "0.0.0.0"
+server.port = 80
+server.username = "www-data"
+server.groupname = "www-data"
+index-file.names = ( "index.html" )
+mimetype.assign = ( ".html" => "text/html" )
+\$SERVER["socket"] == "0.0.0.0:443" {
+  ssl.engine = "enable"
+  ssl.pemfile = "$SVC_RUN/cert.pem"
+  ssl.privkey = "$SVC_RUN/key.pem"
+}
+EOF
+  svc_daemon lighttpd /usr/sbin/lighttpd -D -f "$d/lighttpd.conf"
+}
+
+svc_samba() {
+  local d=$SVC_RUN/samba s
+  for s in run lock state cache private ncalrpc binddns pub; do mkdir -p "$d/$s"; done
+  echo "trawl lab smb" >"$d/pub/README"
+  cat >"$d/smb.conf" <<EOF
+# trawl lab: smbd on svc (generated by tests/lab/lab-services.sh).
+# Standalone, one read-only guest share, no nmbd.
+[global]
+  netbios name = SVC
+  workgroup = LAB
+  server string = trawl lab
+  server role = standalone server
+  map to guest = Bad User
+  guest account = nobody
+  smb ports = 445 139
+  pid directory = $d/run
+  lock directory = $d/lock
+  state directory = $d/state
+  cache directory = $d/cache
+  private dir = $d/private
+  ncalrpc dir = $d/ncalrpc
+  binddns dir = $d/binddns
+  log file = $d/log.%m
+  log level = 0
+  load printers = no
+  printing = bsd
+  printcap name = /dev/null
+  disable spoolss = yes
+  usershare max shares = 0
+[pub]
+  path = $d/pub
+  comment = trawl lab share
+  guest ok = yes
+  read only = yes
+EOF
+  mkdir -p "$d/log"
+  svc_daemon smbd /usr/sbin/smbd --foreground --no-process-group --debug-stdout \
+    --configfile="$d/smb.conf" --log-basename="$d/log"
+}
+
+svc_small() { # redis, memcached, mosquitto, snmpd, rsync, tinyproxy
+  local d
+  d=$SVC_RUN/redis
+  mkdir -p "$d/data"
+  chown redis:redis "$d/data"
+  cat >"$d/redis.conf" <<EOF
+# trawl lab: redis on svc (generated by tests/lab/lab-services.sh)
+bind 0.0.0.0
+port 6379
+protected-mode no
+daemonize no
+save ""
+appendonly no
+dir $d/data
+logfile ""
+rename-command CONFIG ""
+tls-port 6380
+tls-cert-file $d/cert.pem
+tls-key-file $d/key.pem
+tls-auth-clients no
+EOF
+  install -o redis -m 600 "$SVC_RUN/key.pem" "$d/key.pem"
+  install -m 644 "$SVC_RUN/cert.pem" "$d/cert.pem"
+  svc_daemon redis setpriv --reuid=redis --regid=redis --init-groups /usr/bin/redis-server "$d/redis.conf"
+
+  svc_daemon memcached /usr/bin/memcached -u memcache -l 0.0.0.0 -p 11211 -U 11211 -m 16 -c 256
+
+  d=$SVC_RUN/mosquitto
+  mkdir -p "$d"
+  cat >"$d/mosquitto.conf" <<EOF
+# trawl lab: mosquitto on svc (generated by tests/lab/lab-services.sh):
+# MQTT on 1883, MQTT over TLS on 8883, anonymous.
+user mosquitto
+persistence false
+log_dest stderr
+allow_anonymous true
+listener 1883 0.0.0.0
+listener 8883 0.0.0.0
+certfile $d/cert.pem
+keyfile $d/key.pem
+EOF
+  install -o mosquitto -m 600 "$SVC_RUN/key.pem" "$d/key.pem"
+  install -m 644 "$SVC_RUN/cert.pem" "$d/cert.pem"
+  svc_daemon mosquitto /usr/sbin/mosquitto -c "$d/mosquitto.conf"
+
+  d=$SVC_RUN/snmpd
+  mkdir -p "$d/persist"
+  chown Debian-snmp:Debian-snmp "$d/persist"
+  cat >"$d/snmpd.conf" <<EOF
+# trawl lab: net-snmp snmpd on svc (generated by tests/lab/lab-services.sh)
+agentaddress udp:0.0.0.0:161
+rocommunity public 198.18.0.0/15
+sysLocation trawl lab
+sysContact lab@lab.test
+sysServices 72
+engineID trawl-lab-svc
+sysDescr Linux svc (trawl lab)
+EOF
+  # Without SMUX (port 199), as Debian's own default: a SMUX peer that
+  # connects and sends nothing (Nmap's NULL probe) stalls the whole agent,
+  # and the UDP answers come too late for -sV.
+  svc_daemon snmpd env SNMP_PERSISTENT_DIR="$d/persist" MIBS= \
+    /usr/sbin/snmpd -f -Lo -C -c "$d/snmpd.conf" -u Debian-snmp -g Debian-snmp \
+    -I -smux,mteTrigger,mteTriggerConf
+
+  d=$SVC_RUN/rsync
+  mkdir -p "$d/pub"
+  echo "trawl lab rsync" >"$d/pub/README"
+  cat >"$d/rsyncd.conf" <<EOF
+# trawl lab: rsync daemon on svc (generated by tests/lab/lab-services.sh)
+use chroot = no
+uid = nobody
+gid = nogroup
+read only = yes
+max connections = 50
+log file = $d/rsyncd.log
+[pub]
+  path = $d/pub
+  comment = trawl lab rsync
+EOF
+  svc_daemon rsync /usr/bin/rsync --daemon --no-detach --port=873 --config="$d/rsyncd.conf"
+
+  d=$SVC_RUN/tinyproxy
+  mkdir -p "$d"
+  cat >"$d/tinyproxy.conf" <<EOF
+# trawl lab: tinyproxy on svc (generated by tests/lab/lab-services.sh).
+# It serves the lab only (svc routes nothing else).
+User tinyproxy
+Group tinyproxy
+Port 8888
+Listen 0.0.0.0
+Timeout 30
+DefaultErrorFile "/usr/share/tinyproxy/default.html"
+StatFile "/usr/share/tinyproxy/stats.html"
+LogLevel Info
+MaxClients 50
+Allow 198.18.0.0/15
+ViaProxyName "svc"
+ConnectPort 443
+EOF
+  svc_daemon tinyproxy /usr/bin/tinyproxy -d -c "$d/tinyproxy.conf"
+}
+
+# telnetd behind openbsd-inetd. inetd always writes /run/inetd.pid, so it
+# gets a private /run (a mount namespace where $d/run is bound over /run);
+# its config and the login stand-in live there too, so that it finds them,
+# and telnetd's utmp and wtmp records land there, not in the host's
+# /run/utmp and /var/log/wtmp.
+# telnetd runs a stand-in for /bin/login that prints a prompt and refuses
+# everybody: no host account is ever offered over telnet.
+svc_inetd() {
+  local d=$SVC_RUN/inetd
+  mkdir -p "$d/run"
+  cat >"$d/run/login" <<'EOF'
+#!/bin/sh
+# trawl lab: stands in for /bin/login behind telnetd; nobody logs in.
+printf '%s login: ' "$(hostname)"
+read -r user || exit 0
+printf 'Password: '
+read -r pw || exit 0
+printf '\nLogin incorrect\n'
+EOF
+  chmod 755 "$d/run/login"
+  cat >"$d/run/inetd.conf" <<EOF
+# trawl lab: openbsd-inetd on svc (generated by tests/lab/lab-services.sh).
+# Paths as inetd sees them: $d/run is its /run.
+telnet stream tcp nowait root /usr/sbin/telnetd telnetd -h -E /run/login
+EOF
+  svc_daemon inetd --run "$d/run" /usr/sbin/inetd -i /run/inetd.conf
+}
+
+# PostgreSQL 15: initdb into the run dir as postgres, superuser postgres
+# with a random password (pw), scram from the lab's addresses.
+svc_postgres() {
+  local d=$SVC_RUN/postgres bin=/usr/lib/postgresql/15/bin
+  mkdir -p "$d"
+  chown postgres:postgres "$d"
+  install -o postgres -m 600 "$SVC_RUN/password" "$d/pw"
+  svc_run setpriv --reuid=postgres --regid=postgres --init-groups "$bin/initdb" -D "$d/data" \
+    -U postgres --pwfile="$d/pw" --auth-local=peer --auth-host=scram-sha-256 \
+    --no-sync -E UTF8 --locale=C >"$SVC_RUN/postgres-initdb.log" 2>&1 || return 1
+  echo "host all all 198.18.0.0/15 scram-sha-256" >>"$d/data/pg_hba.conf"
+  echo "postgres-initdb-done $((($(date +%s%N) - t0) / 1000000)) ms" >>"$SVC_RUN/build.log"
+  svc_daemon postgres setpriv --reuid=postgres --regid=postgres --init-groups "$bin/postgres" \
+    -D "$d/data" -c listen_addresses='*' -c port=5432 -c unix_socket_directories="$d" \
+    -c fsync=off -c logging_collector=off -c shared_buffers=16MB
+}
+
+# MariaDB: mariadb-install-db into the run dir; user 'lab'@'%' (no
+# privileges) so that the server greets remote clients instead of refusing.
+svc_mariadb() {
+  local d=$SVC_RUN/mariadb
+  mkdir -p "$d"
+  chown mysql:mysql "$d"
+  printf "CREATE USER IF NOT EXISTS 'lab'@'%%' IDENTIFIED BY '%s';\n" "$(cat "$SVC_RUN/password")" >"$d/init.sql"
+  chown mysql "$d/init.sql"
+  chmod 600 "$d/init.sql"
+  svc_run /usr/bin/mariadb-install-db --no-defaults --user=mysql --datadir="$d/data" \
+    --auth-root-authentication-method=socket --skip-test-db --skip-name-resolve \
+    >"$SVC_RUN/mariadb-install.log" 2>&1 || return 1
+  echo "mariadb-install-db-done $((($(date +%s%N) - t0) / 1000000)) ms" >>"$SVC_RUN/build.log"
+  svc_daemon mariadb /usr/sbin/mariadbd --no-defaults --user=mysql --datadir="$d/data" \
+    --bind-address=0.0.0.0 --port=3306 --socket="$d/mysqld.sock" --pid-file="$d/mysqld.pid" \
+    --skip-name-resolve --skip-log-bin --innodb-buffer-pool-size=16M --init-file="$d/init.sql"
+}
+
+# ---------------------------------------------------------------- up/down
+svc_listening() {
+  local l want=()
+  for l in "${SVC_TRUTH[@]}"; do
+    # shellcheck disable=SC2086
+    set -- $l
+    want+=("$1:$2")
+  done
+  listening "$SVC_NS" "${want[@]}"
+}
+
+svc_check_daemons() { check_daemons "$SVC_RUN" svc/; }
+
+svc_build() {
+  local n=$SVC_NS
+  mkdir -p "$SVC_RUN"
+  chmod 755 "$SVC_RUN"
+  ip netns add "$P$n"
+  ns_common "$n" 0
+  stack "$n" linux
+  veth r2 "h-$n" "$n" eth0
+  ipn r2 link set "h-$n" master br0 up
+  host_addr "$n" eth0 "$SVC_IP/24" "$R2_IP_B" "$SVC_IP6/64" "$R2_IP6_B"
+  # Names inside svc: its own hosts file, the lab's DNS (ip netns exec binds
+  # /etc/netns/NS/* over /etc/*).
+  mkdir -p "/etc/netns/$P$n"
+  printf '127.0.0.1 localhost\n%s %s %s\n%s %s %s\n' "$SVC_IP" "$SVC_FQDN" "$SVC_HOST" \
+    "$SVC_IP6" "$SVC_FQDN" "$SVC_HOST" >"/etc/netns/$P$n/hosts"
+  printf 'nameserver %s\nsearch lab.test\n' "$DNS_IP" >"/etc/netns/$P$n/resolv.conf"
+  echo "$SVC_HOST" >"/etc/netns/$P$n/hostname"
+
+  ssl_cert "$SVC_RUN" "$SVC_FQDN" "DNS:$SVC_FQDN,IP:$SVC_IP,IP:$SVC_IP6"
+  chmod 644 "$SVC_RUN/cert.pem"
+  chmod 600 "$SVC_RUN/key.pem"
+  (umask 077; head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$SVC_RUN/password")
+
+  # The two slow ones (initdb, mariadb-install-db) set up in parallel with
+  # everything else. Phase times go to $SVC_RUN/build.log.
+  local pg my rc=0 t0
+  t0=$(date +%s%N)
+  phase() { echo "$1 $((($(date +%s%N) - t0) / 1000000)) ms" >>"$SVC_RUN/build.log"; }
+  phase namespace+cert
+  svc_postgres &
+  pg=$!
+  svc_mariadb &
+  my=$!
+  local f
+  for f in svc_vsftpd svc_exim svc_dovecot svc_lighttpd svc_samba svc_small svc_inetd; do
+    $f
+    phase "$f"
+  done
+  wait $pg || { echo "lab.sh: postgres setup failed:" >&2; tail -n 5 "$SVC_RUN/postgres-initdb.log" >&2; rc=1; }
+  wait $my || { echo "lab.sh: mariadb setup failed:" >&2; tail -n 5 "$SVC_RUN/mariadb-install.log" >&2; rc=1; }
+  [ $rc = 0 ] || return 1
+  phase postgres+mariadb-started
+
+  local i
+  for ((i = 0; i < 600; i++)); do # at most ~30 s
+    svc_listening && { phase all-listening; date +%s >"$SVC_RUN/up"; return 0; }
+    svc_check_daemons || return 1
+    sleep 0.05
+  done
+  echo "lab.sh: daemons on svc not listening after 30 s" >&2
+  return 1
+}
+
+# Stop svc's daemons (by pid, if the start time still matches), then every
+# process left in the namespace, and delete it.
+svc_down() {
+  local f p pids=()
+  if [ -d "$SVC_RUN" ]; then
+    for f in "$SVC_RUN"/*.pid; do
+      [ -e "$f" ] || continue
+      p=$(cat "$f")
+      [ "$(proc_start "$p" 2>/dev/null)" = "$(cat "${f%.pid}.start" 2>/dev/null)" ] && pids+=("$p")
+    done
+  fi
+  if ns_exists "$SVC_NS"; then
+    while read -r p; do [ -n "$p" ] && pids+=("$p"); done < <(ip netns pids "$P$SVC_NS" 2>/dev/null || true)
+  fi
+  stop_pids 100 "${pids[@]}" # at most 5 s (mariadbd and postgres shut down cleanly)
+  if ns_exists "$SVC_NS"; then
+    while read -r p; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null; done < <(ip netns pids "$P$SVC_NS" 2>/dev/null || true)
+    ip netns del "$P$SVC_NS"
+  fi
+  rm -rf "/etc/netns/$P$SVC_NS" "$SVC_RUN"
+  return 0
+}
+
+svc_is_up() {
+  [ -e "$SVC_RUN/up" ] && ns_exists "$SVC_NS" && svc_check_daemons 2>/dev/null
+}
+
+svc_status() {
+  local f state bad=0
+  if ! ns_exists "$SVC_NS" && [ ! -d "$SVC_RUN" ]; then
+    echo "services $P: down"
+    return 3
+  fi
+  for f in "$SVC_RUN"/*.pid; do
+    [ -e "$f" ] || continue
+    if alive "$(cat "$f")"; then state=running; else state=DEAD; bad=1; fi
+    printf '  daemon svc/%-10s pid %-7s %s\n' "$(basename "$f" .pid)" "$(cat "$f")" "$state"
+  done
+  if [ $bad = 0 ] && svc_is_up; then
+    echo "services $P: UP ($SVC_IP, $SVC_IP6)"
+    return 0
+  fi
+  echo "services $P: PARTIAL (run 'lab.sh services down' or 'lab.sh services up')"
+  return 1
+}
+
+svc_env() {
+  cat <<EOF
+LAB_SVC_IP='$SVC_IP'
+LAB_SVC_IP6='$SVC_IP6'
+LAB_SVC_NAME='$SVC_FQDN'
+LAB_SVC_RUNDIR='$SVC_RUN'
+LAB_SVC_PASSWORD_FILE='$SVC_RUN/password'
+EOF
+  echo "LAB_SVC_TCP='$(svc_ports tcp)'"
+  echo "LAB_SVC_UDP='$(svc_ports udp)'"
+}
