@@ -11,29 +11,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "db/os-db.h"
 #include "os/fp.h"
 #include "os/match.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                              \
-  do {                                                                        \
-    if (!(c)) {                                                               \
-      fprintf(stderr, "fuzz_os_db: invariant failed: %s (line %d)\n", #c, __LINE__); \
-      abort();                                                                \
-    }                                                                         \
-  } while (0)
-
 static void on_warn(void *ctx, const char *msg) {
   (*(unsigned *)ctx)++;
-  CHECK(msg[0] != '\0' && strchr(msg, '\n') == NULL);
+  FUZZ_CHECK(msg[0] != '\0' && strchr(msg, '\n') == NULL);
 }
 
 /* A value satisfying the first alternative of expression x. */
 static void satisfy(const struct osdb *db, uint32_t x, char *out, size_t cap) {
   const struct osdb_alt *a = osdb_expr_alt(db, x, 0);
-  CHECK(a != NULL);
+  FUZZ_CHECK(a != NULL);
   unsigned long long v = a->op == OSDB_OP_RANGE ? a->lo
                          : a->op == OSDB_OP_GT  ? a->lo + 1
                          : a->op == OSDB_OP_LT  ? a->lo - 1
@@ -49,15 +42,15 @@ static void fuzz_fp_text(const uint8_t *data, size_t size) {
   static struct os_fp fp, back;
   char err[256], out[8192];
   if (os_fp_parse(&fp, (const char *)data, size, err, sizeof err) != 0) {
-    CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
+    FUZZ_CHECK(err[0] != '\0' && strchr(err, '\n') == NULL);
     return;
   }
   size_t n = os_fp_format(&fp, out, sizeof out);
-  CHECK(n < sizeof out);
-  CHECK(os_fp_parse(&back, out, n, err, sizeof err) == 0);
-  CHECK(back.tests == fp.tests && memcmp(back.has, fp.has, sizeof fp.has) == 0);
+  FUZZ_CHECK(n < sizeof out);
+  FUZZ_CHECK(os_fp_parse(&back, out, n, err, sizeof err) == 0);
+  FUZZ_CHECK(back.tests == fp.tests && memcmp(back.has, fp.has, sizeof fp.has) == 0);
   for (unsigned k = 0; k < OSDB_NKEYS; k++)
-    if (fp.has[k]) CHECK(strcmp(fp.text[k], back.text[k]) == 0);
+    if (fp.has[k]) FUZZ_CHECK(strcmp(fp.text[k], back.text[k]) == 0);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -67,21 +60,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned nwarn = 0;
   int r = osdb_load_mem(&db, "fuzz", (const char *)data, size, on_warn, &nwarn, err, sizeof err);
   if (r < 0) {
-    CHECK(db == NULL && err[0] != '\0' && strchr(err, '\n') == NULL);
+    FUZZ_CHECK(db == NULL && err[0] != '\0' && strchr(err, '\n') == NULL);
     return 0;
   }
-  CHECK(db != NULL && osdb_warnings(db) == nwarn && osdb_count(db) > 0);
+  FUZZ_CHECK(db != NULL && osdb_warnings(db) == nwarn && osdb_count(db) > 0);
   size_t nx = osdb_expr_count(db);
   for (size_t i = 0; i < osdb_count(db) && i < 64; i++) {
     const struct osdb_fp *e = osdb_entry(db, i);
     for (unsigned k = 0; k < e->nattr; k++) {
       unsigned key = osdb_attr_key(db, e, k);
-      CHECK(key < OSDB_NKEYS && OSDB_KEY_ATTR(key) < osdb_attr_count(OSDB_KEY_TEST(key)));
-      CHECK(e->tests & (1u << OSDB_KEY_TEST(key)));
-      CHECK(osdb_attr_expr(db, e, k) < nx);
-      if (k) CHECK(osdb_attr_key(db, e, k - 1) < key);
+      FUZZ_CHECK(key < OSDB_NKEYS && OSDB_KEY_ATTR(key) < osdb_attr_count(OSDB_KEY_TEST(key)));
+      FUZZ_CHECK(e->tests & (1u << OSDB_KEY_TEST(key)));
+      FUZZ_CHECK(osdb_attr_expr(db, e, k) < nx);
+      if (k) FUZZ_CHECK(osdb_attr_key(db, e, k - 1) < key);
     }
-    for (unsigned c = 0; c < e->nclass; c++) CHECK(osdb_class(db, e, c) != NULL);
+    for (unsigned c = 0; c < e->nclass; c++) FUZZ_CHECK(osdb_class(db, e, c) != NULL);
     (void)osdb_str(db, e->name);
   }
   /* the first entry, observed through its own expressions, matches itself
@@ -101,13 +94,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   }
   uint32_t got, all;
   os_match_entry(db, e, &fp, &got, &all);
-  CHECK(got <= all);
-  if (usable) CHECK(got == all);
+  FUZZ_CHECK(got <= all);
+  if (usable) FUZZ_CHECK(got == all);
   struct os_match_result res;
   if (os_match_all(db, &fp, &res) == 0) {
     for (size_t i = 0; i < res.n; i++) {
-      CHECK(res.m[i].entry < osdb_count(db) && res.m[i].matched <= res.m[i].possible);
-      if (i) CHECK(os_match_accuracy(&res.m[i]) <= os_match_accuracy(&res.m[i - 1]));
+      FUZZ_CHECK(res.m[i].entry < osdb_count(db) && res.m[i].matched <= res.m[i].possible);
+      if (i) FUZZ_CHECK(os_match_accuracy(&res.m[i]) <= os_match_accuracy(&res.m[i - 1]));
     }
     os_match_result_free(&res);
   }

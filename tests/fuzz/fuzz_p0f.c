@@ -9,22 +9,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "db/p0f.h"
 #include "os/p0f-match.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                              \
-  do {                                                                        \
-    if (!(c)) {                                                               \
-      fprintf(stderr, "fuzz_p0f: invariant failed: %s (line %d)\n", #c, __LINE__); \
-      abort();                                                                \
-    }                                                                         \
-  } while (0)
-
 static void on_warn(void *ctx, const char *msg) {
   (*(unsigned *)ctx)++;
-  CHECK(msg[0] != '\0' && strchr(msg, '\n') == NULL);
+  FUZZ_CHECK(msg[0] != '\0' && strchr(msg, '\n') == NULL);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -33,26 +26,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   unsigned nwarn = 0;
   int r = p0f_load_mem(&db, "fuzz", (const char *)data, size, on_warn, &nwarn, err, sizeof err);
   if (r < 0) {
-    CHECK(db == NULL && err[0] != '\0' && strchr(err, '\n') == NULL);
+    FUZZ_CHECK(db == NULL && err[0] != '\0' && strchr(err, '\n') == NULL);
     return 0;
   }
-  CHECK(db != NULL && p0f_warnings(db) == nwarn && p0f_sig_count(db) > 0);
+  FUZZ_CHECK(db != NULL && p0f_warnings(db) == nwarn && p0f_sig_count(db) > 0);
   for (size_t i = 0; i < p0f_sig_count(db) && i < 32; i++) {
     const struct p0f_sig *s = p0f_sig(db, i);
     const struct p0f_label *l = p0f_label(db, s->label);
-    CHECK(l != NULL && l->name[0] != '\0' && l->cls != NULL && l->flavor != NULL);
+    FUZZ_CHECK(l != NULL && l->name[0] != '\0' && l->cls != NULL && l->flavor != NULL);
     char text[512], buf[600];
     size_t n = p0f_sig_format(s, text, sizeof text);
-    CHECK(n < sizeof text);
+    FUZZ_CHECK(n < sizeof text);
     int m = snprintf(buf, sizeof buf, "[tcp:response]\nlabel = s:!:x:y\nsig = %s\n", text);
     struct p0f_db *back = NULL;
     unsigned w2 = 0;
-    CHECK(p0f_load_mem(&back, "again", buf, (size_t)m, on_warn, &w2, err, sizeof err) == 0);
-    CHECK(w2 == 0 && p0f_sig_count(back) == 1);
+    FUZZ_CHECK(p0f_load_mem(&back, "again", buf, (size_t)m, on_warn, &w2, err, sizeof err) == 0);
+    FUZZ_CHECK(w2 == 0 && p0f_sig_count(back) == 1);
     struct p0f_sig a = *s, b = *p0f_sig(back, 0);
     a.label = b.label = a.line = b.line = 0;
     a.response = b.response = 0;
-    CHECK(memcmp(&a, &b, sizeof a) == 0);
+    FUZZ_CHECK(memcmp(&a, &b, sizeof a) == 0);
     p0f_free(back);
   }
   static const uint8_t lay[] = {2, 4, 8, 1, 3};
@@ -70,8 +63,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     o.quirks = t & 1 ? P0F_QBIT(DF) | P0F_QBIT(ID_NZ) : 0;
     struct p0f_result res;
     p0f_match(db, &o, t & 1, &res);
-    CHECK(res.sig < (long)p0f_sig_count(db));
-    CHECK(res.ittl >= o.ttl && res.dist == res.ittl - o.ttl);
+    FUZZ_CHECK(res.sig < (long)p0f_sig_count(db));
+    FUZZ_CHECK(res.ittl >= o.ttl && res.dist == res.ittl - o.ttl);
     char label[256];
     p0f_result_format(db, &res, label, sizeof label);
   }
