@@ -1,6 +1,7 @@
 # Top-level Makefile: the commands a person types. CMake does the building.
 #   make            build build/trawl and libtrawl (static + shared)
-#   make test       deps + build + every test, normal and under ASan/UBSan,
+#   make test       deps + build + every test; again under ASan/UBSan every
+#                   unit test and every lab test not marked "# asan: skip";
 #                   and every fuzz harness for 20 s
 #   make fuzz       build the libFuzzer harnesses (clang) and run each for
 #                   FUZZ_SECONDS (default 60); see docs/fuzzing.md
@@ -45,7 +46,7 @@ test-asan: $(ASAN_BUILD)/CMakeCache.txt
 	cd $(ASAN_BUILD) && \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --output-on-failure -j 1
+	  ctest --output-on-failure -j 1 -L 'unit|asan'
 
 demo: deps build
 	@bash scripts/demo.sh $(BUILD)

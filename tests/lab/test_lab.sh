@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# asan: skip (it checks the lab with standard tools and nmap, not trawl)
 # test_lab.sh: proves that the lab (lab.sh) is what README.md says it is.
 # Brings the lab up, checks it from the scanner namespace with standard tools
 # (ping, nmap, curl, dig, socat, python3-scapy) against the ground truth that

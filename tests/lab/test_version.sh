@@ -85,6 +85,13 @@ rc=$(cat "$TMP/tr.rc")
 if [ "$rc" = 0 ]; then ok "trawl -sS -sU -sV -p $SP: exit 0 ($((tt / 1000)).$(printf %03d $((tt % 1000))) s)"
 else nok "trawl -sV: exit $rc"; show "$TMP/tr.err" 10; fi
 check "trawl's -sV XML is valid against nmap.dtd" valid_xml "$OUT/trawl.xml"
+# Under ASan (make test-asan) the point is trawl's memory safety on real
+# daemons' answers; Nmap's -sV takes two minutes and its comparison is the
+# same in both builds, so the normal pass (make test-normal) makes it.
+if scan_sanitized; then
+  echo "# ASan build: the comparison with Nmap runs in the normal build's pass"
+  finish
+fi
 NMAPF=(-sS -sU -sV -n -Pn -T5)
 t0=$(date +%s%N)
 NM 900 "${NMAPF[@]}" -p "$SP" "$SVC" -oX "$OUT/nmap.xml"
