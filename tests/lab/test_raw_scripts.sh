@@ -7,6 +7,12 @@
 #     reported equal those Nmap's own sniffer-detect calls "Likely in
 #     promiscuous mode" in the same namespace; the fake-broadcast ARP
 #     requests are in a capture of lan0;
+#   - ip-record-route: for hosts behind the lab's routers (web, the NAT
+#     gateway) and on the LAN, the recorded hops equal the RR list `ping -R`
+#     shows in the scanner namespace, less our own address that ping's
+#     kernel writes first and last (trawl's request is raw: the option
+#     leaves empty, and the capture sees the reply before IP input); r1's
+#     and r2's far-side addresses are among them;
 # Last line "N passed, M failed"; non-zero exit on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -60,5 +66,27 @@ for state in on off; do
   [ "$nm" = "$(sniffers_trawl "$OUT/sniff-$state.xml")" ] && ok "nmap's sniffer-detect agrees (promisc $state: '$nm')" ||
     nok "nmap's sniffer-detect, promisc $state: '$nm'"
 done
+
+# ------------------------------------------------------------ ip-record-route
+# rr_ping ADDR OURS: ping -R's RR list, without OURS at either end
+rr_ping() {
+  X 10 ping -n -R -c 1 -W 2 "$1" | awk '/^RR:/ { sub(/^RR:/, ""); on = 1 } on && NF == 1 && $1 ~ /^[0-9.]+$/ { print $1 } on && NF == 0 { on = 0 }' |
+    sed "1{/^$2\$/d}" | sed "\${/^$2\$/d}" | tr '\n' ' '
+}
+if TR 60 -sn -n --script ip-record-route -oX "$OUT/rr.xml" "$LAB_WEB_IP" "$LAB_NAT_IP" "$LAB_LAN1_IP"; then
+  check "ip-record-route XML valid under nmap.dtd" valid_xml "$OUT/rr.xml"
+  for pair in "$LAB_WEB_IP:$LAB_SCAN_IP" "$LAB_NAT_IP:$LAB_SCAN_IP" "$LAB_LAN1_IP:$LAB_SCAN_IP_LAN"; do
+    a=${pair%:*} us=${pair#*:}
+    got=$("$PY" "$SR" elems "$OUT/rr.xml" "$a" - ip-record-route | awk -F= '$1 ~ /^hops\./ { print $2 }' | tr '\n' ' ')
+    want=$(rr_ping "$a" "$us")
+    if [ -n "$got" ] && [ "$got" = "$want" ]; then ok "ip-record-route $a: '$got' = ping -R"
+    else nok "ip-record-route $a: got '$got', ping -R '$want'"; fi
+  done
+  got=$("$PY" "$SR" elems "$OUT/rr.xml" "$LAB_WEB_IP" - ip-record-route | awk -F= '$1 ~ /^hops\./ { print $2 }' | tr '\n' ' ')
+  in_list "$LAB_R1_IP_B" $got && in_list "$LAB_R2_IP_B" $got && in_list "$LAB_WEB_IP" $got &&
+    ok "web's route holds r1 ($LAB_R1_IP_B), r2 ($LAB_R2_IP_B) and web" || nok "web's route: '$got'"
+else
+  nok "trawl -sn --script ip-record-route"; show "$TMP/tr.err"
+fi
 
 finish
