@@ -13,6 +13,15 @@
 #     kernel writes first and last (trawl's request is raw: the option
 #     leaves empty, and the capture sees the reply before IP input); r1's
 #     and r2's far-side addresses are among them;
+#   - synack-fingerprint: with -sS, every open port of web (Linux stack,
+#     TTL 64), win (TTL 128, MSS 1400) and the per-port NAT gateway (22 to
+#     a Linux host, 80 to a TTL-128 one) gets a result and no other port;
+#     its signature's TTL, MSS and window agree with that port's SYN+ACK in
+#     a capture of up0; where p0f itself (p0f -r on the capture) prints a
+#     SYN+ACK (it prints only some), its raw_sig and label equal trawl's
+#     ("???" is "unknown");
+#     with a p0f.fp written here (--datadir), each port gets its own
+#     stack's label (the NAT gateway's 22 and 80 differently).
 # Last line "N passed, M failed"; non-zero exit on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -87,6 +96,109 @@ if TR 60 -sn -n --script ip-record-route -oX "$OUT/rr.xml" "$LAB_WEB_IP" "$LAB_N
     ok "web's route holds r1 ($LAB_R1_IP_B), r2 ($LAB_R2_IP_B) and web" || nok "web's route: '$got'"
 else
   nok "trawl -sn --script ip-record-route"; show "$TMP/tr.err"
+fi
+
+# ------------------------------------------------------------ synack-fingerprint
+SF_HOSTS="$LAB_WEB_IP $LAB_WIN_IP $LAB_NAT_IP"
+SF_PORTS=22,80,443,2323
+# sf_results XML: "ADDR PORT OUTPUT" of every synack-fingerprint result
+sf_results() { "$PY" "$SR" scripts "$1" | awk '$4 == "synack-fingerprint" { a = $1; p = $3; $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print a, p, $0 }'; }
+# sf_elem XML ADDR PORT KEY: one key of that port's structured result
+sf_elem() { "$PY" "$SR" elems "$1" "$2" "$3" synack-fingerprint | awk -F= -v k="$4" '$1 == k { sub(/^[^=]*=/, ""); v = $0; f = 1 } END { if (f) print v }'; }
+timeout -k 2 120 ip netns exec "$S" tcpdump -i "$LAB_SCAN_IF_ROUTED" -n -U -w "$TMP/sf.pcap" tcp 2>"$TMP/sf.err" &
+SPID=$!
+SCAN_PIDS="$SCAN_PIDS $SPID"
+for _ in $(seq 100); do grep -q "listening on" "$TMP/sf.err" && break; sleep 0.1; done
+sf_ok=0
+if TR 60 -n -Pn -sS -p $SF_PORTS -d --script synack-fingerprint -oX "$OUT/sf.xml" $SF_HOSTS; then sf_ok=1; fi
+for _ in $(seq 30); do # the capture may hand packets over a moment later
+  [ "$(tcpdump -r "$TMP/sf.pcap" -n 2>/dev/null | grep -c 'Flags \[S\.\]')" -ge 5 ] && break
+  sleep 0.1
+done
+kill -INT "$SPID" 2>/dev/null; wait "$SPID" 2>/dev/null
+SCAN_PIDS=${SCAN_PIDS// $SPID/}
+if [ $sf_ok = 1 ]; then
+  check "synack-fingerprint XML valid under nmap.dtd" valid_xml "$OUT/sf.xml"
+  ports "$OUT/sf.xml" | awk '$4 == "open" && $2 == "tcp" { print $1, $3 }' | sort >"$TMP/sf.open"
+  sf_results "$OUT/sf.xml" | sort >"$TMP/sf.res"
+  nopen=$(wc -l <"$TMP/sf.open")
+  [ "$nopen" -ge 5 ] && [ "$(cut -d' ' -f1,2 "$TMP/sf.res")" = "$(cat "$TMP/sf.open")" ] &&
+    ok "a synack-fingerprint result for each of the $nopen open ports, and none elsewhere" ||
+    { nok "synack-fingerprint results vs open ports"; show "$TMP/sf.open"; show "$TMP/sf.res"; }
+  grep -q "SYN+ACKs kept for port.synack $nopen, over the cap 0, malformed 0" "$TMP/tr.err" &&
+    ok "-d: $nopen SYN+ACKs kept, none malformed" || nok "-d SYN+ACK counts: $(grep 'SYN+ACKs kept' "$TMP/tr.err")"
+  # the capture's SYN+ACKs: ADDR PORT TTL WIN MSS
+  tcpdump -r "$TMP/sf.pcap" -n -v 'tcp[tcpflags] & (tcp-syn|tcp-ack) == (tcp-syn|tcp-ack)' 2>/dev/null |
+    awk '/ IP \(/ { match($0, /ttl [0-9]+/); ttl = substr($0, RSTART + 4, RLENGTH - 4); next }
+         /Flags \[S\.\]/ { split($1, a, "."); addr = a[1] "." a[2] "." a[3] "." a[4]; port = a[5];
+           match($0, /win [0-9]+/); win = substr($0, RSTART + 4, RLENGTH - 4);
+           mss = "-"; if (match($0, /mss [0-9]+/)) mss = substr($0, RSTART + 4, RLENGTH - 4);
+           print addr, port, ttl, win, mss }' | sort -u -k1,2 >"$TMP/sf.cap"
+  same=0 differ=0
+  while read -r a p; do
+    sig=$(sf_elem "$OUT/sf.xml" "$a" "$p" signature)
+    read -r ttl win mss < <(awk -v a="$a" -v p="$p" '$1 == a && $2 == p { print $3, $4, $5 }' "$TMP/sf.cap")
+    IFS=: read -r _ sttl _ smss swin _ <<<"$sig"
+    wmul=${swin#mss\*}; wmul=${wmul%%,*}
+    if [ -n "$ttl" ] && [ "${sttl%%+*}" = "$ttl" ] && [ "$smss" = "$mss" ] && [ "$((wmul * mss))" = "$win" ]; then
+      same=$((same + 1))
+    else
+      differ=$((differ + 1)); echo "       $a:$p signature '$sig' vs capture ttl=$ttl win=$win mss=$mss"
+    fi
+  done <"$TMP/sf.open"
+  [ $differ = 0 ] && [ $same = "$nopen" ] && ok "signatures agree with the captured SYN+ACKs: same=$same differ=$differ" ||
+    nok "signatures vs captured SYN+ACKs: same=$same differ=$differ"
+  # p0f itself on the same capture: each SYN+ACK it prints (it prints a
+  # server's signature only when it changes, so not every port)
+  p0f -r "$TMP/sf.pcap" 2>/dev/null | awk '/\(syn\+ack\)/ { on = 1 } on && /^\| server/ { split($4, s, "/") }
+    on && /^\| os / { os = $0; sub(/^\| os *= /, "", os) } on && /^\| raw_sig/ { print s[1], s[2], $4, os; on = 0 }' >"$TMP/sf.p0f"
+  same=0 differ=0
+  while read -r a p raw os; do
+    sig=$(sf_elem "$OUT/sf.xml" "$a" "$p" signature)
+    lab=$(sf_elem "$OUT/sf.xml" "$a" "$p" label)
+    [ "$os" = "???" ] && os=unknown
+    if [ "$sig" = "$raw" ] && [ "$lab" = "$os" ]; then same=$((same + 1))
+    else differ=$((differ + 1)); echo "       $a:$p trawl '$sig' '$lab', p0f '$raw' '$os'"; fi
+  done <"$TMP/sf.p0f"
+  # p0f 3.09b prints only some SYN+ACKs of a scan (none, at times): the
+  # check is that none it prints differs
+  [ $differ = 0 ] && ok "p0f -r on the capture: same=$same differ=$differ (the SYN+ACKs p0f printed)" ||
+    nok "p0f -r on the capture: same=$same differ=$differ"
+else
+  nok "trawl -sS --script synack-fingerprint"; show "$TMP/tr.err"
+fi
+
+# a p0f.fp of the test's own: one label per lab stack
+DD=$TMP/dd
+mkdir -p "$DD"
+cat >"$DD/p0f.fp" <<'EOF'
+classes = win,unix
+[tcp:response]
+label = s:unix:LabLinux:ttl64
+sig   = *:64:0:*:*,*:mss:df:0
+label = s:win:LabWin:ttl128
+sig   = *:128:0:*:*,*:mss:df:0
+EOF
+chmod -R a+rX "$DD"
+if TR 60 -n -Pn -sS -p $SF_PORTS --datadir "$DD" --script synack-fingerprint -oX "$OUT/sf2.xml" $SF_HOSTS; then
+  ports "$OUT/sf2.xml" | awk '$4 == "open" && $2 == "tcp" { print $1, $3 }' | sort >"$TMP/sf2.open"
+  same=0 differ=0
+  while read -r a p; do
+    case "$a:$p" in
+      "$LAB_WIN_IP":* | "$LAB_NAT_IP:80") want="LabWin ttl128" ;;
+      *) want="LabLinux ttl64" ;;
+    esac
+    got=$(sf_elem "$OUT/sf2.xml" "$a" "$p" label)
+    if [ "$got" = "$want" ]; then same=$((same + 1)); else differ=$((differ + 1)); echo "       $a:$p: '$got', want '$want'"; fi
+  done <"$TMP/sf2.open"
+  n=$(wc -l <"$TMP/sf2.open")
+  [ "$n" -ge 5 ] && [ $differ = 0 ] && ok "--datadir p0f.fp: each open port labelled with its stack (same=$same differ=$differ)" ||
+    nok "--datadir p0f.fp labels: same=$same differ=$differ"
+  n22=$(sf_elem "$OUT/sf2.xml" "$LAB_NAT_IP" 22 label) n80=$(sf_elem "$OUT/sf2.xml" "$LAB_NAT_IP" 80 label)
+  [ -n "$n22" ] && [ -n "$n80" ] && [ "$n22" != "$n80" ] && ok "NAT gateway: 22 '$n22', 80 '$n80'" ||
+    nok "NAT gateway labels: 22 '$n22', 80 '$n80'"
+else
+  nok "trawl --datadir DIR -sS --script synack-fingerprint"; show "$TMP/tr.err"
 fi
 
 finish
