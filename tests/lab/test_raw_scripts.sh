@@ -21,7 +21,12 @@
 #     SYN+ACK (it prints only some), its raw_sig and label equal trawl's
 #     ("???" is "unknown");
 #     with a p0f.fp written here (--datadir), each port gets its own
-#     stack's label (the NAT gateway's 22 and 80 differently).
+#     stack's label (the NAT gateway's 22 and 80 differently);
+#   - hostile replies (tests/lab/hostile/raw_hostile.py in the udp host's
+#     namespace): echo replies with a record route option broken five ways
+#     and one good; SYN+ACKs with bad TCP options: trawl exits 0 each time,
+#     ip-record-route lists hops only from the good option, the bad options
+#     show as p0f's bad quirk (exws and ts1- too).
 # Last line "N passed, M failed"; non-zero exit on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -200,5 +205,50 @@ if TR 60 -n -Pn -sS -p $SF_PORTS --datadir "$DD" --script synack-fingerprint -oX
 else
   nok "trawl --datadir DIR -sS --script synack-fingerprint"; show "$TMP/tr.err"
 fi
+
+# ------------------------------------------------------------ hostile raw replies
+# The lab's udp host stops answering echo requests and SYNs to 7777-7779
+# itself; raw_hostile.py answers them with broken options (see there).
+HOST=$LAB_UDP_IP
+HNS=${LAB_PREFIX}udp
+ip netns exec "$HNS" nft -f - <<EOF
+table ip rs_hostile {
+  chain input {
+    type filter hook input priority -10; policy accept;
+    icmp type echo-request drop
+    tcp dport 7777-7779 drop
+  }
+}
+EOF
+timeout -k 2 120 ip netns exec "$HNS" "$PY" "$HERE/hostile/raw_hostile.py" eth0 "$HOST" 110 >"$TMP/hr.log" 2>&1 &
+HPID=$!
+SCAN_PIDS="$SCAN_PIDS $HPID"
+for _ in $(seq 100); do grep -q "^ready" "$TMP/hr.log" && break; sleep 0.1; done
+crashes=0 hops_runs=0 bad_hops=0
+for i in 1 2 3 4 5 6; do
+  TR 30 -n -Pn -sS -p 7777-7779 -d --script ip-record-route,synack-fingerprint -oX "$OUT/h$i.xml" "$HOST"
+  rc=$(cat "$TMP/tr.rc")
+  [ "$rc" = 0 ] && valid_xml "$OUT/h$i.xml" 2>/dev/null || { crashes=$((crashes + 1)); echo "       run $i: exit $rc"; show "$TMP/tr.err" 5; }
+  hops=$("$PY" "$SR" elems "$OUT/h$i.xml" "$HOST" - ip-record-route 2>/dev/null | awk -F= '$1 ~ /^hops\./ { print $2 }' | tr '\n' ' ')
+  if [ -n "$hops" ]; then
+    hops_runs=$((hops_runs + 1))
+    [ "$hops" = "198.18.11.1 198.18.30.1 " ] || { bad_hops=$((bad_hops + 1)); echo "       run $i: hops '$hops'"; }
+  fi
+  [ $i = 1 ] && cp "$OUT/h1.xml" "$OUT/hsyn.xml" && cp "$TMP/tr.err" "$TMP/hsyn.err"
+done
+nrep=$(grep -c "^echo reply" "$TMP/hr.log")
+[ $crashes = 0 ] && ok "6 runs against hostile replies: exit 0, valid XML each ($nrep hostile echo replies sent)" ||
+  nok "runs against hostile replies: $crashes failed"
+[ "$nrep" -ge 6 ] || nok "raw_hostile.py answered only $nrep echo requests"
+[ $hops_runs = 1 ] && [ $bad_hops = 0 ] && ok "ip-record-route: hops only from the good option (1 of 6 runs), none from the 5 broken ones" ||
+  nok "ip-record-route on broken options: $hops_runs runs with hops, $bad_hops wrong"
+sig77=$(sf_elem "$OUT/hsyn.xml" "$HOST" 7777 signature)
+sig78=$(sf_elem "$OUT/hsyn.xml" "$HOST" 7778 signature)
+sig79=$(sf_elem "$OUT/hsyn.xml" "$HOST" 7779 signature)
+[[ "$sig77" == *bad* ]] && [[ "$sig78" == *bad* ]] && ok "bad TCP options: p0f's bad quirk ('$sig77', '$sig78')" ||
+  nok "bad TCP options: '$sig77', '$sig78'"
+[[ "$sig79" == *exws* ]] && [[ "$sig79" == *ts1-* ]] && ok "window scale 200, timestamp 0: '$sig79'" || nok "exws/ts1-: '$sig79'"
+kill "$HPID" 2>/dev/null; wait "$HPID" 2>/dev/null
+SCAN_PIDS=${SCAN_PIDS// $HPID/}
 
 finish
