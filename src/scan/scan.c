@@ -114,7 +114,12 @@ void scan_synack(struct scan *s, uint32_t h, uint16_t port, const tw_frame *f) {
     if (r == TW_EMALFORMED) s->synack_malformed++;
     return;
   }
-  if (!g->synacks && !(g->synacks = malloc(SYNACK_KEEP_PER_HOST * sizeof *g->synacks))) return;
+  if ((g->nsynacks & (g->nsynacks - 1)) == 0) { /* 0, 1, 2, 4...: grow by doubling */
+    uint32_t cap = g->nsynacks ? g->nsynacks * 2 : 1;
+    struct synack_kept *v = realloc(g->synacks, cap * sizeof *v);
+    if (!v) return;
+    g->synacks = v;
+  }
   g->synacks[g->nsynacks++] = (struct synack_kept){port, o};
   s->synack_kept++;
 }
