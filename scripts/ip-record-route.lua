@@ -5,7 +5,10 @@ nine empty slots (the most the 40 bytes of IP options hold; built with
 trawl.packet.build_icmp{record_route = 9}) and lists the addresses the
 routers on the way, and the host itself, wrote into the option the host
 echoes back in its reply, as `ping -R` does: the way there and, while
-slots are left, the way back. The reply comes through the loop's packet
+slots are left, the way back. Our own address is not among them: the
+request leaves raw with the option empty, and the reply is read from the
+capture before our IP stack sees it (`ping -R` shows it first and last,
+written by its own kernel). The reply comes through the loop's packet
 dispatcher (a waiter registered before the request is sent).
 The option is checked before it is read: the packet parser validates its
 length and pointer (a malformed option is reported, never read), and only
