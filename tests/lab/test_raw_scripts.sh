@@ -25,7 +25,7 @@
 #     Debian's p0f.fp, once routes set the window as older stacks did
 #     (initrwnd 10; MSS 1024 + window 8192), "Linux 3.x" on the Linux
 #     hosts' ports and "Windows 7 or 8 (fuzzy)" on the TTL-128 ones, the
-#     NAT gateway split per port;
+#     NAT gateway split per port; IPv6 SYN+ACKs of web too;
 #   - hostile replies (tests/lab/hostile/raw_hostile.py in the udp host's
 #     namespace): echo replies with a record route option broken five ways
 #     and one good; SYN+ACKs with bad TCP options: trawl exits 0 each time,
@@ -208,6 +208,15 @@ if TR 60 -n -Pn -sS -p $SF_PORTS --datadir "$DD" --script synack-fingerprint -oX
     nok "NAT gateway labels: 22 '$n22', 80 '$n80'"
 else
   nok "trawl --datadir DIR -sS --script synack-fingerprint"; show "$TMP/tr.err"
+fi
+
+# IPv6: the same from web's IPv6 address (MSS 1440, the flow label quirk)
+if TR 60 -6 -n -Pn -sS -p 22,80 --script synack-fingerprint -oX "$OUT/sf6.xml" "$LAB_WEB_IP6"; then
+  s22=$(sf_elem "$OUT/sf6.xml" "$LAB_WEB_IP6" 22 signature) s80=$(sf_elem "$OUT/sf6.xml" "$LAB_WEB_IP6" 80 signature)
+  [[ "$s22" == "6:$LAB_WEB_TTL+"*":0:1440:"* ]] && [ "$s22" = "$s80" ] && ok "IPv6 SYN+ACKs of web: '$s22'" ||
+    nok "IPv6 SYN+ACKs of web: '$s22', '$s80'"
+else
+  nok "trawl -6 -sS --script synack-fingerprint"; show "$TMP/tr.err"
 fi
 
 # Debian's p0f.fp (3.09b) predates these kernels: a stock lab SYN+ACK
