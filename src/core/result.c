@@ -122,6 +122,7 @@ void host_result_free(struct host_result *h) {
     free(p->reason);
     free(p->service);
     port_version_free(p->version);
+    free(p->synack);
     for (size_t k = 0; k < p->nscripts; k++) script_free(&p->scripts[k]);
     free(p->scripts);
   }

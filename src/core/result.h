@@ -73,6 +73,8 @@ struct port_result {
   char *service;  /* the service's name: the port table's, or version
                      detection's when version->probed; NULL: none */
   struct port_version *version; /* -sV ran on this port; NULL: it did not */
+  struct p0f_obs *synack; /* the SYN scan's SYN+ACK as p0f sees it (os/synack.h),
+                             kept when scripts run; NULL: none */
   struct script_result *scripts;
   size_t nscripts;
 };

@@ -71,6 +71,7 @@ int probe_reply_begin(struct probe_env *env, const tw_rx *rx, uint8_t proto,
   r->tport = rx->quoted ? rx->q_dport : rx->sport;
   r->uport = rx->quoted ? rx->q_sport : rx->dport;
   r->p = -1;
+  r->rx = rx;
   int64_t h = engine_host(env->eng, r->target);
   if (h >= 0 && port_index) r->p = port_index[r->tport];
   if (h < 0 || (port_index && r->p < 0)) {
@@ -96,6 +97,7 @@ void probe_report_port(struct probe_env *env, const struct probe_reply *r, enum 
   v.state = state;
   v.reason = reason;
   v.ttl = ttl;
+  v.frame = r->rx ? r->rx->frame : NULL;
   env->report(env, &v);
 }
 

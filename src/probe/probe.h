@@ -51,6 +51,7 @@ struct probe_verdict {
   const char *reason;     /* a static string */
   int ttl;
   const uint8_t *mac;     /* PROBE_HOST_UP: its MAC, learnt on the link, or NULL */
+  const tw_frame *frame;  /* PROBE_PORT*: the reply as captured (valid during report) */
 };
 
 /* A link we are attached to: its Ethernet socket and our MAC on it. */
@@ -108,6 +109,7 @@ struct probe_reply {
   uint32_t h;            /* pass index */
   uint32_t g;            /* group index */
   int32_t p;             /* index of tport in the pass's ports (-1: none asked) */
+  const tw_rx *rx;       /* the reply itself */
 };
 
 /* The prologue every reply handler starts with. Drops the reply (returns

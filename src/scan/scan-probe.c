@@ -40,10 +40,11 @@ static void env_report(const struct probe_env *env, const struct probe_verdict *
   struct scan *s = scan_of(env);
   switch (v->ev) {
   case PROBE_PORT:
-    scan_port(s, v->host, v->proto, v->port, v->state, v->reason, v->ttl);
-    break;
   case PROBE_PORT_LATE:
-    scan_port_late(s, v->host, v->proto, v->port, v->state, v->reason, v->ttl);
+    if (v->ev == PROBE_PORT) scan_port(s, v->host, v->proto, v->port, v->state, v->reason, v->ttl);
+    else scan_port_late(s, v->host, v->proto, v->port, v->state, v->reason, v->ttl);
+    if (v->state == PORT_OPEN && v->proto == PROTO_TCP && v->frame)
+      scan_synack(s, v->host, v->port, v->frame);
     break;
   case PROBE_PORT_TIMEOUT:
     scan_port_timeout(s, v->host, v->proto, v->port, v->state);

@@ -99,6 +99,31 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                                            (uint8_t)ri};
 }
 
+void scan_synack(struct scan *s, uint32_t h, uint16_t port, const tw_frame *f) {
+  if (!s->keep_synack) return;
+  struct ghost *g = &s->hosts[h];
+  for (uint32_t i = 0; i < g->nsynacks; i++)
+    if (g->synacks[i].port == port) return; /* a SYN+ACK sent again */
+  if (g->nsynacks >= SYNACK_KEEP_PER_HOST) {
+    s->synack_dropped++;
+    return;
+  }
+  struct p0f_obs o;
+  int r = synack_obs(f, &o);
+  if (r < 0) {
+    if (r == TW_EMALFORMED) s->synack_malformed++;
+    return;
+  }
+  if ((g->nsynacks & (g->nsynacks - 1)) == 0) { /* 0, 1, 2, 4...: grow by doubling */
+    uint32_t cap = g->nsynacks ? g->nsynacks * 2 : 1;
+    struct synack_kept *v = realloc(g->synacks, cap * sizeof *v);
+    if (!v) return;
+    g->synacks = v;
+  }
+  g->synacks[g->nsynacks++] = (struct synack_kept){port, o};
+  s->synack_kept++;
+}
+
 #define TPORTS_CAP (STORE_CAP * PROTO_COUNT)
 
 void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
@@ -142,6 +167,20 @@ static void settle_ports(struct scan *s, uint32_t h, struct host_result *r) {
   free(g->cports);
   g->cports = NULL;
   g->ncports = g->capcports = 0;
+  /* each kept SYN+ACK goes to its open port's result */
+  for (uint32_t i = 0; i < g->nsynacks; i++) {
+    for (size_t k = 0; k < r->nports; k++) {
+      struct port_result *p = &r->ports[k];
+      if (p->proto != PROTO_TCP || p->portid != g->synacks[i].port || p->state != PORT_OPEN ||
+          p->synack)
+        continue;
+      if ((p->synack = malloc(sizeof *p->synack))) *p->synack = g->synacks[i].obs;
+      break;
+    }
+  }
+  free(g->synacks);
+  g->synacks = NULL;
+  g->nsynacks = 0;
   for (int p = 0; p < PROTO_COUNT; p++) {
     for (int st = 0; st < PORT_NSTATES; st++)
       if (g->nstate[p][st] > STORE_CAP)
@@ -219,6 +258,10 @@ void scan_end_pass(struct scan *s, const char *name) {
             (unsigned long long)e->st.unsolicited, (double)(tw_hrtime() - s->start_ns) / 1e9);
     fprintf(stderr, "trawl: %s pass: rate %.0f pkt/s at the end (%u increases, %u decreases)\n",
             name, e->rc.rate, e->rc.increases, e->rc.decreases);
+    if (s->keep_synack)
+      fprintf(stderr, "trawl: SYN+ACKs kept for port.synack %llu, over the cap %llu, malformed %llu\n",
+              (unsigned long long)s->synack_kept, (unsigned long long)s->synack_dropped,
+              (unsigned long long)s->synack_malformed);
   }
   s->stage_ctx = NULL;
   s->eng_live = false;
@@ -240,6 +283,7 @@ static void free_group(struct scan *s) {
   for (uint32_t i = 0; i < s->nhosts; i++) {
     free(s->hosts[i].tports);
     free(s->hosts[i].cports);
+    free(s->hosts[i].synacks);
     if (s->hosts[i].res) {
       host_result_free(s->hosts[i].res);
       free(s->hosts[i].res);
@@ -788,6 +832,7 @@ int scan_run(struct options *o) {
     if (err == -EINVAL || err == -ENOENT) rc = 2; /* a bad --privileged-user */
     goto out;
   }
+  s->keep_synack = o->scripts != NULL; /* port.synack (os/synack.h) */
   if (o->scripts && script_engine_new(s->loop, o, &s->scripts, why, sizeof why) < 0) {
     fprintf(stderr, "trawl: %s\n", why);
     rc = 2;

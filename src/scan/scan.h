@@ -25,10 +25,16 @@
 #include "cli/options.h"
 #include "output/output.h"
 #include "core/result.h"
+#include "os/synack.h"
 #include "cli/status.h"
 
 /* A port verdict kept compactly until the host is written (6 bytes; its
  * host_result record, with copied strings, is over 100). */
+struct synack_kept {
+  uint16_t port;
+  struct p0f_obs obs;
+};
+
 struct cport {
   uint16_t port;
   uint8_t proto, state, ttl, reason; /* reason: index in scan.c's table */
@@ -55,6 +61,10 @@ struct ghost {
   uint8_t timeout_state[PROTO_COUNT];
   uint32_t *tports;
   uint32_t ntports;
+  /* SYN+ACKs of open TCP ports as p0f observations (os/synack.h), kept
+   * when scripts run: at most SYNACK_KEEP_PER_HOST, then only counted */
+  struct synack_kept *synacks;
+  uint32_t nsynacks;
   uint32_t nsettled;       /* port verdicts so far, over every stage */
   bool settled;            /* its kept and counted ports are in res (settle_ports) */
 };
@@ -128,6 +138,8 @@ struct scan {
   uint64_t hosts_up, hosts_down, hosts_done;
   uint64_t open_ports;
   uint64_t probes_sent, bad_cookies, malformed;
+  bool keep_synack;       /* scripts run: SYN+ACKs are kept for port.synack */
+  uint64_t synack_kept, synack_dropped, synack_malformed;
   uint64_t start_ns;
   tw_signal *sigint, *sigterm;
   tw_timer *status_timer;
@@ -163,6 +175,11 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
 /* A port of host h got no answer: its state is `state` (no-response). */
 void scan_port_timeout(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
                        enum port_state state);
+/* Open TCP port of host h answered with this SYN+ACK frame: keep its p0f
+ * observation (the first one per port; at most SYNACK_KEEP_PER_HOST per
+ * host, the rest counted in synack_dropped; malformed frames counted in
+ * synack_malformed and dropped). Only when s->keep_synack. */
+void scan_synack(struct scan *s, uint32_t h, uint16_t port, const tw_frame *f);
 /* An answer for a probe no longer outstanding: it replaces an earlier
  * "no answer" verdict for the port; otherwise it is a duplicate, ignored. */
 void scan_port_late(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,

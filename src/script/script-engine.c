@@ -199,6 +199,7 @@ void script_engine_free(struct script_engine *e) {
     free(e->hosts);
   }
   lua_packet_close(e);
+  script_p0f_free(e);
   lua_tls_close(e);
   if (e->ready_hook) tw_close(e->ready_hook, NULL);
   if (e->done_timer) tw_close(e->done_timer, NULL);

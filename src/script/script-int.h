@@ -225,7 +225,11 @@ void phase_check_done(struct script_engine *e);
 /* Push h's host table (made once per phase, then shared by its rules and
  * runs). */
 void trees_push_host(lua_State *L, struct shost *h);
-void trees_push_port(lua_State *L, const struct port_result *p);
+void trees_push_port(lua_State *L, struct script_engine *e, const struct port_result *p);
+/* script-p0f.c: port.synack of an open port (p0f.fp read on first use) */
+struct p0f_obs;
+void script_p0f_push_synack(lua_State *L, struct script_engine *e, const struct p0f_obs *o);
+void script_p0f_free(struct script_engine *e);
 
 /* ---- script-latency.c: TRAWL_LATENCY_PROBE ----------------------------------- */
 
@@ -315,6 +319,9 @@ struct script_engine {
   tw_resolver *resolver;
   struct ssl_ctx_st *tls_ctx; /* OpenSSL's SSL_CTX for script sockets (lua-tls.c) */
   bool privileged;      /* root at creation, or raw sockets opened for scripts */
+  struct p0f_db *p0f;   /* p0f.fp for port.synack (script-p0f.c), once tried */
+  bool p0f_tried;
+  char p0f_err[512];
   tw_rawsock *raw4, *raw6;
   struct { char name[16]; tw_rawsock *rs; tw_capture *cap; } eth[8];
   int neth;

@@ -58,7 +58,7 @@ static int phase_rule(struct script_engine *e, struct script *sc, const char *ru
     trees_push_host(L, h);
     nargs++;
     if (port >= 0) {
-      trees_push_port(L, &h->res->ports[port]);
+      trees_push_port(L, e, &h->res->ports[port]);
       nargs++;
     }
   }

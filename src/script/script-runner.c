@@ -80,7 +80,7 @@ int srun_start(struct script_engine *e, struct srun *r) {
     trees_push_host(L, r->h);
     nargs++;
     if (r->port >= 0) {
-      trees_push_port(L, &r->h->res->ports[r->port]);
+      trees_push_port(L, e, &r->h->res->ports[r->port]);
       nargs++;
     }
   }

@@ -3,7 +3,8 @@
  * host.ip, bin_ip, name, targetname, mac, distance, interface, srcip,
  * times, registry...; port.number, protocol, state, service, version
  * (with -sV: product, version, extrainfo, hostname, ostype, devicetype,
- * cpe, service_tunnel, service_fp, name_confidence, as in NSE).
+ * cpe, service_tunnel, service_fp, name_confidence, as in NSE); and
+ * port.synack (script-p0f.c), the SYN+ACK of an open port with its p0f label.
  * A host's table is made once per phase and shared by every rule and
  * run of that host (so host.registry is shared, as in NSE). */
 #define _GNU_SOURCE
@@ -71,7 +72,7 @@ void trees_push_host(lua_State *L, struct shost *h) {
   h->table_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-void trees_push_port(lua_State *L, const struct port_result *p) {
+void trees_push_port(lua_State *L, struct script_engine *e, const struct port_result *p) {
   lua_createtable(L, 0, 8);
   trees_setfi(L, "number", p->portid);
   trees_setfs(L, "protocol", proto_name(p->proto));
@@ -101,4 +102,8 @@ void trees_push_port(lua_State *L, const struct port_result *p) {
     lua_setfield(L, -2, "cpe");
   }
   lua_setfield(L, -2, "version");
+  if (p->synack) { /* the SYN scan's SYN+ACK, labelled as p0f does */
+    script_p0f_push_synack(L, e, p->synack);
+    lua_setfield(L, -2, "synack");
+  }
 }

@@ -3,7 +3,8 @@
  * and trawl.packet.wait woken only by its own packet, fed to the loop's
  * dispatcher with tw_dispatch_input() (a capture does the same in the
  * lab test test_scripts.sh), with its kernel timestamp; and TIMEOUT;
- * waiters registered ahead of sending (trawl.packet.waiter). */
+ * waiters registered ahead of sending (trawl.packet.waiter); IPv4 options
+ * (record route built, parsed, hostile ones refused); get_interface_info. */
 #include "script_fixture.h"
 
 static int setup(void **state) {
@@ -55,6 +56,62 @@ static void test_build_parse(void **state) {
                          "5353|11|abc|2054|ff:ff:ff:ff:ff:ff|1|198.18.0.1|198.18.0.2|02:00:00:00:00:01|"
                          "65532|nil|ipv4: truncated header|false|field 'dst' (an IP address) is required|"
                          "nil|not an IPv4 or IPv6 packet (give an interface for Ethernet frames)");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
+/* IPv4 options: the record route builder, ip.options and ip.rr of parsed
+ * packets, hostile options (pointer out of range, length overrun) reported
+ * as errors and never read; trawl.get_interface_info. */
+static void test_ip_options(void **state) {
+  fx_script("api", FX_HEAD("'p'") "hostrule = function() return true end\n"
+            "action = function()\n"
+            "  local P, out = trawl.packet, {}\n"
+            "  local function add(...) local t = table.pack(...) for i = 1, t.n do out[#out + 1] = tostring(t[i]) end end\n"
+            "  local function rr(p, e) if not p then return 'unparsed', e end\n"
+            "    local r = p.ip and p.ip.rr if not r then return 'norr', p.error end\n"
+            "    return r.pointer, r.slots, r.filled, table.concat(r.hops, ',') end\n"
+            "  local A = '\\198\\18\\11\\1'\n"
+            "  local B = '\\198\\18\\30\\1'\n"
+            "  local function icmp(o) return P.build_icmp{src = '198.18.0.2', dst = '198.18.0.1', type = 0, id = 3, seq = 1, ipopts = o} end\n"
+            "  local b = P.build_icmp{src = '198.18.0.1', dst = '198.18.0.2', id = 3, seq = 1, record_route = 9}\n"
+            "  local p = P.parse(b)\n"
+            "  add(#b, #p.ip.options, p.ip.len, rr(p))\n"
+            "  add(rr(P.parse(icmp('\\7\\11\\12' .. A .. B .. '\\0'))))\n"
+            "  add(rr(P.parse(icmp('\\7\\11\\8' .. A .. B .. '\\0'))))\n"
+            "  local good = icmp('\\7\\11\\12' .. A .. B .. '\\0')\n"
+            "  local function mut(pos, byte) return good:sub(1, pos - 1) .. string.char(byte) .. good:sub(pos + 1) end\n"
+            "  add(rr(P.parse(mut(23, 3))))\n"
+            "  add(rr(P.parse(mut(23, 200))))\n"
+            "  add(rr(P.parse(mut(22, 40))))\n"
+            "  add(rr(P.parse(mut(22, 2))))\n"
+            "  add(rr(P.parse(good:sub(1, 26))))\n"
+            "  add(pcall(P.build_icmp, {src = '198.18.0.1', dst = '198.18.0.2', record_route = 10}))\n"
+            "  add(pcall(P.build_icmp, {src = '2001:db8::1', dst = '2001:db8::2', record_route = 9}))\n"
+            "  add(pcall(P.build_icmp, {src = '198.18.0.1', dst = '198.18.0.2', ipopts = string.rep('\\1', 41)}))\n"
+            "  local i = trawl.get_interface_info('lo')\n"
+            "  add(i.device, i.link, i.ifindex > 0, i.up, i.mac)\n"
+            "  add(trawl.get_interface_info('nosuchif0'))\n"
+            "  return table.concat(out, '|')\n"
+            "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "api"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, 0, "api");
+  if (!o) fail_msg("no output: %s", fx_errors(&f));
+  assert_string_equal(o, "68|40|68|4|9|0||"
+                         "12|2|2|198.18.11.1,198.18.30.1|8|2|1|198.18.11.1|"
+                         "norr|ipv4: bad route option length or pointer|"
+                         "norr|ipv4: bad route option length or pointer|"
+                         "norr|ipv4: option length overruns header|"
+                         "norr|ipv4: bad route option length or pointer|"
+                         "unparsed|ipv4: header length (IHL) beyond buffer|"
+                         "false|record_route: 1..9 slots|false|IP options are IPv4 only|"
+                         "false|ipopts: at most 40 bytes|lo|loopback|true|true|nil|nil|No such device");
   host_result_free(&h);
   fx_free(&f);
 }
@@ -159,6 +216,7 @@ static void test_waiter(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_build_parse, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_ip_options, setup, teardown),
       cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
       cmocka_unit_test_setup_teardown(test_waiter, setup, teardown),
   };

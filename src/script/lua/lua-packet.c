@@ -13,17 +13,22 @@
  *                               the clock of capture timestamps)
  *   trawl.packet.parse(bytes[, "eth"|"ip"])   every layer as a table
  *   trawl.packet.build_icmp/udp/tcp/arp/eth{...}  packets with checksums
+ *                               (IPv4 options: record_route = N, ipopts)
+ *   trawl.get_interface_info(if) its MAC, index, MTU (ARP from scripts)
  *
  * A thread's captures are released when it ends. Raw sockets are the
  * engine's (script_engine_open_raw opens them while still root). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
+#include <net/if_arp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <trawl/dispatch.h>
 #include <trawl/packet.h>
+#include <trawl/route.h>
 
 #include "script/lua/lua-int.h"
 
@@ -109,6 +114,26 @@ static const char *lp_flags(uint16_t f, char *b) {
   return b;
 }
 
+/* ip.rr: a record route option the parser validated (length, pointer
+ * within 4..len+1, slots <= 9): the filled slots only, never past them. */
+static void lp_push_route(lua_State *L, const tw_pkt_ip4_route *r) {
+  lua_createtable(L, 0, 4);
+  lp_setfi(L, "pointer", r->pointer);
+  lp_setfi(L, "slots", r->slots);
+  unsigned n = r->filled;
+  if (n > r->slots) n = r->slots;
+  if (n > sizeof r->addr / sizeof r->addr[0]) n = sizeof r->addr / sizeof r->addr[0];
+  lp_setfi(L, "filled", n);
+  lua_createtable(L, (int)n, 0);
+  for (unsigned i = 0; i < n; i++) {
+    char b[INET_ADDRSTRLEN];
+    lua_pushstring(L, inet_ntop(AF_INET, &r->addr[i], b, sizeof b));
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
+  }
+  lua_setfield(L, -2, "hops");
+  lua_setfield(L, -2, "rr");
+}
+
 /* Push the table of a dissected packet. */
 static void lp_push_pkt(lua_State *L, const tw_pkt *p) {
   lua_createtable(L, 0, 16);
@@ -150,6 +175,11 @@ static void lp_push_pkt(lua_State *L, const tw_pkt *p) {
       lua_setfield(L, -2, "df");
       lua_pushboolean(L, p->ip4.csum_ok);
       lua_setfield(L, -2, "csum_ok");
+      if (p->ip4.optlen && p->ip4.opt) {
+        lua_pushlstring(L, (const char *)p->ip4.opt, p->ip4.optlen);
+        lua_setfield(L, -2, "options");
+      }
+      if (p->ip4.opts & TW_IP4OPT_F_RR) lp_push_route(L, &p->ip4.rr);
     } else {
       lp_setfi(L, "ttl", p->ip6.hlim);
       lp_setfi(L, "flow", p->ip6.flow);
@@ -229,7 +259,7 @@ static int lp_parse(lua_State *L) {
 
 /* ---- building ------------------------------------------------------------- */
 
-static void lp_ipspec(lua_State *L, int t, tw_pkt_ipspec *ip) {
+static void lp_ipspec(lua_State *L, int t, tw_pkt_ipspec *ip, uint8_t optbuf[40]) {
   memset(ip, 0, sizeof *ip);
   lp_getaddr(L, t, "src", &ip->src, true);
   lp_getaddr(L, t, "dst", &ip->dst, true);
@@ -238,6 +268,24 @@ static void lp_ipspec(lua_State *L, int t, tw_pkt_ipspec *ip) {
   ip->tos = (uint8_t)lp_optint(L, t, "tos", 0);
   ip->id = (uint16_t)lp_optint(L, t, "id", 0);
   ip->df = (uint8_t)lp_optint(L, t, "df", 0);
+  /* IPv4 options: record_route = N empty slots (1..9), or raw ipopts */
+  lua_Integer rr = lp_optint(L, t, "record_route", 0);
+  size_t ol = 0;
+  const char *raw = lp_optstr(L, t, "ipopts", &ol);
+  if ((rr || raw) && ip->src.family != AF_INET) luaL_error(L, "IP options are IPv4 only");
+  if (rr && raw) luaL_error(L, "give record_route or ipopts, not both");
+  if (rr) {
+    if (rr < 1 || rr > 9) luaL_error(L, "record_route: 1..9 slots");
+    int n = tw_pkt_ip4_opt_rr(optbuf, 40, (unsigned)rr);
+    if (n < 0) luaL_error(L, "record_route: %s", tw_strerror(n));
+    ip->opt = optbuf;
+    ip->optlen = (uint8_t)n;
+  } else if (raw) {
+    if (ol > 40) luaL_error(L, "ipopts: at most 40 bytes");
+    memcpy(optbuf, raw, ol);
+    ip->opt = optbuf;
+    ip->optlen = (uint8_t)ol;
+  }
 }
 
 static int lp_push_built(lua_State *L, int n, const uint8_t *buf) {
@@ -249,7 +297,8 @@ static int lp_push_built(lua_State *L, int n, const uint8_t *buf) {
 static int lp_build_icmp(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   tw_pkt_ipspec ip;
-  lp_ipspec(L, 1, &ip);
+  uint8_t ipopt[40];
+  lp_ipspec(L, 1, &ip, ipopt);
   size_t dl;
   const char *data = lp_optstr(L, 1, "data", &dl);
   uint8_t buf[65536];
@@ -275,7 +324,8 @@ static int lp_build_icmp(lua_State *L) {
 static int lp_build_udp(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   tw_pkt_ipspec ip;
-  lp_ipspec(L, 1, &ip);
+  uint8_t ipopt[40];
+  lp_ipspec(L, 1, &ip, ipopt);
   size_t pl;
   const char *pay = lp_optstr(L, 1, "payload", &pl);
   uint8_t buf[65536];
@@ -287,7 +337,8 @@ static int lp_build_udp(lua_State *L) {
 static int lp_build_tcp(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   tw_pkt_ipspec ip;
-  lp_ipspec(L, 1, &ip);
+  uint8_t ipopt[40];
+  lp_ipspec(L, 1, &ip, ipopt);
   tw_pkt_tcp t = {0};
   t.sport = (uint16_t)lp_optint(L, 1, "sport", 0);
   t.dport = (uint16_t)lp_optint(L, 1, "dport", 0);
@@ -657,6 +708,24 @@ static int lp_cap_index(lua_State *L) {
   return 1;
 }
 
+/* trawl.get_interface_info(ifname): {device, ifindex, mac, mtu, up, link}
+ * (link "ethernet", "loopback" or "other"), or nil, err. */
+static int lp_iface_info(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  tw_iface ifc;
+  int r = tw_iface_get(name, 0, &ifc);
+  if (r < 0) return st_pusherr(L, st_errstr(r));
+  lua_createtable(L, 0, 6);
+  lp_setfs(L, "device", ifc.name);
+  lp_setfi(L, "ifindex", ifc.ifindex);
+  if (ifc.has_mac) lp_setmac(L, "mac", ifc.mac);
+  lp_setfi(L, "mtu", ifc.mtu);
+  lua_pushboolean(L, (ifc.flags & IFF_UP) != 0);
+  lua_setfield(L, -2, "up");
+  lp_setfs(L, "link", ifc.arptype == ARPHRD_ETHER ? "ethernet" : ifc.arptype == ARPHRD_LOOPBACK ? "loopback" : "other");
+  return 1;
+}
+
 /* ---- sending --------------------------------------------------------------------- */
 
 struct lp_send {
@@ -793,6 +862,8 @@ void lua_packet_open(struct script_engine *e, lua_State *L) {
   lua_pushlightuserdata(L, e);
   lua_pushcclosure(L, lp_raw_send, 1);
   lua_setfield(L, -2, "raw_send");
+  lua_pushcfunction(L, lp_iface_info);
+  lua_setfield(L, -2, "get_interface_info");
   static const luaL_Reg pk[] = {{"parse", lp_parse},           {"build_icmp", lp_build_icmp},
                                 {"build_icmp6", lp_build_icmp}, {"build_udp", lp_build_udp},
                                 {"build_tcp", lp_build_tcp},   {"build_arp", lp_build_arp},
