@@ -32,8 +32,10 @@ size_t os_report_fingerprint(const struct os_report_ctx *c, const struct os_fp *
   int n = snprintf(flat, sizeof flat, "SCAN(V=%s%%E=4%%D=%d/%d%%", TRAWL_VERSION, tm.tm_mon + 1,
                    tm.tm_mday);
   if (c->ot.set) n += snprintf(flat + n, sizeof flat - (size_t)n, "OT=%u%%", c->ot.port);
+  else n += snprintf(flat + n, sizeof flat - (size_t)n, "OT=%%");
   if (c->ct.set) n += snprintf(flat + n, sizeof flat - (size_t)n, "CT=%u%%", c->ct.port);
   if (c->cu.set) n += snprintf(flat + n, sizeof flat - (size_t)n, "CU=%u%%", c->cu.port);
+  n += snprintf(flat + n, sizeof flat - (size_t)n, "PV=%c%%", c->private_addr ? 'Y' : 'N');
   if (c->hops >= 0)
     n += snprintf(flat + n, sizeof flat - (size_t)n, "DS=%d%%DC=%c%%", c->hops + 1,
                   c->dc ? c->dc : 'I');

@@ -38,6 +38,7 @@ struct os_report_ctx {
   int64_t now;   /* Unix seconds */
   const char *platform; /* "x86_64-pc-linux-gnu" */
   const struct os_seq_in *seq; /* the best try's SEQ samples, or NULL */
+  int private_addr; /* the target is in RFC 1918 space (PV=Y) */
 };
 
 /* A try's score for picking the best one: the best match's accuracy in

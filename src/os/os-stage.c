@@ -4,9 +4,10 @@
  *
  *   1. ports    an open and a closed TCP port and a closed UDP port from
  *               the port scan's verdicts; a random high port stands in for
- *               one that is not known (then the fingerprint is unfit for
- *               submission). --osscan-limit skips hosts without both TCP
- *               ports.
+ *               a closed one that is not known. Without an open port the
+ *               probes to it (SEQ, ECN, T2-T4) are not sent, as in Nmap.
+ *               Either TCP port missing makes the fingerprint unfit for
+ *               submission. --osscan-limit skips hosts without both.
  *   2. try      SEQ1-SEQ6 100 ms apart, then ECN, T2-T7, U1, IE1 and IE2;
  *               the host's waiters (TCP, UDP errors, ICMP from it to us)
  *               feed os_try_input(); after a wait of a few round trips
@@ -93,6 +94,7 @@ static uint32_t oss_rand(struct os_stage *st) {
 static void oss_start_next(struct os_stage *st);
 static void oss_timer(tw_timer *t, int status);
 static void oss_end(tw_timer *t, int status);
+static uint64_t oss_wait_ns(const struct os_host *oh);
 
 static void oss_send(struct os_host *oh, enum os_probe_id id) {
   struct scan *s = oh->st->s;
@@ -113,8 +115,13 @@ static void oss_start_try(struct os_host *oh) {
   pp.icmp_id = (uint16_t)oss_rand(st);
   pp.ttl = OSS_TTL;
   os_try_init(&oh->w->t, &pp);
-  oh->next_seq = 0;
   oh->rounds = 0;
+  if (!oh->ot.set) { /* no open port: only the closed-port, UDP and ICMP probes, as Nmap */
+    for (int id = OS_P_T5; id < OS_NPROBES; id++) oss_send(oh, (enum os_probe_id)id);
+    oh->next_seq = OS_SEQ_PROBES + 1;
+    tw_timer_start(oh->timer, oss_timer, oss_wait_ns(oh), 0);
+    return;
+  }
   oss_send(oh, OS_P_SEQ1);
   oh->next_seq = 1;
   tw_timer_start(oh->timer, oss_timer, OSS_SEQ_GAP_NS, 0);
@@ -138,6 +145,12 @@ static void oss_release(struct os_host *oh) {
   oh->timer = NULL;
 }
 
+/* RFC 1918 space */
+static int oss_private(const tw_pkt_addr *a) {
+  const uint8_t *b = a->b;
+  return b[0] == 10 || (b[0] == 172 && (b[1] & 0xf0) == 16) || (b[0] == 192 && b[1] == 168);
+}
+
 /* 4. the best try becomes the host's result */
 static void oss_report(struct os_host *oh) {
   struct os_stage *st = oh->st;
@@ -152,7 +165,8 @@ static void oss_report(struct os_host *oh) {
   }
   struct os_report_ctx c = {s->osdb, s->o->osscan_guess, oh->unfit, w->best_hops,
                             oh->hops == 0 ? 'D' : 'I', oh->ot, oh->ct, oh->cu,
-                            (int64_t)time(NULL), st->platform, &w->best_seq};
+                            (int64_t)time(NULL), st->platform, &w->best_seq,
+                            oss_private(&oh->base.dst)};
   res->unreliable = !oh->ot.set || !oh->ct.set;
   res->tries = oh->tries;
   if (os_report_fill(res, &c, &w->best, &w->best_res) < 0) {
@@ -286,6 +300,9 @@ static int oss_start_host(struct os_host *oh) {
   oh->base.open_port = oh->ot.set ? oh->ot.port : (uint16_t)(1024 + oss_rand(st) % 30000);
   oh->base.closed_port = oh->ct.set ? oh->ct.port : (uint16_t)(31000 + oss_rand(st) % 30000);
   oh->base.closed_uport = oh->cu.set ? oh->cu.port : (uint16_t)(31000 + oss_rand(st) % 30000);
+  /* the stand-ins are reported as the ports used, as Nmap does */
+  if (!oh->ct.set) oh->ct = (struct os_portused){true, oh->base.closed_port};
+  if (!oh->cu.set) oh->cu = (struct os_portused){true, oh->base.closed_uport};
   oh->max_tries = (int)s->o->max_os_tries;
   if (!oh->unfit && oh->max_tries > OSS_FIT_TRIES) oh->max_tries = OSS_FIT_TRIES;
   if (!(oh->w = calloc(1, sizeof *oh->w))) return -ENOMEM;

@@ -130,14 +130,18 @@ void os_try_fingerprint(const struct os_try *t, int hops, struct os_fp *fp, int 
     sm->has_ts = (syn[k]->tcp.opts.present & TW_TCPOPT_F_TS) != 0;
     sm->tsval = syn[k]->tcp.opts.tsval;
   }
-  os_fp_ops_win(fp, syn);
-  struct os_tcp_sent s1 = {t->sent[OS_P_SEQ1].seq, t->sent[OS_P_SEQ1].ack};
-  os_fp_tcp_test(fp, OSDB_T1, syn[0], &s1, dist);
+  /* without an open port the probes to it were not sent: no such tests */
+  if (t->nsent[OS_P_SEQ1]) {
+    os_fp_ops_win(fp, syn);
+    struct os_tcp_sent s1 = {t->sent[OS_P_SEQ1].seq, t->sent[OS_P_SEQ1].ack};
+    os_fp_tcp_test(fp, OSDB_T1, syn[0], &s1, dist);
+  }
   /* 3. ECN and T2-T7; the closed port's IP IDs for CI */
   static const enum osdb_test tests[] = {OSDB_ECN, OSDB_T2, OSDB_T3, OSDB_T4,
                                          OSDB_T5,  OSDB_T6, OSDB_T7};
   for (int k = 0; k < 7; k++) {
     int id = OS_P_ECN + k;
+    if (!t->nsent[id]) continue;
     struct os_tcp_sent s = {t->sent[id].seq, t->sent[id].ack};
     os_fp_tcp_test(fp, tests[k], r[id], &s, dist);
     if (id >= OS_P_T5 && r[id]) seq.closed_ipid[seq.nclosed++] = r[id]->ip4.id;
