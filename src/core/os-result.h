@@ -28,7 +28,8 @@ struct os_match_item {
 enum os_result_verdict {
   OS_RES_NONE,  /* no match worth printing: the fingerprint only */
   OS_RES_EXACT, /* "OS details" */
-  OS_RES_GUESS  /* "Aggressive OS guesses" */
+  OS_RES_GUESS, /* "Aggressive OS guesses" */
+  OS_RES_TOO_MANY /* more exact matches than OS_REPORT_TOO_MANY: none named */
 };
 
 struct os_portused {

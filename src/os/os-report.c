@@ -162,6 +162,7 @@ int os_report_fill(struct os_result *out, const struct os_report_ctx *c, const s
   case OS_VERDICT_GUESS: out->verdict = OS_RES_GUESS; break;
   default: out->verdict = OS_RES_NONE; break;
   }
+  if (out->verdict == OS_RES_EXACT && res->nexact > OS_REPORT_TOO_MANY) out->verdict = OS_RES_TOO_MANY;
   size_t nrep = out->verdict == OS_RES_EXACT ? res->nexact : out->verdict == OS_RES_GUESS ? res->n : 0;
   if (nrep > OS_REPORT_MAX) nrep = OS_REPORT_MAX;
   for (size_t i = 0; i < nrep; i++)

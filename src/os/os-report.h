@@ -1,7 +1,8 @@
 /* os-report.h: from a host's best try (its computed fingerprint and its
  * matches against nmap-os-db) to the struct os_result the writers print:
  *
- *   - the verdict (os/match.h): exact matches ("OS details"), guesses
+ *   - the verdict (os/match.h): exact matches ("OS details"; more than
+ *     OS_REPORT_TOO_MANY of them: none named, the fingerprint kept), guesses
  *     ("Aggressive OS guesses", with --osscan-guess or when the fingerprint
  *     is unfit for submission), or none;
  *   - each reported match with its accuracy (per cent, rounded down) and
@@ -27,6 +28,9 @@
 #include "os/match.h"
 
 #define OS_REPORT_MAX 10
+/* More exact matches than this say nothing specific: none is reported
+ * (Nmap's "Too many fingerprints match this host"). */
+#define OS_REPORT_TOO_MANY 8
 
 struct os_report_ctx {
   const struct osdb *db;

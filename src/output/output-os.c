@@ -101,7 +101,10 @@ void output_os_normal(FILE *f, const struct host_result *h, int verbose) {
     fputs("Warning: OSScan results may be unreliable because we could not find at least 1 "
           "open and 1 closed port\n",
           f);
-  if (os->verdict == OS_RES_EXACT) {
+  if (os->verdict == OS_RES_TOO_MANY) {
+    fputs("Too many fingerprints match this host to give specific OS details\n", f);
+    if (verbose >= 2 && os->fingerprint) fprintf(f, "TCP/IP fingerprint:\n%s\n\n", os->fingerprint);
+  } else if (os->verdict == OS_RES_EXACT) {
     os_out_types(f, os);
     os_out_running(f, os, false);
     os_out_cpes(f, os);
@@ -171,7 +174,7 @@ void output_os_xml(FILE *f, const struct host_result *h, output_os_attr_fn attr)
     }
     fputs("</osmatch>\n", f);
   }
-  if (os->fingerprint) {
+  if (os->fingerprint && os->verdict != OS_RES_TOO_MANY) {
     fputs("<osfingerprint", f);
     attr(f, "fingerprint", os->fingerprint);
     fputs("/>\n", f);
@@ -212,7 +215,7 @@ static void os_json_kv(FILE *f, output_os_str_fn str, const char *k, const char 
 }
 
 void output_os_json(FILE *f, const struct os_result *os, output_os_str_fn str) {
-  static const char *const verdicts[] = {"none", "exact", "guess"};
+  static const char *const verdicts[] = {"none", "exact", "guess", "too-many"};
   fputs("{\"verdict\":", f);
   str(f, verdicts[os->verdict]);
   fprintf(f, ",\"tries\":%d,\"unreliable\":%s,\"portused\":[", os->tries,
