@@ -16,7 +16,9 @@
  *   3. judge    the try's fingerprint is matched (os/match.h); the best try
  *               so far is kept. An exact match ends the host; else another
  *               try, up to --max-os-tries (5) when the fingerprint is unfit
- *               for submission, 2 when it is fit, as Nmap does.
+ *               for submission, 2 when it is fit, as Nmap does. Unfit: an
+ *               open or closed TCP port missing, -T5, more than five hops,
+ *               or no answer to U1.
  *   4. report   the best try becomes the host's struct os_result
  *               (os-report.h) and, when the U1 quote told it, its distance.
  *   5. end      when no host is left the stage frees itself on the next
@@ -56,7 +58,7 @@ struct os_work {
   struct os_match_result best_res;
   uint32_t best_score;
   int best_hops;
-  bool have_best;
+  bool have_best, best_unfit;
 };
 
 struct os_host {
@@ -68,7 +70,7 @@ struct os_host {
   tw_timer *timer;
   tw_req *wait[OSS_NWAIT];
   int nwait;                   /* waiters whose last callback has not run */
-  int tries, max_tries, next_seq, rounds;
+  int tries, next_seq, rounds;
   int hops;                    /* known before any try: 0 on our link, else -1 */
   bool unfit, running, finished;
 };
@@ -163,7 +165,7 @@ static void oss_report(struct os_host *oh) {
     scan_fail(s, "out of memory keeping an OS detection result");
     return;
   }
-  struct os_report_ctx c = {s->osdb, s->o->osscan_guess, oh->unfit, w->best_hops,
+  struct os_report_ctx c = {s->osdb, s->o->osscan_guess, w->best_unfit, w->best_hops,
                             oh->hops == 0 ? 'D' : 'I', oh->ot, oh->ct, oh->cu,
                             (int64_t)time(NULL), st->platform, &w->best_seq,
                             oss_private(&oh->base.dst)};
@@ -213,6 +215,9 @@ static void oss_judge(struct os_host *oh) {
     return;
   }
   oh->tries++;
+  /* Nmap's other reasons a fingerprint is not fit for submission: the
+   * insane timing, more than five hops, no answer to U1 */
+  bool unfit = oh->unfit || s->o->timing >= 5 || hops + 1 > 5 || !w->t.reply[OS_P_U1].got;
   uint32_t score = os_report_score(&res);
   if (!w->have_best || score > w->best_score) {
     os_match_result_free(&w->best_res);
@@ -221,6 +226,7 @@ static void oss_judge(struct os_host *oh) {
     w->best_seq = w->seq;
     w->best_score = score;
     w->best_hops = hops;
+    w->best_unfit = unfit;
     w->have_best = true;
   } else {
     os_match_result_free(&res);
@@ -228,8 +234,9 @@ static void oss_judge(struct os_host *oh) {
   if (s->o->debug)
     fprintf(stderr, "trawl: OS try %d of host %u: %u replies, best %.1f%%\n", oh->tries, oh->h,
             w->t.nreplies, score / 1e4);
-  /* a try without any SEQ answer cannot be submitted */
-  if (w->best_res.nexact > 0 || oh->tries >= oh->max_tries) oss_finish_host(oh);
+  int max = (int)s->o->max_os_tries;
+  if (!w->best_unfit && max > OSS_FIT_TRIES) max = OSS_FIT_TRIES;
+  if (w->best_res.nexact > 0 || oh->tries >= max) oss_finish_host(oh);
   else oss_start_try(oh);
 }
 
@@ -303,8 +310,6 @@ static int oss_start_host(struct os_host *oh) {
   /* the stand-ins are reported as the ports used, as Nmap does */
   if (!oh->ct.set) oh->ct = (struct os_portused){true, oh->base.closed_port};
   if (!oh->cu.set) oh->cu = (struct os_portused){true, oh->base.closed_uport};
-  oh->max_tries = (int)s->o->max_os_tries;
-  if (!oh->unfit && oh->max_tries > OSS_FIT_TRIES) oh->max_tries = OSS_FIT_TRIES;
   if (!(oh->w = calloc(1, sizeof *oh->w))) return -ENOMEM;
   int err = tw_timer_new(s->loop, &oh->timer, oh);
   if (err < 0) return err;

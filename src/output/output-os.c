@@ -32,13 +32,12 @@ static void os_out_types(FILE *f, const struct os_result *os) {
   fputc('\n', f);
 }
 
-/* "Running: Linux 4.X|5.X, Vendor family" (guessing: with accuracies) */
-static void os_out_running(FILE *f, const struct os_result *os, bool guess) {
+/* "Running: Linux 4.X|5.X, Vendor family" */
+static void os_out_running(FILE *f, const struct os_result *os) {
   struct grp {
     const struct os_class_result *c; /* the first class of the group */
     const char *gens[OS_OUT_GROUPS];
     size_t ngens;
-    int acc;
   } g[OS_OUT_GROUPS];
   size_t n = 0;
   for (size_t i = 0; i < os->nmatches; i++)
@@ -53,21 +52,18 @@ static void os_out_running(FILE *f, const struct os_result *os, bool guess) {
         if (n == OS_OUT_GROUPS) continue;
         g[n].c = c;
         g[n].ngens = 0;
-        g[n].acc = 0;
         n++;
       }
-      if (c->accuracy > g[j].acc) g[j].acc = c->accuracy;
       if (c->gen && g[j].ngens < OS_OUT_GROUPS && !os_seen(g[j].gens, g[j].ngens, c->gen))
         g[j].gens[g[j].ngens++] = c->gen;
     }
   if (!n) return;
-  fputs(guess ? "Running (JUST GUESSING): " : "Running: ", f);
+  fputs("Running: ", f);
   for (size_t j = 0; j < n; j++) {
     fputs(j ? ", " : "", f);
     fputs(g[j].c->vendor, f);
     if (strcmp(g[j].c->vendor, g[j].c->family) != 0) fprintf(f, " %s", g[j].c->family);
     for (size_t k = 0; k < g[j].ngens; k++) fprintf(f, "%c%s", k ? '|' : ' ', g[j].gens[k]);
-    if (guess) fprintf(f, " (%d%%)", g[j].acc);
   }
   fputc('\n', f);
 }
@@ -106,18 +102,14 @@ void output_os_normal(FILE *f, const struct host_result *h, int verbose) {
     if (verbose >= 2 && os->fingerprint) fprintf(f, "TCP/IP fingerprint:\n%s\n\n", os->fingerprint);
   } else if (os->verdict == OS_RES_EXACT) {
     os_out_types(f, os);
-    os_out_running(f, os, false);
+    os_out_running(f, os);
     os_out_cpes(f, os);
     fputs("OS details: ", f);
     for (size_t i = 0; i < os->nmatches; i++) fprintf(f, "%s%s", i ? ", " : "", os->matches[i].name);
     fputc('\n', f);
   } else {
+    /* guesses come without the class summary (as Nmap prints them) */
     if (os->verdict == OS_RES_GUESS) {
-      if (os->fp_unfit) {
-        os_out_types(f, os);
-        os_out_running(f, os, true);
-        os_out_cpes(f, os);
-      }
       fputs("Aggressive OS guesses: ", f);
       for (size_t i = 0; i < os->nmatches; i++)
         fprintf(f, "%s%s (%d%%)", i ? ", " : "", os->matches[i].name, os->matches[i].accuracy);
