@@ -5,11 +5,12 @@
  * printed. Checked: a taken reply names a sent probe and is kept whole,
  * each probe keeps at most one reply, and the printed fingerprint parses
  * back. Seeds: tests/fuzz/corpus/os_try/. */
+#include "fuzz-util.h" /* first: it sets _GNU_SOURCE */
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
 #include "os/fp.h"
 #include "os/os-try.h"
 
