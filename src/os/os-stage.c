@@ -293,7 +293,7 @@ static int oss_start_host(struct os_host *oh) {
       if (p->proto == PROTO_TCP && p->state == PORT_OPEN) u = &oh->ot;
       else if (p->proto == PROTO_TCP && p->state == PORT_CLOSED) u = &oh->ct;
       else if (p->proto == PROTO_UDP && p->state == PORT_CLOSED) u = &oh->cu;
-      if (u && !u->set) {
+      if (u && (!u->set || p->portid < u->port)) { /* the lowest, as Nmap picks */
         u->set = true;
         u->port = p->portid;
       }
