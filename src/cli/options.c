@@ -109,7 +109,7 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES
+  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT
 };
 
 static const struct {
@@ -162,6 +162,7 @@ static const struct {
     {"osscan-guess", 0, O_OSSCANGUESS},
     {"fuzzy", 0, O_OSSCANGUESS},
     {"max-os-tries", 1, O_MAXOSTRIES},
+    {"osscan-per-port", 0, O_OSPERPORT},
 };
 
 void options_init(struct options *o) {
@@ -485,6 +486,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_DATADIR: o->datadir = v; break;
     case O_OSSCANLIMIT: o->osscan_limit = true; break;
     case O_OSSCANGUESS: o->osscan_guess = true; break;
+    case O_OSPERPORT: o->osscan_per_port = o->os_scan = true; break;
     case O_MAXOSTRIES:
       r = opt_number(st, "--max-os-tries", v, 1, 50, false, &n);
       if (r == 0) o->max_os_tries = (long)n;
@@ -849,6 +851,8 @@ void options_usage(FILE *f) {
 "  --osscan-limit: only hosts with at least one open and one closed TCP port\n"
 "  --osscan-guess, --fuzzy: report near matches even when the fingerprint is good\n"
 "  --max-os-tries <n>: tries per host at most (default 5; 2 when the fingerprint is good)\n"
+"  --osscan-per-port: also fingerprint each open TCP port and group the ports by\n"
+"     the stack that answers (implies -O)\n"
 "SCRIPT SCAN:\n"
 "  -sC: equivalent to --script=default\n"
 "  --script=<Lua scripts>: comma-separated list of directories, script\n"

@@ -107,6 +107,7 @@ struct options {
   bool osscan_limit;     /* --osscan-limit: only hosts with an open and a closed TCP port */
   bool osscan_guess;     /* --osscan-guess, --fuzzy: guesses even when submittable */
   long max_os_tries;     /* --max-os-tries (default 5) */
+  bool osscan_per_port;  /* --osscan-per-port: each open port on its own (implies -O) */
   /* the tool itself */
   bool help, version, dry_run;
   const char *datadir;

@@ -21,6 +21,9 @@
  *               or no answer to U1.
  *   4. report   the best try becomes the host's struct os_result
  *               (os-report.h) and, when the U1 quote told it, its distance.
+ *   4b. ports   --osscan-per-port: then one try to each other open TCP port
+ *               (up to OS_PERPORT_MAX), and the ports grouped by the stack
+ *               that answers them (os-perport.h): a host script result.
  *   5. end      when no host is left the stage frees itself on the next
  *               loop pass and the scan goes on (scan_next).
  * A host's state is freed only when its waiters' last callbacks have run. */
@@ -35,6 +38,7 @@
 
 #include "core/os-result.h"
 #include "os/match.h"
+#include "os/os-perport.h"
 #include "os/os-report.h"
 #include "os/fp-seq.h"
 #include "os/os-try.h"
@@ -57,8 +61,9 @@ struct os_work {
   struct os_seq_in seq, best_seq;
   struct os_match_result best_res;
   uint32_t best_score;
-  int best_hops;
+  int best_hops, best_synack_ttl;
   bool have_best, best_unfit;
+  struct os_port_obs obs[OS_PERPORT_MAX]; /* --osscan-per-port */
 };
 
 struct os_host {
@@ -71,6 +76,8 @@ struct os_host {
   tw_req *wait[OSS_NWAIT];
   int nwait;                   /* waiters whose last callback has not run */
   int tries, next_seq, rounds;
+  uint16_t pports[OS_PERPORT_MAX]; /* --osscan-per-port: open TCP ports, ascending */
+  int npports, pport;              /* pport: the port's try running, 0: the main tries */
   int hops;                    /* known before any try: 0 on our link, else -1 */
   bool unfit, running, finished;
 };
@@ -178,6 +185,11 @@ static void oss_report(struct os_host *oh) {
   }
   os_result_free(r->os);
   r->os = res;
+  if (oh->pport > 0) {
+    unsigned ng = os_perport_group(w->obs, (size_t)oh->pport);
+    if (os_perport_report(r, w->obs, (size_t)oh->pport, ng) < 0)
+      scan_fail(s, "out of memory keeping an OS detection result");
+  }
   if (r->distance < 0 && w->best_hops >= 0) r->distance = w->best_hops + 1;
 }
 
@@ -202,6 +214,19 @@ static void oss_finish_host(struct os_host *oh) {
   if (st->done == st->n) tw_timer_start(st->end, oss_end, 0, 0);
 }
 
+/* The best match of a per-port try. */
+static void oss_perport_best(struct os_port_obs *o, const struct osdb *db,
+                             const struct os_match_result *res) {
+  if (res->n == 0) return;
+  snprintf(o->best, sizeof o->best, "%s", osdb_str(db, osdb_entry(db, res->m[0].entry)->name));
+  o->accuracy = (int)(os_match_accuracy(&res->m[0]) * 100.0 + 1e-9);
+}
+
+static void oss_perport_next(struct os_host *oh) {
+  oh->base.open_port = oh->pports[oh->pport];
+  oss_start_try(oh);
+}
+
 /* 3. the try is over: keep it if it is the best, then decide */
 static void oss_judge(struct os_host *oh) {
   struct scan *s = oh->st->s;
@@ -212,6 +237,15 @@ static void oss_judge(struct os_host *oh) {
   if (os_match_all(s->osdb, &w->fp, &res) < 0) {
     scan_fail(s, "out of memory matching an OS fingerprint");
     oss_finish_host(oh);
+    return;
+  }
+  if (oh->pport > 0) { /* --osscan-per-port: one try for each other open port */
+    os_perport_observe(&w->obs[oh->pport], oh->pports[oh->pport], &w->fp,
+                       os_try_reply_ttl(&w->t, OS_P_SEQ1));
+    oss_perport_best(&w->obs[oh->pport], s->osdb, &res);
+    os_match_result_free(&res);
+    if (++oh->pport < oh->npports) oss_perport_next(oh);
+    else oss_finish_host(oh);
     return;
   }
   oh->tries++;
@@ -227,6 +261,7 @@ static void oss_judge(struct os_host *oh) {
     w->best_score = score;
     w->best_hops = hops;
     w->best_unfit = unfit;
+    w->best_synack_ttl = os_try_reply_ttl(&w->t, OS_P_SEQ1);
     w->have_best = true;
   } else {
     os_match_result_free(&res);
@@ -236,8 +271,16 @@ static void oss_judge(struct os_host *oh) {
             w->t.nreplies, score / 1e4);
   int max = (int)s->o->max_os_tries;
   if (!w->best_unfit && max > OSS_FIT_TRIES) max = OSS_FIT_TRIES;
-  if (w->best_res.nexact > 0 || oh->tries >= max) oss_finish_host(oh);
-  else oss_start_try(oh);
+  if (w->best_res.nexact == 0 && oh->tries < max) {
+    oss_start_try(oh);
+  } else if (oh->npports > 1) { /* the main answer is in: now port by port */
+    os_perport_observe(&w->obs[0], oh->pports[0], &w->best, w->best_synack_ttl);
+    oss_perport_best(&w->obs[0], s->osdb, &w->best_res);
+    oh->pport = 1;
+    oss_perport_next(oh);
+  } else {
+    oss_finish_host(oh);
+  }
 }
 
 static void oss_timer(tw_timer *t, int status) {
@@ -299,6 +342,17 @@ static int oss_start_host(struct os_host *oh) {
       }
     }
   }
+  if (r && s->o->osscan_per_port) /* the open TCP ports, lowest first */
+    for (size_t k = 0; k < r->nports; k++) {
+      const struct port_result *p = &r->ports[k];
+      if (p->proto != PROTO_TCP || p->state != PORT_OPEN || oh->npports == OS_PERPORT_MAX) continue;
+      int j = oh->npports++;
+      while (j > 0 && oh->pports[j - 1] > p->portid) {
+        oh->pports[j] = oh->pports[j - 1];
+        j--;
+      }
+      oh->pports[j] = p->portid;
+    }
   if (s->o->osscan_limit && (!oh->ot.set || !oh->ct.set)) return 0;
   oh->unfit = !oh->ot.set || !oh->ct.set;
   oh->hops = g->link ? 0 : -1;

@@ -78,6 +78,13 @@ uint32_t os_try_unanswered(const struct os_try *t) {
   return m;
 }
 
+int os_try_reply_ttl(const struct os_try *t, int id) {
+  tw_pkt p;
+  if (id < 0 || id >= OS_NPROBES || !t->reply[id].got) return -1;
+  tw_pkt_parse(t->reply[id].data, t->reply[id].len, t->reply[id].linktype, &p);
+  return (p.layers & TW_PKT_L_IP4) ? p.ip4.ttl : -1;
+}
+
 uint64_t os_try_max_rtt(const struct os_try *t) {
   uint64_t m = 0;
   for (int id = 0; id < OS_NPROBES; id++)

@@ -50,6 +50,8 @@ int os_try_send(struct os_try *t, enum os_probe_id id, uint64_t now_ns, uint8_t 
 int os_try_input(struct os_try *t, const uint8_t *data, size_t len, int linktype, uint64_t now_ns);
 /* Probes sent and still unanswered (bit 1 << id). */
 uint32_t os_try_unanswered(const struct os_try *t);
+/* The TTL of probe id's reply, -1 without one. */
+int os_try_reply_ttl(const struct os_try *t, int id);
 /* Largest round trip seen in this try (ns), 0 when none. */
 uint64_t os_try_max_rtt(const struct os_try *t);
 

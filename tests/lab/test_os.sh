@@ -19,6 +19,9 @@
 #               Passes only when class and fingerprint agree on every host;
 #               the win stack's fingerprint must differ from web's (T=80,
 #               O=M578: the test sees the stacks apart).
+#   per port    --osscan-per-port splits the NAT gateway (22 to a Linux
+#               stack, 80 to the TTL-128 one) into two groups and leaves web
+#               and win whole; its XML (a host script) is valid.
 #   options     --osscan-limit skips the hosts without an open and a closed
 #               TCP port; --max-os-tries 1 makes one try; -oJ carries an
 #               "os" object; -A runs OS detection too.
@@ -87,6 +90,24 @@ check "--osscan-limit: only web (open and closed port) is fingerprinted, not lan
 TR 120 -n -Pn -sS -O --max-os-tries 1 -d -p $PORTS "$LAB_WIN_IP" -oJ "$OUT/one.json"
 check "--max-os-tries 1: one try" test "$(grep -c "OS try" "$TMP/tr.err")" = 1
 check "-oJ: the host has an os object with its fingerprint" grep -q '"os":{"verdict":"none".*"fingerprint":"OS:SCAN' "$OUT/one.json"
+# ---- per port: the NAT gateway forwards 22 to a Linux stack (nata) and 80
+# to the TTL-128 stack (natb); web and win answer every port with one stack
+TR 300 -n -Pn -sS --osscan-per-port -p $PORTS "$LAB_NAT_IP" "$LAB_WEB_IP" "$LAB_WIN_IP" -oX "$OUT/pp.xml" -oN "$OUT/pp.nmap"
+check "--osscan-per-port XML is valid against nmap.dtd" valid_xml "$OUT/pp.xml"
+"$PY" - "$OUT/pp.xml" >"$TMP/pp.txt" <<'PY'
+import sys, xml.etree.ElementTree as ET
+for h in ET.parse(sys.argv[1]).getroot().iter("host"):
+    a = h.find("address").get("addr")
+    for sc in h.iter("script"):
+        if sc.get("id") == "os-per-port":
+            groups = [",".join(e.text for e in t.find("table[@key='ports']")) for t in sc.findall("table")]
+            print(a, " ".join(groups))
+PY
+sed 's/^/       /' "$TMP/pp.txt"
+check "per port: nat is split into 22 and 80 (port forwarding)" grep -qx "$LAB_NAT_IP 22 80" "$TMP/pp.txt"
+check "per port: web is one stack on all its open ports" grep -qx "$LAB_WEB_IP 22,80,443,2323" "$TMP/pp.txt"
+check "per port: win is one stack on all its open ports" grep -qx "$LAB_WIN_IP 80,2323" "$TMP/pp.txt"
+check "per port: normal output names the different stack" grep -q "80/tcp: a different stack.*port forwarding" "$OUT/pp.nmap"
 TR 300 -n -Pn -A -p 80 "$LAB_WEB_IP"
 check "-A: OS detection runs" grep -q "^No exact OS matches\|^Aggressive OS guesses\|^OS details" "$TMP/tr.out"
 finish

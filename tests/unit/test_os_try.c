@@ -20,6 +20,7 @@
 #include "core/os-result.h"
 #include "db/os-db.h"
 #include "os/match.h"
+#include "os/os-perport.h"
 #include "os/os-report.h"
 #include "os/os-try.h"
 
@@ -355,8 +356,51 @@ static void test_report(void **state) {
   free(t);
 }
 
+/* Per-port grouping: the same answers are one stack, other SYN+ACK options
+ * or another distance are another. */
+static void test_perport(void **state) {
+  struct os_try *t = malloc(sizeof *t);
+  struct os_fp *fp = malloc(sizeof *fp);
+  struct os_port_obs *obs = calloc(4, sizeof *obs);
+  run_try(t, 1);
+  os_try_fingerprint(t, -1, fp, NULL, NULL);
+  int ttl = os_try_reply_ttl(t, OS_P_SEQ1);
+  assert_int_equal(ttl, 62);
+  os_perport_observe(&obs[0], 22, fp, ttl);
+  assert_int_equal(obs[0].distance, 3);
+  os_perport_observe(&obs[1], 80, fp, ttl);
+  os_fp_set(fp, OSDB_OPS, "O1", "M578");
+  os_perport_observe(&obs[2], 443, fp, ttl);
+  os_perport_observe(&obs[3], 8080, fp, 125); /* the same answers from 3 hops, TTL 128 */
+  os_perport_observe(&obs[3], 8080, fp, 126);
+  assert_int_equal(os_perport_group(obs, 4), 2);
+  assert_int_equal(obs[0].group, 0);
+  assert_int_equal(obs[1].group, 0);
+  assert_int_equal(obs[2].group, 1);
+  assert_int_equal(obs[3].group, 1); /* 128 - 126 + 1 = 3, as 64 - 62 + 1 */
+  os_perport_observe(&obs[3], 8080, fp, 120);
+  assert_int_equal(os_perport_group(obs, 4), 3);
+  struct host_result h;
+  host_result_init(&h);
+  snprintf(obs[0].best, sizeof obs[0].best, "Stack A");
+  obs[0].accuracy = 96;
+  assert_int_equal(os_perport_report(&h, obs, 4, 3), 0);
+  assert_int_equal(h.nhostscripts, 1);
+  assert_string_equal(h.hostscripts[0].id, "os-per-port");
+  const char *out = h.hostscripts[0].output;
+  assert_non_null(strstr(out, "22,80/tcp: Stack A (96%), distance 3"));
+  assert_non_null(strstr(out, "443/tcp: a different stack"));
+  assert_non_null(strstr(out, "8080/tcp: a different stack"));
+  assert_int_equal(h.hostscripts[0].tree.nchild, 3);
+  host_result_free(&h);
+  free(obs);
+  free(fp);
+  free(t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_perport),
       cmocka_unit_test(test_try_replies),
       cmocka_unit_test(test_try_fingerprint),
       cmocka_unit_test(test_report),
