@@ -6,6 +6,10 @@
                                              summary line; exit 1 on a
                                              difference that must not be
   os_results.py summary FILE.xml             host, best class, best match
+  os_results.py consistent FILE.xml          "N/HOSTS": hosts whose class and
+                                             fingerprint are the most common
+                                             ones (for targets that are all
+                                             one stack)
 
 Per host:
   class   the best osmatch's first osclass (vendor|family|gen|type), or
@@ -63,6 +67,12 @@ def main():
     if len(sys.argv) == 3 and sys.argv[1] == "summary":
         for a, r in sorted(hosts(sys.argv[2]).items()):
             print(a, r["class"] if r else "no-os", sorted(r["top"])[:1] if r else "")
+        return 0
+    if len(sys.argv) == 3 and sys.argv[1] == "consistent":
+        from collections import Counter
+        hs = [r for r in hosts(sys.argv[2]).values()]
+        keys = Counter((r["class"], r["fp"]) if r else None for r in hs)
+        print("%d/%d" % (keys.most_common(1)[0][1] if hs else 0, len(hs)))
         return 0
     if len(sys.argv) != 4 or sys.argv[1] != "compare":
         print(__doc__, file=sys.stderr)
