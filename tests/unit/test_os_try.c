@@ -49,15 +49,21 @@ struct target {
   uint8_t ttl;
 };
 
-static int tcp_reply(struct target *tg, const struct os_try *t, int id, uint16_t flags,
-                     uint32_t seq, uint32_t ack, uint8_t *buf, size_t cap) {
+/* The IP header of the target's next reply to t. */
+static tw_pkt_ipspec reply_ip(struct target *tg, const struct os_try *t, int df) {
   tw_pkt_ipspec ip;
   memset(&ip, 0, sizeof ip);
   ip.src = t->pp.dst;
   ip.dst = t->pp.src;
   ip.ttl = tg->ttl;
-  ip.df = 1;
+  ip.df = (uint8_t)df;
   ip.id = tg->ipid++;
+  return ip;
+}
+
+static int tcp_reply(struct target *tg, const struct os_try *t, int id, uint16_t flags,
+                     uint32_t seq, uint32_t ack, uint8_t *buf, size_t cap) {
+  tw_pkt_ipspec ip = reply_ip(tg, t, 1);
   tw_pkt_tcp h;
   memset(&h, 0, sizeof h);
   h.sport = t->sent[id].dport;
@@ -75,12 +81,7 @@ static int tcp_reply(struct target *tg, const struct os_try *t, int id, uint16_t
 }
 
 static int echo_reply(struct target *tg, const struct os_try *t, int id, uint8_t *buf, size_t cap) {
-  tw_pkt_ipspec ip;
-  memset(&ip, 0, sizeof ip);
-  ip.src = t->pp.dst;
-  ip.dst = t->pp.src;
-  ip.ttl = tg->ttl;
-  ip.id = tg->ipid++;
+  tw_pkt_ipspec ip = reply_ip(tg, t, 0);
   tw_pkt_icmp ic;
   memset(&ic, 0, sizeof ic);
   ic.type = TW_ICMP_ECHOREPLY;
@@ -100,12 +101,7 @@ static int u1_reply(struct target *tg, const struct os_try *t, uint8_t *buf, siz
   assert_true(n > 0);
   probe[8] = (uint8_t)(t->pp.ttl - (64 - tg->ttl));
   assert_int_equal(tw_pkt_ip_finish(probe, (size_t)n), 0);
-  tw_pkt_ipspec ip;
-  memset(&ip, 0, sizeof ip);
-  ip.src = t->pp.dst;
-  ip.dst = t->pp.src;
-  ip.ttl = tg->ttl;
-  ip.id = tg->ipid++;
+  tw_pkt_ipspec ip = reply_ip(tg, t, 0);
   tw_pkt_icmp ic;
   memset(&ic, 0, sizeof ic);
   ic.type = TW_ICMP_UNREACH;
