@@ -4,15 +4,17 @@
 # twbos<pid>-, torn down on exit). `make bench-os` runs both scenarios. Per
 # scenario one line:
 #
-#   RESULT os trawl=<s> nmap=<s> vs_nmap=<r> same_class=<n>/<hosts> same_fp=<n>/<hosts>
-#   RESULT os_wide trawl=<s> nmap=<s> vs_nmap=<r> same_class=<n>/<hosts> same_fp=<n>/<hosts>
-#          trawl_consistent=<n>/<hosts> nmap_consistent=<n>/<hosts>
+#   RESULT os trawl=<s> nmap=<s> vs_nmap=<r> same_class=<n>/<hosts> near_class=<n>/<hosts>
+#          same_fp=<n>/<hosts>
+#   RESULT os_wide ... (the same) trawl_consistent=<n>/<hosts> nmap_consistent=<n>/<hosts>
 #
 # vs_nmap = nmap's time / trawl's. same_class counts hosts where trawl's
 # best OS class (vendor, family, generation, device type of the best
-# match) is Nmap's; same_fp hosts whose fingerprint tests are Nmap's
-# (without the SEQ values that change between runs): tests/lab/
-# os_results.py.
+# match) is Nmap's; near_class also counts hosts where each scanner scores
+# the other's best class within 2 points of its own best (the random SEQ
+# values move the top guesses by a point from run to run); same_fp counts
+# hosts whose fingerprint tests are Nmap's (without the SEQ values that
+# change between runs): tests/lab/os_results.py.
 #
 #   os       the lab's eight hosts of tests/lab/test_os.sh (Linux defaults
 #            at 1 and 3 hops, the TTL-128 stack without options, the NAT
@@ -93,9 +95,11 @@ run() {
   h=$(tail -1 "$TMP/$name.cmp" | sed -n 's/.*hosts=\([0-9]*\).*/\1/p')
   sc=$(tail -1 "$TMP/$name.cmp" | sed -n 's/.*same_class=\([0-9]*\).*/\1/p')
   sf=$(tail -1 "$TMP/$name.cmp" | sed -n 's/.*same_fp=\([0-9]*\).*/\1/p')
+  local nc
+  nc=$(tail -1 "$TMP/$name.cmp" | sed -n 's/.*near_class=\([0-9]*\).*/\1/p')
   local extra=
   [ "$name" = os_wide ] && extra=" trawl_consistent=$("$PY" "$ORES" consistent "$TMP/t-$name.xml") nmap_consistent=$("$PY" "$ORES" consistent "$TMP/n-$name.xml")"
-  echo "RESULT $name trawl=$tt nmap=$tn vs_nmap=$(ratio "$tn" "$tt") same_class=${sc:-0}/${h:-0} same_fp=${sf:-0}/${h:-0}$extra"
+  echo "RESULT $name trawl=$tt nmap=$tn vs_nmap=$(ratio "$tn" "$tt") same_class=${sc:-0}/${h:-0} near_class=${nc:-0}/${h:-0} same_fp=${sf:-0}/${h:-0}$extra"
 }
 
 if want os; then

@@ -21,13 +21,19 @@ Per host:
           match is exact and no fingerprint is printed), without the SCAN
           line and without the SEQ values that change from run to run
           (SP, GCD, ISR, TS): what the stack answered.
-The summary line: hosts=N same_class=N same_top=N same_fp=N. A host
-where class or fingerprint differ makes the exit status 1."""
+The summary line: hosts=N same_class=N near_class=N same_top=N same_fp=N.
+near_class also counts a host whose best classes differ but where each
+tool scores the other's best class within 2 points of its own best: the
+SEQ values (random ISNs, per-connection timestamp offsets) move the top
+guesses by a point or so from run to run, for Nmap as for trawl. A host
+whose fingerprint differs, or whose class is not even near, makes the
+exit status 1."""
 import re
 import sys
 import xml.etree.ElementTree as ET
 
 VOLATILE = {"SP", "GCD", "ISR", "TS"}
+NEAR = 2
 
 
 def hosts(path):
@@ -40,6 +46,11 @@ def hosts(path):
             continue
         ms = os_el.findall("osmatch")
         cls, top, acc = "none", set(), -1
+        classes = {}
+        for m in ms:
+            for c in m.findall("osclass"):
+                k = "|".join(c.get(x) or "" for x in ("vendor", "osfamily", "osgen", "type"))
+                classes[k] = max(classes.get(k, 0), int(m.get("accuracy")))
         if ms:
             acc = int(ms[0].get("accuracy"))
             top = {m.get("name") for m in ms if int(m.get("accuracy")) == acc}
@@ -59,7 +70,7 @@ def hosts(path):
                          not (name == "SEQ" and a.split("=")[0] in VOLATILE)]
                 tests.append("%s(%s)" % (name, "%".join(attrs)))
             fp = " ".join(tests)
-        out[addr] = {"class": cls, "top": top, "acc": acc, "fp": fp}
+        out[addr] = {"class": cls, "top": top, "acc": acc, "fp": fp, "classes": classes}
     return out
 
 
@@ -78,31 +89,35 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     t, n = hosts(sys.argv[2]), hosts(sys.argv[3])
-    same = {"class": 0, "top": 0, "fp": 0}
+    same = {"class": 0, "top": 0, "fp": 0, "near": 0}
     bad = 0
     for a in sorted(n, key=lambda x: tuple(int(p) for p in x.split("."))):
         nr, tr = n[a], t.get(a)
         if nr is None and tr is None:
             print("same   %s no OS result from either" % a)
-            same["class"] += 1; same["top"] += 1; same["fp"] += 1
+            same["class"] += 1; same["top"] += 1; same["fp"] += 1; same["near"] += 1
             continue
         if nr is None or tr is None:
             print("differ %s OS result: trawl %s, nmap %s" % (a, tr is not None, nr is not None))
             bad += 1
             continue
         sc = nr["class"] == tr["class"]
+        # near: each tool's best class is one the other scores within
+        # NEAR points of its own best (the SEQ values are random per run)
+        near = sc or (nr["classes"].get(tr["class"], -99) >= nr["acc"] - NEAR and
+                      tr["classes"].get(nr["class"], -99) >= tr["acc"] - NEAR)
         st = nr["acc"] == tr["acc"] and nr["top"] == tr["top"]
         sf = nr["fp"] == tr["fp"]
-        same["class"] += sc; same["top"] += st; same["fp"] += sf
+        same["class"] += sc; same["top"] += st; same["fp"] += sf; same["near"] += near
         print("%s %s class %s%s; top %d%% %s%s; fingerprint %s" % (
-            "same  " if sc and sf else "differ", a, tr["class"],
+            "same  " if sc and sf else "near  " if near and sf else "differ", a, tr["class"],
             "" if sc else " (nmap %s)" % nr["class"], tr["acc"], sorted(tr["top"])[:2],
             "" if st else " (nmap %d%% %s)" % (nr["acc"], sorted(nr["top"])[:2]),
             "same" if sf else "differs:\n    trawl %s\n    nmap  %s" % (tr["fp"], nr["fp"])))
-        if not (sc and sf):
+        if not (near and sf):
             bad += 1
-    print("hosts=%d same_class=%d same_top=%d same_fp=%d" % (
-        len(n), same["class"], same["top"], same["fp"]))
+    print("hosts=%d same_class=%d near_class=%d same_top=%d same_fp=%d" % (
+        len(n), same["class"], same["near"], same["top"], same["fp"]))
     return 1 if bad else 0
 
 

@@ -16,7 +16,10 @@
 #               os_results.py compares every host: best class, best
 #               accuracy with the names tied at it, and the fingerprint's
 #               tests (without the SEQ values that change between runs).
-#               Passes only when class and fingerprint agree on every host;
+#               Passes only when the fingerprint agrees on every host and
+#               the best class is the same or near (each tool scores the
+#               other's best class within 2 points of its own best: the
+#               random SEQ values move the top guesses by a point);
 #               the win stack's fingerprint must differ from web's (T=80,
 #               O=M578: the test sees the stacks apart).
 #   per port    --osscan-per-port splits the NAT gateway (22 to a Linux
@@ -54,7 +57,7 @@ NM 600 -n -Pn -sS -O --osscan-guess -p $PORTS $HOSTS -oX "$OUT/nm.xml"
 tn=$(( ($(date +%s%N) - t0) / 1000000 ))
 echo "# trawl -O ${tt} ms, nmap -O ${tn} ms, $(echo $HOSTS | wc -w) hosts"
 if "$PY" "$HERE/os_results.py" compare "$OUT/tr.xml" "$OUT/nm.xml" >"$TMP/cmp.txt"; then
-  ok "every host: trawl's best class and fingerprint are Nmap's ($(tail -1 "$TMP/cmp.txt"))"
+  ok "every host: trawl's fingerprint is Nmap's, its best class the same or near ($(tail -1 "$TMP/cmp.txt"))"
 else
   nok "trawl -O and nmap -O differ ($(tail -1 "$TMP/cmp.txt"))"
 fi
