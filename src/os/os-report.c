@@ -39,7 +39,11 @@ size_t os_report_fingerprint(const struct os_report_ctx *c, const struct os_fp *
   if (c->hops >= 0)
     n += snprintf(flat + n, sizeof flat - (size_t)n, "DS=%d%%DC=%c%%", c->hops + 1,
                   c->dc ? c->dc : 'I');
-  n += snprintf(flat + n, sizeof flat - (size_t)n, "G=%c%%TM=%llX%%P=%s)", c->unfit ? 'N' : 'Y',
+  n += snprintf(flat + n, sizeof flat - (size_t)n, "G=%c%%", c->unfit ? 'N' : 'Y');
+  if (c->has_mac)
+    n += snprintf(flat + n, sizeof flat - (size_t)n, "M=%02X%02X%02X%%", c->mac[0], c->mac[1],
+                  c->mac[2]);
+  n += snprintf(flat + n, sizeof flat - (size_t)n, "TM=%llX%%P=%s)",
                 (unsigned long long)c->now, c->platform ? c->platform : "unknown");
   size_t len = (size_t)n < sizeof flat ? (size_t)n : sizeof flat - 1;
   len += os_fp_format(fp, flat + len, sizeof flat - len);

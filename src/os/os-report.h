@@ -43,6 +43,8 @@ struct os_report_ctx {
   const char *platform; /* "x86_64-pc-linux-gnu" */
   const struct os_seq_in *seq; /* the best try's SEQ samples, or NULL */
   int private_addr; /* the target is in RFC 1918 space (PV=Y) */
+  int has_mac;      /* on our link: mac's first three bytes are M= */
+  uint8_t mac[6];
 };
 
 /* A try's score for picking the best one: the best match's accuracy in

@@ -175,7 +175,11 @@ static void oss_report(struct os_host *oh) {
   struct os_report_ctx c = {s->osdb, s->o->osscan_guess, w->best_unfit, w->best_hops,
                             oh->hops == 0 ? 'D' : 'I', oh->ot, oh->ct, oh->cu,
                             (int64_t)time(NULL), st->platform, &w->best_seq,
-                            oss_private(&oh->base.dst)};
+                            oss_private(&oh->base.dst), 0, {0}};
+  if (r->has_mac) {
+    c.has_mac = 1;
+    memcpy(c.mac, r->mac, sizeof c.mac);
+  }
   res->unreliable = !oh->ot.set || !oh->ct.set;
   res->tries = oh->tries;
   if (os_report_fill(res, &c, &w->best, &w->best_res) < 0) {

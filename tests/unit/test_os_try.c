@@ -275,7 +275,7 @@ static void test_report(void **state) {
   assert_int_equal(os_match_all(db, fp, &res), 0);
   assert_true(os_report_score(&res) == 1000000);
   struct os_report_ctx c = {db, 0, 0, hops, 'I', {true, 22}, {true, 21}, {true, 9},
-                            1764900000, "x86_64-pc-linux-gnu", &seq, 0};
+                            1764900000, "x86_64-pc-linux-gnu", &seq, 0, 0, {0}};
   struct os_result *r = os_result_new();
   assert_int_equal(os_report_fill(r, &c, fp, &res), 0);
   assert_int_equal(r->verdict, OS_RES_EXACT);
