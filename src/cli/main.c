@@ -70,8 +70,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (o.aggressive)
-    fprintf(stderr, "trawl: -A: running -sV -sC; OS detection (-O) and --traceroute are not in "
-                    "trawl yet\n");
+    fprintf(stderr, "trawl: -A: running -sV -O -sC; --traceroute is not in trawl yet\n");
   int rc = 0;
   if (o.dry_run) {
     options_print_plan(stdout, &o);

@@ -109,7 +109,7 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB
+  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT
 };
 
 static const struct {
@@ -158,6 +158,11 @@ static const struct {
     {"version-trace", 0, O_VTRACE},
     {"versiondb", 1, O_VERSIONDB},
     {"datadir", 1, O_DATADIR},
+    {"osscan-limit", 0, O_OSSCANLIMIT},
+    {"osscan-guess", 0, O_OSSCANGUESS},
+    {"fuzzy", 0, O_OSSCANGUESS},
+    {"max-os-tries", 1, O_MAXOSTRIES},
+    {"osscan-per-port", 0, O_OSPERPORT},
 };
 
 void options_init(struct options *o) {
@@ -479,6 +484,13 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->script_threads = (unsigned)n;
       break;
     case O_DATADIR: o->datadir = v; break;
+    case O_OSSCANLIMIT: o->osscan_limit = true; break;
+    case O_OSSCANGUESS: o->osscan_guess = true; break;
+    case O_OSPERPORT: o->osscan_per_port = o->os_scan = true; break;
+    case O_MAXOSTRIES:
+      r = opt_number(st, "--max-os-tries", v, 1, 50, false, &n);
+      if (r == 0) o->max_os_tries = (long)n;
+      break;
   }
   if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE)
     r = opt_fail(st->err, st->errlen, v, "empty argument for %s", word);
@@ -547,6 +559,10 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'A':
       if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
       o->aggressive = true;
+      return 0;
+    case 'O':
+      if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
+      o->os_scan = true;
       return 0;
     default: break;
   }
@@ -744,9 +760,18 @@ int options_finalize(struct options *o, bool is_root, char *err,
   }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
-  /* -A: version detection and the default scripts (-O and --traceroute
-   * are not in trawl yet: main says so) */
-  if (o->aggressive) o->version_scan = o->script_default = true;
+  /* -A: version detection, OS detection and the default scripts
+   * (--traceroute is not in trawl yet: main says so) */
+  if (o->aggressive) o->version_scan = o->script_default = o->os_scan = true;
+  /* -O: raw packets are a must, as in Nmap */
+  if (o->os_scan && !priv)
+    return opt_fail(err, errlen, "-O", "OS detection needs root privileges (raw packets); it cannot run unprivileged");
+  if (o->os_scan && o->ipv6)
+    return opt_fail(err, errlen, "-O", "OS detection over IPv6 is not in trawl yet");
+  if (!o->os_scan && (o->osscan_limit || o->osscan_guess || o->max_os_tries))
+    return opt_fail(err, errlen, o->osscan_limit ? "--osscan-limit" : o->osscan_guess ? "--osscan-guess" : "--max-os-tries",
+                    "OS detection options need -O (or -A)");
+  if (o->max_os_tries == 0) o->max_os_tries = 5;
   if (!o->version_scan && (o->version_intensity != OPT_UNSET || o->version_trace || o->versiondb))
     return opt_fail(err, errlen, o->versiondb ? "--versiondb" : o->version_trace ? "--version-trace"
                                                                                  : "--version-intensity",
@@ -820,7 +845,14 @@ void options_usage(FILE *f) {
 "  --version-all: intensity 9, every probe\n"
 "  --version-trace: show every probe, wait and match decision\n"
 "  --versiondb <file>: read probes from this file, not nmap-service-probes\n"
-"  -A: -sV and -sC together (OS detection and traceroute are not in trawl yet)\n"
+"  -A: -sV, -O and -sC together (traceroute is not in trawl yet)\n"
+"OS DETECTION:\n"
+"  -O: enable OS detection (IPv4, needs root)\n"
+"  --osscan-limit: only hosts with at least one open and one closed TCP port\n"
+"  --osscan-guess, --fuzzy: report near matches even when the fingerprint is good\n"
+"  --max-os-tries <n>: tries per host at most (default 5; 2 when the fingerprint is good)\n"
+"  --osscan-per-port: also fingerprint each open TCP port and group the ports by\n"
+"     the stack that answers (implies -O)\n"
 "SCRIPT SCAN:\n"
 "  -sC: equivalent to --script=default\n"
 "  --script=<Lua scripts>: comma-separated list of directories, script\n"

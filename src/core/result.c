@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "core/result.h"
 
+#include "core/os-result.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +133,7 @@ void host_result_free(struct host_result *h) {
   free(h->bulk);
   for (size_t i = 0; i < h->nhostscripts; i++) script_free(&h->hostscripts[i]);
   free(h->hostscripts);
+  os_result_free(h->os);
   host_result_init(h);
 }
 

@@ -19,6 +19,8 @@
 #include "core/proto.h"
 #include "core/targets.h"
 
+struct os_result;
+
 enum port_state {
   PORT_OPEN,
   PORT_CLOSED,
@@ -116,6 +118,7 @@ struct host_result {
   size_t nbulk;
   struct script_result *hostscripts;
   size_t nhostscripts;
+  struct os_result *os; /* -O (core/os-result.h); NULL: not run */
 };
 
 enum scan_type { SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP };

@@ -427,6 +427,8 @@ static int osdb_cpe_line(struct osdb_ld *ld, char *s, size_t len) {
   struct osdb_cpe *c = &db->cpe[db->ncpe];
   if (osdb_pool_add(db, s, l1, &c->text) < 0) return -ENOMEM;
   c->is_auto = (uint8_t)is_auto;
+  /* the class line it follows (0 when it comes first) */
+  c->cls = db->fp[db->nfp - 1].nclass ? (uint16_t)(db->fp[db->nfp - 1].nclass - 1) : 0;
   db->ncpe++;
   db->fp[db->nfp - 1].ncpe++;
   return 0;

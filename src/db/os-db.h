@@ -105,6 +105,7 @@ struct osdb_class {
 struct osdb_cpe {
   uint32_t text; /* "cpe:/o:linux:linux_kernel:2.6" */
   uint8_t is_auto;
+  uint16_t cls;   /* the entry's class it follows (index, 0 when first) */
 };
 
 /* One entry. attrs are packed (key << 24 | expression id), sorted by key. */

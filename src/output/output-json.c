@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "output/output-os.h"
 #include "core/ports.h"
 #include "core/utf8.h"
 #include "core/version.h"
@@ -240,6 +241,10 @@ static void js_host(struct output *o, const struct host_result *h) {
       }
     }
     fputc(']', f);
+  }
+  if (h->os) {
+    js_key(f, &first, "os");
+    output_os_json(f, h->os, js_str);
   }
   if (h->nhostscripts) {
     js_key(f, &first, "hostscripts");

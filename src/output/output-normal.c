@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "output/output-os.h"
 #include "core/utf8.h"
 #include "core/version.h"
 
@@ -295,6 +296,7 @@ static void nrm_host(struct output *o, const struct host_result *h) {
     nrm_puts(f, h->mac_vendor ? h->mac_vendor : "Unknown", false);
     fputs(")\n", f);
   }
+  output_os_normal(f, h, o->opts.verbose);
   char info[1024];
   if (*output_service_info(h, info, sizeof info)) {
     fputs("Service Info: ", f);

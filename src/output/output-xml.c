@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "output/output.h"
+#include "output/output-os.h"
 #include "core/ports.h"
 #include "core/utf8.h"
 #include "core/version.h"
@@ -228,6 +229,7 @@ static void xml_host(struct output *o, const struct host_result *h) {
     xml_scripts(f, h->hostscripts, h->nhostscripts);
     fputs("</hostscript>\n", f);
   }
+  output_os_xml(f, h, xml_attr);
   if (h->distance >= 0) fprintf(f, "<distance value=\"%d\"/>\n", h->distance);
   if (h->srtt_us >= 0)
     fprintf(f, "<times srtt=\"%lld\" rttvar=\"%lld\" to=\"%lld\"/>\n", (long long)h->srtt_us,

@@ -18,6 +18,7 @@
 #include "scan/stage.h"
 #include "scan/privilege.h"
 #include "db/service-probes.h"
+#include "db/os-db.h"
 #include "cli/resume.h"
 #include "script/script.h"
 #include "cli/status.h"
@@ -839,6 +840,7 @@ int scan_run(struct options *o) {
     goto out;
   }
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
+  if (o->os_scan && os_stage_load(s) < 0) goto out;
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
   if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
@@ -884,6 +886,7 @@ out:
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
   if (s->vdb) sp_free(s->vdb);
+  if (s->osdb) osdb_free(s->osdb);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

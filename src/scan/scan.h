@@ -122,6 +122,7 @@ struct scan {
   void (*stage_stop)(void *ctx);
   double (*stage_progress)(const void *ctx);
   struct sp_db *vdb; /* -sV: nmap-service-probes, loaded before the scan */
+  struct osdb *osdb; /* -O: nmap-os-db, loaded before the scan */
   /* outputs */
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;
@@ -215,6 +216,8 @@ int stage_connect_discovery(struct scan *s);
 int stage_rdns(struct scan *s);
 int stage_scripts(struct scan *s);
 int stage_version(struct scan *s); /* version/version-stage.c */
+int stage_os(struct scan *s);      /* os/os-stage.c */
+int os_stage_load(struct scan *s); /* os/os-stage.c: nmap-os-db into s->osdb */
 /* resolve.c: the names on the command line, before the scan (runs the
  * loop until they are resolved); the name given for an address. */
 int scan_resolve_targets(struct scan *s);

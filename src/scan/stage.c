@@ -1,8 +1,8 @@
 /* stage.c: the stage table (see stage.h). Each row names its stage, says
  * when it is wanted, and points at the start function in the stage's own
  * file: discovery and the port scans in their stages' glue, version
- * detection in version/version-stage.c, reverse DNS in resolve.c,
- * scripts in scan.c. */
+ * detection in version/version-stage.c, OS detection in os/os-stage.c,
+ * reverse DNS in resolve.c, scripts in scan.c. */
 #include "scan/stage.h"
 
 #include "scan/scan.h"
@@ -19,6 +19,7 @@ static bool want_connect(const struct scan *s) { return want_scan(s, SCAN_CONNEC
 static bool want_udp(const struct scan *s) { return want_scan(s, SCAN_UDP); }
 static bool want_scripts(const struct scan *s) { return s->scripts != NULL; }
 static bool want_version(const struct scan *s) { return s->vdb != NULL; }
+static bool want_os(const struct scan *s) { return s->osdb != NULL; }
 
 /* -Pn: every host of the group is taken as up, as Nmap does. */
 static int start_assume_up(struct scan *s) {
@@ -39,6 +40,7 @@ const struct stage scan_stages[] = {
     {"connect", true, want_connect, stage_connect},
     {"udp", true, want_udp, stage_udp},
     {"version", false, want_version, stage_version},
+    {"os", false, want_os, stage_os},
     {"reverse-dns", false, want_always, stage_rdns},
     {"scripts", false, want_scripts, stage_scripts},
 };

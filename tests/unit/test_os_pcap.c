@@ -5,7 +5,8 @@
  * Nmap's documentation says they are, their replies by ports and ICMP ids;
  * the computed tests must be those of Linux at distance 1 as Nmap prints
  * them for such a host, and the whole fingerprint must match Linux in the
- * installed nmap-os-db. */
+ * installed nmap-os-db. The probes trawl builds (os/os-probe.h) must carry
+ * what Nmap's carried in that capture, field by field. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <trawl/packet.h>
 
 #include "db/os-db.h"
@@ -25,6 +28,7 @@
 #include "os/fp-seq.h"
 #include "os/fp-tcp.h"
 #include "os/match.h"
+#include "os/os-probe.h"
 #include "os/p0f-match.h"
 
 #define MAXPK 128
@@ -308,8 +312,101 @@ static void test_p0f_capture(void **state) {
   release(c);
 }
 
+/* One of our probes and Nmap's probe of the capture carry the same thing. */
+static void same_probe(const struct capture *c, long i, enum os_probe_id id,
+                       const struct os_probe_params *pp) {
+  assert_true(i >= 0);
+  const tw_pkt *n = &c->p[i];
+  uint8_t buf[OS_PROBE_MAX];
+  int len = os_probe_build(pp, id, buf, sizeof buf, NULL);
+  assert_true(len > 0);
+  tw_pkt m;
+  if (tw_pkt_parse(buf, (size_t)len, TW_LINK_RAW, &m) != 0) fail_msg("%s: %s", os_probe_name(id), m.why);
+  assert_int_equal(tw_pkt_l4_csum_ok(&m), 1);
+  assert_int_equal(m.ip4.csum_ok, 1);
+  if (m.ip4.df != n->ip4.df || m.ip4.tos != n->ip4.tos || m.proto != n->proto ||
+      m.dport != n->dport)
+    fail_msg("%s: df %u/%u tos %u/%u proto %u/%u dport %u/%u", os_probe_name(id), m.ip4.df,
+             n->ip4.df, m.ip4.tos, n->ip4.tos, m.proto, n->proto, m.dport, n->dport);
+  if (m.proto == IPPROTO_TCP) {
+    const uint8_t *mt = buf + m.l4_off, *nt = n->buf + n->l4_off;
+    if (m.tcp.flags != n->tcp.flags || m.tcp.win != n->tcp.win || m.tcp.urg != n->tcp.urg ||
+        (mt[12] & 0x0f) != (nt[12] & 0x0f) || m.tcp.optlen != n->tcp.optlen ||
+        memcmp(m.tcp.opt, n->tcp.opt, m.tcp.optlen) != 0)
+      fail_msg("%s: flags %x/%x win %u/%u urg %x/%x reserved %x/%x options %u/%u bytes",
+               os_probe_name(id), m.tcp.flags, n->tcp.flags, m.tcp.win, n->tcp.win, m.tcp.urg,
+               n->tcp.urg, mt[12] & 0x0f, nt[12] & 0x0f, m.tcp.optlen, n->tcp.optlen);
+    /* the ACK field is zero exactly where Nmap's is (ECN) */
+    assert_int_equal(m.tcp.ack == 0, n->tcp.ack == 0);
+  } else {
+    assert_int_equal(m.payload_len, n->payload_len);
+    assert_memory_equal(buf + m.payload_off, n->buf + n->payload_off, m.payload_len);
+    if (m.proto == IPPROTO_UDP) assert_int_equal(m.ip4.id, n->ip4.id);
+    if (m.proto == IPPROTO_ICMP) {
+      assert_int_equal(m.icmp.type, n->icmp.type);
+      assert_int_equal(m.icmp.code, n->icmp.code);
+      assert_int_equal(m.icmp.seq, n->icmp.seq);
+    }
+  }
+}
+
+static void test_probes_like_nmap(void **state) {
+  struct capture *c = load();
+  struct os_probe_params pp;
+  memset(&pp, 0, sizeof pp);
+  tw_pkt_addr_parse(&pp.src, "198.18.3.1");
+  tw_pkt_addr_parse(&pp.dst, "198.18.3.2");
+  pp.open_port = OPEN_PORT;
+  pp.closed_port = CLOSED_PORT;
+  pp.sport_base = 50000;
+  pp.seq_base = 1000;
+  pp.ack = 2000;
+  pp.ttl = 64;
+  size_t from = 0;
+  for (int k = 0; k < 6; k++) {
+    long i = tcp_probe(c, from, TW_TCP_SYN, OPEN_PORT);
+    same_probe(c, i, (enum os_probe_id)(OS_P_SEQ1 + k), &pp);
+    from = (size_t)i + 1;
+  }
+  static const struct {
+    enum os_probe_id id;
+    uint16_t flags, port;
+  } t[] = {
+      {OS_P_ECN, TW_TCP_SYN | TW_TCP_ECE | TW_TCP_CWR, OPEN_PORT},
+      {OS_P_T2, 0, OPEN_PORT},
+      {OS_P_T3, TW_TCP_SYN | TW_TCP_FIN | TW_TCP_PSH | TW_TCP_URG, OPEN_PORT},
+      {OS_P_T4, TW_TCP_ACK, OPEN_PORT},
+      {OS_P_T5, TW_TCP_SYN, CLOSED_PORT},
+      {OS_P_T6, TW_TCP_ACK, CLOSED_PORT},
+      {OS_P_T7, TW_TCP_FIN | TW_TCP_PSH | TW_TCP_URG, CLOSED_PORT},
+  };
+  for (size_t k = 0; k < sizeof t / sizeof t[0]; k++)
+    same_probe(c, tcp_probe(c, 0, t[k].flags, t[k].port), t[k].id, &pp);
+  /* U1 and the two echoes */
+  long u1 = -1, ie[2] = {-1, -1};
+  int ne = 0;
+  for (size_t i = 0; i < c->n; i++) {
+    if (!c->from_scanner[i]) continue;
+    if ((c->p[i].layers & TW_PKT_L_UDP) && u1 < 0) u1 = (long)i;
+    if ((c->p[i].layers & TW_PKT_L_ICMP) && c->p[i].icmp.type == TW_ICMP_ECHO && ne < 2)
+      ie[ne++] = (long)i;
+  }
+  pp.closed_uport = c->p[u1].dport;
+  same_probe(c, u1, OS_P_U1, &pp);
+  same_probe(c, ie[0], OS_P_IE1, &pp);
+  same_probe(c, ie[1], OS_P_IE2, &pp);
+  /* IE2 is IE1's identifier plus one, as in the capture */
+  assert_int_equal((uint16_t)(c->p[ie[1]].icmp.id - c->p[ie[0]].icmp.id), 1);
+  /* a non-IPv4 target is refused */
+  uint8_t buf[OS_PROBE_MAX];
+  tw_pkt_addr_parse(&pp.dst, "2001:db8::1");
+  assert_int_equal(os_probe_build(&pp, OS_P_SEQ1, buf, sizeof buf, NULL), -EINVAL);
+  release(c);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_probes_like_nmap),
       cmocka_unit_test(test_linux_capture),
       cmocka_unit_test(test_p0f_capture),
   };
