@@ -5,7 +5,7 @@
  * (lua-trawl.lua, embedded at build time: output_table, format_output).
  * It registers the other bindings into the same table: sockets
  * (lua-socket.c), DNS (lua-dns.c), mutexes, condition variables and
- * helper threads (lua-sync.c); TLS and raw packets (lua-tls.c,
+ * helper threads (lua-sync.c), set_port_version (lua-version.c); TLS and raw packets (lua-tls.c,
  * lua-packet.c) are added by the engine after it. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -232,6 +232,7 @@ void lua_trawl_open(struct script_engine *e, lua_State *L) {
   lua_socket_open(e, L);
   lua_dns_open(e, L);
   lua_sync_open(e, L);
+  lua_version_open(e, L);
   lua_newtable(L);
   lua_pushvalue(L, -1);
   e->registry_ref = luaL_ref(L, LUA_REGISTRYINDEX);
