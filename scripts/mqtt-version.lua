@@ -28,17 +28,6 @@ portrule = function(host, port)
   return port.number == 1883 or port.number == 8883 or n == "mqtt" or n == "secure-mqtt"
 end
 
--- "5", "5s", "500ms" -> milliseconds
-local function ms_arg(v, dflt)
-  if not v then return dflt end
-  local n, unit = tostring(v):match("^%s*([%d.]+)%s*(%a*)%s*$")
-  n = tonumber(n)
-  if not n then return dflt end
-  if unit == "ms" then return math.floor(n) end
-  if unit == "m" then return math.floor(n * 60000) end
-  return math.floor(n * 1000)
-end
-
 -- MQTT's "remaining length": 7 bits a byte, low first, at most 4 bytes.
 local function varint(n)
   local out = {}
@@ -158,7 +147,7 @@ local function try(host, port, tls, timeout)
 end
 
 action = function(host, port)
-  local timeout = ms_arg(trawl.get_script_args(SCRIPT_NAME .. ".timeout"), 5000)
+  local timeout = trawl.timespec(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 5000
   local v = port.version or {}
   local tls_first = v.service_tunnel == "ssl" or port.number == 8883 or v.name == "secure-mqtt"
   local ver, err = try(host, port, tls_first, timeout)

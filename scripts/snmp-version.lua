@@ -148,15 +148,6 @@ end
 
 -- ---- the script ----------------------------------------------------------------------
 
-local function ms_arg(v, dflt)
-  if not v then return dflt end
-  local n, unit = tostring(v):match("^%s*([%d.]+)%s*(%a*)%s*$")
-  n = tonumber(n)
-  if not n then return dflt end
-  if unit == "ms" then return math.floor(n) end
-  return math.floor(n * 1000)
-end
-
 local function discover(host, port, timeout)
   local u = trawl.udp()
   local ok, err = u:connect(host, port)
@@ -185,7 +176,7 @@ local function discover(host, port, timeout)
 end
 
 action = function(host, port)
-  local timeout = ms_arg(trawl.get_script_args(SCRIPT_NAME .. ".timeout"), 3000)
+  local timeout = trawl.timespec(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 3000
   local id, boots, time = discover(host, port, timeout)
   if not id then
     trawl.debug(1, "%s:%d/udp: %s", host.ip, port.number, tostring(boots))

@@ -6,15 +6,6 @@
  * seen by the XML and grepable writers as Nmap writes it. */
 #include "script_fixture.h"
 
-static int setup(void **state) {
-  fx_mkdir();
-  return 0;
-}
-static int teardown(void **state) {
-  fx_rmdir();
-  return 0;
-}
-
 static void write_catalog(void) {
   fx_script("ver-a", FX_HEAD("'version'") "portrule = function() return true end\n"
                      "action = function() return 'a' end\n");
@@ -24,61 +15,27 @@ static void write_catalog(void) {
                      "action = function() return 'p' end\n");
 }
 
-/* "id:q id ..." for an expression (NULL: none) with or without -sV:
- * ids sorted, ":q" on the quiet ones; "ERROR ..." on failure. */
-static const char *selected(const char *expr, bool version, char *buf, size_t len) {
-  struct fx f;
-  fx_init(&f);
-  f.cfg.version_scripts = version;
-  int r = fx_engine(&f, expr);
-  buf[0] = 0;
-  if (r < 0) {
-    snprintf(buf, len, "ERROR %.500s", f.err);
-  } else {
-    const char *ids[16];
-    bool q[16];
-    size_t n = f.e->nscripts;
-    assert_true(n <= 16);
-    for (size_t i = 0; i < n; i++) ids[i] = f.e->scripts[i]->id, q[i] = f.e->scripts[i]->quiet;
-    for (size_t i = 0; i < n; i++)
-      for (size_t k = i + 1; k < n; k++)
-        if (strcmp(ids[k], ids[i]) < 0) {
-          const char *t = ids[i];
-          bool tq = q[i];
-          ids[i] = ids[k], q[i] = q[k];
-          ids[k] = t, q[k] = tq;
-        }
-    for (size_t i = 0; i < n; i++) {
-      strncat(buf, ids[i], len - strlen(buf) - 1);
-      if (q[i]) strncat(buf, ":q", len - strlen(buf) - 1);
-      if (i + 1 < n) strncat(buf, " ", len - strlen(buf) - 1);
-    }
-  }
-  fx_free(&f);
-  return buf;
-}
-
 static void test_select_version(void **state) {
   write_catalog();
   char b[700];
   /* -sV alone: every version script, quiet */
-  assert_string_equal(selected(NULL, true, b, sizeof b), "ver-a:q ver-b:q");
+  assert_string_equal(fx_selected(NULL, true, b, sizeof b), "ver-a:q ver-b:q");
   /* -sV -sC: the default ones shown, the other version one quiet */
-  assert_string_equal(selected("default", true, b, sizeof b), "plain ver-a:q ver-b");
+  assert_string_equal(fx_selected("default", true, b, sizeof b), "plain ver-a:q ver-b");
   /* --script ver-a -sV: named, so shown */
-  assert_string_equal(selected("ver-a", true, b, sizeof b), "ver-a ver-b:q");
+  assert_string_equal(fx_selected("ver-a", true, b, sizeof b), "ver-a ver-b:q");
   /* a file path item is the same script: not added twice, not quiet */
   char path[512];
   snprintf(path, sizeof path, "%s/ver-b.lua", fx_dir);
-  assert_string_equal(selected(path, true, b, sizeof b), "ver-a:q ver-b");
+  assert_string_equal(fx_selected(path, true, b, sizeof b), "ver-a:q ver-b");
   /* without -sV nothing changes */
-  assert_string_equal(selected("default", false, b, sizeof b), "plain ver-b");
+  assert_string_equal(fx_selected("default", false, b, sizeof b), "plain ver-b");
   /* --script errors stay errors with -sV */
-  assert_string_equal(selected("nosuch", true, b, sizeof b),
+  assert_string_equal(fx_selected("nosuch", true, b, sizeof b),
                       "ERROR 'nosuch' did not match a category, filename, or directory");
-  assert_string_equal(selected("ver-a and plain", true, b, sizeof b),
+  assert_string_equal(fx_selected("ver-a and plain", true, b, sizeof b),
                       "ERROR --script 'ver-a and plain' selects no script");
-  assert_string_equal(selected(NULL, false, b, sizeof b), "ERROR no scripts given (--script)");
+  assert_string_equal(fx_selected(NULL, false, b, sizeof b), "ERROR no scripts given (--script)");
 }
 
 /* -sV with no version script anywhere is not an error: nothing runs. */
@@ -86,10 +43,10 @@ static void test_select_version_none(void **state) {
   fx_script("plain", FX_HEAD("'default'") "portrule = function() return true end\n"
                      "action = function() return 'p' end\n");
   char b[700];
-  assert_string_equal(selected(NULL, true, b, sizeof b), "");
+  assert_string_equal(fx_selected(NULL, true, b, sizeof b), "");
   /* a broken script nobody asked for does not stop -sV */
   fx_script("broken", "this is not lua (\n");
-  assert_string_equal(selected(NULL, true, b, sizeof b), "");
+  assert_string_equal(fx_selected(NULL, true, b, sizeof b), "");
 }
 
 static struct port_result *find_port(struct host_result *h, enum scan_proto pr, int n) {
@@ -225,10 +182,10 @@ static void test_set_port_version_bounds(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_select_version, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_select_version_none, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_set_port_version, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_set_port_version_bounds, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_select_version, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_select_version_none, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_set_port_version, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_set_port_version_bounds, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
