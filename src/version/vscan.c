@@ -718,7 +718,19 @@ static void vs_advance(struct vs_port *pt) {
     while (k < nw && win[k] != (int32_t)i) k++;
     if (k == nw) vs_drop(pt, (int32_t)i);
   }
-  for (unsigned k = 0; k < nw && pt->inflight < v->o.per_port; k++) {
+  /* Fair share: while more ports are pending than the connections allow
+   * at per_port each, a port runs ahead on fewer (at least 2: its next
+   * probe and one more), so that the slots go to ports not yet started
+   * rather than to far-ahead probes of a few (the NULL probe's wait is
+   * what a port mostly costs; many ports waiting it out together is what
+   * makes a wide scan fast). */
+  unsigned cap = v->o.per_port;
+  if (v->pending > 0 && (size_t)cap * v->pending > v->o.max_conns) {
+    size_t share = v->o.max_conns / v->pending;
+    cap = share < 2 ? 2 : (unsigned)share;
+    if (cap > v->o.per_port) cap = v->o.per_port;
+  }
+  for (unsigned k = 0; k < nw && pt->inflight < cap; k++) {
     int32_t i = win[k];
     if (pt->runs[i]) continue;
     if (v->inflight >= v->o.max_conns) {
