@@ -3,7 +3,9 @@
  * chose them: they run, their output is dropped), and
  * trawl.set_port_version writing a script's answer into the port's
  * version (both call forms, fields kept and replaced, bounds, misuse),
- * seen by the XML and grepable writers as Nmap writes it. */
+ * seen by the XML and grepable writers as Nmap writes it; and the shipped
+ * mqtt-version and snmp-version scripts against fake peers, good and
+ * hostile (huge and malformed lengths, garbage, drip, silence). */
 #include "script_fixture.h"
 
 static void write_catalog(void) {
@@ -180,12 +182,264 @@ static void test_set_port_version_bounds(void **state) {
   fx_free(&f);
 }
 
+/* ---- fake peers for the shipped version scripts ---------------------------- */
+
+/* A TCP peer that serves connections one after another: it reads what
+ * the client sends first, answers `blob` (binary, `len` bytes), then waits
+ * (2 s at most) for the client to close. */
+struct blobsrv {
+  int fd, stop[2];
+  uint16_t port;
+  const unsigned char *blob;
+  size_t len;
+  pthread_t th;
+};
+
+static void *blobsrv_main(void *arg) {
+  struct blobsrv *b = arg;
+  for (;;) {
+    struct pollfd pf[2] = {{b->fd, POLLIN, 0}, {b->stop[0], POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0 || pf[1].revents) break;
+    int c = accept(b->fd, NULL, NULL);
+    if (c < 0) continue;
+    struct timeval tv = {2, 0};
+    setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char buf[4096];
+    if (recv(c, buf, sizeof buf, 0) > 0) {
+      fx_writeall(c, (const char *)b->blob, b->len);
+      while (recv(c, buf, sizeof buf, 0) > 0) {
+      }
+    }
+    close(c);
+  }
+  return NULL;
+}
+
+static struct blobsrv *blobsrv_start(const void *blob, size_t len) {
+  struct blobsrv *b = calloc(1, sizeof *b);
+  assert_non_null(b);
+  b->blob = blob;
+  b->len = len;
+  b->fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  assert_int_equal(bind(b->fd, (struct sockaddr *)&a, al), 0);
+  assert_int_equal(listen(b->fd, 16), 0);
+  getsockname(b->fd, (struct sockaddr *)&a, &al);
+  b->port = ntohs(a.sin_port);
+  assert_int_equal(pipe(b->stop), 0);
+  assert_int_equal(pthread_create(&b->th, NULL, blobsrv_main, b), 0);
+  return b;
+}
+
+static void blobsrv_stop(struct blobsrv *b) {
+  assert_int_equal(write(b->stop[1], "x", 1), 1);
+  pthread_join(b->th, NULL);
+  close(b->fd);
+  close(b->stop[0]);
+  close(b->stop[1]);
+  free(b);
+}
+
+/* An SNMP agent on UDP: answers each request with a Report carrying the
+ * request's msgID and engine ID 80001f88 80 0102030405060708 (enterprise
+ * 8072, net-snmp); in `garbage` mode with bytes that only look like BER. */
+struct snmpsrv {
+  int fd, stop[2];
+  uint16_t port;
+  bool garbage;
+  pthread_t th;
+};
+
+static size_t ber(unsigned char *out, unsigned char tag, const unsigned char *v, size_t n) {
+  out[0] = tag;
+  out[1] = (unsigned char)n; /* every value here is under 128 bytes */
+  memcpy(out + 2, v, n);
+  return n + 2;
+}
+
+static size_t snmp_report(unsigned char *out, const unsigned char *msgid, size_t idlen) {
+  static const unsigned char eid[] = {0x80, 0x00, 0x1f, 0x88, 0x80, 1, 2, 3, 4, 5, 6, 7, 8};
+  unsigned char g[64], usm[64], sp[80], pdu[32], sc[80], all[256], t[128];
+  size_t n = 0, k;
+  /* msgGlobalData: msgID, maxSize, flags, securityModel 3 */
+  n += ber(g + n, 0x02, msgid, idlen);
+  n += ber(g + n, 0x02, (const unsigned char *)"\x00\xff\xe3", 3);
+  n += ber(g + n, 0x04, (const unsigned char *)"\x00", 1);
+  n += ber(g + n, 0x02, (const unsigned char *)"\x03", 1);
+  size_t gl = ber(t, 0x30, g, n);
+  memcpy(g, t, gl);
+  /* USM parameters: engine ID, boots 5, time 1234, empty user/auth/priv */
+  n = ber(usm, 0x04, eid, sizeof eid);
+  n += ber(usm + n, 0x02, (const unsigned char *)"\x05", 1);
+  n += ber(usm + n, 0x02, (const unsigned char *)"\x04\xd2", 2);
+  for (int i = 0; i < 3; i++) n += ber(usm + n, 0x04, NULL, 0);
+  k = ber(t, 0x30, usm, n);
+  size_t spl = ber(sp, 0x04, t, k);
+  /* scoped PDU: a Report with no varbinds */
+  n = ber(pdu, 0x02, (const unsigned char *)"\x01", 1);
+  n += ber(pdu + n, 0x02, (const unsigned char *)"\x00", 1);
+  n += ber(pdu + n, 0x02, (const unsigned char *)"\x00", 1);
+  n += ber(pdu + n, 0x30, NULL, 0);
+  k = ber(t, 0xa8, pdu, n);
+  n = ber(sc, 0x04, eid, sizeof eid);
+  n += ber(sc + n, 0x04, NULL, 0);
+  memcpy(sc + n, t, k);
+  n += k;
+  size_t scl = ber(t, 0x30, sc, n);
+  n = ber(all, 0x02, (const unsigned char *)"\x03", 1);
+  memcpy(all + n, g, gl);
+  n += gl;
+  memcpy(all + n, sp, spl);
+  n += spl;
+  memcpy(all + n, t, scl);
+  n += scl;
+  assert_true(n < 128);
+  return ber(out, 0x30, all, n);
+}
+
+static void *snmpsrv_main(void *arg) {
+  struct snmpsrv *s = arg;
+  for (;;) {
+    struct pollfd pf[2] = {{s->fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
+    if (poll(pf, 2, -1) < 0 || pf[1].revents) break;
+    unsigned char q[1500], r[256];
+    struct sockaddr_in from;
+    socklen_t fl = sizeof from;
+    ssize_t n = recvfrom(s->fd, q, sizeof q, 0, (struct sockaddr *)&from, &fl);
+    /* the request: 30 L 02 01 03 30 L 02 IDLEN ID... (short lengths) */
+    if (n < 9 || q[0] != 0x30 || q[2] != 0x02 || q[5] != 0x30 || q[7] != 0x02 || q[8] > 8 ||
+        (ssize_t)(9 + q[8]) > n)
+      continue;
+    size_t rl;
+    if (s->garbage) {
+      static const unsigned char g[] = {0x30, 0x82, 0xff, 0xff, 0x02, 0x01, 0x03, 0x30, 0x84};
+      memcpy(r, g, sizeof g);
+      rl = sizeof g;
+    } else {
+      rl = snmp_report(r, q + 9, q[8]);
+    }
+    sendto(s->fd, r, rl, 0, (struct sockaddr *)&from, fl);
+  }
+  return NULL;
+}
+
+static struct snmpsrv *snmpsrv_start(bool garbage) {
+  struct snmpsrv *s = calloc(1, sizeof *s);
+  assert_non_null(s);
+  s->garbage = garbage;
+  s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t al = sizeof a;
+  assert_int_equal(bind(s->fd, (struct sockaddr *)&a, al), 0);
+  getsockname(s->fd, (struct sockaddr *)&a, &al);
+  s->port = ntohs(a.sin_port);
+  assert_int_equal(pipe(s->stop), 0);
+  assert_int_equal(pthread_create(&s->th, NULL, snmpsrv_main, s), 0);
+  return s;
+}
+
+static void snmpsrv_stop(struct snmpsrv *s) {
+  assert_int_equal(write(s->stop[1], "x", 1), 1);
+  pthread_join(s->th, NULL);
+  close(s->fd);
+  close(s->stop[0]);
+  close(s->stop[1]);
+  free(s);
+}
+
+#define MQTT_TOPIC "\x00\x13$SYS/broker/version"
+/* CONNACK accepted, SUBACK, PUBLISH of the version (remaining length 44) */
+static const unsigned char mqtt_good[] = "\x20\x02\x00\x00" "\x90\x03\x00\x01\x00"
+                                         "\x30\x2c" MQTT_TOPIC "mosquitto version 9.9.9";
+/* a version with control characters: shown escaped */
+static const unsigned char mqtt_ctl[] = "\x20\x02\x00\x00" "\x30\x19" MQTT_TOPIC "v1\n\x01";
+static const unsigned char mqtt_refused[] = "\x20\x02\x00\x05";
+/* a PUBLISH that claims 256 MiB, and one whose length runs past 4 bytes */
+static const unsigned char mqtt_huge[] = "\x20\x02\x00\x00" "\x30\xff\xff\xff\x7f" "xxxx";
+static const unsigned char mqtt_badlen[] = "\x20\x02\x00\x00" "\x30\xff\xff\xff\xff\xff\x01";
+/* a PUBLISH whose topic length points past its end */
+static const unsigned char mqtt_short[] = "\x20\x02\x00\x00" "\x30\x04\x00\x7f\x41\x42";
+
+/* The shipped mqtt-version and snmp-version (scripts/) against fake
+ * peers, well-behaved and hostile: the good ones set the port's version
+ * as Nmap shows it, the others leave it alone, and every run ends within
+ * its timeout (300 ms an attempt here). */
+static void test_shipped_scripts(void **state) {
+  const struct { const unsigned char *b; size_t n; const char *want; } mq[] = {
+      {mqtt_good, sizeof mqtt_good - 1, "mosquitto version 9.9.9"},
+      {mqtt_ctl, sizeof mqtt_ctl - 1, "v1\\x0a\\x01"},
+      {mqtt_refused, sizeof mqtt_refused - 1, NULL},
+      {mqtt_huge, sizeof mqtt_huge - 1, NULL},
+      {mqtt_badlen, sizeof mqtt_badlen - 1, NULL},
+      {mqtt_short, sizeof mqtt_short - 1, NULL},
+  };
+  enum { NMQ = sizeof mq / sizeof mq[0] };
+  struct blobsrv *bs[NMQ];
+  for (int i = 0; i < NMQ; i++) bs[i] = blobsrv_start(mq[i].b, mq[i].n);
+  struct fx_srv *endless = fx_srv_start(AF_INET, SRV_ENDLESS, NULL);
+  struct fx_srv *drip = fx_srv_start(AF_INET, SRV_LINES, "\x20\x02\x01\x01 dripping slowly....");
+  struct fx_srv *silent = fx_srv_start(AF_INET, SRV_SILENT, NULL);
+  struct fx_srv *closer = fx_srv_start(AF_INET, SRV_CLOSE, NULL);
+  struct snmpsrv *agent = snmpsrv_start(false), *junk = snmpsrv_start(true);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.scriptdir = TW_SRCDIR "/scripts";
+  f.cfg.script_args = "mqtt-version.timeout=300ms,snmp-version.timeout=300ms";
+  f.cfg.version_scripts = true;
+  assert_int_equal(fx_engine(&f, NULL), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct port_version mqv = {.probed = true};
+  for (int i = 0; i < NMQ; i++) {
+    host_add_port(&h, PROTO_TCP, bs[i]->port, PORT_OPEN, "syn-ack", 64, NULL);
+    port_set_version(&h.ports[h.nports - 1], "mqtt", &mqv);
+  }
+  uint16_t hostile[] = {endless->port, drip->port, silent->port, closer->port};
+  for (int i = 0; i < 4; i++) {
+    host_add_port(&h, PROTO_TCP, hostile[i], PORT_OPEN, "syn-ack", 64, NULL);
+    port_set_version(&h.ports[h.nports - 1], "mqtt", &mqv);
+  }
+  struct port_version sv = {.product = "SNMPv1 server", .extrainfo = "public", .probed = true};
+  host_add_port(&h, PROTO_UDP, agent->port, PORT_OPEN, "udp-response", 64, NULL);
+  port_set_version(&h.ports[h.nports - 1], "snmp", &sv);
+  host_add_port(&h, PROTO_UDP, junk->port, PORT_OPEN, "udp-response", 64, NULL);
+  port_set_version(&h.ports[h.nports - 1], "snmp", &sv);
+  uint64_t t0 = tw_hrtime();
+  fx_run(&f, (struct host_result *[]){&h}, 1);
+  double secs = (double)(tw_hrtime() - t0) / 1e9;
+  print_message("shipped version scripts against %d peers: %.2f s\n", NMQ + 6, secs);
+  assert_true(secs < 5.0); /* two 300 ms attempts a port, all ports at once */
+  assert_string_equal(fx_errors(&f), "");
+  for (int i = 0; i < NMQ; i++) {
+    struct port_result *p = find_port(&h, PROTO_TCP, bs[i]->port);
+    assert_string_equal(p->service, mq[i].want ? mq[i].want : "mqtt");
+    assert_null(p->scripts); /* quiet */
+  }
+  for (int i = 0; i < 4; i++) assert_string_equal(find_port(&h, PROTO_TCP, hostile[i])->service, "mqtt");
+  struct port_result *p = find_port(&h, PROTO_UDP, agent->port);
+  assert_string_equal(p->version->product, "SNMPv1 server; net-snmp SNMPv3 server");
+  assert_string_equal(p->version->extrainfo, "public");
+  p = find_port(&h, PROTO_UDP, junk->port);
+  assert_string_equal(p->version->product, "SNMPv1 server");
+  host_result_free(&h);
+  fx_free(&f);
+  for (int i = 0; i < NMQ; i++) blobsrv_stop(bs[i]);
+  fx_srv_stop(endless);
+  fx_srv_stop(drip);
+  fx_srv_stop(silent);
+  fx_srv_stop(closer);
+  snmpsrv_stop(agent);
+  snmpsrv_stop(junk);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_select_version, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_select_version_none, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_set_port_version, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_set_port_version_bounds, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_shipped_scripts, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
