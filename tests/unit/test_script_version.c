@@ -184,22 +184,31 @@ static void test_set_port_version_bounds(void **state) {
 
 /* ---- fake peers for the shipped version scripts ---------------------------- */
 
-/* A TCP peer that serves connections one after another: it reads what
- * the client sends first, answers `blob` (binary, `len` bytes), then waits
- * (2 s at most) for the client to close. */
-struct blobsrv {
+/* A loopback peer in a thread of its own: a TCP one serves connections
+ * one after another, reading what the client sends first, answering
+ * `blob` (binary, `len` bytes), then waiting (2 s at most) for the
+ * client to close; a UDP one is an SNMP agent answering each request with
+ * a Report carrying the request's msgID and engine ID 80001f88 80
+ * 0102030405060708 (enterprise 8072, net-snmp), or in `garbage` mode
+ * with bytes that only look like BER. */
+struct peer {
   int fd, stop[2];
   uint16_t port;
   const unsigned char *blob;
   size_t len;
+  bool garbage;
   pthread_t th;
 };
 
+/* Waits for the peer's socket; false when told to stop. */
+static bool peer_wait(struct peer *b) {
+  struct pollfd pf[2] = {{b->fd, POLLIN, 0}, {b->stop[0], POLLIN, 0}};
+  return poll(pf, 2, -1) >= 0 && !pf[1].revents;
+}
+
 static void *blobsrv_main(void *arg) {
-  struct blobsrv *b = arg;
-  for (;;) {
-    struct pollfd pf[2] = {{b->fd, POLLIN, 0}, {b->stop[0], POLLIN, 0}};
-    if (poll(pf, 2, -1) < 0 || pf[1].revents) break;
+  struct peer *b = arg;
+  while (peer_wait(b)) {
     int c = accept(b->fd, NULL, NULL);
     if (c < 0) continue;
     struct timeval tv = {2, 0};
@@ -214,42 +223,6 @@ static void *blobsrv_main(void *arg) {
   }
   return NULL;
 }
-
-static struct blobsrv *blobsrv_start(const void *blob, size_t len) {
-  struct blobsrv *b = calloc(1, sizeof *b);
-  assert_non_null(b);
-  b->blob = blob;
-  b->len = len;
-  b->fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  socklen_t al = sizeof a;
-  assert_int_equal(bind(b->fd, (struct sockaddr *)&a, al), 0);
-  assert_int_equal(listen(b->fd, 16), 0);
-  getsockname(b->fd, (struct sockaddr *)&a, &al);
-  b->port = ntohs(a.sin_port);
-  assert_int_equal(pipe(b->stop), 0);
-  assert_int_equal(pthread_create(&b->th, NULL, blobsrv_main, b), 0);
-  return b;
-}
-
-static void blobsrv_stop(struct blobsrv *b) {
-  assert_int_equal(write(b->stop[1], "x", 1), 1);
-  pthread_join(b->th, NULL);
-  close(b->fd);
-  close(b->stop[0]);
-  close(b->stop[1]);
-  free(b);
-}
-
-/* An SNMP agent on UDP: answers each request with a Report carrying the
- * request's msgID and engine ID 80001f88 80 0102030405060708 (enterprise
- * 8072, net-snmp); in `garbage` mode with bytes that only look like BER. */
-struct snmpsrv {
-  int fd, stop[2];
-  uint16_t port;
-  bool garbage;
-  pthread_t th;
-};
 
 static size_t ber(unsigned char *out, unsigned char tag, const unsigned char *v, size_t n) {
   out[0] = tag;
@@ -299,10 +272,8 @@ static size_t snmp_report(unsigned char *out, const unsigned char *msgid, size_t
 }
 
 static void *snmpsrv_main(void *arg) {
-  struct snmpsrv *s = arg;
-  for (;;) {
-    struct pollfd pf[2] = {{s->fd, POLLIN, 0}, {s->stop[0], POLLIN, 0}};
-    if (poll(pf, 2, -1) < 0 || pf[1].revents) break;
+  struct peer *s = arg;
+  while (peer_wait(s)) {
     unsigned char q[1500], r[256];
     struct sockaddr_in from;
     socklen_t fl = sizeof from;
@@ -324,28 +295,32 @@ static void *snmpsrv_main(void *arg) {
   return NULL;
 }
 
-static struct snmpsrv *snmpsrv_start(bool garbage) {
-  struct snmpsrv *s = calloc(1, sizeof *s);
-  assert_non_null(s);
-  s->garbage = garbage;
-  s->fd = socket(AF_INET, SOCK_DGRAM, 0);
+static struct peer *peer_start(int type, void *(*fn)(void *), const void *blob, size_t len,
+                               bool garbage) {
+  struct peer *b = calloc(1, sizeof *b);
+  assert_non_null(b);
+  b->blob = blob;
+  b->len = len;
+  b->garbage = garbage;
+  b->fd = socket(AF_INET, type, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
   socklen_t al = sizeof a;
-  assert_int_equal(bind(s->fd, (struct sockaddr *)&a, al), 0);
-  getsockname(s->fd, (struct sockaddr *)&a, &al);
-  s->port = ntohs(a.sin_port);
-  assert_int_equal(pipe(s->stop), 0);
-  assert_int_equal(pthread_create(&s->th, NULL, snmpsrv_main, s), 0);
-  return s;
+  assert_int_equal(bind(b->fd, (struct sockaddr *)&a, al), 0);
+  if (type == SOCK_STREAM) assert_int_equal(listen(b->fd, 16), 0);
+  getsockname(b->fd, (struct sockaddr *)&a, &al);
+  b->port = ntohs(a.sin_port);
+  assert_int_equal(pipe(b->stop), 0);
+  assert_int_equal(pthread_create(&b->th, NULL, fn, b), 0);
+  return b;
 }
 
-static void snmpsrv_stop(struct snmpsrv *s) {
-  assert_int_equal(write(s->stop[1], "x", 1), 1);
-  pthread_join(s->th, NULL);
-  close(s->fd);
-  close(s->stop[0]);
-  close(s->stop[1]);
-  free(s);
+static void peer_stop(struct peer *b) {
+  assert_int_equal(write(b->stop[1], "x", 1), 1);
+  pthread_join(b->th, NULL);
+  close(b->fd);
+  close(b->stop[0]);
+  close(b->stop[1]);
+  free(b);
 }
 
 #define MQTT_TOPIC "\x00\x13$SYS/broker/version"
@@ -375,13 +350,14 @@ static void test_shipped_scripts(void **state) {
       {mqtt_short, sizeof mqtt_short - 1, NULL},
   };
   enum { NMQ = sizeof mq / sizeof mq[0] };
-  struct blobsrv *bs[NMQ];
-  for (int i = 0; i < NMQ; i++) bs[i] = blobsrv_start(mq[i].b, mq[i].n);
+  struct peer *bs[NMQ];
+  for (int i = 0; i < NMQ; i++) bs[i] = peer_start(SOCK_STREAM, blobsrv_main, mq[i].b, mq[i].n, false);
   struct fx_srv *endless = fx_srv_start(AF_INET, SRV_ENDLESS, NULL);
   struct fx_srv *drip = fx_srv_start(AF_INET, SRV_LINES, "\x20\x02\x01\x01 dripping slowly....");
   struct fx_srv *silent = fx_srv_start(AF_INET, SRV_SILENT, NULL);
   struct fx_srv *closer = fx_srv_start(AF_INET, SRV_CLOSE, NULL);
-  struct snmpsrv *agent = snmpsrv_start(false), *junk = snmpsrv_start(true);
+  struct peer *agent = peer_start(SOCK_DGRAM, snmpsrv_main, NULL, 0, false);
+  struct peer *junk = peer_start(SOCK_DGRAM, snmpsrv_main, NULL, 0, true);
   struct fx f;
   fx_init(&f);
   f.cfg.scriptdir = TW_SRCDIR "/scripts";
@@ -424,13 +400,13 @@ static void test_shipped_scripts(void **state) {
   assert_string_equal(p->version->product, "SNMPv1 server");
   host_result_free(&h);
   fx_free(&f);
-  for (int i = 0; i < NMQ; i++) blobsrv_stop(bs[i]);
+  for (int i = 0; i < NMQ; i++) peer_stop(bs[i]);
   fx_srv_stop(endless);
   fx_srv_stop(drip);
   fx_srv_stop(silent);
   fx_srv_stop(closer);
-  snmpsrv_stop(agent);
-  snmpsrv_stop(junk);
+  peer_stop(agent);
+  peer_stop(junk);
 }
 
 int main(void) {
