@@ -2,9 +2,9 @@
  * of src/script/lua/: lua-trawl.c the `trawl` module and its small
  * functions, lua-socket.c sockets, lua-dns.c names and addresses,
  * lua-sync.c mutexes, condition variables and helper threads, lua-tls.c
- * TLS, lua-packet.c raw packets, lua-version.c trawl.set_port_version), and how the engine registers them.
- * Engine internals (threads, suspending, resources) are in
- * script/script-int.h. */
+ * TLS, lua-packet.c raw packets, lua-version.c trawl.set_port_version),
+ * and how the engine registers them. Engine internals (threads,
+ * suspending, resources) are in script/script-int.h. */
 #ifndef TRAWL_LUA_INT_H
 #define TRAWL_LUA_INT_H
 

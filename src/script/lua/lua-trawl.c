@@ -2,11 +2,12 @@
  * the module table and its small functions (script arguments, verbosity
  * and debugging, trawl.debug, is_privileged, hex strings, sleep and
  * clocks, the shared registry, version) and the parts written in Lua
- * (lua-trawl.lua, embedded at build time: output_table, format_output).
- * It registers the other bindings into the same table: sockets
- * (lua-socket.c), DNS (lua-dns.c), mutexes, condition variables and
- * helper threads (lua-sync.c), set_port_version (lua-version.c); TLS and raw packets (lua-tls.c,
- * lua-packet.c) are added by the engine after it. */
+ * (lua-trawl.lua, embedded at build time: output_table, format_output,
+ * timespec). It registers the other bindings into the same table:
+ * sockets (lua-socket.c), DNS (lua-dns.c), mutexes, condition variables
+ * and helper threads (lua-sync.c), set_port_version (lua-version.c); TLS
+ * and raw packets (lua-tls.c, lua-packet.c) are added by the engine
+ * after it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
