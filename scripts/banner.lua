@@ -37,16 +37,6 @@ portrule = function(host, port)
   return port.protocol == "tcp" and (not only or only(port.number))
 end
 
--- "5", "5s", "500ms", "2m" -> milliseconds
-local function timespec(s)
-  if not s then return nil end
-  local n, unit = tostring(s):match("^%s*([%d%.]+)%s*(%a*)%s*$")
-  n = tonumber(n)
-  if not n then return nil end
-  local mult = ({ [""] = 1000, s = 1000, ms = 1, m = 60000, h = 3600000 })[unit]
-  return mult and math.floor(n * mult) or nil
-end
-
 -- Printable ASCII stays, every other byte becomes \xNN (upper case hex).
 local function printable(s)
   return (s:gsub("[^\32-\126]", function(c) return ("\\x%02X"):format(c:byte()) end))
@@ -92,7 +82,7 @@ local function grab(host, port, proto, timeout)
 end
 
 action = function(host, port)
-  local timeout = timespec(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 5000
+  local timeout = trawl.timespec(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 5000
   local order = shortport.is_ssl(port) and { "ssl", "tcp" } or { "tcp", "ssl" }
   local data, err
   for _, proto in ipairs(order) do

@@ -310,15 +310,7 @@ static int start_stage(struct scan *s, bool discovery) {
   cs->timeout_ns = c.rtt_init_ns;
   /* Parallel connections: by template (timing.c), and never more than
    * the descriptors we may open (raised to the hard limit first). */
-  cs->max_inflight = timing_connect_parallelism(o);
-  struct rlimit rl;
-  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-    rl.rlim_cur = rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-    getrlimit(RLIMIT_NOFILE, &rl);
-    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < cs->max_inflight + 64)
-      cs->max_inflight = rl.rlim_cur > 128 ? (unsigned)rl.rlim_cur - 64 : 64;
-  }
+  cs->max_inflight = timing_fd_cap(timing_connect_parallelism(o));
   double rate = o->max_rate > 0 ? o->max_rate : 1e9;
   if (c.scan_delay_ns) rate = 1e9 / (double)c.scan_delay_ns;
   ratectl_init(&cs->rc, rate, rate, rate, tw_hrtime());

@@ -834,10 +834,17 @@ int scan_run(struct options *o) {
     goto out;
   }
   s->keep_synack = o->scripts != NULL; /* port.synack (os/synack.h) */
-  if (o->scripts && script_engine_new(s->loop, o, &s->scripts, why, sizeof why) < 0) {
+  /* --script/-sC, and -sV's scripts of category "version" (their output
+   * hidden unless the expression selects them too) */
+  if ((o->scripts || (o->version_scan && !o->no_portscan)) &&
+      script_engine_new(s->loop, o, &s->scripts, why, sizeof why) < 0) {
     fprintf(stderr, "trawl: %s\n", why);
     rc = 2;
     goto out;
+  }
+  if (s->scripts && script_engine_count(s->scripts) == 0) { /* -sV, no version scripts */
+    script_engine_free(s->scripts);
+    s->scripts = NULL;
   }
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
   if (o->os_scan && os_stage_load(s) < 0) goto out;

@@ -11,6 +11,8 @@
 #include "scan/engine.h"
 #include "scan/timing.h"
 
+#include <sys/resource.h>
+
 #define NMAP_HOSTGROUP_MAX 100000
 #define NMAP_SCAN_DELAY_MAX 1000 /* Nmap's default ceiling of its dynamic scan delay */
 #define TRAWL_MAX_RATE 5e6       /* the raw engine's ceiling from T3 up */
@@ -156,6 +158,18 @@ void timing_engine_config(const struct options *o, uint64_t trace_t0, struct eng
 uint32_t timing_connect_parallelism(const struct options *o) {
   const struct timing_template *t = timing_template(o->timing);
   return t->max_parallelism ? t->max_parallelism : t->connect_parallelism;
+}
+
+uint32_t timing_fd_cap(uint32_t want) {
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+    rl.rlim_cur = rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < (rlim_t)want + 64)
+      want = rl.rlim_cur > 128 ? (uint32_t)rl.rlim_cur - 64 : 64;
+  }
+  return want;
 }
 
 void timing_max_scan_delay(const struct options *o, uint64_t ms[TIMING_NPROTO]) {

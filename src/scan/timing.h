@@ -114,6 +114,11 @@ void timing_engine_config(const struct options *o, uint64_t trace_t0, struct eng
 /* How many connections the connect scan keeps open at once (before the
  * file descriptor limit). */
 uint32_t timing_connect_parallelism(const struct options *o);
+/* The connections that may be open at once, at most `want`: the soft
+ * limit on descriptors is raised to the hard one first, and 64 are left
+ * for everything else (at least 64 remain usable). Connect scan and
+ * version detection size their parallelism with it. */
+uint32_t timing_fd_cap(uint32_t want);
 
 /* The maximum scan delay per protocol (ms) of a finalized o. */
 void timing_max_scan_delay(const struct options *o, uint64_t ms[TIMING_NPROTO]);

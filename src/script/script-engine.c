@@ -48,6 +48,8 @@ static void *se_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
 void script_config_from_options(struct script_config *c, const struct options *o) {
   memset(c, 0, sizeof *c);
   c->scripts = o->scripts ? o->scripts : (o->script_default ? "default" : NULL);
+  /* -sV runs the "version" scripts after the version stage, as Nmap's */
+  c->version_scripts = o->version_scan && !o->no_portscan;
   c->script_args = o->script_args;
   c->script_args_file = o->script_args_file;
   c->trace = o->script_trace;
@@ -115,7 +117,7 @@ static int se_args(struct script_engine *e, char *err, size_t errlen) {
 int script_engine_new_cfg(tw_loop *loop, const struct script_config *cfg,
                           struct script_engine **out, char *err, size_t errlen) {
   *out = NULL;
-  if (!cfg->scripts || !*cfg->scripts) {
+  if ((!cfg->scripts || !*cfg->scripts) && !cfg->version_scripts) {
     snprintf(err, errlen, "no scripts given (--script)");
     return -EINVAL;
   }
@@ -160,7 +162,8 @@ int script_engine_new_cfg(tw_loop *loop, const struct script_config *cfg,
   lua_tls_open(e, L);
   lua_packet_open(e, L);
   if (se_args(e, err, errlen) < 0) goto fail;
-  if (script_select(e, cfg->scripts, err, errlen) < 0) goto fail;
+  if (script_select(e, cfg->scripts && *cfg->scripts ? cfg->scripts : NULL, err, errlen) < 0)
+    goto fail;
   if (loader_order(e, err, errlen) < 0) goto fail;
   *out = e;
   return 0;

@@ -44,5 +44,6 @@ int script_help(const struct options *o, FILE *out, char *err, size_t errlen) {
   struct script_config c;
   script_config_from_options(&c, o);
   c.scripts = o->script_help;
+  c.version_scripts = false; /* the help is for what --script-help names */
   return script_help_cfg(&c, out, err, errlen);
 }

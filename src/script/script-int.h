@@ -41,6 +41,8 @@ struct script {
   bool by_name;   /* selected by its name or file (not only by category or
                      directory): trawl.verbosity() says one more, as NSE's
                      nmap.verbosity() does */
+  bool quiet;     /* selected only because -sV runs the "version" category:
+                     it runs, its output is dropped (script-select.c) */
   int level;      /* 0 = no dependencies; runs after lower levels (same host) */
 };
 

@@ -240,7 +240,9 @@ void srun_ended(struct sthread *t, int status, int nres) {
   struct script_engine *e = t->e;
   char tg[128];
   if (status == 0 && t->run) {
-    if (srun_store(t, nres) < 0) {
+    /* a version script that -sV alone selected refines the port's
+     * version (trawl.set_port_version); its own output is not shown */
+    if (!t->sc->quiet && srun_store(t, nres) < 0) {
       e->st.errors++;
       script_report(e, "trawl: script '%s' on %s: %s\n", t->sc->id, srun_target(t, tg, sizeof tg),
                     lua_tostring(t->L, -1) ? lua_tostring(t->L, -1) : "bad return value");

@@ -396,17 +396,37 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
   return rc;
 }
 
+/* -sV: every loaded script of category "version" that the expression did
+ * not select is selected too, quiet (its output dropped). */
+static void ss_select_version(struct ss_catalog *cat) {
+  for (size_t i = 0; i < cat->n; i++) {
+    struct ss_entry *en = &cat->v[i];
+    if (!en->sc || en->selected) continue;
+    for (size_t k = 0; k < en->sc->ncat; k++) {
+      if (strcasecmp(en->sc->categories[k], "version")) continue;
+      en->selected = true;
+      en->sc->quiet = true;
+      break;
+    }
+  }
+}
+
 int script_select(struct script_engine *e, const char *expr, char *err, size_t errlen) {
   struct ss_catalog cat = {0};
   int rc = 0;
-  char *copy = strdup(expr);
+  bool version = e->cfg.version_scripts;
+  if (!expr && !version) {
+    snprintf(err, errlen, "no scripts given (--script)");
+    return -EINVAL;
+  }
+  char *copy = strdup(expr ? expr : "");
   if (!copy) return -ENOMEM;
   /* split at top-level commas */
   char **items = NULL;
   size_t nitems = 0;
   int depth = 0;
   char *start = copy;
-  for (char *q = copy;; q++) {
+  for (char *q = copy; expr; q++) {
     if (*q == '(') depth++;
     else if (*q == ')') depth--;
     if (*q == 0 || (*q == ',' && depth <= 0)) {
@@ -423,7 +443,7 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
       if (end) break;
     }
   }
-  bool need_catalog = false;
+  bool need_catalog = version;
   for (size_t i = 0; i < nitems; i++) {
     const char *it = items[i];
     if (*it == '+') it++;
@@ -439,13 +459,14 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     if (!pathlike) need_catalog = true;
   }
   /* the catalog is needed by expressions, and to match file items to it */
+  if (need_catalog && !e->dir[0] && !expr) goto out; /* -sV alone: no version scripts */
   if (need_catalog && !e->dir[0]) {
     snprintf(err, errlen, "no scripts directory found (install trawl's scripts, or point "
                           "--datadir or $TRAWLDIR at a directory holding scripts/)");
     rc = -ENOENT;
     goto out;
   }
-  if (e->dir[0] && ss_list_dir(e->dir, &cat.v, &cat.n) < 0 && need_catalog) {
+  if (e->dir[0] && ss_list_dir(e->dir, &cat.v, &cat.n) < 0 && need_catalog && expr) {
     snprintf(err, errlen, "cannot read the scripts directory '%s': %s", e->dir, strerror(errno));
     rc = -ENOENT;
     goto out;
@@ -467,6 +488,13 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     else rc = ss_item_expr(e, it, forced, err, errlen, &cat);
     if (rc < 0) rc = -EINVAL;
   }
+  size_t chosen = 0; /* what the expression selected */
+  for (size_t i = 0; rc == 0 && i < cat.n; i++) chosen += cat.v[i].selected && cat.v[i].sc;
+  if (rc == 0 && expr && e->nscripts + chosen == 0) {
+    snprintf(err, errlen, "--script '%s' selects no script", expr);
+    rc = -EINVAL;
+  }
+  if (rc == 0 && version) ss_select_version(&cat);
   if (rc == 0) {
     for (size_t i = 0; i < cat.n; i++) {
       if (!cat.v[i].selected || !cat.v[i].sc) continue;
@@ -477,10 +505,6 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
       }
       if (r > 0) cat.v[i].sc = NULL; /* now the engine's */
     }
-  }
-  if (rc == 0 && e->nscripts == 0) {
-    snprintf(err, errlen, "--script '%s' selects no script", expr);
-    rc = -EINVAL;
   }
 out:
   for (size_t i = 0; i < cat.n; i++) {

@@ -60,7 +60,12 @@ struct script_engine;
  * a struct options (tests, the script runner). script_engine_new() fills
  * one from the options. */
 struct script_config {
-  const char *scripts;        /* --script expression (required) */
+  const char *scripts;        /* --script expression (required unless
+                                 version_scripts) */
+  bool version_scripts;       /* -sV: also run every script of category
+                                 "version"; those the expression does not
+                                 select run with their output hidden, as
+                                 Nmap's -sV does. Finding none is no error. */
   const char *script_args;    /* --script-args, or NULL */
   const char *script_args_file;
   bool trace;                 /* --script-trace: every byte to `tracefp` */

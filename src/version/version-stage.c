@@ -28,12 +28,16 @@
 
 #include "core/version.h"
 #include "scan/scan.h"
+#include "scan/timing.h"
 #include "version/service-fp.h"
 #include "version/vscan.h"
 
-/* Connections per port running ahead of Nmap's order, and in all. */
+/* Connections per port running ahead of Nmap's order, and in all at
+ * least (the timing template's connect parallelism raises it: 1024 at
+ * -T3, 4096 at -T4; -T0/-T1's one connection lowers it), within the
+ * descriptors we may open. */
 #define VSTAGE_PER_PORT 6
-#define VSTAGE_MAX_CONNS 512
+#define VSTAGE_MIN_CONNS 512
 
 struct vstage {
   struct scan *s;
@@ -160,7 +164,9 @@ int stage_version(struct scan *s) {
            uname(&u) == 0 ? u.machine : "unknown");
   struct vs_opts vo = {0};
   vo.intensity = s->o->version_intensity;
-  vo.max_conns = VSTAGE_MAX_CONNS;
+  uint32_t par = timing_connect_parallelism(s->o);
+  if (par > 1) par = 2 * par < VSTAGE_MIN_CONNS ? VSTAGE_MIN_CONNS : 2 * par;
+  vo.max_conns = timing_fd_cap(par);
   vo.per_port = VSTAGE_PER_PORT;
   /* a reply that has begun ends after a short silence (vscan.h); a silent
    * service still gets each probe's full totalwaitms */

@@ -19,6 +19,7 @@
 #define VS_DEFAULT_CONNECT_NS 5000000000ull
 #define MS 1000000ull
 #define VS_WINDOW_MAX 64 /* probes of the sequence looked ahead at most */
+#define VS_UDP_PER_PORT 24 /* UDP probes of a port in flight at once (see vs_advance) */
 #define VS_QUIET_RTTS 10          /* adaptive: quiet for this many RTTs ends a reply */
 #define VS_QUIET_MIN (50 * MS)    /* ... but never less than this */
 /* Adaptive waits, the NULL probe: once a later probe of the same port has
@@ -706,7 +707,12 @@ static void vs_advance(struct vs_port *pt) {
   const char *soft = pt->res.match.kind == VM_SOFT ? pt->res.match.service : NULL;
   struct vp_cursor la = pt->pre;
   int32_t win[VS_WINDOW_MAX];
-  unsigned nw = 0, wmax = 2 * v->o.per_port < VS_WINDOW_MAX ? 2 * v->o.per_port : VS_WINDOW_MAX;
+  /* UDP probes are datagrams of their own, and a UDP service ignores what
+   * it does not speak: most of a UDP port's probes are waited out in
+   * silence, so it runs more of them at once than a TCP port (which
+   * would hold that many connections to the service). */
+  unsigned per = pt->proto == PROTO_UDP ? VS_UDP_PER_PORT : v->o.per_port;
+  unsigned nw = 0, wmax = 2 * per < VS_WINDOW_MAX ? 2 * per : VS_WINDOW_MAX;
   while (nw < wmax) {
     int32_t i = vp_cursor_next(&la, soft);
     if (i < 0) break;
@@ -718,7 +724,19 @@ static void vs_advance(struct vs_port *pt) {
     while (k < nw && win[k] != (int32_t)i) k++;
     if (k == nw) vs_drop(pt, (int32_t)i);
   }
-  for (unsigned k = 0; k < nw && pt->inflight < v->o.per_port; k++) {
+  /* Fair share: while more ports are pending than the connections allow
+   * at per_port each, a port runs ahead on fewer (at least 2: its next
+   * probe and one more), so that the slots go to ports not yet started
+   * rather than to far-ahead probes of a few (the NULL probe's wait is
+   * what a port mostly costs; many ports waiting it out together is what
+   * makes a wide scan fast). */
+  unsigned cap = per;
+  if (v->pending > 0 && (size_t)cap * v->pending > v->o.max_conns) {
+    size_t share = v->o.max_conns / v->pending;
+    cap = share < 2 ? 2 : (unsigned)share;
+    if (cap > per) cap = per;
+  }
+  for (unsigned k = 0; k < nw && pt->inflight < cap; k++) {
     int32_t i = win[k];
     if (pt->runs[i]) continue;
     if (v->inflight >= v->o.max_conns) {

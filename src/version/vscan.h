@@ -7,7 +7,9 @@
  * is what Nmap's sequential scan would conclude from the same responses.
  * Speed comes from running probes ahead of that order: while the NULL
  * probe waits for a greeting, the next probes of the sequence already run
- * on their own connections (up to per_port per port and max_conns in all);
+ * on their own connections (up to per_port per port, VS_UDP_PER_PORT for
+ * a UDP port, and max_conns in all; while more ports wait than max_conns
+ * allows, each port gets a fair share of at least 2);
  * their outcomes are used when the commit order reaches them, and thrown
  * away if a softmatch or a hard match means Nmap would never have sent
  * them. Each probe waits its totalwaitms for data (a late greeter is still

@@ -6,7 +6,8 @@
 # a byte every 3 s, TLS answered with garbage, a TLS handshake that stalls
 # after the ClientHello, HTTP with a 10 MB header, an endless chunked body,
 # a chunked body dripping a chunk every 2 s, a header dripping a byte every
-# 2 s, UDP answering every datagram with 100, a host whose every TCP port
+# 2 s, the drip and TLS garbage again on MQTT's ports 1883 and 8883 (for
+# -sV's mqtt-version script), UDP answering every datagram with 100, a host whose every TCP port
 # answers SYN with SYN-ACK (synproxy), and a DNS server (the scanner's
 # resolver here) answering PTR lookups with a 253-character name, a CNAME
 # loop, a PTR to itself, a 40-CNAME chain, 400 PTRs (TC, then TCP), a
@@ -181,6 +182,15 @@ for scale in 1 2; do
     check "$n: -sV: ordinary hosts' services and versions = reference" \
       diff <("$PY" "$HERE/version_results.py" services "$OUT/ref.xml") \
       <("$PY" "$HERE/version_results.py" services "$OUT/$n.xml" | only "${ORD[@]}")
+    # the slow drip and TLS garbage on MQTT's ports: -sV and its version
+    # script (mqtt-version) give up within their bounds (the run's time,
+    # checked above) and invent no broker version
+    "$PY" "$HERE/version_results.py" services "$OUT/$n.xml" |
+      awk -v a="$HOSTILE_SRV_IP" '$1 == a && $2 == "tcp" && ($3 == 1883 || $3 == 8883)' >"$TMP/$n.mqtt"
+    check "$n: -sV: the hostile MQTT ports 1883 and 8883 listed ($(wc -l <"$TMP/$n.mqtt"))" \
+      test "$(wc -l <"$TMP/$n.mqtt")" = 2
+    check "$n: -sV: no broker version made up from a drip or garbage" \
+      bash -c "! grep -qi 'version' '$TMP/$n.mqtt'"
   fi
 done
 

@@ -18,7 +18,9 @@
 #                       intensity 7; the answers are the same as -T3/-T4,
 #                       docs/benchmarks.md "Version detection")
 #               trawl exits 0, its XML is valid against nmap.dtd, every
-#               port Nmap lists open trawl lists open too, and then
+#               port Nmap lists open trawl lists open too, the version
+#               scripts' own output is hidden (and shown with --script
+#               mqtt-version), and then
 #               version_results.py's comparison, one same/differ line per
 #               port (service name with "ssl/" and "NAME?", product,
 #               version, extrainfo, tunnel). Nmap is the truth. A field
@@ -85,6 +87,14 @@ rc=$(cat "$TMP/tr.rc")
 if [ "$rc" = 0 ]; then ok "trawl -sS -sU -sV -p $SP: exit 0 ($((tt / 1000)).$(printf %03d $((tt % 1000))) s)"
 else nok "trawl -sV: exit $rc"; show "$TMP/tr.err" 10; fi
 check "trawl's -sV XML is valid against nmap.dtd" valid_xml "$OUT/trawl.xml"
+# -sV runs the scripts of category version (mqtt-version, snmp-version):
+# their answers are in the ports' services (compared below), their own
+# output is hidden unless --script asks for them
+check "-sV alone: no script output in the XML (the version scripts' is hidden)" \
+  bash -c "! grep -q '<script id=' '$OUT/trawl.xml'"
+TR 60 -sS -sV --script mqtt-version -n -Pn -p 1883 "$SVC" -oX "$OUT/trawl-mqtt.xml"
+check "-sV --script mqtt-version: its output shown (\$SYS/broker/version)" \
+  grep -q '<script id="mqtt-version" output=".*SYS/broker/version: mosquitto version' "$OUT/trawl-mqtt.xml"
 # Under ASan (make test-asan) the point is trawl's memory safety on real
 # daemons' answers; Nmap's -sV takes two minutes and its comparison is the
 # same in both builds, so the normal pass (make test-normal) makes it.

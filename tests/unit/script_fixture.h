@@ -51,6 +51,16 @@ static void fx_rmdir(void) {
   if (system(cmd) != 0) print_message("cannot remove %s\n", fx_dir);
 }
 
+/* cmocka setup/teardown: a fresh scripts directory per test. */
+__attribute__((unused)) static int fx_setup(void **state) {
+  fx_mkdir();
+  return 0;
+}
+__attribute__((unused)) static int fx_teardown(void **state) {
+  fx_rmdir();
+  return 0;
+}
+
 static void fx_script(const char *name, const char *text) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s.lua", fx_dir, name);
@@ -133,6 +143,42 @@ static void fx_free(struct fx *f) {
   assert_int_equal(tw_loop_close(f->loop), 0);
   fclose(f->errfp);
   free(f->errbuf);
+}
+
+/* The ids expression `expr` (NULL: none) selects from fx_dir, with or
+ * without -sV (cfg.version_scripts): sorted, joined with spaces, ":q"
+ * after the quiet ones (-sV's version scripts the expression did not
+ * choose); "ERROR <message>" when the engine refuses. */
+__attribute__((unused)) static const char *fx_selected(const char *expr, bool version, char *buf, size_t len) {
+  struct fx f;
+  fx_init(&f);
+  f.cfg.version_scripts = version;
+  int r = fx_engine(&f, expr);
+  buf[0] = 0;
+  if (r < 0) {
+    snprintf(buf, len, "ERROR %.500s", f.err);
+  } else {
+    const char *ids[16];
+    bool q[16];
+    size_t n = f.e->nscripts;
+    assert_true(n <= 16);
+    for (size_t i = 0; i < n; i++) ids[i] = f.e->scripts[i]->id, q[i] = f.e->scripts[i]->quiet;
+    for (size_t i = 0; i < n; i++)
+      for (size_t k = i + 1; k < n; k++)
+        if (strcmp(ids[k], ids[i]) < 0) {
+          const char *t = ids[i];
+          bool tq = q[i];
+          ids[i] = ids[k], q[i] = q[k];
+          ids[k] = t, q[k] = tq;
+        }
+    for (size_t i = 0; i < n; i++) {
+      strncat(buf, ids[i], len - strlen(buf) - 1);
+      if (q[i]) strncat(buf, ":q", len - strlen(buf) - 1);
+      if (i + 1 < n) strncat(buf, " ", len - strlen(buf) - 1);
+    }
+  }
+  fx_free(&f);
+  return buf;
 }
 
 /* A host with open TCP ports (0 ends the list). */

@@ -8,15 +8,6 @@
  * time. */
 #include "script_fixture.h"
 
-static int setup(void **state) {
-  fx_mkdir();
-  return 0;
-}
-static int teardown(void **state) {
-  fx_rmdir();
-  return 0;
-}
-
 static void write_catalog(void) {
   fx_script("alpha", FX_HEAD("'default', 'safe'") "portrule = function() return true end\n"
                      "action = function() return 'alpha' end\n");
@@ -28,55 +19,27 @@ static void write_catalog(void) {
                       "action = function() return 'hy' end\n");
 }
 
-/* The ids an expression selects, sorted and joined with spaces. */
-static const char *selected(const char *expr, char *buf, size_t len) {
-  struct fx f;
-  fx_init(&f);
-  int r = fx_engine(&f, expr);
-  if (r < 0) {
-    snprintf(buf, len, "ERROR %.500s", f.err);
-  } else {
-    const char *ids[16];
-    size_t n = f.e->nscripts;
-    for (size_t i = 0; i < n; i++) ids[i] = f.e->scripts[i]->id;
-    for (size_t i = 0; i < n; i++)
-      for (size_t k = i + 1; k < n; k++)
-        if (strcmp(ids[k], ids[i]) < 0) {
-          const char *t = ids[i];
-          ids[i] = ids[k];
-          ids[k] = t;
-        }
-    buf[0] = 0;
-    for (size_t i = 0; i < n; i++) {
-      strncat(buf, ids[i], len - strlen(buf) - 1);
-      if (i + 1 < n) strncat(buf, " ", len - strlen(buf) - 1);
-    }
-  }
-  fx_free(&f);
-  return buf;
-}
-
 static void test_select(void **state) {
   write_catalog();
   char b[600];
-  assert_string_equal(selected("default", b, sizeof b), "alpha");
-  assert_string_equal(selected("default or safe", b, sizeof b), "alpha beta");
-  assert_string_equal(selected("default,safe", b, sizeof b), "alpha beta");
-  assert_string_equal(selected("http-* and not intrusive", b, sizeof b), "http-x");
-  assert_string_equal(selected("http-*", b, sizeof b), "http-x http-y");
-  assert_string_equal(selected("not intrusive", b, sizeof b), "alpha http-x");
-  assert_string_equal(selected("(default or discovery) and not http-y", b, sizeof b), "alpha http-x");
-  assert_string_equal(selected("safe and intrusive", b, sizeof b), "beta");
-  assert_string_equal(selected("all", b, sizeof b), "alpha beta http-x http-y");
-  assert_string_equal(selected("beta, http-y.lua", b, sizeof b), "beta http-y");
-  assert_string_equal(selected("DEFAULT", b, sizeof b), "alpha");
+  assert_string_equal(fx_selected("default", false, b, sizeof b), "alpha");
+  assert_string_equal(fx_selected("default or safe", false, b, sizeof b), "alpha beta");
+  assert_string_equal(fx_selected("default,safe", false, b, sizeof b), "alpha beta");
+  assert_string_equal(fx_selected("http-* and not intrusive", false, b, sizeof b), "http-x");
+  assert_string_equal(fx_selected("http-*", false, b, sizeof b), "http-x http-y");
+  assert_string_equal(fx_selected("not intrusive", false, b, sizeof b), "alpha http-x");
+  assert_string_equal(fx_selected("(default or discovery) and not http-y", false, b, sizeof b), "alpha http-x");
+  assert_string_equal(fx_selected("safe and intrusive", false, b, sizeof b), "beta");
+  assert_string_equal(fx_selected("all", false, b, sizeof b), "alpha beta http-x http-y");
+  assert_string_equal(fx_selected("beta, http-y.lua", false, b, sizeof b), "beta http-y");
+  assert_string_equal(fx_selected("DEFAULT", false, b, sizeof b), "alpha");
   /* a standard category no script has: valid, selects nothing */
-  assert_string_equal(selected("exploit or beta", b, sizeof b), "beta");
+  assert_string_equal(fx_selected("exploit or beta", false, b, sizeof b), "beta");
   /* a path, and a directory */
   char p[400];
   snprintf(p, sizeof p, "%s/alpha.lua", fx_dir);
-  assert_string_equal(selected(p, b, sizeof b), "alpha");
-  assert_string_equal(selected(fx_dir, b, sizeof b), "alpha beta http-x http-y");
+  assert_string_equal(fx_selected(p, false, b, sizeof b), "alpha");
+  assert_string_equal(fx_selected(fx_dir, false, b, sizeof b), "alpha beta http-x http-y");
   /* forced */
   struct fx f;
   fx_init(&f);
@@ -94,27 +57,27 @@ static void test_select_errors(void **state) {
   fx_script("badcat", "description = 'x'\ncategories = 'safe'\nportrule = function() end\naction = function() end\n");
   fx_script("crash", FX_HEAD("'safe'") "error('crash at load')\n");
   char b[600];
-  assert_non_null(strstr(selected("nosuch", b, sizeof b), "'nosuch' did not match a category, filename, or directory"));
-  assert_non_null(strstr(selected("alpha,nosuchcat", b, sizeof b), "'nosuchcat' did not match"));
-  assert_non_null(strstr(selected("default and", b, sizeof b), "malformed --script expression 'default and'"));
-  assert_non_null(strstr(selected("(default", b, sizeof b), "missing ')'"));
-  assert_non_null(strstr(selected("default)", b, sizeof b), "unexpected ')'"));
-  assert_non_null(strstr(selected("alpha beta", b, sizeof b), "two names in a row"));
-  assert_non_null(strstr(selected("and", b, sizeof b), "malformed"));
-  assert_non_null(strstr(selected("alpha,,beta", b, sizeof b), "empty item"));
-  assert_non_null(strstr(selected("/nonexistent/x.lua", b, sizeof b), "'/nonexistent/x.lua' did not match"));
+  assert_non_null(strstr(fx_selected("nosuch", false, b, sizeof b), "'nosuch' did not match a category, filename, or directory"));
+  assert_non_null(strstr(fx_selected("alpha,nosuchcat", false, b, sizeof b), "'nosuchcat' did not match"));
+  assert_non_null(strstr(fx_selected("default and", false, b, sizeof b), "malformed --script expression 'default and'"));
+  assert_non_null(strstr(fx_selected("(default", false, b, sizeof b), "missing ')'"));
+  assert_non_null(strstr(fx_selected("default)", false, b, sizeof b), "unexpected ')'"));
+  assert_non_null(strstr(fx_selected("alpha beta", false, b, sizeof b), "two names in a row"));
+  assert_non_null(strstr(fx_selected("and", false, b, sizeof b), "malformed"));
+  assert_non_null(strstr(fx_selected("alpha,,beta", false, b, sizeof b), "empty item"));
+  assert_non_null(strstr(fx_selected("/nonexistent/x.lua", false, b, sizeof b), "'/nonexistent/x.lua' did not match"));
   /* a broken script named: its name, file and Lua's message */
-  selected("broken", b, sizeof b);
+  fx_selected("broken", false, b, sizeof b);
   assert_non_null(strstr(b, "script 'broken': cannot load"));
   assert_non_null(strstr(b, "broken.lua"));
   assert_non_null(strstr(b, "'}' expected"));
-  assert_non_null(strstr(selected("noaction", b, sizeof b), "script 'noaction': no 'action' function"));
-  assert_non_null(strstr(selected("norule", b, sizeof b), "script 'norule': no rule"));
-  assert_non_null(strstr(selected("badcat", b, sizeof b), "'categories' must be a table of strings"));
-  assert_non_null(strstr(selected("crash", b, sizeof b), "crash at load"));
+  assert_non_null(strstr(fx_selected("noaction", false, b, sizeof b), "script 'noaction': no 'action' function"));
+  assert_non_null(strstr(fx_selected("norule", false, b, sizeof b), "script 'norule': no rule"));
+  assert_non_null(strstr(fx_selected("badcat", false, b, sizeof b), "'categories' must be a table of strings"));
+  assert_non_null(strstr(fx_selected("crash", false, b, sizeof b), "crash at load"));
   /* broken scripts that are not selected do not matter */
-  assert_string_equal(selected("alpha", b, sizeof b), "alpha");
-  assert_string_equal(selected("default", b, sizeof b), "alpha");
+  assert_string_equal(fx_selected("alpha", false, b, sizeof b), "alpha");
+  assert_string_equal(fx_selected("default", false, b, sizeof b), "alpha");
 
   /* --script-args and --script-args-file */
   struct fx f;
@@ -134,7 +97,7 @@ static void test_select_errors(void **state) {
   /* a dependency cycle */
   fx_script("c1", FX_HEAD("'cyc'") "dependencies = {'c2'}\nhostrule = function() return true end\naction = function() end\n");
   fx_script("c2", FX_HEAD("'cyc'") "dependencies = {'c1'}\nhostrule = function() return true end\naction = function() end\n");
-  assert_non_null(strstr(selected("cyc", b, sizeof b), "dependency cycle"));
+  assert_non_null(strstr(fx_selected("cyc", false, b, sizeof b), "dependency cycle"));
 }
 
 static void test_args(void **state) {
@@ -648,19 +611,19 @@ static void test_port_version(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_port_version, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_select, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_select_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_args, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_rules_and_phases, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dependencies, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_failing_isolated, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_timeout, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_big_output, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_structured, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_sync, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_preemption, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_stop, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_port_version, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_select, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_select_errors, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_args, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_rules_and_phases, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_dependencies, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_failing_isolated, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_timeout, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_big_output, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_structured, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_sync, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_preemption, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_stop, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

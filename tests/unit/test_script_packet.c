@@ -7,15 +7,6 @@
  * (record route built, parsed, hostile ones refused); get_interface_info. */
 #include "script_fixture.h"
 
-static int setup(void **state) {
-  fx_mkdir();
-  return 0;
-}
-static int teardown(void **state) {
-  fx_rmdir();
-  return 0;
-}
-
 static void test_build_parse(void **state) {
   fx_script("api", FX_HEAD("'p'") "hostrule = function() return true end\n"
             "action = function()\n"
@@ -215,10 +206,10 @@ static void test_waiter(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_build_parse, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ip_options, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_wait, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_waiter, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_build_parse, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_ip_options, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_wait, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_waiter, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,15 +21,6 @@
 #define TW_HAS_ASAN 0
 #endif
 
-static int setup(void **state) {
-  fx_mkdir();
-  return 0;
-}
-static int teardown(void **state) {
-  fx_rmdir();
-  return 0;
-}
-
 /* Run one script (text) as a hostrule against 127.0.0.1 with the given
  * script-args; return its output (static buffer) or "(none)". */
 static char run_out[1 << 16];
@@ -479,14 +470,14 @@ static void test_receive_bound(void **state) {
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_tcp_receive_modes, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_tcp_errors, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_udp, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_dns_sleep_clock, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_trace, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_service_scripts, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_runner, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_receive_bound, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_tcp_receive_modes, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_tcp_errors, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_udp, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_dns_sleep_clock, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_trace, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_service_scripts, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_runner, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_receive_bound, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,15 +10,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-static int setup(void **state) {
-  fx_mkdir();
-  return 0;
-}
-static int teardown(void **state) {
-  fx_rmdir();
-  return 0;
-}
-
 static char cert_path[400], key_path[400];
 
 /* RSA 2048 cert, CN and SANs given, issued by itself. */
@@ -327,10 +318,10 @@ static void test_banner_tls(void **state) {
 int main(void) {
   signal(SIGPIPE, SIG_IGN);
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test_setup_teardown(test_cert_and_io, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_ssl_cert_script, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_starttls_and_failure, setup, teardown),
-      cmocka_unit_test_setup_teardown(test_banner_tls, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cert_and_io, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_ssl_cert_script, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_starttls_and_failure, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_banner_tls, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

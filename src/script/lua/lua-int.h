@@ -2,9 +2,9 @@
  * of src/script/lua/: lua-trawl.c the `trawl` module and its small
  * functions, lua-socket.c sockets, lua-dns.c names and addresses,
  * lua-sync.c mutexes, condition variables and helper threads, lua-tls.c
- * TLS, lua-packet.c raw packets), and how the engine registers them.
- * Engine internals (threads, suspending, resources) are in
- * script/script-int.h. */
+ * TLS, lua-packet.c raw packets, lua-version.c trawl.set_port_version),
+ * and how the engine registers them. Engine internals (threads,
+ * suspending, resources) are in script/script-int.h. */
 #ifndef TRAWL_LUA_INT_H
 #define TRAWL_LUA_INT_H
 
@@ -22,6 +22,7 @@ void lua_packet_close(struct script_engine *e);
 void lua_socket_open(struct script_engine *e, lua_State *L);  /* lua-socket.c */
 void lua_dns_open(struct script_engine *e, lua_State *L);     /* lua-dns.c */
 void lua_sync_open(struct script_engine *e, lua_State *L);    /* lua-sync.c */
+void lua_version_open(struct script_engine *e, lua_State *L); /* lua-version.c */
 
 /* ---- sockets (lua-socket.c) ------------------------------------------------------ */
 

@@ -2,11 +2,12 @@
  * the module table and its small functions (script arguments, verbosity
  * and debugging, trawl.debug, is_privileged, hex strings, sleep and
  * clocks, the shared registry, version) and the parts written in Lua
- * (lua-trawl.lua, embedded at build time: output_table, format_output).
- * It registers the other bindings into the same table: sockets
- * (lua-socket.c), DNS (lua-dns.c), mutexes, condition variables and
- * helper threads (lua-sync.c); TLS and raw packets (lua-tls.c,
- * lua-packet.c) are added by the engine after it. */
+ * (lua-trawl.lua, embedded at build time: output_table, format_output,
+ * timespec). It registers the other bindings into the same table:
+ * sockets (lua-socket.c), DNS (lua-dns.c), mutexes, condition variables
+ * and helper threads (lua-sync.c), set_port_version (lua-version.c); TLS
+ * and raw packets (lua-tls.c, lua-packet.c) are added by the engine
+ * after it. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
@@ -232,6 +233,7 @@ void lua_trawl_open(struct script_engine *e, lua_State *L) {
   lua_socket_open(e, L);
   lua_dns_open(e, L);
   lua_sync_open(e, L);
+  lua_version_open(e, L);
   lua_newtable(L);
   lua_pushvalue(L, -1);
   e->registry_ref = luaL_ref(L, LUA_REGISTRYINDEX);

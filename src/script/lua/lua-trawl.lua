@@ -2,7 +2,8 @@
 -- with the module table by lua_trawl_open (lua-trawl.c); embedded in the
 -- binary at build time (cmake/embed.cmake). trawl.output_table(): a table
 -- that remembers the order its keys were set in (for structured output);
--- trawl.format_output(ok, out): NSE's stdnse.format_output shape.
+-- trawl.format_output(ok, out): NSE's stdnse.format_output shape;
+-- trawl.timespec("500ms"): a time argument in milliseconds.
 local trawl = ...
 function trawl.output_table()
   local keys, vals = {}, {}
@@ -23,3 +24,13 @@ function trawl.output_table()
   })
 end
 function trawl.format_output(ok, out) if ok then return out end return nil end
+-- "5", "5s", "500ms", "2m", "1h" -> milliseconds (a bare number is seconds);
+-- nil for anything else
+function trawl.timespec(s)
+  if s == nil then return nil end
+  local n, unit = tostring(s):match("^%s*([%d%.]+)%s*(%a*)%s*$")
+  n = tonumber(n)
+  if not n then return nil end
+  local mult = ({ [""] = 1000, s = 1000, ms = 1, m = 60000, h = 3600000 })[unit]
+  return mult and math.floor(n * mult) or nil
+end

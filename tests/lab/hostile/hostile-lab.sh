@@ -31,7 +31,7 @@ PTR_KINDS="198.18.60.10=huge 198.18.60.11=loop 198.18.60.12=many 198.18.60.13=co
 198.18.60.14=badchars 198.18.60.15=silent 198.18.60.16=self 198.18.61.10=chain"
 # TCP services on SRV_IP: PORT=MODE
 TCP_SERVICES="2001=endless 2002=drip 8088=http-drip 8443=tls-garbage 9443=tls-stall
-8080=http-header 8000=http-chunked 7080=http-slowchunk"
+8080=http-header 8000=http-chunked 7080=http-slowchunk 1883=drip 8883=tls-garbage"
 UDP_FLOOD_PORT=1900
 
 die() { echo "hostile-lab.sh: $*" >&2; exit 1; }
