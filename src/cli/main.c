@@ -70,8 +70,8 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (o.aggressive)
-    fprintf(stderr, "trawl: -A: running -sV -sC; OS detection (-O) and --traceroute are not in "
-                    "trawl yet\n");
+    fprintf(stderr, "trawl: -A: running -sV -sC%s; OS detection (-O) is not in trawl yet\n",
+            o.traceroute ? " --traceroute" : "");
   int rc = 0;
   if (o.dry_run) {
     options_print_plan(stdout, &o);

@@ -109,7 +109,7 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB
+  O_VERSIONDB, O_TRACEROUTE
 };
 
 static const struct {
@@ -158,6 +158,7 @@ static const struct {
     {"version-trace", 0, O_VTRACE},
     {"versiondb", 1, O_VERSIONDB},
     {"datadir", 1, O_DATADIR},
+    {"traceroute", 0, O_TRACEROUTE},
 };
 
 void options_init(struct options *o) {
@@ -469,6 +470,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_VLIGHT: o->version_intensity = 2; break;
     case O_VALL: o->version_intensity = 9; break;
     case O_VTRACE: o->version_trace = true; break;
+    case O_TRACEROUTE: o->traceroute = true; break;
     case O_VERSIONDB:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--versiondb needs a file name");
       else o->versiondb = v;
@@ -744,9 +746,13 @@ int options_finalize(struct options *o, bool is_root, char *err,
   }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
-  /* -A: version detection and the default scripts (-O and --traceroute
-   * are not in trawl yet: main says so) */
+  /* -A: version detection, the default scripts and traceroute (-O is not
+   * in trawl yet: main says so); traceroute needs raw packets, so an
+   * unprivileged -A leaves it out */
   if (o->aggressive) o->version_scan = o->script_default = true;
+  if (o->aggressive && priv) o->traceroute = true;
+  if (o->traceroute && !priv)
+    return opt_fail(err, errlen, "--traceroute", "traceroute needs raw packets (root or CAP_NET_RAW)");
   if (!o->version_scan && (o->version_intensity != OPT_UNSET || o->version_trace || o->versiondb))
     return opt_fail(err, errlen, o->versiondb ? "--versiondb" : o->version_trace ? "--version-trace"
                                                                                  : "--version-intensity",
@@ -820,7 +826,8 @@ void options_usage(FILE *f) {
 "  --version-all: intensity 9, every probe\n"
 "  --version-trace: show every probe, wait and match decision\n"
 "  --versiondb <file>: read probes from this file, not nmap-service-probes\n"
-"  -A: -sV and -sC together (OS detection and traceroute are not in trawl yet)\n"
+"  -A: -sV, -sC and --traceroute together (OS detection is not in trawl yet)\n"
+"  --traceroute: trace the hop path to each host (raw packets)\n"
 "SCRIPT SCAN:\n"
 "  -sC: equivalent to --script=default\n"
 "  --script=<Lua scripts>: comma-separated list of directories, script\n"

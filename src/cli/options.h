@@ -101,7 +101,8 @@ struct options {
                             --version-all (9); default 7, as Nmap */
   bool version_trace;    /* --version-trace: every probe, wait and match */
   const char *versiondb; /* --versiondb FILE: instead of nmap-service-probes */
-  bool aggressive;       /* -A: -sV -sC, and what else of -O --traceroute exists */
+  bool aggressive;       /* -A: -sV -sC --traceroute, and -O once it exists */
+  bool traceroute;       /* --traceroute (also -A when raw) */
   /* the tool itself */
   bool help, version, dry_run;
   const char *datadir;

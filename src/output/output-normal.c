@@ -251,6 +251,56 @@ static void nrm_ports(struct output *o, const struct host_result *h,
   free(shown);
 }
 
+/* --traceroute, as Nmap prints it: a table HOP RTT ADDRESS, hops shared
+ * with an earlier host in one "-" line, silent hops as "...", a run of
+ * them as "first ... last". */
+static void nrm_trace(FILE *f, const struct host_trace *t) {
+  fputs("\nTRACEROUTE", f);
+  if (t->direct) fputc('\n', f);
+  else if (t->icmp) fputs(" (using proto 1/icmp)\n", f);
+  else fprintf(f, " (using port %u/%s)\n", t->port, proto_name(t->proto));
+  size_t first = t->same_as[0] ? (size_t)t->same_upto : 0;
+  char rtt[32];
+  int wh = 3, wr = 3; /* "HOP", "RTT" */
+  for (size_t k = first; k < t->nhops; k++) {
+    int n = snprintf(rtt, sizeof rtt, "%d", t->hops[k].ttl);
+    if (n > wh) wh = n;
+    if (t->hops[k].addr[0] && t->hops[k].rtt_ms >= 0)
+      n = snprintf(rtt, sizeof rtt, "%.2f ms", t->hops[k].rtt_ms);
+    else
+      n = t->hops[k].addr[0] ? 2 : 3;
+    if (n > wr) wr = n;
+  }
+  fprintf(f, "%-*s %-*s ADDRESS\n", wh, "HOP", wr, "RTT");
+  if (first > 0) {
+    fprintf(f, "%-*s ", wh, "-");
+    if (first == 1) fputs("Hop 1 is", f);
+    else fprintf(f, "Hops 1-%zu are", first);
+    fprintf(f, " the same as for %s\n", t->same_as);
+  }
+  for (size_t k = first; k < t->nhops; k++) {
+    const struct trace_hop *hp = &t->hops[k];
+    if (!hp->addr[0]) {
+      size_t e = k;
+      while (e + 1 < t->nhops && !t->hops[e + 1].addr[0]) e++;
+      fprintf(f, "%-*d ...", wh, hp->ttl);
+      if (e > k) fprintf(f, " %d", t->hops[e].ttl);
+      fputc('\n', f);
+      k = e;
+      continue;
+    }
+    if (hp->rtt_ms >= 0) snprintf(rtt, sizeof rtt, "%.2f ms", hp->rtt_ms);
+    else snprintf(rtt, sizeof rtt, "--");
+    fprintf(f, "%-*d %-*s ", wh, hp->ttl, wr, rtt);
+    if (hp->name) {
+      nrm_puts(f, hp->name, false);
+      fprintf(f, " (%s)\n", hp->addr);
+    } else {
+      fprintf(f, "%s\n", hp->addr);
+    }
+  }
+}
+
 static void nrm_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char buf[64];
@@ -305,6 +355,7 @@ static void nrm_host(struct output *o, const struct host_result *h) {
     fputs("\nHost script results:\n", f);
     nrm_scripts(f, h->hostscripts, h->nhostscripts);
   }
+  if (h->trace) nrm_trace(f, h->trace);
   fputc('\n', f);
 }
 
