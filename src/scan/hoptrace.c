@@ -41,6 +41,8 @@ struct htgt {
   int up_silent;
   int end_ttl;        /* lowest TTL where the path ended (0: not yet) */
   int follow, follow_ttl; /* hops 1..follow_ttl are target follow's (-1) */
+  int leader;         /* the first target of its /24, walking ahead (-1: none) */
+  int wait_ttl;       /* held: the leader's answer for this TTL is due */
   struct hoptrace_hop hop[HOPTRACE_MAX_TTL + 1];
 };
 
@@ -157,11 +159,31 @@ int hoptrace_new(struct hoptrace **out, const struct hoptrace_cfg *c,
     ht->by_addr[i] = (struct akey){ntohl(t[i].dst.v4.s_addr), i};
   }
   qsort(ht->by_addr, n, sizeof *ht->by_addr, akey_cmp);
+  /* the first target (group order) of each /24 leads the others of it:
+   * it walks its whole path at once, they one TTL at a time behind it */
+  for (uint32_t k = 0; k < n;) {
+    uint32_t e = k, first = ht->by_addr[k].i;
+    while (e < n && (ht->by_addr[e].a >> 8) == (ht->by_addr[k].a >> 8)) {
+      if (ht->by_addr[e].i < first) first = ht->by_addr[e].i;
+      e++;
+    }
+    for (uint32_t j = k; j < e; j++)
+      ht->t[ht->by_addr[j].i].leader = ht->by_addr[j].i == first ? -1 : (int)first;
+    k = e;
+  }
   *out = ht;
   return 0;
 }
 
 /* ---- 2. pump ---------------------------------------------------------------- */
+
+/* The kernel took the probe: its wall-clock send time, for an RTT from
+ * the capture's receive time (the loop's own delays left out). */
+static void on_sent(tw_rawsock *rs, int status, uint64_t sent_ns, void *tag) {
+  (void)rs;
+  struct hoptrace_hop *h = tag;
+  if (status == 0) h->wire_ns = sent_ns;
+}
 
 static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t now) {
   struct hoptrace_hop *h = &g->hop[ttl];
@@ -200,21 +222,23 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
   ht->st.sent++;
   /* a refused send (a full batch) is not retried at once: the probe
    * times out and goes again, as a lost one would */
-  if (len > 0 && ht->c.rs4) tw_rawsend(ht->c.rs4, buf, (size_t)len, NULL, NULL);
+  h->wire_ns = 0;
+  if (len > 0 && ht->c.rs4) tw_rawsend(ht->c.rs4, buf, (size_t)len, on_sent, h);
 }
 
 static bool tgt_done(const struct htgt *g) {
-  return g->pending == 0 && !g->up_wanted && (g->down < 1 || g->follow >= 0);
+  return g->pending == 0 && !g->up_wanted && !g->wait_ttl && (g->down < 1 || g->follow >= 0);
 }
 
 static void pump(struct hoptrace *ht, struct htgt *g, uint64_t now) {
   if (ht->stopped) return;
-  while (g->pending < ht->c.window) {
+  int window = g->leader < 0 ? ht->c.window : 1;
+  while (g->pending < window) {
     int ttl;
     if (g->up_wanted) {
       g->up_wanted = false;
       ttl = g->up;
-    } else if (g->down >= 1 && g->follow < 0) {
+    } else if (g->down >= 1 && g->follow < 0 && !g->wait_ttl) {
       ttl = g->down--;
       if (g->hop[ttl].state != HOP_NONE) continue;
     } else {
@@ -262,9 +286,57 @@ static int cache_find(const struct hcache *c, struct in_addr a) {
   return -1;
 }
 
+/* A router at ttl on g's path: another target met it at this TTL (its hops
+ * below are g's), or g's leader will say soon (g holds), or g is the
+ * first to meet it. */
+static void share(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_addr *from) {
+  uint32_t me = (uint32_t)(g - ht->t);
+  if (g->follow >= 0) return;
+  struct hcache *c = &ht->cache[ttl];
+  int other = cache_find(c, from->v4);
+  if (other >= 0 && (uint32_t)other != me) {
+    g->follow = other;
+    g->follow_ttl = ttl;
+    ht->st.shared++;
+    return;
+  }
+  if (other >= 0) return;
+  if (g->leader >= 0 && !ht->stopped) {
+    const struct htgt *l = &ht->t[g->leader];
+    uint8_t ls = l->hop[ttl].state;
+    if (ls == HOP_PENDING || (ls == HOP_NONE && l->down >= ttl && l->follow < 0)) {
+      g->wait_ttl = ttl;
+      return;
+    }
+  }
+  cache_add(c, from->v4, me); /* out of memory: no sharing, no harm */
+}
+
+/* g's hop at ttl is settled (answered or given up): the targets it leads
+ * that held on this TTL go on, following g when they met the same router. */
+static void release(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t now) {
+  if (g->leader >= 0) return;
+  int me = (int)(g - ht->t);
+  for (uint32_t i = 0; i < ht->n; i++) {
+    struct htgt *f = &ht->t[i];
+    if (f->leader != me || f->wait_ttl != ttl) continue;
+    f->wait_ttl = 0;
+    const struct hoptrace_hop *lh = &g->hop[ttl];
+    if (lh->state == HOP_GOT && tw_pkt_addr_eq(&lh->addr, &f->hop[ttl].addr)) {
+      f->follow = me;
+      f->follow_ttl = ttl;
+      ht->st.shared++;
+    } else {
+      share(ht, f, ttl, &f->hop[ttl].addr);
+      f->wait_ttl = 0;
+    }
+    pump(ht, f, now);
+  }
+}
+
 /* A probe of g at ttl was answered by `from`. */
 static void record(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_addr *from,
-                   bool unreach, uint64_t now) {
+                   bool unreach, uint64_t now, uint64_t rx_ns) {
   struct hoptrace_hop *h = &g->hop[ttl];
   if (h->state == HOP_GOT) {
     ht->st.duplicates++;
@@ -281,6 +353,7 @@ static void record(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_ad
   h->addr = *from;
   h->dest = tw_pkt_addr_eq(from, &g->t.dst) ? 1 : 0;
   h->rtt_ns = now > h->sent_ns ? now - h->sent_ns : 0;
+  if (h->wire_ns && rx_ns > h->wire_ns) h->rtt_ns = rx_ns - h->wire_ns;
   if (h->rtt_ns > ht->max_rtt_ns) ht->max_rtt_ns = h->rtt_ns;
   ht->st.replies++;
   if (h->dest || unreach) {
@@ -296,18 +369,9 @@ static void record(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_ad
       g->up_wanted = true;
       g->up_silent = 0;
     }
-    /* a router another target met at this TTL: its hops below are ours */
-    uint32_t me = (uint32_t)(g - ht->t);
-    struct hcache *c = &ht->cache[ttl];
-    int other = cache_find(c, from->v4);
-    if (other >= 0 && (uint32_t)other != me && g->follow < 0) {
-      g->follow = other;
-      g->follow_ttl = ttl;
-      ht->st.shared++;
-    } else if (other < 0) {
-      cache_add(c, from->v4, me); /* out of memory: no sharing, no harm */
-    }
+    share(ht, g, ttl, from);
   }
+  release(ht, g, ttl, now);
   pump(ht, g, now);
   if (tgt_done(g)) check_end(ht);
 }
@@ -349,7 +413,7 @@ static void input_error(struct hoptrace *ht, const tw_rx *rx, uint64_t now) {
   }
   /* unreachable from the target itself (UDP port closed) is its answer */
   bool unreach = rx->icmp_type == ICMP_UNREACH;
-  record(ht, g, ttl, &rx->src, unreach, now);
+  record(ht, g, ttl, &rx->src, unreach, now, rx->frame ? rx->frame->ts_ns : 0);
 }
 
 void hoptrace_input(struct hoptrace *ht, const tw_rx *rx, uint64_t now_ns) {
@@ -375,7 +439,7 @@ void hoptrace_input(struct hoptrace *ht, const tw_rx *rx, uint64_t now_ns) {
     ht->st.unsolicited++;
     return;
   }
-  record(ht, g, ttl, &rx->src, false, now_ns);
+  record(ht, g, ttl, &rx->src, false, now_ns, rx->frame ? rx->frame->ts_ns : 0);
 }
 
 static void on_rx(tw_req *req, int status, const tw_rx *rx, void *data) {
@@ -410,6 +474,7 @@ void hoptrace_tick(struct hoptrace *ht, uint64_t now) {
       }
       h->state = HOP_TIMEOUT;
       g->pending--;
+      release(ht, g, ttl, now);
       if (ttl == g->up && !g->up_done && !g->end_ttl && ++g->up_silent < HT_UP_SILENT &&
           ttl < HOPTRACE_MAX_TTL && !ht->stopped) {
         g->up = ttl + 1;
@@ -455,6 +520,7 @@ void hoptrace_stop(struct hoptrace *ht) {
   for (uint32_t i = 0; i < ht->n; i++) {
     ht->t[i].up_wanted = false;
     ht->t[i].down = 0;
+    ht->t[i].wait_ttl = 0;
   }
   hoptrace_tick(ht, tw_hrtime());
 }

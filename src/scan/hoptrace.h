@@ -79,7 +79,8 @@ struct hoptrace_hop {
   uint8_t tries;
   uint8_t dest;        /* the answer came from the target itself */
   tw_pkt_addr addr;
-  uint64_t sent_ns, rtt_ns;
+  uint64_t sent_ns, rtt_ns; /* tw_hrtime() clock */
+  uint64_t wire_ns;         /* CLOCK_REALTIME the kernel took it (0: unknown) */
 };
 
 struct hoptrace_stats {
