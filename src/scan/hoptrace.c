@@ -230,9 +230,31 @@ static bool tgt_done(const struct htgt *g) {
   return g->pending == 0 && !g->up_wanted && !g->wait_ttl && (g->down < 1 || g->follow >= 0);
 }
 
+/* The hop of target i at ttl, through the targets it follows. */
+static const struct hoptrace_hop *hop_at(const struct hoptrace *ht, uint32_t i, int ttl) {
+  for (int depth = 0; depth < 32; depth++) {
+    const struct htgt *g = &ht->t[i];
+    if (g->follow < 0 || ttl > g->follow_ttl) return &g->hop[ttl];
+    i = (uint32_t)g->follow;
+  }
+  return &ht->t[i].hop[ttl];
+}
+
+/* g follows another target's path: TTLs right above the shared part that
+ * the other target already knows as routers are taken without a probe. */
+static void follow_up(const struct hoptrace *ht, struct htgt *g) {
+  while (g->follow >= 0 && g->up_wanted && g->up == g->follow_ttl + 1 &&
+         g->up < HOPTRACE_MAX_TTL) {
+    const struct hoptrace_hop *h = hop_at(ht, (uint32_t)g->follow, g->up);
+    if (h->state != HOP_GOT || h->dest || g->hop[g->up].state != HOP_NONE) break;
+    g->follow_ttl = g->up++;
+  }
+}
+
 static void pump(struct hoptrace *ht, struct htgt *g, uint64_t now) {
   if (ht->stopped) return;
   int window = g->leader < 0 ? ht->c.window : 1;
+  follow_up(ht, g);
   while (g->pending < window) {
     int ttl;
     if (g->up_wanted) {
@@ -557,9 +579,10 @@ const struct hoptrace_stats *hoptrace_stats(const struct hoptrace *ht) { return 
  * highest that answered. */
 static int last_ttl(const struct htgt *g) {
   if (g->end_ttl) return g->end_ttl;
+  /* not reached: up to the last TTL tried, silent ones included */
   for (int ttl = HOPTRACE_MAX_TTL; ttl >= 1; ttl--)
-    if (g->hop[ttl].state == HOP_GOT) return ttl;
-  return 0;
+    if (g->hop[ttl].state == HOP_GOT || g->hop[ttl].state == HOP_TIMEOUT) return ttl;
+  return g->follow >= 0 ? g->follow_ttl : 0;
 }
 
 #define HT_MAX_CHAIN 32 /* leaders of leaders followed, at most */
