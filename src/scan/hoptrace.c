@@ -223,7 +223,8 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
   /* a refused send (a full batch) is not retried at once: the probe
    * times out and goes again, as a lost one would */
   h->wire_ns = 0;
-  if (len > 0 && ht->c.rs4) tw_rawsend(ht->c.rs4, buf, (size_t)len, on_sent, h);
+  if (len > 0 && ht->c.send) ht->c.send(ht->c.send_arg, buf, (size_t)len);
+  else if (len > 0 && ht->c.rs4) tw_rawsend(ht->c.rs4, buf, (size_t)len, on_sent, h);
 }
 
 static bool tgt_done(const struct htgt *g) {

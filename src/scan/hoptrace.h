@@ -68,6 +68,9 @@ struct hoptrace_cfg {
   uint64_t min_timeout_ns;
   int tries;           /* per TTL (1..4) */
   int window;          /* probes in flight per target */
+  /* Where probes go instead of rs4 (tests): NULL: tw_rawsend(). */
+  void (*send)(void *arg, const uint8_t *buf, size_t len);
+  void *send_arg;
   void (*done)(void *ud); /* every target finished (from a timer) */
   void *ud;
 };

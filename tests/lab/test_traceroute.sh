@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# test_traceroute.sh BUILD_DIR: trawl --traceroute against nmap --traceroute
+# in the same lab, hop by hop. Own lab (prefix twtracer<pid>-), torn down on
+# EXIT, also on failure.
+#
+#   bad input   --traceroute --unprivileged: one line, exit 2, no report
+#   hops        the same targets (web, dns, win, r2 itself, lan1 on our
+#               link, and behind the firewall router fw: in1 port 80 open,
+#               in2 port 80 closed, in3 where fw drops everything new),
+#               -Pn -sS -p 22,80,443 --traceroute -oX, by trawl and by nmap:
+#               trace_results.py compares each host's hops (TTL:address,
+#               the XML's <hop>s), one same/differ line per host; the
+#               test passes only with differ=0. XML valid against nmap.dtd.
+#   path        in1 is 4 hops through fw; in3's trace stops at fw;
+#               lan1 is one hop with no probe named ("TRACEROUTE" alone)
+#   sharing     hops are reused between hosts: fewer of trawl's probes
+#               are answered than the hops it reports, and prints "Hops 1-N are the
+#               same as for" lines; -d's count of shared hops is > 0
+#   names       hop PTR names (r1.lab.test) unless -n, none with -n
+#   outputs     JSON Lines carries "trace"; grepable output has no trace
+#               (as Nmap); -A runs traceroute
+# Last line "N passed, M failed"; exit status non-zero on any failure.
+set -uo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
+TRES=$HERE/trace_results.py
+scan_init traceroute "${1:-}"
+scan_lab_up
+
+# ---- bad input
+bad_args 2 "traceroute" --traceroute --unprivileged -p 80 "$LAB_WEB_IP"
+
+# ---- hops, against nmap
+T="$LAB_WEB_IP $LAB_DNS_IP $LAB_WIN_IP $LAB_R2_IP $LAB_LAN1_IP $LAB_IN1_IP $LAB_IN2_IP $LAB_IN3_IP"
+# shellcheck disable=SC2086
+TR 120 -d -Pn -sS -p 22,80,443 --traceroute -oX "$OUT/tr.xml" -oJ "$OUT/tr.json" -oG "$OUT/tr.gnmap" $T
+check "trawl --traceroute exits 0" test "$(cat "$TMP/tr.rc")" = 0
+cp "$TMP/tr.out" "$TMP/tr.normal"
+cp "$TMP/tr.err" "$TMP/tr.debug"
+# shellcheck disable=SC2086
+NM 300 -Pn -sS -p 22,80,443 --traceroute -oX "$OUT/nm.xml" $T
+check "nmap --traceroute ran" test -s "$OUT/nm.xml"
+check "trawl's XML is valid against nmap.dtd" valid_xml "$OUT/tr.xml"
+"$PY" "$TRES" compare "$OUT/tr.xml" "$OUT/nm.xml" >"$TMP/cmp.txt"
+cat "$TMP/cmp.txt"
+res=$(grep '^RESULT' "$TMP/cmp.txt")
+if [[ $res == *" differ=0 "* ]] && [[ $res == *" hosts=8" ]]; then ok "every host's hops as nmap's: $res"
+else nok "hops differ from nmap's: $res"; fi
+
+# ---- the path through the firewall
+"$PY" "$TRES" hops "$OUT/tr.xml" >"$TMP/hops.txt"
+hops_of() { awk -v a="$1" '$1 == a { $1 = ""; $2 = ""; sub(/^ +/, ""); print }' "$TMP/hops.txt"; }
+check "in1: 4 hops, the 3rd is fw, the 4th in1 ($(hops_of "$LAB_IN1_IP"))" \
+  test "$(hops_of "$LAB_IN1_IP" | awk '{print NF, $3, $4}')" = "4 3:$LAB_FW_IP 4:$LAB_IN1_IP"
+check "in3: the trace stops at fw ($(hops_of "$LAB_IN3_IP"))" \
+  test "$(hops_of "$LAB_IN3_IP" | awk '{print $NF}')" = "3:$LAB_FW_IP"
+check "lan1: one hop, itself ($(hops_of "$LAB_LAN1_IP"))" test "$(hops_of "$LAB_LAN1_IP")" = "1:$LAB_LAN1_IP"
+check "in1 traced with port 80/tcp (open)" grep -q "$LAB_IN1_IP tcp/80 " "$TMP/hops.txt"
+check "in3 traced with ICMP echo (every port filtered)" grep -q "$LAB_IN3_IP icmp/- " "$TMP/hops.txt"
+check "normal output: TRACEROUTE (using port 80/tcp) and the HOP RTT ADDRESS header" \
+  grep -q "^TRACEROUTE (using port 80/tcp)" "$TMP/tr.normal"
+check "normal output: lan1 gets a bare TRACEROUTE line" grep -qx "TRACEROUTE" "$TMP/tr.normal"
+check "normal output: in3's silent hops as '4   ... N'" grep -Eq '^4 +\.\.\. [0-9]+$' "$TMP/tr.normal"
+
+# ---- sharing
+replies=$(sed -n 's/.*probes, \([0-9]*\) replies,.*/\1/p' "$TMP/tr.debug")
+shared=$(sed -n 's/.*replies, \([0-9]*\) shared.*/\1/p' "$TMP/tr.debug")
+reported=$(awk '{n += NF - 2} END {print n}' "$TMP/hops.txt")
+check "hops reused: ${replies:-?} probes answered for $reported hops reported" test "${replies:-999}" -lt "$reported"
+check "shared descents counted: ${shared:-?}" test "${shared:-0}" -gt 0
+check "normal output says 'Hops 1-N are the same as for'" grep -Eq '^- +Hops? 1(-[0-9]+)? (is|are) the same as for ' "$TMP/tr.normal"
+
+# ---- names
+check "hop names by PTR: r1.lab.test ($LAB_R1_IP)" grep -q "r1.lab.test ($LAB_R1_IP)" "$TMP/tr.normal"
+TR 60 -n -Pn -sS -p 80 --traceroute "$LAB_WEB_IP"
+check "-n: hops without names" bash -c "grep -q '^1 .* $LAB_R1_IP\$' '$TMP/tr.out' && ! grep -q 'lab.test' '$TMP/tr.out'"
+
+# ---- other outputs
+check "JSON Lines: a trace with hops for in1" \
+  "$PY" -c "import json,sys
+for l in open(sys.argv[1]):
+    d = json.loads(l)
+    if d.get('address', d.get('addr')) == sys.argv[2] or sys.argv[2] in l and 'trace' in d:
+        t = d['trace']; assert t['port'] == 80 and len(t['hops']) == 4, t; sys.exit(0)
+sys.exit(1)" "$OUT/tr.json" "$LAB_IN1_IP"
+check "grepable output has no trace (as nmap)" bash -c "! grep -v '^#' '$OUT/tr.gnmap' | grep -qi 'trace\|hop'"
+TR 180 -A -Pn -p 80 "$LAB_IN1_IP"
+check "-A runs traceroute" grep -q "^TRACEROUTE (using port 80/tcp)" "$TMP/tr.out"
+finish
