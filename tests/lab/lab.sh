@@ -45,7 +45,7 @@ BGW_IP=198.18.20.1   BGW_IP_B=198.18.21.1
 # Behind r2, a firewall router (fw) and its inside segment 198.18.70.0/24:
 # in1 (port 80 open) and in2 (port 80 closed) get new TCP to port 80 only;
 # everything new to in3 is dropped (traceroute stops at fw).
-FW_IP=198.18.30.40   FW_IP_B=198.18.70.1
+FW_IP=198.18.30.50   FW_IP_B=198.18.70.1
 IN1_IP=198.18.70.10  IN2_IP=198.18.70.11  IN3_IP=198.18.70.12  FW_NET=198.18.70.0/24
 BIG_IP=198.18.21.2   BIG_NET=198.19.0.0/16
 
