@@ -309,18 +309,32 @@ static int cache_find(const struct hcache *c, struct in_addr a) {
   return -1;
 }
 
+/* Whether target o's hops come, through the targets it follows, from t. */
+static bool leads_to(const struct hoptrace *ht, uint32_t o, uint32_t t) {
+  for (int depth = 0; depth < 32; depth++) {
+    if (o == t) return true;
+    if (ht->t[o].follow < 0) return false;
+    o = (uint32_t)ht->t[o].follow;
+  }
+  return true; /* too long a chain: do not add to it */
+}
+
 /* A router at ttl on g's path: another target met it at this TTL (its hops
  * below are g's), or g's leader will say soon (g holds), or g is the
  * first to meet it. */
 static void share(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_addr *from) {
   uint32_t me = (uint32_t)(g - ht->t);
-  if (g->follow >= 0) return;
+  if (g->follow >= 0 && ttl <= g->follow_ttl) return;
   struct hcache *c = &ht->cache[ttl];
   int other = cache_find(c, from->v4);
   if (other >= 0 && (uint32_t)other != me) {
-    g->follow = other;
-    g->follow_ttl = ttl;
-    ht->st.shared++;
+    /* a deeper shared router: follow the target that met it, unless its
+     * own path is taken from g's */
+    if (!leads_to(ht, (uint32_t)other, me)) {
+      if (g->follow < 0) ht->st.shared++;
+      g->follow = other;
+      g->follow_ttl = ttl;
+    }
     return;
   }
   if (other >= 0) return;
@@ -345,10 +359,11 @@ static void release(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t now) 
     if (f->leader != me || f->wait_ttl != ttl) continue;
     f->wait_ttl = 0;
     const struct hoptrace_hop *lh = &g->hop[ttl];
-    if (lh->state == HOP_GOT && tw_pkt_addr_eq(&lh->addr, &f->hop[ttl].addr)) {
+    if (lh->state == HOP_GOT && tw_pkt_addr_eq(&lh->addr, &f->hop[ttl].addr) &&
+        !leads_to(ht, (uint32_t)me, i)) {
+      if (f->follow < 0) ht->st.shared++;
       f->follow = me;
       f->follow_ttl = ttl;
-      ht->st.shared++;
     } else {
       share(ht, f, ttl, &f->hop[ttl].addr);
       f->wait_ttl = 0;
@@ -380,8 +395,11 @@ static void record(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_ad
   if (h->rtt_ns > ht->max_rtt_ns) ht->max_rtt_ns = h->rtt_ns;
   ht->st.replies++;
   if (h->dest || unreach) {
-    /* the path ends here: the target, or a router that says no */
+    /* the path ends here: the target, or a router that says no; another
+     * target meeting this address at this TTL takes g's hops */
     if (!g->end_ttl || ttl < g->end_ttl) g->end_ttl = ttl;
+    if (cache_find(&ht->cache[ttl], from->v4) < 0)
+      cache_add(&ht->cache[ttl], from->v4, (uint32_t)(g - ht->t));
     if (ttl <= g->up) {
       g->up_done = true;
       g->up_wanted = false;

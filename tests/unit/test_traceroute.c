@@ -12,6 +12,8 @@
  *   hop table  two targets of one /24: the first walks TTL 3, 2, 1 at
  *              once, the second one TTL at a time and follows the first on
  *              the shared router (its TTL 1 is never probed)
+ *   router     a target met as a router by another target at the TTL it
+ *              answered at: the other takes its hops
  *   hostile    a quote cut short (malformed), a quote of another target,
  *              of a wrong sequence number, of a TTL never sent, a SYN+ACK
  *              with a wrong ack (unsolicited), a second answer for a hop
@@ -309,6 +311,46 @@ static void test_hop_table(void **state) {
   fx_free(&f);
 }
 
+/* A router that is itself a target: a target meeting it at the TTL where
+ * it answered takes its hops (both lead their own /24). */
+static void test_router_target(void **state) {
+  (void)state;
+  struct hoptrace_target t[2];
+  memset(t, 0, sizeof t);
+  t[0].dst = addr("198.18.11.2");
+  t[0].dist = 2;
+  t[1].dst = addr("198.18.30.10");
+  t[1].dist = 3;
+  for (int i = 0; i < 2; i++) {
+    t[i].src = addr("198.18.10.2");
+    t[i].proto = IPPROTO_TCP;
+    t[i].dport = 22;
+  }
+  struct fx f;
+  fx_init(&f, t, 2);
+  assert_int_equal(f.nsent, 5);
+  uint64_t now = 5 * MS;
+  tcp_answer(&f, probe(&f, "198.18.11.2", 2), TW_TCP_SYN | TW_TCP_ACK, 0, now);
+  time_exceeded(&f, "198.18.10.1", probe(&f, "198.18.11.2", 1), 28, now);
+  tcp_answer(&f, probe(&f, "198.18.30.10", 3), TW_TCP_RST | TW_TCP_ACK, 0, now);
+  time_exceeded(&f, "198.18.11.2", probe(&f, "198.18.30.10", 2), 28, now);
+  time_exceeded(&f, "198.18.10.1", probe(&f, "198.18.30.10", 1), 28, now);
+  assert_true(hoptrace_finished(f.ht));
+  const struct hoptrace_stats *st = hoptrace_stats(f.ht);
+  assert_int_equal(st->shared, 1);
+  assert_int_equal(st->duplicates, 1); /* TTL 1 of the second: already known */
+  struct hoptrace_hop h[HOPTRACE_MAX_TTL];
+  int same, upto;
+  assert_int_equal(hoptrace_hops(f.ht, 1, h, HOPTRACE_MAX_TTL, &same, &upto), 3);
+  assert_int_equal(same, 0);
+  assert_int_equal(upto, 2);
+  char a[64];
+  assert_string_equal(tw_pkt_addr_str(&h[0].addr, a, sizeof a), "198.18.10.1");
+  assert_string_equal(tw_pkt_addr_str(&h[1].addr, a, sizeof a), "198.18.11.2");
+  assert_string_equal(tw_pkt_addr_str(&h[2].addr, a, sizeof a), "198.18.30.10");
+  fx_free(&f);
+}
+
 /* ---- hostile replies -------------------------------------------------------- */
 
 static void test_hostile(void **state) {
@@ -436,6 +478,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_quote),
       cmocka_unit_test(test_hop_table),
+      cmocka_unit_test(test_router_target),
       cmocka_unit_test(test_hostile),
       cmocka_unit_test(test_timeouts),
       cmocka_unit_test(test_choose),
