@@ -13,9 +13,10 @@
 # both (tests/lab/trace_results.py compare).
 #
 #   traceroute       the lab's routed and firewalled hosts: web, dns, win,
-#                    r2, lan1 (on our link), in1, in2 and in3 behind the
+#                    r2, lan1 (on our link), in1, in2, in3 and in4 behind the
 #                    firewall router fw (in3: every new packet dropped, so
-#                    its trace ends at fw after silent TTLs)
+#                    its trace ends at fw after silent TTLs; in4: new packets
+#                    with a TTL below 40 dropped, the same)
 #   traceroute_wide  those and 200 addresses of the AnyIP host big
 #                    (198.19.1.1-200, two hops, one path: hops shared)
 #
@@ -71,7 +72,7 @@ run() { # NAME TARGETS...
   echo "RESULT $name trawl=$tt nmap=$nt vs_nmap=$(awk -v a="$nt" -v b="$tt" 'BEGIN { printf "%.2f", a / b }') same_hops=$same/$hosts"
 }
 
-LABT="$LAB_WEB_IP $LAB_DNS_IP $LAB_WIN_IP $LAB_R2_IP $LAB_LAN1_IP $LAB_IN1_IP $LAB_IN2_IP $LAB_IN3_IP"
+LABT="$LAB_WEB_IP $LAB_DNS_IP $LAB_WIN_IP $LAB_R2_IP $LAB_LAN1_IP $LAB_IN1_IP $LAB_IN2_IP $LAB_IN3_IP $LAB_IN4_IP"
 for sc in $SCENARIOS; do
   case $sc in
     # shellcheck disable=SC2086

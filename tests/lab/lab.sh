@@ -20,7 +20,7 @@ SELF=$(readlink -f "${BASH_SOURCE[0]}")
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # Every namespace of the lab (without prefix), in creation order.
-NSS=(scan r1 r2 sw lan1 lan2 lan3 bgw big web dns win nat nata natb udp fw in1 in2 in3)
+NSS=(scan r1 r2 sw lan1 lan2 lan3 bgw big web dns win nat nata natb udp fw in1 in2 in3 in4)
 
 # ---------------------------------------------------------------- addresses
 # The ground truth; `lab.sh env` prints it, README.md explains it.
@@ -44,9 +44,13 @@ LAN_DEAD_IP=198.18.1.99
 BGW_IP=198.18.20.1   BGW_IP_B=198.18.21.1
 # Behind r2, a firewall router (fw) and its inside segment 198.18.70.0/24:
 # in1 (port 80 open) and in2 (port 80 closed) get new TCP to port 80 only;
-# everything new to in3 is dropped (traceroute stops at fw).
+# everything new to in3 is dropped (traceroute stops at fw); new packets
+# to in4 pass only with a TTL a real client's packets have (>= 40): a
+# traceroute's probes do not, the copies otrace sends inside an
+# established connection do.
 FW_IP=198.18.30.50   FW_IP_B=198.18.70.1
-IN1_IP=198.18.70.10  IN2_IP=198.18.70.11  IN3_IP=198.18.70.12  FW_NET=198.18.70.0/24
+IN1_IP=198.18.70.10  IN2_IP=198.18.70.11  IN3_IP=198.18.70.12  IN4_IP=198.18.70.13
+FW_NET=198.18.70.0/24
 BIG_IP=198.18.21.2   BIG_NET=198.19.0.0/16
 
 # ---------------------------------------------------------------- helpers
@@ -277,6 +281,7 @@ LISTEN=(
   "big tcp:22 tcp:80 tcp:443"
   "in1 tcp:80"
   "in3 tcp:80"
+  "in4 tcp:80"
 )
 
 listening() { # NS proto:port... -> 0 when all listen
@@ -385,7 +390,7 @@ build() {
   # The big host answers 3 x 65,536 SYNs quickly.
   sysc big net.ipv4.tcp_max_syn_backlog=262144 net.core.somaxconn=65535 \
     net.ipv4.tcp_syncookies=1 net.ipv4.tcp_synack_retries=1
-  for n in scan r1 r2 sw bgw nat web dns udp nata lan1 lan3 big fw in1 in2 in3; do stack $n linux; done
+  for n in scan r1 r2 sw bgw nat web dns udp nata lan1 lan3 big fw in1 in2 in3 in4; do stack $n linux; done
   for n in win natb lan2; do stack $n win; done
 
   # --- scanner <-> r1 <-> r2: the routed path
@@ -431,19 +436,21 @@ build() {
   ipn fw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
   ipn fw link set br0 up
   ipn fw addr add $FW_IP_B/24 dev br0
-  for n in in1 in2 in3; do
+  for n in in1 in2 in3 in4; do
     veth fw "h-$n" "$n" eth0
     ipn fw link set "h-$n" master br0 up
   done
   host_addr in1 eth0 $IN1_IP/24 $FW_IP_B
   host_addr in2 eth0 $IN2_IP/24 $FW_IP_B
   host_addr in3 eth0 $IN3_IP/24 $FW_IP_B
+  host_addr in4 eth0 $IN4_IP/24 $FW_IP_B
   nsx fw nft -f - <<EOF
 table ip trawl_lab_fw {
   chain inbound {
     type filter hook forward priority filter; policy accept;
     ct state established,related accept
     iifname "eth0" ip daddr $IN3_IP drop
+    iifname "eth0" ip daddr $IN4_IP ip ttl < 40 drop
     iifname "eth0" tcp dport 80 accept
     iifname "eth0" drop
   }
@@ -549,6 +556,7 @@ EOF
   banner_start lan1-banner lan1 2323 "TRAWL-LAB-BANNER lan1"
   banner_start in1-http in1 80 "TRAWL-LAB-BANNER in1"
   banner_start in3-http in3 80 "TRAWL-LAB-BANNER in3"
+  banner_start in4-http in4 80 "TRAWL-LAB-BANNER in4"
   udp_start udp-echo udp 7 echo
   udp_start udp-ntp udp 123 "TRAWL-LAB-UDP 123"
   udp_start udp-snmp udp 161 "TRAWL-LAB-UDP 161"
@@ -744,6 +752,7 @@ LAB_FW_NET='$FW_NET'
 LAB_IN1_IP='$IN1_IP'
 LAB_IN2_IP='$IN2_IP'
 LAB_IN3_IP='$IN3_IP'
+LAB_IN4_IP='$IN4_IP'
 EOF
   svc_env
 }

@@ -6,12 +6,14 @@
 #   bad input   --traceroute --unprivileged: one line, exit 2, no report
 #   hops        the same targets (web, dns, win, r2 itself, lan1 on our
 #               link, and behind the firewall router fw: in1 port 80 open,
-#               in2 port 80 closed, in3 where fw drops everything new),
+#               in2 port 80 closed, in3 where fw drops everything new,
+#               in4 where fw drops new packets with a TTL below 40),
 #               -Pn -sS -p 22,80,443 --traceroute -oX, by trawl and by nmap:
 #               trace_results.py compares each host's hops (TTL:address,
 #               the XML's <hop>s), one same/differ line per host; the
 #               test passes only with differ=0. XML valid against nmap.dtd.
-#   path        in1 is 4 hops through fw; in3's trace stops at fw;
+#   path        in1 is 4 hops through fw; in3's and in4's traces stop at
+#               fw;
 #               lan1 is one hop with no probe named ("TRACEROUTE" alone)
 #   sharing     hops are reused between hosts: fewer of trawl's probes
 #               are answered than the hops it reports, and prints "Hops 1-N are the
@@ -19,6 +21,10 @@
 #   names       hop PTR names (r1.lab.test) unless -n, none with -n
 #   outputs     JSON Lines carries "trace"; grepable output has no trace
 #               (as Nmap); -A runs traceroute
+#   otrace      scripts/otrace.lua on in4:80 gets through fw inside its
+#               established connection: r1, r2, fw, in4 (where
+#               --traceroute stopped at fw), and on web:80 finds the same
+#               hops as --traceroute
 # Last line "N passed, M failed"; exit status non-zero on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -30,7 +36,7 @@ scan_lab_up
 bad_args 2 "traceroute" --traceroute --unprivileged -p 80 "$LAB_WEB_IP"
 
 # ---- hops, against nmap
-T="$LAB_WEB_IP $LAB_DNS_IP $LAB_WIN_IP $LAB_R2_IP $LAB_LAN1_IP $LAB_IN1_IP $LAB_IN2_IP $LAB_IN3_IP"
+T="$LAB_WEB_IP $LAB_DNS_IP $LAB_WIN_IP $LAB_R2_IP $LAB_LAN1_IP $LAB_IN1_IP $LAB_IN2_IP $LAB_IN3_IP $LAB_IN4_IP"
 # shellcheck disable=SC2086
 TR 120 -d -Pn -sS -p 22,80,443 --traceroute -oX "$OUT/tr.xml" -oJ "$OUT/tr.json" -oG "$OUT/tr.gnmap" $T
 check "trawl --traceroute exits 0" test "$(cat "$TMP/tr.rc")" = 0
@@ -43,7 +49,7 @@ check "trawl's XML is valid against nmap.dtd" valid_xml "$OUT/tr.xml"
 "$PY" "$TRES" compare "$OUT/tr.xml" "$OUT/nm.xml" >"$TMP/cmp.txt"
 cat "$TMP/cmp.txt"
 res=$(grep '^RESULT' "$TMP/cmp.txt")
-if [[ $res == *" differ=0 "* ]] && [[ $res == *" hosts=8" ]]; then ok "every host's hops as nmap's: $res"
+if [[ $res == *" differ=0 "* ]] && [[ $res == *" hosts=9" ]]; then ok "every host's hops as nmap's: $res"
 else nok "hops differ from nmap's: $res"; fi
 
 # ---- the path through the firewall
@@ -53,6 +59,8 @@ check "in1: 4 hops, the 3rd is fw, the 4th in1 ($(hops_of "$LAB_IN1_IP"))" \
   test "$(hops_of "$LAB_IN1_IP" | awk '{print NF, $3, $4}')" = "4 3:$LAB_FW_IP 4:$LAB_IN1_IP"
 check "in3: the trace stops at fw ($(hops_of "$LAB_IN3_IP"))" \
   test "$(hops_of "$LAB_IN3_IP" | awk '{print $NF}')" = "3:$LAB_FW_IP"
+check "in4: the trace stops at fw ($(hops_of "$LAB_IN4_IP"))" \
+  test "$(hops_of "$LAB_IN4_IP" | awk '{print $NF}')" = "3:$LAB_FW_IP"
 check "lan1: one hop, itself ($(hops_of "$LAB_LAN1_IP"))" test "$(hops_of "$LAB_LAN1_IP")" = "1:$LAB_LAN1_IP"
 check "in1 traced with port 80/tcp (open)" grep -q "$LAB_IN1_IP tcp/80 " "$TMP/hops.txt"
 check "in3 traced with ICMP echo (every port filtered)" grep -q "$LAB_IN3_IP icmp/- " "$TMP/hops.txt"
@@ -85,4 +93,18 @@ sys.exit(1)" "$OUT/tr.json" "$LAB_IN1_IP"
 check "grepable output has no trace (as nmap)" bash -c "! grep -v '^#' '$OUT/tr.gnmap' | grep -qi 'trace\|hop'"
 TR 180 -A -Pn -p 80 "$LAB_IN1_IP"
 check "-A runs traceroute" grep -q "^TRACEROUTE (using port 80/tcp)" "$TMP/tr.out"
+
+# ---- otrace: inside an established connection
+OTRACE=$HERE/../../scripts/otrace.lua
+TR 120 -n -Pn -sS -p 80 --script "$OTRACE" "$LAB_IN4_IP" "$LAB_WEB_IP"
+cp "$TMP/tr.out" "$TMP/otrace.out"
+otrace_hops() { # ADDR: the hop addresses otrace listed for ADDR
+  awk -v a="$1" '/scan report for/ { on = index($0, a) > 0 } on && /^\| [0-9]+ / { printf "%s ", $NF }
+    on && /^\|_[0-9]+ / { sub(/^\|_/, "| "); printf "%s ", $NF }' "$TMP/otrace.out"
+}
+want="$LAB_R1_IP $LAB_R2_IP $LAB_FW_IP $LAB_IN4_IP "
+check "otrace gets through fw to in4 ($(otrace_hops "$LAB_IN4_IP"))" test "$(otrace_hops "$LAB_IN4_IP")" = "$want"
+check "otrace says it reached in4" grep -q "otrace: reached the host (80/tcp" "$TMP/otrace.out"
+want="$(hops_of "$LAB_WEB_IP" | tr ' ' '\n' | sed 's/^[0-9]*://' | tr '\n' ' ')"
+check "otrace on web finds --traceroute's hops ($want)" test "$(otrace_hops "$LAB_WEB_IP")" = "$want"
 finish
