@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# traceroute.sh BUILD_DIR [traceroute] [traceroute_wide]: trawl --traceroute
+# traceroute.sh BUILD_DIR [traceroute] [traceroute_wide] [traceroute_reached]: trawl --traceroute
 # against nmap --traceroute on the same lab targets, one run each, in one
 # lab (tests/lab/lab.sh up, prefix twbtr<pid>-, torn down on exit). `make
-# bench-traceroute` runs both scenarios. Per scenario one line:
+# bench-traceroute` runs the three scenarios. Per scenario one line:
 #
 #   RESULT traceroute trawl=<s> nmap=<s> vs_nmap=<r> same_hops=<n>/<hosts>
 #   RESULT traceroute_wide trawl=<s> nmap=<s> vs_nmap=<r> same_hops=<n>/<hosts>
+#   RESULT traceroute_reached trawl=<s> nmap=<s> vs_nmap=<r> same_hops=<n>/<hosts>
 #
 # vs_nmap = nmap's time / trawl's (how many times faster trawl is), wall
 # time of the whole command. Nmap is the truth: same_hops counts hosts
@@ -19,14 +20,16 @@
 #                    with a TTL below 40 dropped, the same)
 #   traceroute_wide  those and 200 addresses of the AnyIP host big
 #                    (198.19.1.1-200, two hops, one path: hops shared)
+#   traceroute_reached  traceroute_wide without in3 and in4: every trace
+#                    reaches its host (no silent TTLs to wait out)
 #
 # Commands (-Pn, from the scanner namespace, -oX):
 #   trawl  trawl -sS -p 22,80,443 --traceroute TARGETS
 #   nmap   nmap  -sS -p 22,80,443 --traceroute TARGETS   (default timing)
 set -uo pipefail
-BUILD=${1:?usage: traceroute.sh BUILD_DIR [traceroute] [traceroute_wide]}
+BUILD=${1:?usage: traceroute.sh BUILD_DIR [traceroute] [traceroute_wide] [traceroute_reached]}
 shift
-SCENARIOS=${*:-traceroute traceroute_wide}
+SCENARIOS=${*:-traceroute traceroute_wide traceroute_reached}
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LAB=$HERE/../tests/lab/lab.sh
 TRES=$HERE/../tests/lab/trace_results.py
@@ -79,6 +82,8 @@ for sc in $SCENARIOS; do
     traceroute) run traceroute $LABT ;;
     # shellcheck disable=SC2086
     traceroute_wide) run traceroute_wide $LABT 198.19.1.1-200 ;;
+    # shellcheck disable=SC2086
+    traceroute_reached) run traceroute_reached ${LABT% $LAB_IN3_IP $LAB_IN4_IP} 198.19.1.1-200 ;;
     *) die "unknown scenario $sc" ;;
   esac
 done
