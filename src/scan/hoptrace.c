@@ -545,12 +545,14 @@ int hoptrace_start(struct hoptrace *ht) {
     if (m.dst.family != AF_INET) continue;
     if ((err = tw_wait(ht->c.loop, &ht->w[i], &m, TW_WAIT_ERRORS, 0, on_rx, ht)) < 0) return err;
   }
-  ht->started = true;
-  uint64_t now = tw_hrtime();
-  for (uint32_t i = 0; i < ht->n; i++) pump(ht, &ht->t[i], now);
   uint64_t every = ht->c.min_timeout_ns / 4;
   if (every < 2000000) every = 2000000;
   if ((err = tw_timer_start(ht->tick, on_tick, every, every)) < 0) return err;
+  /* nothing fails after the first probe is queued: its send callback
+   * points into ht, which must outlive the batch */
+  ht->started = true;
+  uint64_t now = tw_hrtime();
+  for (uint32_t i = 0; i < ht->n; i++) pump(ht, &ht->t[i], now);
   check_end(ht);
   return 0;
 }
