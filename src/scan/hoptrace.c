@@ -203,6 +203,10 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
     tcp.dport = g->t.dport;
     tcp.seq = g->seq_base | token;
     tcp.flags = TW_TCP_SYN;
+    if (g->t.ack) { /* the host's RST carries our ack as its sequence */
+      tcp.flags = TW_TCP_ACK;
+      tcp.ack = tcp.seq;
+    }
     tcp.win = 1024;
     len = tw_pkt_build_tcp(buf, sizeof buf, &ip, &tcp, NULL, 0);
   } else if (g->t.proto == IPPROTO_UDP) {
@@ -466,7 +470,11 @@ void hoptrace_input(struct hoptrace *ht, const tw_rx *rx, uint64_t now_ns) {
   struct htgt *g = rx->ethertype == TW_ETH_IP4 ? find_target(ht, &rx->src.v4) : NULL;
   unsigned token = 0;
   bool ok = false;
-  if (g && rx->proto == IPPROTO_TCP && g->t.proto == IPPROTO_TCP) {
+  if (g && rx->proto == IPPROTO_TCP && g->t.proto == IPPROTO_TCP && g->t.ack) {
+    ok = rx->sport == g->t.dport && rx->dport == g->sport && (rx->tcp_flags & TW_TCP_RST) &&
+         (rx->tcp_seq & 0xffffff00u) == g->seq_base;
+    token = rx->tcp_seq & 0xff;
+  } else if (g && rx->proto == IPPROTO_TCP && g->t.proto == IPPROTO_TCP) {
     uint32_t seq = rx->tcp_ack - 1;
     ok = rx->sport == g->t.dport && rx->dport == g->sport && (rx->tcp_flags & (TW_TCP_RST | TW_TCP_SYN)) &&
          (rx->tcp_flags & TW_TCP_ACK) && (seq & 0xffffff00u) == g->seq_base;

@@ -53,6 +53,7 @@ int hoptrace_quote_parse(const uint8_t *q, size_t len, struct hoptrace_quote *ou
 struct hoptrace_target {
   tw_pkt_addr dst, src; /* IPv4 */
   uint8_t proto;        /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP */
+  bool ack;             /* TCP: ACK probes (answered by RST), not SYN */
   uint16_t dport;
   int dist;             /* known distance in hops; 0: unknown (start at 1) */
 };

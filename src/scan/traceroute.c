@@ -62,7 +62,30 @@ static const struct port_result *pick_port(const struct host_result *r, enum sca
   return NULL;
 }
 
-void traceroute_choose(const struct host_result *r, struct hoptrace_target *t) {
+void traceroute_choose(const struct host_result *r, uint16_t ps, uint16_t pa, uint16_t pu,
+                       struct hoptrace_target *t) {
+  t->ack = false;
+  if (r->nports == 0 && r->nbulk == 0 && r->reason) {
+    /* no port scan: the discovery probe that found the host, as Nmap */
+    const char *why = r->reason;
+    t->dist = traceroute_distance(r->reason_ttl);
+    if (!strcmp(why, "syn-ack") && ps) {
+      t->proto = IPPROTO_TCP;
+      t->dport = ps;
+      return;
+    }
+    if (!strcmp(why, "reset") && pa) {
+      t->proto = IPPROTO_TCP;
+      t->ack = true;
+      t->dport = pa;
+      return;
+    }
+    if (!strcmp(why, "port-unreach") && pu) {
+      t->proto = IPPROTO_UDP;
+      t->dport = pu;
+      return;
+    }
+  }
   const struct port_result *p = pick_port(r, PROTO_TCP, PORT_OPEN);
   if (!p) p = pick_port(r, PROTO_TCP, PORT_CLOSED);
   if (p) {
@@ -286,7 +309,9 @@ int traceroute_start(struct scan *s) {
     struct hoptrace_target *t = &st->tg[st->n];
     t->dst = g->addr;
     t->src = *scan_src(s, i);
-    traceroute_choose(r, t);
+    const struct options *o = s->o;
+    traceroute_choose(r, o->ps.n ? o->ps.v[0] : 0, o->pa.n ? o->pa.v[0] : 0,
+                      o->pu.n ? o->pu.v[0] : 0, t);
     st->how[st->n].g = i;
     if (g->link) {
       t->dist = 1;

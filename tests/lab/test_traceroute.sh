@@ -12,6 +12,9 @@
 #               trace_results.py compares each host's hops (TTL:address,
 #               the XML's <hop>s), one same/differ line per host; the
 #               test passes only with differ=0. XML valid against nmap.dtd.
+#   -sn         host discovery only: the probe that found each host
+#               (an ACK to port 80 through fw, an echo elsewhere), hops
+#               compared with nmap -sn --traceroute the same way
 #   path        in1 is 4 hops through fw; in3's and in4's traces stop at
 #               fw;
 #               lan1 is one hop with no probe named ("TRACEROUTE" alone)
@@ -51,6 +54,20 @@ cat "$TMP/cmp.txt"
 res=$(grep '^RESULT' "$TMP/cmp.txt")
 if [[ $res == *" differ=0 "* ]] && [[ $res == *" hosts=9" ]]; then ok "every host's hops as nmap's: $res"
 else nok "hops differ from nmap's: $res"; fi
+
+# ---- -sn: the discovery probe that found the host
+# shellcheck disable=SC2086
+TR 120 -sn --traceroute -oX "$OUT/trsn.xml" $T
+# shellcheck disable=SC2086
+NM 300 -sn --traceroute -oX "$OUT/nmsn.xml" $T
+"$PY" "$TRES" compare "$OUT/trsn.xml" "$OUT/nmsn.xml" >"$TMP/cmpsn.txt"
+sed 's/^/  -sn: /' "$TMP/cmpsn.txt"
+res=$(grep '^RESULT' "$TMP/cmpsn.txt")
+if [[ $res == *" differ=0 "* ]] && [ "$(sed -n 's/.* hosts=//p' <<<"$res")" -ge 6 ]; then
+  ok "-sn --traceroute: every host's hops as nmap's: $res"
+else nok "-sn --traceroute: hops differ from nmap's: $res"; fi
+check "-sn: in1 traced with port 80/tcp (the ACK probe fw lets through)" \
+  bash -c "\"$PY\" \"$TRES\" hops \"$OUT/trsn.xml\" | grep -q \"^$LAB_IN1_IP tcp/80 \""
 
 # ---- the path through the firewall
 "$PY" "$TRES" hops "$OUT/tr.xml" >"$TMP/hops.txt"

@@ -454,22 +454,36 @@ static void test_choose(void **state) {
   host_set_reason(&r, HOST_UP, "echo-reply", 61);
   struct hoptrace_target t;
   memset(&t, 0, sizeof t);
-  traceroute_choose(&r, &t);
+  traceroute_choose(&r, 443, 80, 40125, &t);
   assert_int_equal(t.proto, IPPROTO_ICMP);
   assert_int_equal(t.dist, 4);
+  /* no port scan: the discovery probe the reason names */
+  host_set_reason(&r, HOST_UP, "reset", 62);
+  traceroute_choose(&r, 443, 80, 40125, &t);
+  assert_true(t.proto == IPPROTO_TCP && t.ack && t.dport == 80 && t.dist == 3);
+  host_set_reason(&r, HOST_UP, "syn-ack", 62);
+  traceroute_choose(&r, 443, 80, 40125, &t);
+  assert_true(t.proto == IPPROTO_TCP && !t.ack && t.dport == 443);
+  host_set_reason(&r, HOST_UP, "port-unreach", 62);
+  traceroute_choose(&r, 443, 80, 40125, &t);
+  assert_true(t.proto == IPPROTO_UDP && t.dport == 40125);
+  host_set_reason(&r, HOST_UP, "reset", 62);
+  traceroute_choose(&r, 443, 0, 0, &t); /* no ACK probe was sent */
+  assert_int_equal(t.proto, IPPROTO_ICMP);
   host_add_port(&r, PROTO_UDP, 9, PORT_CLOSED, "port-unreach", 62, NULL);
-  traceroute_choose(&r, &t);
+  traceroute_choose(&r, 443, 80, 40125, &t);
   assert_int_equal(t.proto, IPPROTO_UDP);
   assert_int_equal(t.dport, 9);
   host_add_port(&r, PROTO_TCP, 22, PORT_CLOSED, "reset", 63, NULL);
-  traceroute_choose(&r, &t);
+  traceroute_choose(&r, 443, 80, 40125, &t);
   assert_int_equal(t.proto, IPPROTO_TCP);
   assert_int_equal(t.dport, 22);
   assert_int_equal(t.dist, 2);
   host_add_port(&r, PROTO_TCP, 80, PORT_OPEN, "syn-ack", 62, NULL);
   host_add_port(&r, PROTO_TCP, 443, PORT_FILTERED, "no-response", 0, NULL);
-  traceroute_choose(&r, &t);
+  traceroute_choose(&r, 443, 80, 40125, &t);
   assert_int_equal(t.dport, 80);
+  assert_false(t.ack);
   assert_int_equal(t.dist, 3);
   host_result_free(&r);
 }
