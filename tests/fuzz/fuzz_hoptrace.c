@@ -2,7 +2,8 @@
  * (src/scan/hoptrace.c): the quote parser and hoptrace_input() on a group
  * of three targets whose first probes are taken by the harness.
  *
- * The first input byte picks the mode:
+ * The first input byte picks the mode (bit 1: the TCP target sends ACK
+ * probes instead of SYNs):
  *   even  the rest is an IPv4 packet, decoded as the dispatcher does and
  *         handed to hoptrace_input(); also parsed as a quote
  *   odd   a time exceeded from a router quoting one of the real probes
@@ -69,6 +70,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     t[i].dport = proto[i] == IPPROTO_ICMP ? 0 : 80;
     t[i].dist = i + 2;
   }
+  t[0].ack = (data[0] & 2) != 0; /* TCP ACK probes, answered by RST */
   struct fz z = {0};
   struct hoptrace_cfg c = {0};
   c.loop = loop;
