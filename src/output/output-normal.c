@@ -252,8 +252,22 @@ static void nrm_ports(struct output *o, const struct host_result *h,
 }
 
 /* --traceroute, as Nmap prints it: a table HOP RTT ADDRESS, hops shared
- * with an earlier host in one "-" line, silent hops as "...", a run of
- * them as "first ... last". */
+ * with an earlier host in one "-" line, silent hops as "..." in the RTT
+ * column, a run of them as "... last". */
+static size_t nrm_trace_silent(const struct host_trace *t, size_t k) {
+  while (k + 1 < t->nhops && !t->hops[k + 1].addr[0]) k++;
+  return k;
+}
+
+static void nrm_trace_rtt(const struct host_trace *t, size_t k, char *rtt, size_t cap) {
+  const struct trace_hop *hp = &t->hops[k];
+  size_t e = hp->addr[0] ? k : nrm_trace_silent(t, k);
+  if (!hp->addr[0] && e > k) snprintf(rtt, cap, "... %d", t->hops[e].ttl);
+  else if (!hp->addr[0]) snprintf(rtt, cap, "...");
+  else if (hp->rtt_ms >= 0) snprintf(rtt, cap, "%.2f ms", hp->rtt_ms);
+  else snprintf(rtt, cap, "--");
+}
+
 static void nrm_trace(FILE *f, const struct host_trace *t) {
   fputs("\nTRACEROUTE", f);
   if (t->direct) fputc('\n', f);
@@ -265,11 +279,9 @@ static void nrm_trace(FILE *f, const struct host_trace *t) {
   for (size_t k = first; k < t->nhops; k++) {
     int n = snprintf(rtt, sizeof rtt, "%d", t->hops[k].ttl);
     if (n > wh) wh = n;
-    if (t->hops[k].addr[0] && t->hops[k].rtt_ms >= 0)
-      n = snprintf(rtt, sizeof rtt, "%.2f ms", t->hops[k].rtt_ms);
-    else
-      n = t->hops[k].addr[0] ? 2 : 3;
-    if (n > wr) wr = n;
+    nrm_trace_rtt(t, k, rtt, sizeof rtt);
+    if ((int)strlen(rtt) > wr) wr = (int)strlen(rtt);
+    if (!t->hops[k].addr[0]) k = nrm_trace_silent(t, k);
   }
   fprintf(f, "%-*s %-*s ADDRESS\n", wh, "HOP", wr, "RTT");
   if (first > 0) {
@@ -280,17 +292,12 @@ static void nrm_trace(FILE *f, const struct host_trace *t) {
   }
   for (size_t k = first; k < t->nhops; k++) {
     const struct trace_hop *hp = &t->hops[k];
+    nrm_trace_rtt(t, k, rtt, sizeof rtt);
     if (!hp->addr[0]) {
-      size_t e = k;
-      while (e + 1 < t->nhops && !t->hops[e + 1].addr[0]) e++;
-      fprintf(f, "%-*d ...", wh, hp->ttl);
-      if (e > k) fprintf(f, " %d", t->hops[e].ttl);
-      fputc('\n', f);
-      k = e;
+      fprintf(f, "%-*d %s\n", wh, hp->ttl, rtt);
+      k = nrm_trace_silent(t, k);
       continue;
     }
-    if (hp->rtt_ms >= 0) snprintf(rtt, sizeof rtt, "%.2f ms", hp->rtt_ms);
-    else snprintf(rtt, sizeof rtt, "--");
     fprintf(f, "%-*d %-*s ", wh, hp->ttl, wr, rtt);
     if (hp->name) {
       nrm_puts(f, hp->name, false);
