@@ -26,6 +26,10 @@
 #define ICMP_UNREACH 3
 #define ICMP_ECHO 8
 #define ICMP_TIMXCEED 11
+#define ICMP6_UNREACH 1
+#define ICMP6_TIMXCEED 3
+#define ICMP6_ECHO 128
+#define ICMP6_ECHO_REPLY 129
 
 struct htgt {
   struct hoptrace_target t;
@@ -47,11 +51,12 @@ struct htgt {
 };
 
 struct hkey {
-  struct in_addr addr;
+  tw_pkt_addr addr;
   uint32_t tgt;
 };
 struct akey {
-  uint32_t a; /* host order */
+  uint16_t family;
+  uint8_t b[16]; /* network order; IPv4 in the first 4 */
   uint32_t i;
 };
 struct hcache {
@@ -82,21 +87,38 @@ static uint32_t rd32(const uint8_t *p) {
 
 int hoptrace_quote_parse(const uint8_t *q, size_t len, struct hoptrace_quote *out) {
   memset(out, 0, sizeof *out);
-  if (!q || len < 20 || (q[0] >> 4) != 4) return -1;
-  size_t hl = (size_t)(q[0] & 15) * 4;
-  if (hl < 20 || len < hl + 8) return -1;
-  if ((rd16(q + 6) & 0x1fff) != 0) return -1; /* a later fragment: no L4 header */
-  out->ipid = rd16(q + 4);
-  out->ttl = q[8];
-  out->proto = q[9];
-  memcpy(&out->src, q + 12, 4);
-  memcpy(&out->dst, q + 16, 4);
+  if (!q || len < 20) return -1;
+  size_t hl;
+  if ((q[0] >> 4) == 4) {
+    hl = (size_t)(q[0] & 15) * 4;
+    if (hl < 20 || len < hl + 8) return -1;
+    if ((rd16(q + 6) & 0x1fff) != 0) return -1; /* a later fragment: no L4 header */
+    out->ipid = rd16(q + 4);
+    out->ttl = q[8];
+    out->proto = q[9];
+    out->src.family = out->dst.family = AF_INET;
+    memcpy(out->src.b, q + 12, 4);
+    memcpy(out->dst.b, q + 16, 4);
+  } else if ((q[0] >> 4) == 6) {
+    hl = 40;
+    if (len < hl + 8) return -1;
+    out->flow = rd32(q) & 0xfffff;
+    out->proto = q[6]; /* our probes carry no extension header */
+    if (out->proto != IPPROTO_TCP && out->proto != IPPROTO_UDP && out->proto != IPPROTO_ICMPV6)
+      return -1;
+    out->ttl = q[7];
+    out->src.family = out->dst.family = AF_INET6;
+    memcpy(out->src.b, q + 8, 16);
+    memcpy(out->dst.b, q + 24, 16);
+  } else {
+    return -1;
+  }
   const uint8_t *l4 = q + hl;
   if (out->proto == IPPROTO_TCP || out->proto == IPPROTO_UDP) {
     out->sport = rd16(l4);
     out->dport = rd16(l4 + 2);
     if (out->proto == IPPROTO_TCP) out->seq = rd32(l4 + 4);
-  } else if (out->proto == IPPROTO_ICMP) {
+  } else if (out->proto == IPPROTO_ICMP || out->proto == IPPROTO_ICMPV6) {
     out->icmp_type = l4[0];
     out->icmp_id = rd16(l4 + 4);
     out->icmp_seq = rd16(l4 + 6);
@@ -107,15 +129,32 @@ int hoptrace_quote_parse(const uint8_t *q, size_t len, struct hoptrace_quote *ou
 /* ---- 1. new ----------------------------------------------------------------- */
 
 static int akey_cmp(const void *a, const void *b) {
-  uint32_t x = ((const struct akey *)a)->a, y = ((const struct akey *)b)->a;
-  return x < y ? -1 : x > y;
+  const struct akey *x = a, *y = b;
+  if (x->family != y->family) return x->family < y->family ? -1 : 1;
+  return memcmp(x->b, y->b, 16);
 }
 
-static struct htgt *find_target(const struct hoptrace *ht, const struct in_addr *a) {
-  struct akey k = {ntohl(a->s_addr), 0};
+static struct akey akey_of(const tw_pkt_addr *a, uint32_t i) {
+  struct akey k;
+  memset(&k, 0, sizeof k);
+  k.family = a->family;
+  memcpy(k.b, a->b, a->family == AF_INET6 ? 16 : 4);
+  k.i = i;
+  return k;
+}
+
+/* The same /24 (IPv4) or /64 (IPv6). */
+static bool same_net(const struct akey *x, const struct akey *y) {
+  return x->family == y->family && memcmp(x->b, y->b, x->family == AF_INET6 ? 8 : 3) == 0;
+}
+
+static struct htgt *find_target(const struct hoptrace *ht, const tw_pkt_addr *a) {
+  struct akey k = akey_of(a, 0);
   const struct akey *f = bsearch(&k, ht->by_addr, ht->n, sizeof k, akey_cmp);
   return f ? &ht->t[f->i] : NULL;
 }
+
+static bool is6(const struct htgt *g) { return g->t.dst.family == AF_INET6; }
 
 int hoptrace_new(struct hoptrace **out, const struct hoptrace_cfg *c,
                  const struct hoptrace_target *t, uint32_t n) {
@@ -124,7 +163,9 @@ int hoptrace_new(struct hoptrace **out, const struct hoptrace_cfg *c,
       c->tries > 4 || c->window < 1)
     return -EINVAL;
   for (uint32_t i = 0; i < n; i++)
-    if (t[i].dst.family != AF_INET || t[i].src.family != AF_INET) return -EINVAL;
+    if ((t[i].dst.family != AF_INET && t[i].dst.family != AF_INET6) ||
+        t[i].src.family != t[i].dst.family)
+      return -EINVAL;
   struct hoptrace *ht = calloc(1, sizeof *ht);
   if (!ht) return -ENOMEM;
   ht->c = *c;
@@ -139,15 +180,20 @@ int hoptrace_new(struct hoptrace **out, const struct hoptrace_cfg *c,
     struct htgt *g = &ht->t[i];
     g->t = t[i];
     struct {
-      uint32_t dst;
+      uint8_t dst[16];
       uint16_t dport;
       uint8_t proto, tag;
-    } in = {t[i].dst.v4.s_addr, t[i].dport, t[i].proto, 0x7e};
+    } in;
+    memset(&in, 0, sizeof in);
+    memcpy(in.dst, t[i].dst.b, 16);
+    in.dport = t[i].dport;
+    in.proto = t[i].proto;
+    in.tag = 0x7e;
     uint64_t h = cookie_siphash(c->key, &in, sizeof in);
     g->hash8 = (uint8_t)(h >> 56);
     g->icmp_id = (uint16_t)(h >> 40);
     g->seq_base = (uint32_t)h & 0xffffff00u;
-    struct cookie_flow f = {AF_INET, &t[i].src.v4, &t[i].dst.v4, 0, t[i].dport, t[i].proto};
+    struct cookie_flow f = {t[i].dst.family, t[i].src.b, t[i].dst.b, 0, t[i].dport, t[i].proto};
     g->sport = c->sport_hi >= c->sport_lo ? cookie_src_port(c->key, &f, c->sport_lo, c->sport_hi)
                                           : 40000;
     int d = t[i].dist;
@@ -156,14 +202,14 @@ int hoptrace_new(struct hoptrace **out, const struct hoptrace_cfg *c,
     g->up_wanted = true;
     g->down = d - 1;
     g->follow = -1;
-    ht->by_addr[i] = (struct akey){ntohl(t[i].dst.v4.s_addr), i};
+    ht->by_addr[i] = akey_of(&t[i].dst, i);
   }
   qsort(ht->by_addr, n, sizeof *ht->by_addr, akey_cmp);
   /* the first target (group order) of each /24 leads the others of it:
    * it walks its whole path at once, they one TTL at a time behind it */
   for (uint32_t k = 0; k < n;) {
     uint32_t e = k, first = ht->by_addr[k].i;
-    while (e < n && (ht->by_addr[e].a >> 8) == (ht->by_addr[k].a >> 8)) {
+    while (e < n && same_net(&ht->by_addr[e], &ht->by_addr[k])) {
       if (ht->by_addr[e].i < first) first = ht->by_addr[e].i;
       e++;
     }
@@ -195,6 +241,7 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
   ip.dst = g->t.dst;
   ip.ttl = (uint8_t)ttl;
   ip.id = (uint16_t)(g->hash8 << 8 | token);
+  ip.flow = ip.id; /* IPv6: the flow label carries it */
   int len = -1;
   if (g->t.proto == IPPROTO_TCP) {
     tw_pkt_tcp tcp;
@@ -211,6 +258,13 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
     len = tw_pkt_build_tcp(buf, sizeof buf, &ip, &tcp, NULL, 0);
   } else if (g->t.proto == IPPROTO_UDP) {
     len = tw_pkt_build_udp(buf, sizeof buf, &ip, g->sport, g->t.dport, NULL, 0);
+  } else if (is6(g)) {
+    tw_pkt_icmp6 ic;
+    memset(&ic, 0, sizeof ic);
+    ic.type = ICMP6_ECHO;
+    ic.id = g->icmp_id;
+    ic.seq = token;
+    len = tw_pkt_build_icmp(buf, sizeof buf, &ip, NULL, &ic, NULL, 0);
   } else {
     tw_pkt_icmp ic;
     memset(&ic, 0, sizeof ic);
@@ -228,7 +282,8 @@ static void send_probe(struct hoptrace *ht, struct htgt *g, int ttl, uint64_t no
    * times out and goes again, as a lost one would */
   h->wire_ns = 0;
   if (len > 0 && ht->c.send) ht->c.send(ht->c.send_arg, buf, (size_t)len);
-  else if (len > 0 && ht->c.rs4) tw_rawsend(ht->c.rs4, buf, (size_t)len, on_sent, h);
+  else if (len > 0 && (is6(g) ? ht->c.rs6 : ht->c.rs4))
+    tw_rawsend(is6(g) ? ht->c.rs6 : ht->c.rs4, buf, (size_t)len, on_sent, h);
 }
 
 static bool tgt_done(const struct htgt *g) {
@@ -295,7 +350,7 @@ static void check_end(struct hoptrace *ht) {
 
 /* ---- 3. input --------------------------------------------------------------- */
 
-static int cache_add(struct hcache *c, struct in_addr a, uint32_t tgt) {
+static int cache_add(struct hcache *c, const tw_pkt_addr *a, uint32_t tgt) {
   if (c->n == c->cap) {
     uint32_t cap = c->cap ? c->cap * 2 : 8;
     struct hkey *v = realloc(c->v, cap * sizeof *v);
@@ -303,13 +358,13 @@ static int cache_add(struct hcache *c, struct in_addr a, uint32_t tgt) {
     c->v = v;
     c->cap = cap;
   }
-  c->v[c->n++] = (struct hkey){a, tgt};
+  c->v[c->n++] = (struct hkey){*a, tgt};
   return 0;
 }
 
-static int cache_find(const struct hcache *c, struct in_addr a) {
+static int cache_find(const struct hcache *c, const tw_pkt_addr *a) {
   for (uint32_t k = 0; k < c->n; k++)
-    if (c->v[k].addr.s_addr == a.s_addr) return (int)c->v[k].tgt;
+    if (tw_pkt_addr_eq(&c->v[k].addr, a)) return (int)c->v[k].tgt;
   return -1;
 }
 
@@ -330,7 +385,7 @@ static void share(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_add
   uint32_t me = (uint32_t)(g - ht->t);
   if (g->follow >= 0 && ttl <= g->follow_ttl) return;
   struct hcache *c = &ht->cache[ttl];
-  int other = cache_find(c, from->v4);
+  int other = cache_find(c, from);
   if (other >= 0 && (uint32_t)other != me) {
     /* a deeper shared router: follow the target that met it, unless its
      * own path is taken from g's */
@@ -350,7 +405,7 @@ static void share(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_add
       return;
     }
   }
-  cache_add(c, from->v4, me); /* out of memory: no sharing, no harm */
+  cache_add(c, from, me); /* out of memory: no sharing, no harm */
 }
 
 /* g's hop at ttl is settled (answered or given up): the targets it leads
@@ -402,8 +457,8 @@ static void record(struct hoptrace *ht, struct htgt *g, int ttl, const tw_pkt_ad
     /* the path ends here: the target, or a router that says no; another
      * target meeting this address at this TTL takes g's hops */
     if (!g->end_ttl || ttl < g->end_ttl) g->end_ttl = ttl;
-    if (cache_find(&ht->cache[ttl], from->v4) < 0)
-      cache_add(&ht->cache[ttl], from->v4, (uint32_t)(g - ht->t));
+    if (cache_find(&ht->cache[ttl], from) < 0)
+      cache_add(&ht->cache[ttl], from, (uint32_t)(g - ht->t));
     if (ttl <= g->up) {
       g->up_done = true;
       g->up_wanted = false;
@@ -430,8 +485,11 @@ static int token_ttl(const struct htgt *g, unsigned token) {
 }
 
 static void input_error(struct hoptrace *ht, const tw_rx *rx, uint64_t now) {
-  if (rx->ethertype != TW_ETH_IP4 || rx->proto != IPPROTO_ICMP ||
-      (rx->icmp_type != ICMP_TIMXCEED && rx->icmp_type != ICMP_UNREACH)) {
+  bool v6 = rx->ethertype == TW_ETH_IP6;
+  bool te = v6 ? rx->icmp_type == ICMP6_TIMXCEED : rx->icmp_type == ICMP_TIMXCEED;
+  bool un = v6 ? rx->icmp_type == ICMP6_UNREACH : rx->icmp_type == ICMP_UNREACH;
+  if (rx->proto != (v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP) || (!te && !un) ||
+      (!v6 && rx->ethertype != TW_ETH_IP4)) {
     ht->st.unsolicited++;
     return;
   }
@@ -442,22 +500,24 @@ static void input_error(struct hoptrace *ht, const tw_rx *rx, uint64_t now) {
     return;
   }
   struct htgt *g = find_target(ht, &q.dst);
-  unsigned token = q.ipid & 0xff;
-  bool ok = g && q.src.s_addr == g->t.src.v4.s_addr && q.proto == g->t.proto &&
-            (q.ipid >> 8) == g->hash8;
+  unsigned mark = q.dst.family == AF_INET6 ? (unsigned)(q.flow & 0xffff) : q.ipid;
+  unsigned token = mark & 0xff;
+  uint8_t l4 = g && g->t.proto == IPPROTO_ICMP && is6(g) ? IPPROTO_ICMPV6 : g ? g->t.proto : 0;
+  bool ok = g && tw_pkt_addr_eq(&q.src, &g->t.src) && q.proto == l4 && (mark >> 8) == g->hash8;
   if (ok && q.proto == IPPROTO_TCP)
     ok = q.sport == g->sport && q.dport == g->t.dport && q.seq == (g->seq_base | token);
   else if (ok && q.proto == IPPROTO_UDP)
     ok = q.sport == g->sport && q.dport == g->t.dport;
   else if (ok)
-    ok = q.icmp_type == ICMP_ECHO && q.icmp_id == g->icmp_id && q.icmp_seq == token;
+    ok = q.icmp_type == (is6(g) ? ICMP6_ECHO : ICMP_ECHO) && q.icmp_id == g->icmp_id &&
+         q.icmp_seq == token;
   int ttl = ok ? token_ttl(g, token) : 0;
   if (!ttl) {
     ht->st.unsolicited++;
     return;
   }
   /* unreachable from the target itself (UDP port closed) is its answer */
-  bool unreach = rx->icmp_type == ICMP_UNREACH;
+  bool unreach = un;
   record(ht, g, ttl, &rx->src, unreach, now, rx->frame ? rx->frame->ts_ns : 0);
 }
 
@@ -467,7 +527,9 @@ void hoptrace_input(struct hoptrace *ht, const tw_rx *rx, uint64_t now_ns) {
     input_error(ht, rx, now_ns);
     return;
   }
-  struct htgt *g = rx->ethertype == TW_ETH_IP4 ? find_target(ht, &rx->src.v4) : NULL;
+  struct htgt *g = rx->ethertype == TW_ETH_IP4 || rx->ethertype == TW_ETH_IP6
+                       ? find_target(ht, &rx->src)
+                       : NULL;
   unsigned token = 0;
   bool ok = false;
   if (g && rx->proto == IPPROTO_TCP && g->t.proto == IPPROTO_TCP && g->t.ack) {
@@ -479,8 +541,10 @@ void hoptrace_input(struct hoptrace *ht, const tw_rx *rx, uint64_t now_ns) {
     ok = rx->sport == g->t.dport && rx->dport == g->sport && (rx->tcp_flags & (TW_TCP_RST | TW_TCP_SYN)) &&
          (rx->tcp_flags & TW_TCP_ACK) && (seq & 0xffffff00u) == g->seq_base;
     token = seq & 0xff;
-  } else if (g && rx->proto == IPPROTO_ICMP && g->t.proto == IPPROTO_ICMP) {
-    ok = rx->icmp_type == ICMP_ECHO_REPLY && rx->icmp_id == g->icmp_id && rx->icmp_seq < 256;
+  } else if (g && g->t.proto == IPPROTO_ICMP &&
+             rx->proto == (is6(g) ? IPPROTO_ICMPV6 : IPPROTO_ICMP)) {
+    ok = rx->icmp_type == (is6(g) ? ICMP6_ECHO_REPLY : ICMP_ECHO_REPLY) &&
+         rx->icmp_id == g->icmp_id && rx->icmp_seq < 256;
     token = rx->icmp_seq;
   }
   int ttl = ok ? token_ttl(g, token) : 0;
@@ -547,10 +611,9 @@ int hoptrace_start(struct hoptrace *ht) {
   for (int i = 0; i < ht->c.nsrcs; i++) {
     tw_match m;
     memset(&m, 0, sizeof m);
-    m.fields = TW_M_DST | TW_M_ETHERTYPE;
-    m.ethertype = TW_ETH_IP4;
+    m.fields = TW_M_DST;
     m.dst = ht->c.srcs[i];
-    if (m.dst.family != AF_INET) continue;
+    if (m.dst.family != AF_INET && m.dst.family != AF_INET6) continue;
     if ((err = tw_wait(ht->c.loop, &ht->w[i], &m, TW_WAIT_ERRORS, 0, on_rx, ht)) < 0) return err;
   }
   uint64_t every = ht->c.min_timeout_ns / 4;

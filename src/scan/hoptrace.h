@@ -13,11 +13,11 @@
  *
  * Replies come through the dispatcher (TW_WAIT_ERRORS): ICMP time exceeded
  * and unreachable quoting our probe, SYN+ACK/RST or echo reply from the
- * target. Every probe carries a token (TTL and try) in its IP ID, and in
- * the TCP sequence number or the ICMP echo sequence, next to a keyed hash
- * of the target, so a reply names its probe without a lookup table. A
- * reply that is cut short, names no probe of ours or repeats one is
- * counted and dropped. IPv4 only. */
+ * target. Every probe carries a token (TTL and try) in its IPv4 ID or
+ * IPv6 flow label, and in the TCP sequence number or the ICMP echo
+ * sequence, next to a keyed hash of the target, so a reply names its probe
+ * without a lookup table. A reply that is cut short, names no probe of
+ * ours or repeats one is counted and dropped. */
 #ifndef TRAWL_HOPTRACE_H
 #define TRAWL_HOPTRACE_H
 
@@ -34,25 +34,28 @@
 #define HOPTRACE_MAX_TTL 50 /* as Nmap */
 #define HOPTRACE_MAX_SRCS 8
 
-/* The first bytes of a quoted IPv4 probe. */
+/* The first bytes of a quoted probe. */
 struct hoptrace_quote {
-  struct in_addr src, dst;
-  uint8_t proto, ttl;
-  uint16_t ipid;
+  tw_pkt_addr src, dst;
+  uint8_t proto, ttl;    /* upper-layer protocol, TTL / hop limit */
+  uint16_t ipid;         /* IPv4 */
+  uint32_t flow;         /* IPv6 flow label */
   uint16_t sport, dport; /* TCP / UDP */
   uint32_t seq;          /* TCP */
   uint8_t icmp_type;     /* ICMP */
   uint16_t icmp_id, icmp_seq;
 };
-/* Parse the IPv4 header and 8 bytes of upper layer quoted in an ICMP
- * error (q: the quoted IP header, len bytes there). Returns 0, or -1 when
- * it is not IPv4, its header length is bad, it is a later fragment or the
- * 8 bytes are cut short. Never reads past len. */
+/* Parse the IP header and 8 bytes of upper layer quoted in an ICMP or
+ * ICMPv6 error (q: the quoted IP header, len bytes there). Returns 0, or
+ * -1 when it is neither IPv4 nor IPv6, an IPv4 header length is bad, it is
+ * a later fragment, an IPv6 extension header comes first, or the 8 bytes
+ * are cut short. Never reads past len. */
 int hoptrace_quote_parse(const uint8_t *q, size_t len, struct hoptrace_quote *out);
 
 struct hoptrace_target {
-  tw_pkt_addr dst, src; /* IPv4 */
-  uint8_t proto;        /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP */
+  tw_pkt_addr dst, src; /* IPv4 or IPv6 (the same family) */
+  uint8_t proto;        /* IPPROTO_TCP, IPPROTO_UDP or IPPROTO_ICMP (echo;
+                           ICMPv6 echo for IPv6) */
   bool ack;             /* TCP: ACK probes (answered by RST), not SYN */
   uint16_t dport;
   int dist;             /* known distance in hops; 0: unknown (start at 1) */
@@ -60,7 +63,7 @@ struct hoptrace_target {
 
 struct hoptrace_cfg {
   tw_loop *loop;
-  tw_rawsock *rs4;   /* NULL: probes are only counted (tests) */
+  tw_rawsock *rs4, *rs6; /* NULL: probes are only counted (tests) */
   const struct cookie_key *key;
   uint16_t sport_lo, sport_hi;
   const tw_pkt_addr *srcs; /* a waiter each (0: none, tests feed input) */

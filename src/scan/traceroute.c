@@ -219,9 +219,15 @@ static void ptr_pump(struct trstage *st) {
     *q = (struct ptrq){st, k};
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof ss);
-    struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-    sin->sin_family = AF_INET;
-    sin->sin_addr = st->names[k].a.v4;
+    if (st->names[k].a.family == AF_INET6) {
+      struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_addr = st->names[k].a.v6;
+    } else {
+      struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+      sin->sin_family = AF_INET;
+      sin->sin_addr = st->names[k].a.v4;
+    }
     if (tw_reverse(st->r, NULL, (struct sockaddr *)&ss, on_ptr_q, q) < 0) {
       free(q);
       continue;
@@ -289,7 +295,7 @@ static double tr_progress(const void *ctx) {
 /* ---- 2. probe --------------------------------------------------------------- */
 
 int traceroute_start(struct scan *s) {
-  if (!s->raw || !s->rs4 || s->nhosts == 0) return 0;
+  if (!s->raw || (!s->rs4 && !s->rs6) || s->nhosts == 0) return 0;
   struct trstage *st = calloc(1, sizeof *st);
   if (!st) return -ENOMEM;
   st->s = s;
@@ -299,7 +305,8 @@ int traceroute_start(struct scan *s) {
   int err = st->tg && st->how ? tw_timer_new(s->loop, &st->end, st) : -ENOMEM;
   for (uint32_t i = 0; i < s->nhosts && err == 0; i++) {
     struct ghost *g = &s->hosts[i];
-    if (!g->up || g->timedout || g->addr.family != AF_INET) continue;
+    if (!g->up || g->timedout) continue;
+    if (g->addr.family == AF_INET6 ? !s->rs6 : !s->rs4) continue;
     if (tw_pkt_addr_eq(&g->addr, scan_src(s, i))) continue; /* ourselves */
     struct host_result *r = scan_settled_host(s, i);
     if (!r) {
@@ -324,6 +331,7 @@ int traceroute_start(struct scan *s) {
   struct hoptrace_cfg hc = {0};
   hc.loop = s->loop;
   hc.rs4 = s->rs4;
+  hc.rs6 = s->rs6;
   hc.key = &s->key;
   hc.sport_lo = s->sport_lo;
   hc.sport_hi = s->sport_hi;

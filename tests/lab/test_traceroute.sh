@@ -15,6 +15,7 @@
 #   -sn         host discovery only: the probe that found each host
 #               (an ACK to port 80 through fw, an echo elsewhere), hops
 #               compared with nmap -sn --traceroute the same way
+#   IPv6        -6 on web, dns, r2 and lan1 the same way against nmap -6
 #   path        in1 is 4 hops through fw; in3's and in4's traces stop at
 #               fw;
 #               lan1 is one hop with no probe named ("TRACEROUTE" alone)
@@ -68,6 +69,19 @@ if [[ $res == *" differ=0 "* ]] && [ "$(sed -n 's/.* hosts=//p' <<<"$res")" -ge 
 else nok "-sn --traceroute: hops differ from nmap's: $res"; fi
 check "-sn: in1 traced with port 80/tcp (the ACK probe fw lets through)" \
   bash -c "\"$PY\" \"$TRES\" hops \"$OUT/trsn.xml\" | grep -q \"^$LAB_IN1_IP tcp/80 \""
+
+# ---- IPv6
+T6="$LAB_WEB_IP6 $LAB_DNS_IP6 $LAB_R2_IP6 $LAB_LAN1_IP6"
+# shellcheck disable=SC2086
+TR 120 -6 -sS -p 22,80 --traceroute -oX "$OUT/tr6.xml" $T6
+# shellcheck disable=SC2086
+NM 300 -6 -sS -p 22,80 --traceroute -oX "$OUT/nm6.xml" $T6
+"$PY" "$TRES" compare "$OUT/tr6.xml" "$OUT/nm6.xml" >"$TMP/cmp6.txt"
+sed 's/^/  -6: /' "$TMP/cmp6.txt"
+res=$(grep '^RESULT' "$TMP/cmp6.txt")
+if [[ $res == *" differ=0 hosts=4" ]]; then ok "-6 --traceroute: every host's hops as nmap's: $res"
+else nok "-6 --traceroute: hops differ from nmap's: $res"; fi
+check "trawl's IPv6 XML is valid against nmap.dtd" valid_xml "$OUT/tr6.xml"
 
 # ---- the path through the firewall
 "$PY" "$TRES" hops "$OUT/tr.xml" >"$TMP/hops.txt"

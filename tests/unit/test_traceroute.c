@@ -7,7 +7,7 @@
  * hoptrace_input(); time is passed explicitly to hoptrace_tick().
  *
  *   quote      the quoted probe of an ICMP error: TCP, UDP, ICMP, IP
- *              options; cut short, not IPv4, a bad header length, a later
+ *              options, IPv6 (flow label; an extension header refused); cut short, not IPv4, a bad header length, a later
  *              fragment -> refused; every prefix of random bytes is safe
  *   hop table  two targets of one /24: the first walks TTL 3, 2, 1 at
  *              once, the second one TTL at a time and follows the first on
@@ -196,7 +196,7 @@ static void test_quote(void **state) {
   assert_int_equal(q.sport, 41234);
   assert_int_equal(q.dport, 80);
   assert_int_equal(q.seq, 0x11223344);
-  assert_memory_equal(&q.dst, &ip.dst.v4, 4);
+  assert_memory_equal(&q.dst.v4, &ip.dst.v4, 4);
   assert_int_equal(hoptrace_quote_parse(b, 27, &q), -1); /* cut in the TCP bytes */
   assert_int_equal(hoptrace_quote_parse(b, 19, &q), -1);
   assert_int_equal(hoptrace_quote_parse(NULL, 0, &q), -1);
@@ -236,6 +236,26 @@ static void test_quote(void **state) {
   assert_int_equal(q.icmp_type, 8);
   assert_int_equal(q.icmp_id, 0x5151);
   assert_int_equal(q.icmp_seq, 13);
+  /* IPv6: the flow label, the upper layer right after the header */
+  tw_pkt_ipspec ip6;
+  memset(&ip6, 0, sizeof ip6);
+  ip6.src = addr("2001:db8:10::2");
+  ip6.dst = addr("2001:db8:30::10");
+  ip6.ttl = 2;
+  ip6.flow = 0xab09;
+  t.seq = 0x55667788;
+  n = tw_pkt_build_tcp(b, sizeof b, &ip6, &t, NULL, 0);
+  assert_true(n >= 48);
+  assert_int_equal(hoptrace_quote_parse(b, 48, &q), 0);
+  assert_int_equal(q.dst.family, AF_INET6);
+  assert_true(tw_pkt_addr_eq(&q.dst, &ip6.dst) && tw_pkt_addr_eq(&q.src, &ip6.src));
+  assert_int_equal(q.flow, 0xab09);
+  assert_int_equal(q.ttl, 2);
+  assert_int_equal(q.seq, 0x55667788);
+  assert_int_equal(hoptrace_quote_parse(b, 47, &q), -1);
+  memcpy(c, b, 48);
+  c[6] = 0; /* hop-by-hop options first: not ours */
+  assert_int_equal(hoptrace_quote_parse(c, 48, &q), -1);
   /* random bytes, every length: never past the buffer (ASan), 0 or -1 */
   srand(7);
   uint8_t *r = malloc(64);
@@ -243,10 +263,11 @@ static void test_quote(void **state) {
     size_t len = (size_t)(rand() % 65);
     uint8_t *x = malloc(len ? len : 1);
     for (size_t k = 0; k < len; k++) x[k] = (uint8_t)rand();
-    if (len && round % 2) x[0] = (uint8_t)(0x40 | (x[0] & 15));
+    if (len && round % 2) x[0] = (uint8_t)((round % 4 == 1 ? 0x40 : 0x60) | (x[0] & 15));
     int rc = hoptrace_quote_parse(x, len, &q);
     assert_true(rc == 0 || rc == -1);
-    if (rc == 0) assert_true(len >= (size_t)(x[0] & 15) * 4 + 8);
+    if (rc == 0 && (x[0] >> 4) == 4) assert_true(len >= (size_t)(x[0] & 15) * 4 + 8);
+    if (rc == 0 && (x[0] >> 4) == 6) assert_true(len >= 48);
     free(x);
   }
   free(r);
