@@ -3,7 +3,7 @@
  * of three targets whose first probes are taken by the harness.
  *
  * The first input byte picks the mode (bit 1: the TCP target sends ACK
- * probes instead of SYNs):
+ * probes instead of SYNs; bit 2: the targets are IPv6):
  *   even  the rest is an IPv4 packet, decoded as the dispatcher does and
  *         handed to hoptrace_input(); also parsed as a quote
  *   odd   a time exceeded from a router quoting one of the real probes
@@ -63,9 +63,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   static const uint8_t proto[3] = {IPPROTO_TCP, IPPROTO_UDP, IPPROTO_ICMP};
   struct hoptrace_target t[3];
   memset(t, 0, sizeof t);
+  bool v6 = (data[0] & 4) != 0; /* bit 2: the same three over IPv6 */
+  static const char *dst6[3] = {"2001:db8:30::10", "2001:db8:30::11", "2001:db8:70::12"};
   for (int i = 0; i < 3; i++) {
-    tw_pkt_addr_parse(&t[i].dst, dst[i]);
-    tw_pkt_addr_parse(&t[i].src, "198.18.10.2");
+    tw_pkt_addr_parse(&t[i].dst, v6 ? dst6[i] : dst[i]);
+    tw_pkt_addr_parse(&t[i].src, v6 ? "2001:db8:10::2" : "198.18.10.2");
     t[i].proto = proto[i];
     t[i].dport = proto[i] == IPPROTO_ICMP ? 0 : 80;
     t[i].dist = i + 2;
@@ -99,13 +101,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (size_t k = 0; k < ql; k++) qb[k] ^= data[2 + k];
     tw_pkt_ipspec ip;
     memset(&ip, 0, sizeof ip);
-    tw_pkt_addr_parse(&ip.src, "198.18.11.2");
-    tw_pkt_addr_parse(&ip.dst, "198.18.10.2");
+    tw_pkt_addr_parse(&ip.src, v6 ? "2001:db8:11::2" : "198.18.11.2");
+    tw_pkt_addr_parse(&ip.dst, v6 ? "2001:db8:10::2" : "198.18.10.2");
     tw_pkt_icmp ic;
     memset(&ic, 0, sizeof ic);
     ic.type = 11;
+    tw_pkt_icmp6 ic6;
+    memset(&ic6, 0, sizeof ic6);
+    ic6.type = 3;
     uint8_t out[256];
-    int n = tw_pkt_build_icmp(out, sizeof out, &ip, &ic, NULL, qb, p->len);
+    int n = tw_pkt_build_icmp(out, sizeof out, &ip, v6 ? NULL : &ic, v6 ? &ic6 : NULL, qb, p->len);
     if (n > 0) feed(ht, out, (size_t)n);
   }
   const struct hoptrace_stats *st = hoptrace_stats(ht);
