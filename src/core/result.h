@@ -105,7 +105,8 @@ struct trace_hop {
 struct host_trace {
   enum scan_proto proto; /* of the probes, with port (0 for ICMP) */
   uint16_t port;
-  bool icmp;             /* ICMP echo probes ("proto 1/icmp") */
+  uint8_t icmp;          /* echo probes: 1 ICMP ("proto 1/icmp"), 58 ICMPv6
+                            ("proto 58/ipv6-icmp"); 0: TCP or UDP */
   bool direct;           /* on our link: one hop, no probe named (as Nmap) */
   struct trace_hop *hops; /* ttl 1..nhops */
   size_t nhops;

@@ -143,7 +143,8 @@ static void js_service(FILE *f, const struct port_result *p) {
 /* --traceroute: {"proto","port","hops":[{"ttl","ipaddr","rtt","host"}],
  * "same_as","same_upto"}; a silent hop has no ipaddr. */
 static void js_trace(FILE *f, const struct host_trace *t) {
-  fprintf(f, "{\"proto\":\"%s\"", t->icmp ? "icmp" : proto_name(t->proto));
+  fprintf(f, "{\"proto\":\"%s\"",
+          t->icmp ? (t->icmp == 58 ? "ipv6-icmp" : "icmp") : proto_name(t->proto));
   if (!t->icmp) fprintf(f, ",\"port\":%u", t->port);
   if (t->direct) fputs(",\"direct\":true", f);
   if (t->same_as[0]) {

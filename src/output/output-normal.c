@@ -271,7 +271,7 @@ static void nrm_trace_rtt(const struct host_trace *t, size_t k, char *rtt, size_
 static void nrm_trace(FILE *f, const struct host_trace *t) {
   fputs("\nTRACEROUTE", f);
   if (t->direct) fputc('\n', f);
-  else if (t->icmp) fputs(" (using proto 1/icmp)\n", f);
+  else if (t->icmp) fprintf(f, " (using proto %u/%s)\n", t->icmp, t->icmp == 58 ? "ipv6-icmp" : "icmp");
   else fprintf(f, " (using port %u/%s)\n", t->port, proto_name(t->proto));
   size_t first = t->same_as[0] ? (size_t)t->same_upto : 0;
   char rtt[32];

@@ -198,7 +198,7 @@ static void xml_ports(FILE *f, const struct host_result *h,
  * nmap.dtd has it; shared hops are listed in full, silent ones left out. */
 static void xml_trace(FILE *f, const struct host_trace *t) {
   fputs("<trace", f);
-  if (t->icmp) fputs(" proto=\"icmp\"", f);
+  if (t->icmp) fprintf(f, " proto=\"%s\"", t->icmp == 58 ? "ipv6-icmp" : "icmp");
   else if (!t->direct) fprintf(f, " port=\"%u\" proto=\"%s\"", t->port, proto_name(t->proto));
   fputs(">\n", f);
   for (size_t k = 0; k < t->nhops; k++) {

@@ -117,7 +117,7 @@ static int keep(struct trstage *st, uint32_t i) {
     return -ENOMEM;
   }
   const struct hoptrace_target *tg = &st->tg[i];
-  t->icmp = tg->proto == IPPROTO_ICMP;
+  if (tg->proto == IPPROTO_ICMP) t->icmp = tg->dst.family == AF_INET6 ? 58 : 1;
   t->proto = tg->proto == IPPROTO_UDP ? PROTO_UDP : PROTO_TCP;
   t->port = tg->dport;
   t->direct = st->how[i].direct;
