@@ -69,8 +69,6 @@ int main(int argc, char **argv) {
     options_free(&o);
     return 2;
   }
-  if (o.aggressive)
-    fprintf(stderr, "trawl: -A: running -sV -O -sC; --traceroute is not in trawl yet\n");
   int rc = 0;
   if (o.dry_run) {
     options_print_plan(stdout, &o);

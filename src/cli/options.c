@@ -109,7 +109,7 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT
+  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE
 };
 
 static const struct {
@@ -163,6 +163,7 @@ static const struct {
     {"fuzzy", 0, O_OSSCANGUESS},
     {"max-os-tries", 1, O_MAXOSTRIES},
     {"osscan-per-port", 0, O_OSPERPORT},
+    {"traceroute", 0, O_TRACEROUTE},
 };
 
 void options_init(struct options *o) {
@@ -474,6 +475,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_VLIGHT: o->version_intensity = 2; break;
     case O_VALL: o->version_intensity = 9; break;
     case O_VTRACE: o->version_trace = true; break;
+    case O_TRACEROUTE: o->traceroute = true; break;
     case O_VERSIONDB:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--versiondb needs a file name");
       else o->versiondb = v;
@@ -760,9 +762,13 @@ int options_finalize(struct options *o, bool is_root, char *err,
   }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
-  /* -A: version detection, OS detection and the default scripts
-   * (--traceroute is not in trawl yet: main says so) */
+  /* -A: version detection, OS detection, the default scripts and
+   * traceroute, as in Nmap. -O refuses to run unprivileged (below), as
+   * Nmap's -A does; traceroute needs raw packets too. */
   if (o->aggressive) o->version_scan = o->script_default = o->os_scan = true;
+  if (o->aggressive && priv) o->traceroute = true;
+  if (o->traceroute && !priv)
+    return opt_fail(err, errlen, "--traceroute", "traceroute needs raw packets (root or CAP_NET_RAW)");
   /* -O: raw packets are a must, as in Nmap */
   if (o->os_scan && !priv)
     return opt_fail(err, errlen, "-O", "OS detection needs root privileges (raw packets); it cannot run unprivileged");
@@ -845,7 +851,8 @@ void options_usage(FILE *f) {
 "  --version-all: intensity 9, every probe\n"
 "  --version-trace: show every probe, wait and match decision\n"
 "  --versiondb <file>: read probes from this file, not nmap-service-probes\n"
-"  -A: -sV, -O and -sC together (traceroute is not in trawl yet)\n"
+"  -A: -sV, -O, -sC and --traceroute together\n"
+"  --traceroute: trace the hop path to each host (raw packets)\n"
 "OS DETECTION:\n"
 "  -O: enable OS detection (IPv4, needs root)\n"
 "  --osscan-limit: only hosts with at least one open and one closed TCP port\n"

@@ -101,13 +101,14 @@ struct options {
                             --version-all (9); default 7, as Nmap */
   bool version_trace;    /* --version-trace: every probe, wait and match */
   const char *versiondb; /* --versiondb FILE: instead of nmap-service-probes */
-  bool aggressive;       /* -A: -sV -sC -O, and what else of --traceroute exists */
+  bool aggressive;       /* -A: -sV -O -sC --traceroute */
   /* OS detection */
   bool os_scan;          /* -O (also -A) */
   bool osscan_limit;     /* --osscan-limit: only hosts with an open and a closed TCP port */
   bool osscan_guess;     /* --osscan-guess, --fuzzy: guesses even when submittable */
   long max_os_tries;     /* --max-os-tries (default 5) */
   bool osscan_per_port;  /* --osscan-per-port: each open port on its own (implies -O) */
+  bool traceroute;       /* --traceroute (also -A when raw) */
   /* the tool itself */
   bool help, version, dry_run;
   const char *datadir;

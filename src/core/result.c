@@ -134,7 +134,15 @@ void host_result_free(struct host_result *h) {
   for (size_t i = 0; i < h->nhostscripts; i++) script_free(&h->hostscripts[i]);
   free(h->hostscripts);
   os_result_free(h->os);
+  host_trace_free(h->trace);
   host_result_init(h);
+}
+
+void host_trace_free(struct host_trace *t) {
+  if (!t) return;
+  for (size_t i = 0; i < t->nhops; i++) free(t->hops[i].name);
+  free(t->hops);
+  free(t);
 }
 
 int host_add_hostname(struct host_result *h, const char *name,

@@ -98,6 +98,27 @@ struct hostname {
 
 enum host_status { HOST_UP, HOST_DOWN, HOST_UNKNOWN };
 
+/* --traceroute: the hops toward a host, as Nmap's <trace>. A hop that never
+ * answered has addr[0] == 0 (shown "..."). Strings owned by the struct. */
+struct trace_hop {
+  int ttl;
+  char addr[46];  /* the router (or the host) that answered; "": none */
+  char *name;     /* its PTR name, or NULL */
+  double rtt_ms;  /* < 0: unknown */
+};
+struct host_trace {
+  enum scan_proto proto; /* of the probes, with port (0 for ICMP) */
+  uint16_t port;
+  uint8_t icmp;          /* echo probes: 1 ICMP ("proto 1/icmp"), 58 ICMPv6
+                            ("proto 58/ipv6-icmp"); 0: TCP or UDP */
+  bool direct;           /* on our link: one hop, no probe named (as Nmap) */
+  struct trace_hop *hops; /* ttl 1..nhops */
+  size_t nhops;
+  char same_as[46];      /* hops 1..same_upto are those of this host; "": none */
+  int same_upto;
+};
+void host_trace_free(struct host_trace *t);
+
 struct host_result {
   struct tgt_addr addr;
   bool has_mac;
@@ -119,6 +140,7 @@ struct host_result {
   struct script_result *hostscripts;
   size_t nhostscripts;
   struct os_result *os; /* -O (core/os-result.h); NULL: not run */
+  struct host_trace *trace; /* --traceroute; NULL: none */
 };
 
 enum scan_type { SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP };

@@ -141,6 +141,36 @@ static void js_service(FILE *f, const struct port_result *p) {
   fputc('}', f);
 }
 
+/* --traceroute: {"proto","port","hops":[{"ttl","ipaddr","rtt","host"}],
+ * "same_as","same_upto"}; a silent hop has no ipaddr. */
+static void js_trace(FILE *f, const struct host_trace *t) {
+  fprintf(f, "{\"proto\":\"%s\"",
+          t->icmp ? (t->icmp == 58 ? "ipv6-icmp" : "icmp") : proto_name(t->proto));
+  if (!t->icmp) fprintf(f, ",\"port\":%u", t->port);
+  if (t->direct) fputs(",\"direct\":true", f);
+  if (t->same_as[0]) {
+    fputs(",\"same_as\":", f);
+    js_str(f, t->same_as);
+    fprintf(f, ",\"same_upto\":%d", t->same_upto);
+  }
+  fputs(",\"hops\":[", f);
+  for (size_t k = 0; k < t->nhops; k++) {
+    const struct trace_hop *hp = &t->hops[k];
+    fprintf(f, "%s{\"ttl\":%d", k ? "," : "", hp->ttl);
+    if (hp->addr[0]) {
+      fputs(",\"ipaddr\":", f);
+      js_str(f, hp->addr);
+      if (hp->rtt_ms >= 0) fprintf(f, ",\"rtt\":%.3f", hp->rtt_ms);
+    }
+    if (hp->name) {
+      fputs(",\"host\":", f);
+      js_str(f, hp->name);
+    }
+    fputc('}', f);
+  }
+  fputs("]}", f);
+}
+
 static void js_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
@@ -249,6 +279,10 @@ static void js_host(struct output *o, const struct host_result *h) {
   if (h->nhostscripts) {
     js_key(f, &first, "hostscripts");
     js_scripts(f, h->hostscripts, h->nhostscripts);
+  }
+  if (h->trace) {
+    js_key(f, &first, "trace");
+    js_trace(f, h->trace);
   }
   fputs("}\n", f);
 }

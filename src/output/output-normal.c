@@ -252,6 +252,63 @@ static void nrm_ports(struct output *o, const struct host_result *h,
   free(shown);
 }
 
+/* --traceroute, as Nmap prints it: a table HOP RTT ADDRESS, hops shared
+ * with an earlier host in one "-" line, silent hops as "..." in the RTT
+ * column, a run of them as "... last". */
+static size_t nrm_trace_silent(const struct host_trace *t, size_t k) {
+  while (k + 1 < t->nhops && !t->hops[k + 1].addr[0]) k++;
+  return k;
+}
+
+static void nrm_trace_rtt(const struct host_trace *t, size_t k, char *rtt, size_t cap) {
+  const struct trace_hop *hp = &t->hops[k];
+  size_t e = hp->addr[0] ? k : nrm_trace_silent(t, k);
+  if (!hp->addr[0] && e > k) snprintf(rtt, cap, "... %d", t->hops[e].ttl);
+  else if (!hp->addr[0]) snprintf(rtt, cap, "...");
+  else if (hp->rtt_ms >= 0) snprintf(rtt, cap, "%.2f ms", hp->rtt_ms);
+  else snprintf(rtt, cap, "--");
+}
+
+static void nrm_trace(FILE *f, const struct host_trace *t) {
+  fputs("\nTRACEROUTE", f);
+  if (t->direct) fputc('\n', f);
+  else if (t->icmp) fprintf(f, " (using proto %u/%s)\n", t->icmp, t->icmp == 58 ? "ipv6-icmp" : "icmp");
+  else fprintf(f, " (using port %u/%s)\n", t->port, proto_name(t->proto));
+  size_t first = t->same_as[0] ? (size_t)t->same_upto : 0;
+  char rtt[32];
+  int wh = 3, wr = 3; /* "HOP", "RTT" */
+  for (size_t k = first; k < t->nhops; k++) {
+    int n = snprintf(rtt, sizeof rtt, "%d", t->hops[k].ttl);
+    if (n > wh) wh = n;
+    nrm_trace_rtt(t, k, rtt, sizeof rtt);
+    if ((int)strlen(rtt) > wr) wr = (int)strlen(rtt);
+    if (!t->hops[k].addr[0]) k = nrm_trace_silent(t, k);
+  }
+  fprintf(f, "%-*s %-*s ADDRESS\n", wh, "HOP", wr, "RTT");
+  if (first > 0) {
+    fprintf(f, "%-*s ", wh, "-");
+    if (first == 1) fputs("Hop 1 is", f);
+    else fprintf(f, "Hops 1-%zu are", first);
+    fprintf(f, " the same as for %s\n", t->same_as);
+  }
+  for (size_t k = first; k < t->nhops; k++) {
+    const struct trace_hop *hp = &t->hops[k];
+    nrm_trace_rtt(t, k, rtt, sizeof rtt);
+    if (!hp->addr[0]) {
+      fprintf(f, "%-*d %s\n", wh, hp->ttl, rtt);
+      k = nrm_trace_silent(t, k);
+      continue;
+    }
+    fprintf(f, "%-*d %-*s ", wh, hp->ttl, wr, rtt);
+    if (hp->name) {
+      nrm_puts(f, hp->name, false);
+      fprintf(f, " (%s)\n", hp->addr);
+    } else {
+      fprintf(f, "%s\n", hp->addr);
+    }
+  }
+}
+
 static void nrm_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char buf[64];
@@ -307,6 +364,7 @@ static void nrm_host(struct output *o, const struct host_result *h) {
     fputs("\nHost script results:\n", f);
     nrm_scripts(f, h->hostscripts, h->nhostscripts);
   }
+  if (h->trace) nrm_trace(f, h->trace);
   fputc('\n', f);
 }
 

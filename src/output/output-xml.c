@@ -195,6 +195,25 @@ static void xml_ports(FILE *f, const struct host_result *h,
   fputs("</ports>\n", f);
 }
 
+/* --traceroute: <trace proto port><hop ttl ipaddr rtt host/></trace> as
+ * nmap.dtd has it; shared hops are listed in full, silent ones left out. */
+static void xml_trace(FILE *f, const struct host_trace *t) {
+  fputs("<trace", f);
+  if (t->icmp) fprintf(f, " proto=\"%s\"", t->icmp == 58 ? "ipv6-icmp" : "icmp");
+  else if (!t->direct) fprintf(f, " port=\"%u\" proto=\"%s\"", t->port, proto_name(t->proto));
+  fputs(">\n", f);
+  for (size_t k = 0; k < t->nhops; k++) {
+    const struct trace_hop *hp = &t->hops[k];
+    if (!hp->addr[0]) continue;
+    fprintf(f, "<hop ttl=\"%d\"", hp->ttl);
+    xml_attr(f, "ipaddr", hp->addr);
+    if (hp->rtt_ms >= 0) fprintf(f, " rtt=\"%.2f\"", hp->rtt_ms);
+    if (hp->name) xml_attr(f, "host", hp->name);
+    fputs("/>\n", f);
+  }
+  fputs("</trace>\n", f);
+}
+
 static void xml_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
@@ -231,6 +250,7 @@ static void xml_host(struct output *o, const struct host_result *h) {
   }
   output_os_xml(f, h, xml_attr);
   if (h->distance >= 0) fprintf(f, "<distance value=\"%d\"/>\n", h->distance);
+  if (h->trace) xml_trace(f, h->trace);
   if (h->srtt_us >= 0)
     fprintf(f, "<times srtt=\"%lld\" rttvar=\"%lld\" to=\"%lld\"/>\n", (long long)h->srtt_us,
             (long long)(h->rttvar_us < 0 ? 0 : h->rttvar_us),

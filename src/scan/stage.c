@@ -6,6 +6,7 @@
 #include "scan/stage.h"
 
 #include "scan/scan.h"
+#include "scan/traceroute.h"
 
 static bool want_always(const struct scan *s) { return true; }
 static bool want_assume_up(const struct scan *s) { return s->o->skip_discovery; }
@@ -20,6 +21,7 @@ static bool want_udp(const struct scan *s) { return want_scan(s, SCAN_UDP); }
 static bool want_scripts(const struct scan *s) { return s->scripts != NULL; }
 static bool want_version(const struct scan *s) { return s->vdb != NULL; }
 static bool want_os(const struct scan *s) { return s->osdb != NULL; }
+static bool want_traceroute(const struct scan *s) { return s->o->traceroute && s->raw; }
 
 /* -Pn: every host of the group is taken as up, as Nmap does. */
 static int start_assume_up(struct scan *s) {
@@ -41,6 +43,7 @@ const struct stage scan_stages[] = {
     {"udp", true, want_udp, stage_udp},
     {"version", false, want_version, stage_version},
     {"os", false, want_os, stage_os},
+    {"traceroute", false, want_traceroute, traceroute_start},
     {"reverse-dns", false, want_always, stage_rdns},
     {"scripts", false, want_scripts, stage_scripts},
 };

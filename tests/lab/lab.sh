@@ -20,7 +20,7 @@ SELF=$(readlink -f "${BASH_SOURCE[0]}")
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # Every namespace of the lab (without prefix), in creation order.
-NSS=(scan r1 r2 sw lan1 lan2 lan3 bgw big web dns win nat nata natb udp)
+NSS=(scan r1 r2 sw lan1 lan2 lan3 bgw big web dns win nat nata natb udp fw in1 in2 in3 in4)
 
 # ---------------------------------------------------------------- addresses
 # The ground truth; `lab.sh env` prints it, README.md explains it.
@@ -42,6 +42,15 @@ LAN2_IP=198.18.1.12  LAN2_IP6=2001:db8:1::12  LAN2_MAC=02:74:77:01:00:0c
 LAN3_IP=198.18.1.13  LAN3_IP6=2001:db8:1::13  LAN3_MAC=02:74:77:01:00:0d
 LAN_DEAD_IP=198.18.1.99
 BGW_IP=198.18.20.1   BGW_IP_B=198.18.21.1
+# Behind r2, a firewall router (fw) and its inside segment 198.18.70.0/24:
+# in1 (port 80 open) and in2 (port 80 closed) get new TCP to port 80 only;
+# everything new to in3 is dropped (traceroute stops at fw); new packets
+# to in4 pass only with a TTL a real client's packets have (>= 40): a
+# traceroute's probes do not, the copies otrace sends inside an
+# established connection do.
+FW_IP=198.18.30.50   FW_IP_B=198.18.70.1
+IN1_IP=198.18.70.10  IN2_IP=198.18.70.11  IN3_IP=198.18.70.12  IN4_IP=198.18.70.13
+FW_NET=198.18.70.0/24
 BIG_IP=198.18.21.2   BIG_NET=198.19.0.0/16
 
 # ---------------------------------------------------------------- helpers
@@ -241,6 +250,8 @@ host-record=lan1.lab.test,$LAN1_IP,$LAN1_IP6
 host-record=lan2.lab.test,$LAN2_IP,$LAN2_IP6
 host-record=lan3.lab.test,$LAN3_IP,$LAN3_IP6
 host-record=big.lab.test,$BIG_IP
+host-record=fw.lab.test,$FW_IP
+host-record=in1.lab.test,$IN1_IP
 cname=www.lab.test,web.lab.test
 txt-record=version.lab.test,"trawl lab"
 EOF
@@ -268,6 +279,9 @@ LISTEN=(
   "udp tcp:53 udp:53 udp:7 udp:123 udp:161"
   "lan1 tcp:2323"
   "big tcp:22 tcp:80 tcp:443"
+  "in1 tcp:80"
+  "in3 tcp:80"
+  "in4 tcp:80"
 )
 
 listening() { # NS proto:port... -> 0 when all listen
@@ -362,7 +376,7 @@ build() {
   # on the UDP host (see below) so that results are deterministic.
   for n in "${NSS[@]}"; do
     local fwd=0
-    case $n in r1 | r2 | bgw | nat) fwd=1 ;; esac
+    case $n in r1 | r2 | bgw | nat | fw) fwd=1 ;; esac
     ns_common "$n" $fwd
   done
   # The wire under the LAN carries no IP of its own.
@@ -376,7 +390,7 @@ build() {
   # The big host answers 3 x 65,536 SYNs quickly.
   sysc big net.ipv4.tcp_max_syn_backlog=262144 net.core.somaxconn=65535 \
     net.ipv4.tcp_syncookies=1 net.ipv4.tcp_synack_retries=1
-  for n in scan r1 r2 sw bgw nat web dns udp nata lan1 lan3 big; do stack $n linux; done
+  for n in scan r1 r2 sw bgw nat web dns udp nata lan1 lan3 big fw in1 in2 in3 in4; do stack $n linux; done
   for n in win natb lan2; do stack $n win; done
 
   # --- scanner <-> r1 <-> r2: the routed path
@@ -405,7 +419,7 @@ build() {
   ipn r2 link set br0 up
   ipn r2 addr add $R2_IP_B/24 dev br0
   ipn r2 addr add $R2_IP6_B/64 dev br0 nodad
-  for n in web dns win nat udp; do
+  for n in web dns win nat udp fw; do
     veth r2 "h-$n" "$n" eth0
     ipn r2 link set "h-$n" master br0 up
   done
@@ -414,6 +428,34 @@ build() {
   host_addr win eth0 $WIN_IP/24 $R2_IP_B "" "" $ADVMSS_WIN
   host_addr nat eth0 $NAT_IP/24 $R2_IP_B
   host_addr udp eth0 $UDP_IP/24 $R2_IP_B
+  host_addr fw eth0 $FW_IP/24 $R2_IP_B
+
+  # --- firewall router fw and its inside hosts (a 4-hop path)
+  ipn r1 route add $FW_NET via $R2_IP dev n0
+  ipn r2 route add $FW_NET via $FW_IP dev br0
+  ipn fw link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+  ipn fw link set br0 up
+  ipn fw addr add $FW_IP_B/24 dev br0
+  for n in in1 in2 in3 in4; do
+    veth fw "h-$n" "$n" eth0
+    ipn fw link set "h-$n" master br0 up
+  done
+  host_addr in1 eth0 $IN1_IP/24 $FW_IP_B
+  host_addr in2 eth0 $IN2_IP/24 $FW_IP_B
+  host_addr in3 eth0 $IN3_IP/24 $FW_IP_B
+  host_addr in4 eth0 $IN4_IP/24 $FW_IP_B
+  nsx fw nft -f - <<EOF
+table ip trawl_lab_fw {
+  chain inbound {
+    type filter hook forward priority filter; policy accept;
+    ct state established,related accept
+    iifname "eth0" ip daddr $IN3_IP drop
+    iifname "eth0" ip daddr $IN4_IP ip ttl < 40 drop
+    iifname "eth0" tcp dport 80 accept
+    iifname "eth0" drop
+  }
+}
+EOF
 
   # --- NAT gateway and its two inside hosts
   ipn nat link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
@@ -512,6 +554,9 @@ EOF
   banner_start web-banner web 2323 "TRAWL-LAB-BANNER web"
   banner_start win-banner win 2323 "TRAWL-LAB-BANNER win"
   banner_start lan1-banner lan1 2323 "TRAWL-LAB-BANNER lan1"
+  banner_start in1-http in1 80 "TRAWL-LAB-BANNER in1"
+  banner_start in3-http in3 80 "TRAWL-LAB-BANNER in3"
+  banner_start in4-http in4 80 "TRAWL-LAB-BANNER in4"
   udp_start udp-echo udp 7 echo
   udp_start udp-ntp udp 123 "TRAWL-LAB-UDP 123"
   udp_start udp-snmp udp 161 "TRAWL-LAB-UDP 161"
@@ -694,7 +739,7 @@ LAB_LAN_DEAD_IP='$LAN_DEAD_IP'
 LAB_DEAD_IP='$DEAD_IP'
 LAB_DEAD_IP6='$DEAD_IP6'
 LAB_UNROUTED_IP='$UNROUTED_IP'
-LAB_LIVE='$R1_IP $R1_IP_B $R2_IP $R2_IP_B $WEB_IP $DNS_IP $WIN_IP $NAT_IP $UDP_IP $LAN1_IP $LAN2_IP $LAN3_IP $BGW_IP $BGW_IP_B $BIG_IP'
+LAB_LIVE='$R1_IP $R1_IP_B $R2_IP $R2_IP_B $WEB_IP $DNS_IP $WIN_IP $NAT_IP $UDP_IP $LAN1_IP $LAN2_IP $LAN3_IP $BGW_IP $BGW_IP_B $BIG_IP $FW_IP'
 LAB_LIVE6='$R1_IP6 $R1_IP6_B $R2_IP6 $R2_IP6_B $WEB_IP6 $DNS_IP6 $LAN1_IP6 $LAN2_IP6 $LAN3_IP6'
 LAB_BGW_IP='$BGW_IP'
 LAB_BGW_IP_B='$BGW_IP_B'
@@ -702,6 +747,12 @@ LAB_BIG_IP='$BIG_IP'
 LAB_BIG_NET='$BIG_NET'
 LAB_BIG_TCP_OPEN='22 80 443'
 LAB_BIG_TCP_CLOSED='21 25 8080'
+LAB_FW_IP='$FW_IP'
+LAB_FW_NET='$FW_NET'
+LAB_IN1_IP='$IN1_IP'
+LAB_IN2_IP='$IN2_IP'
+LAB_IN3_IP='$IN3_IP'
+LAB_IN4_IP='$IN4_IP'
 EOF
   svc_env
 }

@@ -19,7 +19,7 @@ mac_of() { ip -n "${LAB_PREFIX}$1" -br link show "$2" | awk '{ print tolower($3)
 
 # ------------------------------------------------------------------ default probes
 # The LAN /24, the server segment /24, every router address, the bench path,
-# one unrouted address: 519 addresses, 15 of them live (LAB_LIVE), plus
+# one unrouted address: 519 addresses, 16 of them live (LAB_LIVE), plus
 # the scanner's own LAN address, up as localhost-response (UP).
 TARGETS="$LAB_LAN_NET 198.18.30.0/24 $LAB_R1_IP $LAB_R1_IP_B $LAB_R2_IP $LAB_BGW_IP $LAB_BGW_IP_B $LAB_BIG_IP $LAB_UNROUTED_IP"
 TR 120 -sn -n --reason $TARGETS -oX "$OUT/sn.xml" -oG "$OUT/sn.gnmap"

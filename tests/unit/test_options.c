@@ -105,8 +105,17 @@ static void test_scan_types(void **state) {
   done();
   /* -A: -sV -sC (what exists of it) */
   ok("-A 198.18.0.1");
-  assert_true(o.aggressive && o.version_scan);
+  assert_true(o.aggressive && o.version_scan && o.traceroute);
   assert_string_equal(o.scripts, "default");
+  done();
+  /* --traceroute needs raw packets; an unprivileged -A leaves it out */
+  ok("--traceroute -p 80 198.18.0.1");
+  assert_true(o.traceroute);
+  done();
+  bad("--traceroute --unprivileged 198.18.0.1",
+      "traceroute needs raw packets (root or CAP_NET_RAW): '--traceroute'");
+  ok("-A --unprivileged 198.18.0.1");
+  assert_true(o.aggressive && o.version_scan && !o.traceroute);
   done();
   /* default: SYN as root, connect otherwise */
   ok("198.18.0.1");

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""trace_results.py: the <trace> of every host in an Nmap-format XML file.
+
+  trace_results.py hops FILE
+      one line per host that has a <trace>: ADDR PROTO/PORT then TTL:IP for
+      every hop listed, in TTL order ("-" when the trace is empty)
+  trace_results.py compare TRAWL_XML NMAP_XML
+      one line per host traced by either: "same ADDR ..." or "differ ADDR
+      trawl=... nmap=...", then "RESULT same=N differ=M hosts=H"; exit 1
+      when a host differs or has no trace on one side
+"""
+import sys
+import xml.etree.ElementTree as ET
+
+
+def traces(path):
+    out = {}
+    for h in ET.parse(path).getroot().iter("host"):
+        addr = None
+        for a in h.findall("address"):
+            if a.get("addrtype") in ("ipv4", "ipv6"):
+                addr = a.get("addr")
+        t = h.find("trace")
+        if addr is None or t is None:
+            continue
+        hops = sorted((int(x.get("ttl")), x.get("ipaddr")) for x in t.findall("hop"))
+        how = "%s/%s" % (t.get("proto") or "-", t.get("port") or "-")
+        out[addr] = (how, hops)
+    return out
+
+
+def fmt(hops):
+    return " ".join("%d:%s" % h for h in hops) or "-"
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "hops":
+        for a, (how, hops) in sorted(traces(sys.argv[2]).items()):
+            print(a, how, fmt(hops))
+        return 0
+    if len(sys.argv) == 4 and sys.argv[1] == "compare":
+        t, n = traces(sys.argv[2]), traces(sys.argv[3])
+        same = differ = 0
+        for a in sorted(set(t) | set(n)):
+            th = t.get(a, (None, None))[1]
+            nh = n.get(a, (None, None))[1]
+            if th is not None and th == nh:
+                same += 1
+                print("same", a, fmt(th))
+            else:
+                differ += 1
+                print("differ", a, "trawl=" + (fmt(th) if th is not None else "none"),
+                      "nmap=" + (fmt(nh) if nh is not None else "none"))
+        print("RESULT same=%d differ=%d hosts=%d" % (same, differ, same + differ))
+        return 1 if differ else 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
