@@ -103,20 +103,20 @@ static void test_scan_types(void **state) {
   ok("-sV --version-intensity 0 198.18.0.1");
   assert_int_equal(o.version_intensity, 0);
   done();
-  /* -A: -sV -sC (what exists of it) */
+  /* -A: -sV -O -sC --traceroute */
   ok("-A 198.18.0.1");
-  assert_true(o.aggressive && o.version_scan && o.traceroute);
+  assert_true(o.aggressive && o.version_scan && o.os_scan && o.traceroute);
   assert_string_equal(o.scripts, "default");
   done();
-  /* --traceroute needs raw packets; an unprivileged -A leaves it out */
+  /* --traceroute needs raw packets; so does -O, which makes an
+   * unprivileged -A refused, as Nmap's */
   ok("--traceroute -p 80 198.18.0.1");
   assert_true(o.traceroute);
   done();
   bad("--traceroute --unprivileged 198.18.0.1",
       "traceroute needs raw packets (root or CAP_NET_RAW): '--traceroute'");
-  ok("-A --unprivileged 198.18.0.1");
-  assert_true(o.aggressive && o.version_scan && !o.traceroute);
-  done();
+  bad("-A --unprivileged 198.18.0.1",
+      "OS detection needs root privileges (raw packets); it cannot run unprivileged: '-O'");
   /* default: SYN as root, connect otherwise */
   ok("198.18.0.1");
   assert_int_equal(o.scans, SCANF(SCAN_SYN));
