@@ -12,8 +12,22 @@
  *     ECN answer and T1-T4 (how the stack answers odd segments to an open
  *     port);
  *   - the IP ID class of the SYN+ACKs (TI) and whether they carry TCP
- *     timestamps (TS U or not).
- * Pure functions, no I/O. */
+ *     timestamps (TS U or not);
+ * and, from the try's raw samples (os_perport_observe_seq):
+ *   - the TCP timestamp clock: each port's rate (ticks per second, from
+ *     the first and last timestamped SYN+ACK) and offset; two ports share
+ *     a clock when the rates agree within 25% and the second port's TSval
+ *     is where the first's clock predicts it at that time, within
+ *     4 ticks + 50 ms + 2% of the time between them;
+ *   - the IP ID counter: when both ports' SYN+ACK IDs increase (class I,
+ *     BI or RI), their samples merged in time order must still increase,
+ *     each step at most twice the larger own rate times the gap + 256;
+ *   - ISN behaviour: ISR within 24 (a factor 8 of rate) and the same GCD
+ *     class (above 9 or not);
+ *   - the closed port's RST answer (T5-T7 without TTL, CI, and its
+ *     distance), the same closed port in every try.
+ * A signal that cannot be computed for either port (too few samples,
+ * hostile values) does not count. Pure functions, no I/O. */
 #ifndef TRAWL_OS_PERPORT_H
 #define TRAWL_OS_PERPORT_H
 
@@ -21,6 +35,7 @@
 #include <stdint.h>
 
 #include "core/result.h"
+#include "os/fp-seq.h"
 #include "os/fp.h"
 
 #define OS_PERPORT_MAX 16
@@ -33,13 +48,39 @@ struct os_port_obs {
   char best[96];          /* best match's name, "" without */
   char sig[OS_PERPORT_SIG];
   uint8_t group;          /* set by os_perport_group */
+  uint32_t differs;       /* OS_PP_* that differ from group 0's first port */
+  /* os_perport_observe_seq: raw samples of the try */
+  struct os_seq_in seq;
+  int closed_distance;    /* from T5's RST, -1 without */
+  int isr;                /* SEQ ISR, -1 without */
+  int gcd_big;            /* SEQ GCD > 9: 1, 0, -1 without */
+  char closed[256];       /* T5-T7 and CI signature */
 };
+
+/* Grouping signals (bits of os_perport_differ). */
+enum {
+  OS_PP_DIST = 1u << 0,
+  OS_PP_SYNACK = 1u << 1,
+  OS_PP_TSCLOCK = 1u << 2,
+  OS_PP_IPID = 1u << 3,
+  OS_PP_ISN = 1u << 4,
+  OS_PP_RST = 1u << 5,
+};
+#define OS_PP_NSIG 6
 
 /* The stack signature of fp's open-port tests and the SYN+ACK's distance. */
 void os_perport_observe(struct os_port_obs *o, uint16_t port, const struct os_fp *fp,
                         int synack_ttl);
-/* Groups obs (same distance and signature, in port order of first
- * appearance); returns the number of groups. */
+/* Adds the try's raw samples and closed-port answer (T5 reply's TTL,
+ * -1 without) to o, after os_perport_observe with the same fp. */
+void os_perport_observe_seq(struct os_port_obs *o, const struct os_fp *fp,
+                            const struct os_seq_in *seq, int closed_ttl);
+/* The signals (OS_PP_*) by which a and b look like different stacks. */
+uint32_t os_perport_differ(const struct os_port_obs *a, const struct os_port_obs *b);
+/* The short name of signal bit k (0 <= k < OS_PP_NSIG). */
+const char *os_perport_signal_name(unsigned k);
+/* A port joins the first group whose first port it does not differ from.
+ * Groups are numbered in port order of first appearance; returns the number of groups. */
 unsigned os_perport_group(struct os_port_obs *obs, size_t n);
 /* Adds the "os-per-port" host script result to h. 0 or -ENOMEM. */
 int os_perport_report(struct host_result *h, const struct os_port_obs *obs, size_t n,

@@ -61,7 +61,7 @@ struct os_work {
   struct os_seq_in seq, best_seq;
   struct os_match_result best_res;
   uint32_t best_score;
-  int best_hops, best_synack_ttl;
+  int best_hops, best_synack_ttl, best_closed_ttl;
   bool have_best, best_unfit;
   struct os_port_obs obs[OS_PERPORT_MAX]; /* --osscan-per-port */
 };
@@ -246,6 +246,7 @@ static void oss_judge(struct os_host *oh) {
   if (oh->pport > 0) { /* --osscan-per-port: one try for each other open port */
     os_perport_observe(&w->obs[oh->pport], oh->pports[oh->pport], &w->fp,
                        os_try_reply_ttl(&w->t, OS_P_SEQ1));
+    os_perport_observe_seq(&w->obs[oh->pport], &w->fp, &w->seq, os_try_reply_ttl(&w->t, OS_P_T5));
     oss_perport_best(&w->obs[oh->pport], s->osdb, &res);
     os_match_result_free(&res);
     if (++oh->pport < oh->npports) oss_perport_next(oh);
@@ -266,6 +267,7 @@ static void oss_judge(struct os_host *oh) {
     w->best_hops = hops;
     w->best_unfit = unfit;
     w->best_synack_ttl = os_try_reply_ttl(&w->t, OS_P_SEQ1);
+    w->best_closed_ttl = os_try_reply_ttl(&w->t, OS_P_T5);
     w->have_best = true;
   } else {
     os_match_result_free(&res);
@@ -279,6 +281,7 @@ static void oss_judge(struct os_host *oh) {
     oss_start_try(oh);
   } else if (oh->npports > 1) { /* the main answer is in: now port by port */
     os_perport_observe(&w->obs[0], oh->pports[0], &w->best, w->best_synack_ttl);
+    os_perport_observe_seq(&w->obs[0], &w->best, &w->best_seq, w->best_closed_ttl);
     oss_perport_best(&w->obs[0], s->osdb, &w->best_res);
     oh->pport = 1;
     oss_perport_next(oh);

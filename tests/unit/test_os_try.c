@@ -394,8 +394,127 @@ static void test_perport(void **state) {
   free(t);
 }
 
+/* A crafted per-port observation: six SYN+ACKs 100 ms apart from t0_us,
+ * timestamps from a clock of rate Hz and offset off, IP IDs from id0 in
+ * steps of idstep. */
+static void pp_obs(struct os_port_obs *o, uint16_t port, uint64_t t0_us, double hz, uint32_t off,
+                   uint16_t id0, uint16_t idstep) {
+  memset(o, 0, sizeof *o);
+  o->port = port;
+  o->distance = 2;
+  snprintf(o->sig, sizeof o->sig, "OPS(O1=M5B4ST11NW7%%)TI=I%%TS=Y");
+  o->isr = 0x108;
+  o->gcd_big = 0;
+  o->closed_distance = 2;
+  snprintf(o->closed, sizeof o->closed, "T5(R=Y%%DF=Y%%)CI=Z%%D=2");
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) {
+    struct os_seq_sample *sm = &o->seq.syn[i];
+    sm->got = sm->has_ts = 1;
+    sm->sent_us = t0_us + i * 100000ull;
+    sm->tsval = off + (uint32_t)(hz * (double)sm->sent_us / 1e6);
+    sm->ipid = (uint16_t)(id0 + i * idstep);
+    sm->isn = 0x1000u * i;
+  }
+}
+
+/* Timestamp clock, IP ID counter, ISN and closed-port RST as grouping
+ * signals: one stack on two ports stays one group, two stacks split. */
+static void test_perport_signals(void **state) {
+  (void)state;
+  struct os_port_obs *obs = calloc(OS_PERPORT_MAX + 4, sizeof *obs);
+  /* one stack: port 80's try 2 s after port 22's, one clock, one counter
+   * (a few other packets in between) */
+  pp_obs(&obs[0], 22, 5000000, 1000, 0x12345678, 100, 1);
+  pp_obs(&obs[1], 80, 7000000, 1000, 0x12345678, 120, 1);
+  obs[1].seq.syn[3].tsval += 2; /* jitter within the tolerance */
+  obs[1].isr = 0x10C;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), 0);
+  assert_int_equal(os_perport_group(obs, 2), 1);
+  assert_int_equal(obs[1].group, 0);
+  /* another stack behind the same address: another clock offset */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x02345678, 140, 1);
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_TSCLOCK);
+  /* another clock rate */
+  pp_obs(&obs[2], 443, 9000000, 100, 0x12345678, 140, 1);
+  assert_true(os_perport_differ(&obs[0], &obs[2]) & OS_PP_TSCLOCK);
+  /* its own IP ID counter, far from the first */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 30000, 1);
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_IPID);
+  /* the counter run back: not one counter */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 50, 1);
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_IPID);
+  /* ISN: another rate class, another GCD class */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 140, 1);
+  obs[2].isr = 0x80;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_ISN);
+  obs[2].isr = 0x108;
+  obs[2].gcd_big = 1;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_ISN);
+  obs[2].gcd_big = 0;
+  snprintf(obs[2].closed, sizeof obs[2].closed, "T5(R=Y%%DF=N%%)CI=I%%D=3");
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]), OS_PP_RST);
+  /* the NAT gateway: another distance and clock; evidence printed */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x7000, 140, 1);
+  obs[2].distance = 3;
+  assert_int_equal(os_perport_group(obs, 3), 2);
+  assert_int_equal(obs[2].group, 1);
+  assert_int_equal(obs[2].differs, OS_PP_DIST | OS_PP_TSCLOCK);
+  struct host_result h;
+  host_result_init(&h);
+  assert_int_equal(os_perport_report(&h, obs, 3, 2), 0);
+  const char *out = h.hostscripts[0].output;
+  assert_non_null(strstr(out, "22,80/tcp: no match, distance 2; timestamps 1000 Hz"));
+  assert_non_null(strstr(out, "443/tcp: a different stack, no match, distance 3 (port forwarding?)"));
+  assert_non_null(strstr(out, "differs from 22/tcp in: distance, timestamp clock"));
+  host_result_free(&h);
+  /* random IP IDs (RD) and zero IDs are no counter: not compared */
+  pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 140, 30000);
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]) & OS_PP_IPID, 0);
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) obs[2].seq.syn[i].ipid = 0;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[2]) & OS_PP_IPID, 0);
+  free(obs);
+}
+
+/* Missing and hostile samples never crash and never split on their own. */
+static void test_perport_hostile(void **state) {
+  (void)state;
+  struct os_port_obs *obs = calloc(OS_PERPORT_MAX + 4, sizeof *obs);
+  pp_obs(&obs[0], 22, 5000000, 1000, 0x12345678, 100, 1);
+  /* nothing answered */
+  pp_obs(&obs[1], 80, 7000000, 1000, 0x12345678, 120, 1);
+  memset(&obs[1].seq, 0, sizeof obs[1].seq);
+  obs[1].isr = obs[1].gcd_big = -1;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), 0);
+  /* a clock running back, standing still, zero; one sample; same send times */
+  pp_obs(&obs[1], 80, 7000000, 1000, 0x12345678, 120, 1);
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) obs[1].seq.syn[i].tsval = 0xFFFFFFFFu - i * 1000;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]) & OS_PP_TSCLOCK, 0);
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) obs[1].seq.syn[i].tsval = 0;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]) & OS_PP_TSCLOCK, 0);
+  pp_obs(&obs[1], 80, 7000000, 1000, 0x12345678, 120, 1);
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) obs[1].seq.syn[i].sent_us = 7000000;
+  os_perport_differ(&obs[0], &obs[1]);
+  for (unsigned i = 1; i < OS_SEQ_PROBES; i++) obs[1].seq.syn[i].got = 0;
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]) & (OS_PP_TSCLOCK | OS_PP_IPID), 0);
+  /* time running back between tries, huge values */
+  pp_obs(&obs[1], 80, 0, 1e9, 0xFFFFFFFFu, 0xFFFF, 0xFFFF);
+  os_perport_differ(&obs[0], &obs[1]);
+  os_perport_differ(&obs[1], &obs[0]);
+  /* more ports than groups can be numbered: every port differs */
+  for (unsigned i = 0; i < OS_PERPORT_MAX + 4; i++) {
+    pp_obs(&obs[i], (uint16_t)(1000 + i), 5000000, 1000, 0x12345678, 100, 1);
+    obs[i].distance = (int)i;
+  }
+  unsigned ng = os_perport_group(obs, OS_PERPORT_MAX + 4);
+  assert_int_equal(ng, OS_PERPORT_MAX);
+  for (unsigned i = 0; i < OS_PERPORT_MAX + 4; i++) assert_true(obs[i].group < ng);
+  free(obs);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_perport_signals),
+      cmocka_unit_test(test_perport_hostile),
       cmocka_unit_test(test_perport),
       cmocka_unit_test(test_try_replies),
       cmocka_unit_test(test_try_fingerprint),
