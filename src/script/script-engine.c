@@ -237,6 +237,12 @@ void script_engine_stats(const struct script_engine *e, struct script_stats *st)
 
 size_t script_engine_count(const struct script_engine *e) { return e ? e->nscripts : 0; }
 
+bool script_engine_has_script(const struct script_engine *e, const char *id) {
+  for (size_t i = 0; e && i < e->nscripts; i++)
+    if (strcmp(e->scripts[i]->id, id) == 0) return true;
+  return false;
+}
+
 bool script_engine_has_rule(const struct script_engine *e, const char *rule) {
   static const char *const names[4] = {"prerule", "hostrule", "portrule", "postrule"};
   for (int r = 0; r < 4; r++) {

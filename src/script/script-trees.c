@@ -4,12 +4,17 @@
  * times, registry...; port.number, protocol, state, service, version
  * (with -sV: product, version, extrainfo, hostname, ostype, devicetype,
  * cpe, service_tunnel, service_fp, name_confidence, as in NSE); and
- * port.synack (script-p0f.c), the SYN+ACK of an open port with its p0f label.
+ * port.synack (script-p0f.c), the SYN+ACK of an open port with its p0f label;
+ * host.os_per_port, --osscan-per-port's groups (os/os-perport.h): an array
+ * of {ports = {22, ...}, os, accuracy, distance, stack, differs = {...}}
+ * with the text as its field "output".
  * A host's table is made once per phase and shared by every rule and
  * run of that host (so host.registry is shared, as in NSE). */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "script/script-int.h"
 
@@ -20,6 +25,26 @@ static void trees_setfs(lua_State *L, const char *k, const char *v) {
 static void trees_setfi(lua_State *L, const char *k, lua_Integer v) {
   lua_pushinteger(L, v);
   lua_setfield(L, -2, k);
+}
+
+/* A result tree as Lua tables: elements by key (or appended), numbers
+ * as integers when they are numbers. depth bounds hostile trees. */
+static void trees_push_node(lua_State *L, const struct script_node *t, int depth) {
+  lua_createtable(L, 0, (int)t->nchild);
+  lua_Integer next = 1;
+  for (size_t i = 0; i < t->nchild && depth < 8; i++) {
+    const struct script_node *c = &t->child[i];
+    if (c->kind == SNODE_TABLE) {
+      trees_push_node(L, c, depth + 1);
+    } else {
+      char *end;
+      long long v = strtoll(c->value ? c->value : "", &end, 10);
+      if (c->value && c->value[0] && !*end) lua_pushinteger(L, v);
+      else lua_pushstring(L, c->value ? c->value : "");
+    }
+    if (c->key) lua_setfield(L, -2, c->key);
+    else lua_rawseti(L, -2, next++);
+  }
 }
 
 void trees_push_host(lua_State *L, struct shost *h) {
@@ -61,6 +86,13 @@ void trees_push_host(lua_State *L, struct shost *h) {
     lua_setfield(L, -2, "bin_ip_src");
   }
   if (r->reason) trees_setfs(L, "reason", r->reason);
+  for (size_t i = 0; i < r->nhostscripts; i++)
+    if (strcmp(r->hostscripts[i].id, "os-per-port") == 0) {
+      trees_push_node(L, &r->hostscripts[i].tree, 0);
+      trees_setfs(L, "output", r->hostscripts[i].output ? r->hostscripts[i].output : "");
+      lua_setfield(L, -2, "os_per_port");
+      break;
+    }
   lua_createtable(L, 0, 3);
   if (r->srtt_us >= 0) trees_setfi(L, "srtt", r->srtt_us);
   if (r->rttvar_us >= 0) trees_setfi(L, "rttvar", r->rttvar_us);
