@@ -73,7 +73,16 @@ static int os_perport_ts_clock(const struct os_port_obs *o, double *t0, double *
   *t0 = (double)f->sent_us / 1e6;
   *v0 = (double)f->tsval;
   *rate = dv / ((double)(l->sent_us - f->sent_us) / 1e6);
-  return *rate > 0 && *rate < 1e7;
+  if (!(*rate > 0 && *rate < 1e7)) return 0;
+  /* one clock: every sample on the line (stacks that add a random offset
+   * per connection, as recent Linux does, have none to compare) */
+  for (unsigned i = 0; i < OS_SEQ_PROBES; i++) {
+    const struct os_seq_sample *sm = &o->seq.syn[i];
+    if (!sm->got || !sm->has_ts || sm->tsval == 0 || sm->sent_us < f->sent_us) continue;
+    double want = *rate * (double)(sm->sent_us - f->sent_us) / 1e6;
+    if (fabs((double)(uint32_t)(sm->tsval - f->tsval) - want) > 4 + *rate * 0.02) return 0;
+  }
+  return 1;
 }
 
 static int os_perport_ts_differ(const struct os_port_obs *a, const struct os_port_obs *b) {
@@ -174,6 +183,8 @@ static size_t os_perport_evidence(char *text, size_t cap, size_t len,
   double t0, v0, rate;
   if (len < cap && os_perport_ts_clock(first, &t0, &v0, &rate))
     len += (size_t)snprintf(text + len, cap - len, "; timestamps %.0f Hz", rate);
+  else if (len < cap && first->seq.syn[0].has_ts)
+    len += (size_t)snprintf(text + len, cap - len, "; timestamps: no one clock");
   if (len < cap && first->differs) {
     len += (size_t)snprintf(text + len, cap - len, "; differs from %u/tcp in:", n ? obs[0].port : 0);
     const char *sep = " ";
@@ -193,6 +204,8 @@ int os_perport_report(struct host_result *h, const struct os_port_obs *obs, size
   struct script_result *sr;
   if (ngroups <= 1)
     len += (size_t)snprintf(text, sizeof text, "%zu open port%s, one stack", n, n == 1 ? "" : "s");
+  else
+    len += (size_t)snprintf(text, sizeof text, "%zu open ports, %u stacks", n, ngroups);
   for (unsigned g = 0; g < ngroups && len < sizeof text; g++) {
     const struct os_port_obs *first = NULL;
     len += (size_t)snprintf(text + len, sizeof text - len, "\n  ");
