@@ -36,6 +36,7 @@ void os_perport_observe(struct os_port_obs *o, uint16_t port, const struct os_fp
   memset(o, 0, sizeof *o);
   o->port = port;
   o->distance = os_perport_distance(synack_ttl);
+  o->ittl = o->distance < 0 ? 0 : synack_ttl + o->distance - 1;
   o->closed_distance = o->isr = o->gcd_big = -1;
   size_t n = os_perport_sig_tests(o->sig, sizeof o->sig, 0, fp, open_tests,
                                   sizeof open_tests / sizeof open_tests[0]);
@@ -144,7 +145,7 @@ static int os_perport_ipid_differ(const struct os_port_obs *a, const struct os_p
 
 uint32_t os_perport_differ(const struct os_port_obs *a, const struct os_port_obs *b) {
   uint32_t d = 0;
-  if (a->distance != b->distance) d |= OS_PP_DIST;
+  if (a->distance != b->distance || a->ittl != b->ittl) d |= OS_PP_DIST;
   if (strcmp(a->sig, b->sig) != 0) d |= OS_PP_SYNACK;
   if (os_perport_ts_differ(a, b)) d |= OS_PP_TSCLOCK;
   if (os_perport_ipid_differ(a, b)) d |= OS_PP_IPID;
@@ -158,7 +159,7 @@ uint32_t os_perport_differ(const struct os_port_obs *a, const struct os_port_obs
 
 const char *os_perport_signal_name(unsigned k) {
   static const char *const names[OS_PP_NSIG] = {
-      "distance", "SYN+ACK", "timestamp clock", "IP ID counter", "ISN", "closed-port RST"};
+      "TTL/distance", "SYN+ACK", "timestamp clock", "IP ID counter", "ISN", "closed-port RST"};
   return k < OS_PP_NSIG ? names[k] : "?";
 }
 

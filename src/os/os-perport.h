@@ -7,7 +7,8 @@
  *
  * Two ports are the same stack when these agree:
  *   - the hop distance of their SYN+ACKs (initial TTL rounded up to 32,
- *     64, 128 or 255, minus the TTL seen, plus one);
+ *     64, 128 or 255, minus the TTL seen, plus one) and that initial TTL
+ *     (signal "TTL/distance");
  *   - the SYN+ACK's options, window, MSS and window scale (OPS, WIN), the
  *     ECN answer and T1-T4 (how the stack answers odd segments to an open
  *     port);
@@ -44,6 +45,7 @@
 struct os_port_obs {
   uint16_t port;
   int distance;           /* hops + 1 from the SYN+ACK's TTL, -1: no SYN+ACK */
+  int ittl;               /* its initial TTL (32, 64, 128, 255), 0 without */
   int accuracy;           /* of best, per cent; 0: no match */
   char best[96];          /* best match's name, "" without */
   char sig[OS_PERPORT_SIG];

@@ -6,7 +6,8 @@
 #               TCP ports (web, dns, win, nat, udp, lan1), ports
 #               21-23,53,80,443,2323: the NAT gateway (22 forwarded to a
 #               Linux stack, 80 to the TTL-128 one) comes out as two groups,
-#               22 and 80, the second with the signals that differ; every
+#               22 and 80, the second with the signals that differ (initial
+#               TTL and SYN+ACK: both stacks are 4 hops away); every
 #               other host is one group of all its open TCP ports (taken
 #               from the same run's port table, not written here). XML is
 #               valid against nmap.dtd.
@@ -58,6 +59,8 @@ done <"$TMP/pp.txt"
 check "at least two ordinary hosts were checked ($n)" test "$n" -ge 2
 check "normal output: nat's second group, its distance and the signals that differ" \
   grep -q "80/tcp: a different stack, .*distance [0-9]* (port forwarding?).*differs from 22/tcp in: " "$OUT/pp.nmap"
+check "nat's stacks differ in the initial TTL (64 and 128) and the SYN+ACK" \
+  grep -q "80/tcp: .*differs from 22/tcp in: TTL/distance, SYN+ACK" "$OUT/pp.nmap"
 grep -A3 "os-per-port" "$OUT/pp.nmap" | sed 's/^/       /'
 
 # ---- --script port-os, no -O

@@ -367,13 +367,18 @@ static void test_perport(void **state) {
   os_perport_observe(&obs[1], 80, fp, ttl);
   os_fp_set(fp, OSDB_OPS, "O1", "M578");
   os_perport_observe(&obs[2], 443, fp, ttl);
-  os_perport_observe(&obs[3], 8080, fp, 125); /* the same answers from 3 hops, TTL 128 */
-  os_perport_observe(&obs[3], 8080, fp, 126);
+  os_perport_observe(&obs[3], 8080, fp, 62);
   assert_int_equal(os_perport_group(obs, 4), 2);
   assert_int_equal(obs[0].group, 0);
   assert_int_equal(obs[1].group, 0);
   assert_int_equal(obs[2].group, 1);
-  assert_int_equal(obs[3].group, 1); /* 128 - 126 + 1 = 3, as 64 - 62 + 1 */
+  assert_int_equal(obs[3].group, 1);
+  /* the same answers from 3 hops but initial TTL 128: 128 - 126 + 1 = 3,
+   * as 64 - 62 + 1, yet another stack */
+  os_perport_observe(&obs[3], 8080, fp, 126);
+  assert_int_equal(obs[3].distance, 3);
+  assert_int_equal(os_perport_group(obs, 4), 3);
+  assert_int_equal(obs[3].differs, OS_PP_DIST | OS_PP_SYNACK);
   os_perport_observe(&obs[3], 8080, fp, 120);
   assert_int_equal(os_perport_group(obs, 4), 3);
   struct host_result h;
@@ -465,7 +470,7 @@ static void test_perport_signals(void **state) {
   const char *out = h.hostscripts[0].output;
   assert_non_null(strstr(out, "22,80/tcp: no match, distance 2; timestamps 1000 Hz"));
   assert_non_null(strstr(out, "443/tcp: a different stack, no match, distance 3 (port forwarding?)"));
-  assert_non_null(strstr(out, "differs from 22/tcp in: distance, timestamp clock"));
+  assert_non_null(strstr(out, "differs from 22/tcp in: TTL/distance, timestamp clock"));
   host_result_free(&h);
   /* random IP IDs (RD) and zero IDs are no counter: not compared */
   pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 140, 30000);

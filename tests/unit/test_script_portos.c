@@ -60,8 +60,8 @@ static void test_port_os(void **state) {
   if (!o) fail_msg("no output: %s", fx_errors(&f));
   assert_string_equal(o, "2 stacks\n  22,443/tcp: Stack A (90%), distance 2\n"
                          "  80/tcp: a different stack, Stack B (90%), distance 3 (port forwarding?); "
-                         "differs in: distance, SYN+ACK");
-  assert_string_equal(fx_out(&h[0], 0, "fields"), "2 22,443 Stack A 3 integer distance+SYN+ACK");
+                         "differs in: TTL/distance, SYN+ACK");
+  assert_string_equal(fx_out(&h[0], 0, "fields"), "2 22,443 Stack A 3 integer TTL/distance+SYN+ACK");
   o = fx_out(&h[1], 0, "port-os");
   assert_non_null(o);
   assert_string_equal(o, "one stack: 22,80/tcp: Stack A (90%), distance 2");
