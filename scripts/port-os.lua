@@ -11,7 +11,9 @@ clock (rate and offset), whether the IP IDs form one counter, the ISN
 behaviour and the closed port's RST. The script reads the result from
 host.os_per_port (an array of groups: ports, os, accuracy, distance,
 stack, differs) and prints one line per group with its best OS match,
-its distance and the signals that set it apart from the first group.
+its distance and the signals that set it apart from the first group,
+then the closed port's RST: its distance and the open port it answers
+like (none: a NAT gateway answering for itself).
 Hosts with fewer than two open TCP ports get no result. Needs root.
 ]]
 author = "trawl"
@@ -39,8 +41,16 @@ action = function(host)
                       accuracy = g.accuracy, differs = g.differs }
   end
   out.groups = #lines
-  if #lines == 1 then
-    return out, "one stack: " .. lines[1]
+  local pp, closed = host.os_per_port, ""
+  if tonumber(pp.closed_rst_distance) then
+    out.closed_rst_distance = pp.closed_rst_distance
+    closed = ("closed port: RST from distance %d, %s"):format(pp.closed_rst_distance,
+      (tonumber(pp.closed_rst_like) or 0) > 0 and ("like %d/tcp"):format(pp.closed_rst_like)
+      or "like none of the open ports")
   end
-  return out, ("%d stacks\n  %s"):format(#lines, table.concat(lines, "\n  "))
+  if #lines == 1 then
+    return out, "one stack: " .. lines[1] .. (closed ~= "" and "; " .. closed or "")
+  end
+  if closed ~= "" then lines[#lines + 1] = closed end
+  return out, ("%d stacks\n  %s"):format(out.groups, table.concat(lines, "\n  "))
 end

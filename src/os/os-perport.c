@@ -50,6 +50,7 @@ void os_perport_observe_seq(struct os_port_obs *o, const struct os_fp *fp,
   static const enum osdb_test closed_tests[] = {OSDB_T5, OSDB_T6, OSDB_T7};
   o->seq = *seq;
   o->closed_distance = os_perport_distance(closed_ttl);
+  o->closed_ittl = o->closed_distance < 0 ? 0 : closed_ttl + o->closed_distance - 1;
   const char *isr = os_fp_get(fp, OSDB_SEQ, "ISR"), *gcd = os_fp_get(fp, OSDB_SEQ, "GCD");
   o->isr = isr ? (int)strtol(isr, NULL, 16) : -1;
   o->gcd_big = gcd ? strtoul(gcd, NULL, 16) > 9 : -1;
@@ -225,9 +226,27 @@ int os_perport_report(struct host_result *h, const struct os_port_obs *obs, size
       len += (size_t)snprintf(text + len, sizeof text - len, " (port forwarding?)");
     len = os_perport_evidence(text, sizeof text, len, first, obs, n);
   }
+  const struct os_port_obs *like = NULL;
+  for (size_t i = 0; n && obs[0].closed_distance >= 0 && i < n && !like; i++)
+    if (obs[i].distance == obs[0].closed_distance && obs[i].ittl == obs[0].closed_ittl) like = &obs[i];
+  if (n && obs[0].closed_distance >= 0 && len < sizeof text) {
+    len += (size_t)snprintf(text + len, sizeof text - len, "\n  closed port: RST from distance %d",
+                            obs[0].closed_distance);
+    if (len < sizeof text && like)
+      len += (size_t)snprintf(text + len, sizeof text - len, ", like %u/tcp", like->port);
+    else if (len < sizeof text)
+      len += (size_t)snprintf(text + len, sizeof text - len, ", like none of the open ports");
+  }
   if (len >= sizeof text) len = sizeof text - 1;
   text[len] = '\0';
   if (!(sr = result_add_script(h, NULL, "os-per-port", text))) return -ENOMEM;
+  if (n && obs[0].closed_distance >= 0) {
+    char b[32];
+    snprintf(b, sizeof b, "%d", obs[0].closed_distance);
+    if (!snode_add_elem(&sr->tree, "closed_rst_distance", b)) return -ENOMEM;
+    snprintf(b, sizeof b, "%u", like ? like->port : 0);
+    if (!snode_add_elem(&sr->tree, "closed_rst_like", b)) return -ENOMEM;
+  }
   for (unsigned g = 0; g < ngroups; g++) {
     struct script_node *t = snode_add_table(&sr->tree, NULL);
     if (!t) return -ENOMEM;

@@ -54,6 +54,7 @@ struct os_port_obs {
   /* os_perport_observe_seq: raw samples of the try */
   struct os_seq_in seq;
   int closed_distance;    /* from T5's RST, -1 without */
+  int closed_ittl;        /* its initial TTL, 0 without */
   int isr;                /* SEQ ISR, -1 without */
   int gcd_big;            /* SEQ GCD > 9: 1, 0, -1 without */
   char closed[256];       /* T5-T7 and CI signature */
@@ -84,7 +85,10 @@ const char *os_perport_signal_name(unsigned k);
 /* A port joins the first group whose first port it does not differ from.
  * Groups are numbered in port order of first appearance; returns the number of groups. */
 unsigned os_perport_group(struct os_port_obs *obs, size_t n);
-/* Adds the "os-per-port" host script result to h. 0 or -ENOMEM. */
+/* Adds the "os-per-port" host script result to h: a line per group, then
+ * the closed port's RST and the group it answers like (same initial TTL
+ * and distance as the group's first port), "none" when no group does (a
+ * NAT gateway answering for itself). 0 or -ENOMEM. */
 int os_perport_report(struct host_result *h, const struct os_port_obs *obs, size_t n,
                       unsigned ngroups);
 

@@ -7,7 +7,8 @@
 #               21-23,53,80,443,2323: the NAT gateway (22 forwarded to a
 #               Linux stack, 80 to the TTL-128 one) comes out as two groups,
 #               22 and 80, the second with the signals that differ (initial
-#               TTL and SYN+ACK: both stacks are 4 hops away); every
+#               TTL and SYN+ACK: both stacks are 4 hops away), and its
+#               closed port (the gateway itself) like neither; every
 #               other host is one group of all its open TCP ports (taken
 #               from the same run's port table, not written here). XML is
 #               valid against nmap.dtd.
@@ -61,7 +62,11 @@ check "normal output: nat's second group, its distance and the signals that diff
   grep -q "80/tcp: a different stack, .*distance [0-9]* (port forwarding?).*differs from 22/tcp in: " "$OUT/pp.nmap"
 check "nat's stacks differ in the initial TTL (64 and 128) and the SYN+ACK" \
   grep -q "80/tcp: .*differs from 22/tcp in: TTL/distance, SYN+ACK" "$OUT/pp.nmap"
-grep -A3 "os-per-port" "$OUT/pp.nmap" | sed 's/^/       /'
+check "nat's closed port is answered by the gateway itself: like none of the open ports" \
+  grep -q "closed port: RST from distance [0-9]*, like none of the open ports" "$OUT/pp.nmap"
+check "every other host's closed port answers like its open ports (2 hosts)" \
+  test "$(grep -c "closed port: RST from distance [0-9]*, like [0-9]*/tcp" "$OUT/pp.nmap")" = 2
+grep -A4 "os-per-port" "$OUT/pp.nmap" | sed 's/^/       /'
 
 # ---- --script port-os, no -O
 # shellcheck disable=SC2086

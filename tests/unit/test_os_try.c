@@ -471,6 +471,13 @@ static void test_perport_signals(void **state) {
   assert_non_null(strstr(out, "22,80/tcp: no match, distance 2; timestamps 1000 Hz"));
   assert_non_null(strstr(out, "443/tcp: a different stack, no match, distance 3 (port forwarding?)"));
   assert_non_null(strstr(out, "differs from 22/tcp in: TTL/distance, timestamp clock"));
+  assert_non_null(strstr(out, "\n  closed port: RST from distance 2, like 22/tcp"));
+  host_result_free(&h);
+  /* the closed port answered from nearer: none of the open ports' stacks */
+  obs[0].closed_distance = 1;
+  host_result_init(&h);
+  assert_int_equal(os_perport_report(&h, obs, 3, 2), 0);
+  assert_non_null(strstr(h.hostscripts[0].output, "closed port: RST from distance 1, like none"));
   host_result_free(&h);
   /* random IP IDs (RD) and zero IDs are no counter: not compared */
   pp_obs(&obs[2], 443, 9000000, 1000, 0x12345678, 140, 30000);

@@ -52,6 +52,7 @@ static void test_port_os(void **state) {
   assert_int_equal(os_perport_report(&h[0], obs, 3, ng), 0);
   fx_host(&h[1], "198.18.0.3", 22, 80, 0);
   port_obs(&obs[1], 80, 2, "OPS(O1=M5B4)", "Stack A");
+  obs[0].closed_distance = 2;
   assert_int_equal(os_perport_report(&h[1], obs, 2, os_perport_group(obs, 2)), 0);
   fx_host(&h[2], "198.18.0.4", 22, 80, 0);
   struct host_result *hp[3] = {&h[0], &h[1], &h[2]};
@@ -64,7 +65,8 @@ static void test_port_os(void **state) {
   assert_string_equal(fx_out(&h[0], 0, "fields"), "2 22,443 Stack A 3 integer TTL/distance+SYN+ACK");
   o = fx_out(&h[1], 0, "port-os");
   assert_non_null(o);
-  assert_string_equal(o, "one stack: 22,80/tcp: Stack A (90%), distance 2");
+  assert_string_equal(o, "one stack: 22,80/tcp: Stack A (90%), distance 2; "
+                         "closed port: RST from distance 2, like 22/tcp");
   assert_null(fx_out(&h[2], 0, "port-os"));
   assert_string_equal(fx_out(&h[2], 0, "fields"), "none");
   for (int i = 0; i < 3; i++) host_result_free(&h[i]);
