@@ -431,8 +431,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_SCRIPTTIMEOUT: r = opt_time(st, word, v, &o->script_timeout_ms); break;
     case O_OPEN: o->open_only = true; break;
     case O_REASON: o->reason = true; break;
-    case O_EXCLUDE: r = targets_exclude(o->targets, v, st->err, st->errlen); break;
-    case O_EXCLUDEFILE: r = targets_exclude_file(o->targets, v, st->err, st->errlen); break;
+    case O_EXCLUDE:
+      o->nexclude_args++;
+      r = targets_exclude(o->targets, v, st->err, st->errlen);
+      break;
+    case O_EXCLUDEFILE:
+      o->nexclude_args++;
+      r = targets_exclude_file(o->targets, v, st->err, st->errlen);
+      break;
     case O_SEED:
       r = opt_number(st, "--seed", v, 0, UINT64_MAX, true, &o->seed);
       o->seed_set = r == 0;
@@ -533,6 +539,7 @@ static int opt_short(struct opt_state *st, const char *word) {
       r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
       if (r == 0) {
         o->ntarget_args++;
+        o->input_list = v;
         r = targets_add_file(o->targets, v, st->err, st->errlen);
       }
       return r;
@@ -589,9 +596,10 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
     return errmsg_set(err, errlen, -ENOMEM, "out of memory");
   struct opt_state st = {.o = o, .argc = argc, .argv = argv, .err = err, .errlen = errlen};
   bool only_targets = false;
+  int resume_words = 0; /* words of --resume FILE (1 or 2) */
   for (st.i = 1; st.i < argc; st.i++) {
     const char *w = argv[st.i];
-    int r;
+    int r, first = st.i;
     if (only_targets || w[0] != '-' || w[1] == '\0') {
       r = opt_target(&st, w);
     } else if (w[1] == '-') {
@@ -607,7 +615,13 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
       if (r == 1) r = opt_short(&st, w);
     }
     if (r < 0) return r;
+    if (o->resume && resume_words == 0) resume_words = st.i - first + 1;
   }
+  /* --resume: everything comes from the file, as with Nmap; an option
+   * given with it would be silently lost */
+  if (o->resume && argc - 1 > resume_words)
+    return opt_fail(err, errlen, o->resume,
+                    "--resume takes no other options (the command line comes from the file)");
   if (st.out_all) {
     /* -oA BASE: every format, unless one was given on its own */
     char **bufs = o->owned;
@@ -682,11 +696,28 @@ static int opt_ports(struct options *o, char *err, size_t errlen) {
   return r;
 }
 
+/* A name's prefix ("localhost/24") is checked once the address family is
+ * known: 0-32 without -6, 0-128 with it, as for an address. */
+static int opt_check_name_prefixes(const struct options *o, char *err, size_t errlen) {
+  int max = o->ipv6 ? 128 : 32;
+  char q[ERRMSG_QUOTE_MAX + 8];
+  for (int ex = 0; ex < 2; ex++) {
+    size_t n = ex ? targets_excluded_name_count(o->targets) : targets_name_count(o->targets);
+    for (size_t i = 0; i < n; i++) {
+      const struct tgt_name *t = ex ? targets_excluded_name(o->targets, i) : targets_name(o->targets, i);
+      if (t->prefix > max)
+        return errmsg_set(err, errlen, TW_EMALFORMED,
+                          "invalid %s '%s/%d': prefix length %d out of range (0-%d)",
+                          ex ? "exclusion" : "target", errmsg_quote(q, sizeof q, t->name, (size_t)-1),
+                          t->prefix, t->prefix, max);
+    }
+  }
+  return 0;
+}
+
 int options_finalize(struct options *o, bool is_root, char *err,
                      size_t errlen) {
   bool priv = o->privileged == OPT_UNSET ? is_root : o->privileged == 1;
-  if (o->resume && (o->ntarget_args || o->scans || o->port_spec))
-    return opt_fail(err, errlen, o->resume, "--resume takes no targets or scan options (they come from the saved state)");
   /* scan types */
   unsigned tcp = o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK));
   if ((tcp & (tcp - 1)) != 0)
@@ -766,10 +797,15 @@ int options_finalize(struct options *o, bool is_root, char *err,
   /* targets */
   r = targets_finalize(o->targets, err, errlen);
   if (r < 0) return r;
-  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0)
-    return errmsg_set(err, errlen, TW_EMALFORMED,
-                      o->ntarget_args ? "no targets left after exclusions"
-                                      : "no targets were specified (see trawl --help)");
+  r = opt_check_name_prefixes(o, err, errlen);
+  if (r < 0) return r;
+  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0) {
+    if (o->ntarget_args && o->nexclude_args)
+      return errmsg_set(err, errlen, TW_EMALFORMED, "no targets left after exclusions");
+    if (o->input_list)
+      return opt_fail(err, errlen, o->input_list, "no targets in the -iL file");
+    return errmsg_set(err, errlen, TW_EMALFORMED, "no targets were specified (see trawl --help)");
+  }
   struct tgt_addr a;
   char as[INET6_ADDRSTRLEN];
   if (!o->ipv6 && targets_count6(o->targets) > 0) {

@@ -63,6 +63,8 @@ struct options {
   /* targets (parsed as given) */
   struct targets *targets;
   size_t ntarget_args;
+  size_t nexclude_args;      /* --exclude, --excludefile */
+  const char *input_list;    /* the last -iL file */
   /* timing */
   int timing; /* -T0..5, default 3 */
   double min_rate, max_rate; /* 0: unset */

@@ -242,6 +242,43 @@ static void test_targets(void **state) {
   done();
 }
 
+/* Issue 13, bugs 5, 8 and 9: each of these was accepted or got the wrong
+ * line before. */
+static void test_issue13_bugs(void **state) {
+  /* 5: Nmap's --resume takes nothing else; -p 80 was silently dropped */
+  bad("--resume s.trawl -p 80",
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
+  bad("-n --resume=s.trawl",
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
+  assert_int_equal(parse("--resume s.trawl"), 0);
+  assert_string_equal(o.resume, "s.trawl");
+  done();
+  assert_int_equal(parse("--resume=s.trawl"), 0);
+  done();
+  /* 8: an empty -iL file is not an exclusion problem */
+  char path[] = "/tmp/test_options_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char line[256], msg[300];
+  snprintf(line, sizeof line, "-iL %s", path);
+  snprintf(msg, sizeof msg, "no targets in the -iL file: '%s'", path);
+  bad(line, msg);
+  snprintf(line, sizeof line, "-iL %s --exclude 198.18.0.1", path);
+  bad(line, "no targets left after exclusions");
+  unlink(path);
+  bad("198.18.0.1 --exclude 198.18.0.1", "no targets left after exclusions");
+  /* 9: a name's prefix length is checked like an address's */
+  bad("localhost/33", "invalid target 'localhost/33': prefix length 33 out of range (0-32)");
+  bad("198.18.0.1 --exclude lab.example/40",
+      "invalid exclusion 'lab.example/40': prefix length 40 out of range (0-32)");
+  bad("10.0.0.0/33", "invalid target '10.0.0.0/33': prefix length 33 out of range (0-32)");
+  ok("localhost/32");
+  done();
+  ok("-6 localhost/120");
+  done();
+}
+
 static void test_timing(void **state) {
   ok("198.18.0.1");
   assert_int_equal(o.timing, 3);
@@ -475,7 +512,7 @@ static void test_errors(void **state) {
   bad("-F --top-ports 10 198.18.0.1", "-F (fast scan) cannot be combined with --top-ports: '-F'");
   bad("-Pn -PE 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
   bad("--resume s.trawl 198.18.0.1",
-      "--resume takes no targets or scan options (they come from the saved state): 's.trawl'");
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
   bad("--script= 198.18.0.1", "empty argument for --script: ''");
   bad("-script", "option requires an argument: '--script'");
   /* unprivileged */
@@ -568,7 +605,7 @@ static void test_man_page(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
-      cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets),
+      cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets), cmocka_unit_test(test_issue13_bugs),
       cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
       cmocka_unit_test(test_man_page),
