@@ -69,7 +69,8 @@ struct probe_env {
   int nsrcs;
   struct probe_link links[PROBE_MAX_LINKS];
   const uint32_t *group;         /* pass index -> group index; NULL: the same */
-  /* Index in srcs of our address toward host g. */
+  /* Index in srcs of our address toward host g; -1: the kernel has no
+   * route to g (discovery then sends it nothing, and it is never up). */
   int (*source)(const struct probe_env *env, uint32_t g);
   /* The link host g is on (index in links + 1), or 0: not on a link of ours. */
   int (*link)(const struct probe_env *env, uint32_t g);

@@ -25,7 +25,8 @@ static struct scan *scan_of(const struct probe_env *env) {
 }
 
 static int env_source(const struct probe_env *env, uint32_t g) {
-  return scan_of(env)->hosts[g].src;
+  const struct ghost *h = &scan_of(env)->hosts[g];
+  return h->noroute ? -1 : h->src;
 }
 
 static int env_link(const struct probe_env *env, uint32_t g) {
