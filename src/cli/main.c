@@ -9,6 +9,7 @@
 
 #include "cli/options.h"
 #include "cli/resume.h"
+#include "db/services.h"
 #include "scan/privilege.h"
 #include "scan/scan.h"
 #include "script/script.h"
@@ -92,6 +93,7 @@ int main(int argc, char **argv) {
   if (o.aggressive)
     fprintf(stderr, "trawl: -A: running -sV -sC; OS detection (-O) and --traceroute are not in "
                     "trawl yet\n");
+  if (o.debug && o.services) fprintf(stderr, "trawl: port table: %s\n", services_path(o.services));
   int rc = 0;
   if (o.dry_run) {
     if (dry_run_scripts(&o, err, sizeof err) < 0) {

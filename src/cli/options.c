@@ -109,7 +109,7 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB
+  O_VERSIONDB, O_PORTRATIO
 };
 
 static const struct {
@@ -121,6 +121,7 @@ static const struct {
     {"version", 0, O_VERSION},
     {"dry-run", 0, O_DRYRUN},
     {"top-ports", 1, O_TOPPORTS},
+    {"port-ratio", 1, O_PORTRATIO},
     {"exclude-ports", 1, O_EXCLPORTS},
     {"min-rate", 1, O_MINRATE},
     {"max-rate", 1, O_MAXRATE},
@@ -163,6 +164,7 @@ static const struct {
 void options_init(struct options *o) {
   memset(o, 0, sizeof *o);
   o->top_ports = OPT_UNSET;
+  o->port_ratio = -1;
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
@@ -409,6 +411,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->top_ports = (long)n;
       break;
     case O_EXCLPORTS: o->exclude_ports = v; break;
+    case O_PORTRATIO: {
+      const char *rest;
+      double ratio;
+      if (opt_decimal(v, &ratio, &rest) < 0 || *rest != '\0' || ratio > 1)
+        return opt_fail(st->err, st->errlen, v, "--port-ratio must be a decimal from 0 to 1");
+      o->port_ratio = ratio;
+      break;
+    }
     case O_MINRATE:
     case O_MAXRATE: {
       double rate;
@@ -668,6 +678,12 @@ static int opt_ports(struct options *o, char *err, size_t errlen) {
   int r = 0;
   if (set == NULL || tmp == NULL) {
     r = errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  } else if (o->port_ratio >= 0 && !services_has_ratios(o->services)) {
+    r = opt_fail(err, errlen, services_path(o->services),
+                 "--port-ratio needs Nmap's nmap-services (Debian package nmap-common), not");
+  } else if (o->port_ratio >= 0) {
+    if (o->port_spec) r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
+    if (r == 0) ports_add_ratio(set, o->services, protos, o->port_ratio, o->port_spec ? tmp : NULL);
   } else if (o->port_spec) {
     r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
     if (r == 0 && o->top_ports != OPT_UNSET)
@@ -725,7 +741,7 @@ int options_finalize(struct options *o, bool is_root, char *err,
                     "only one TCP scan type (-sS, -sT, -sA) can be used");
   if (o->no_portscan) {
     if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
-    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports)
+    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports || o->port_ratio >= 0)
       return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports)");
   } else if (o->scans == 0) {
     o->scans = priv ? SCANF(SCAN_SYN) : SCANF(SCAN_CONNECT);
@@ -742,6 +758,8 @@ int options_finalize(struct options *o, bool is_root, char *err,
   if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
   if (o->fast && o->top_ports != OPT_UNSET)
     return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with --top-ports");
+  if (o->port_ratio >= 0 && (o->fast || o->top_ports != OPT_UNSET))
+    return opt_fail(err, errlen, "--port-ratio", "--port-ratio cannot be combined with -F or --top-ports");
   if (o->skip_discovery && o->probes)
     return opt_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
   /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without privileges */
@@ -846,6 +864,7 @@ void options_usage(FILE *f) {
 "  --exclude-ports <port ranges>: leave these ports out\n"
 "  -F: fast mode: the 100 most common ports of each protocol\n"
 "  --top-ports <number>: the <number> most common ports\n"
+"  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
 "  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
 "  --resume <file>: continue an interrupted scan\n"

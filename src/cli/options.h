@@ -57,6 +57,7 @@ struct options {
   const char *port_spec;     /* -p */
   bool fast;                 /* -F */
   long top_ports;            /* --top-ports, OPT_UNSET */
+  double port_ratio;         /* --port-ratio 0-1; -1: not given */
   const char *exclude_ports; /* --exclude-ports */
   struct portlist ports;     /* finalize */
   struct services *services; /* finalize */

@@ -186,8 +186,9 @@ static void test_ports(void **state) {
   ok("-sS -p T:80,U:53 198.18.0.1"); /* U: without -sU: dropped */
   assert_int_equal(o.ports.n[PROTO_UDP], 0);
   done();
-  ok("-p http,ssh 198.18.0.1");
-  assert_int_equal(o.ports.n[PROTO_TCP], 2);
+  ok("-p http,ssh 198.18.0.1"); /* every port of those names (nmap-services: 8008 too) */
+  assert_true(o.ports.n[PROTO_TCP] >= 2);
+  assert_true(o.ports.ports[PROTO_TCP][0] == 22 && o.ports.ports[PROTO_TCP][1] == 80);
   done();
   ok("-F 198.18.0.1");
   assert_int_equal(o.ports.n[PROTO_TCP], 100);
