@@ -115,7 +115,7 @@ static void timeout(struct engine *e, uint32_t h, uint32_t p) {
   (void)p; /* a host none of whose probes was answered stays down */
 }
 
-const struct probe_ops probe_disc_ops = {build, timeout, wanted, NULL, sock_for};
+const struct probe_ops probe_disc_ops = {build, timeout, wanted, NULL, sock_for, NULL};
 
 /* Pass host h answered: report it (once) and drop its other probes. */
 static void host_up(struct probe_env *env, uint32_t h, const char *reason, int ttl,

@@ -59,6 +59,8 @@ struct probe_link {
   const uint8_t *mac;
 };
 
+struct payloads;
+
 struct probe_env {
   tw_loop *loop;
   struct engine *eng;            /* the pass the module runs on */
@@ -81,6 +83,7 @@ struct probe_env {
   uint64_t *bad_cookies;         /* replies whose cookie is not ours */
   uint64_t *malformed;           /* replies too short to check */
   void *owner;                   /* the filler's (struct scan, a test) */
+  const struct payloads *udp_payloads; /* nmap-payloads; NULL: trawl's own */
   void *probe;                   /* the module's own state */
 };
 

@@ -84,6 +84,7 @@ void scan_probe_env(struct scan *s, struct probe_env *env, const uint32_t *group
   env->bad_cookies = &s->bad_cookies;
   env->malformed = &s->malformed;
   env->owner = owner;
+  env->udp_payloads = s->payloads;
 }
 
 static struct probe_stage *stage_new(struct scan *s, const char *name, const uint32_t *group,

@@ -17,6 +17,7 @@
 #include "scan/scan.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
+#include "db/payloads.h"
 #include "db/service-probes.h"
 #include "cli/resume.h"
 #include "script/script.h"
@@ -881,6 +882,15 @@ int scan_run(struct options *o) {
     goto out;
   }
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
+  if ((o->scans & SCANF(SCAN_UDP)) && !o->no_portscan) {
+    if (payloads_load_default(&s->payloads, o->datadir, why, sizeof why) < 0) {
+      fprintf(stderr, "trawl: %s\n", why);
+      goto out;
+    }
+    if (o->debug)
+      fprintf(stderr, "trawl: UDP payloads: %s\n",
+              s->payloads ? payloads_path(s->payloads) : "trawl's own (no nmap-payloads found)");
+  }
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
   if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
@@ -926,6 +936,7 @@ out:
   if (s->scripts) script_engine_free(s->scripts);
   tw_loop_close(s->loop);
   if (s->vdb) sp_free(s->vdb);
+  payloads_free(s->payloads);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

@@ -114,6 +114,7 @@ struct scan {
   void (*stage_stop)(void *ctx);
   double (*stage_progress)(const void *ctx);
   struct sp_db *vdb; /* -sV: nmap-service-probes, loaded before the scan */
+  struct payloads *payloads; /* -sU: nmap-payloads (NULL: trawl's own payloads) */
   /* outputs */
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;

@@ -7,7 +7,9 @@
 #     services="..." list of nmap's <scaninfo>; -p by Nmap's service names;
 #     the SERVICE column as nmap prints it;
 #   - -d names the port table file used, and --datadir with a directory
-#     without nmap-services falls back to trawl's data/trawl-services.
+#     without nmap-services falls back to trawl's data/trawl-services;
+#   - nmap-payloads: the UDP payloads on the wire (-sU, one try), port by
+#     port the same multiset of payloads as nmap's, captured in the lab.
 #
 #   test_nmap_data.sh BUILD_DIR   (root)
 set -uo pipefail
@@ -92,6 +94,29 @@ check "no nmap-services: -F still has 100 TCP ports" grep -q "tcp ports:   100 "
 timeout 30 unshare -m sh -c "mount --bind $OUT/empty /usr/share/nmap &&
   NMAPDIR= HOME=/nonexistent $TRAWL --dry-run --port-ratio 0.1 $WEB" >"$TMP/fb.out" 2>"$TMP/fb.err"
 check "no nmap-services: --port-ratio is one clear error" grep -q "port-ratio needs Nmap's nmap-services" "$TMP/fb.err"
+# UDP payloads on the wire, trawl against nmap (both: -Pn, one try, a dead
+# address, so every probe is sent once and nothing answers)
+UPORTS=7,53,69,111,123,137,161,500,1900,5353,12345,40000
+udp_capture() { # NAME CMD...: the payloads CMD sends, sorted
+  local name=$1; shift
+  timeout -k 2 60 ip netns exec "$S" tcpdump -i any -n -U --immediate-mode -B 16384 -w "$TMP/$name.pcap" \
+    "udp and dst host $DEAD" 2>"$TMP/$name.td" &
+  local td=$!
+  for _ in $(seq 100); do grep -q "listening on" "$TMP/$name.td" && break; sleep 0.1; done
+  "$@"
+  sleep 0.5
+  kill -INT $td 2>/dev/null
+  wait $td 2>/dev/null
+  "$PY" "$HERE/udp_payloads.py" "$TMP/$name.pcap" | LC_ALL=C sort >"$TMP/$name.pl"
+}
+udp_capture nm NM 60 -n -Pn -sU -p "$UPORTS" --max-retries 0 "$DEAD"
+udp_capture tr TR 60 -d -n -Pn -sU -p "$UPORTS" --max-retries 0 "$DEAD"
+check "-d names the UDP payload file" grep -q "UDP payloads: .*nmap-payloads" "$TMP/tr.err"
+if [ -s "$TMP/nm.pl" ] && diff "$TMP/nm.pl" "$TMP/tr.pl" >"$TMP/d.out"; then
+  ok "UDP payloads to $UPORTS: the same $(wc -l <"$TMP/tr.pl") packets as nmap's"
+else nok "UDP payloads differ from nmap's (nmap $(wc -l <"$TMP/nm.pl"), trawl $(wc -l <"$TMP/tr.pl"))"
+  show "$TMP/d.out" 6; show "$TMP/tr.err" 8; show "$TMP/tr.td" 4; fi
+
 bad_args 2 "--port-ratio must be a decimal from 0 to 1" --port-ratio 1.5 "$WEB"
 bad_args 2 "--port-ratio cannot be combined" --port-ratio 0.1 -F "$WEB"
 
