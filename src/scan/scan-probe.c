@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/mac-prefixes.h"
 #include "probe/probe.h"
 #include "scan/scan.h"
 
@@ -58,7 +59,7 @@ static void env_report(const struct probe_env *env, const struct probe_verdict *
     }
     if (v->mac) {
       struct host_result *r = scan_host(s, v->host);
-      if (r && !r->has_mac) host_set_mac(r, v->mac, NULL);
+      if (r && !r->has_mac) host_set_mac(r, v->mac, mac_prefixes_vendor(s->macdb, v->mac));
     }
     break;
   }

@@ -17,6 +17,7 @@
 #include "scan/scan.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
+#include "db/mac-prefixes.h"
 #include "db/payloads.h"
 #include "db/service-probes.h"
 #include "cli/resume.h"
@@ -882,6 +883,15 @@ int scan_run(struct options *o) {
     goto out;
   }
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
+  if (s->raw) { /* MAC vendors of the hosts on our links */
+    if (mac_prefixes_load_default(&s->macdb, o->datadir, why, sizeof why) < 0) {
+      fprintf(stderr, "trawl: %s\n", why);
+      goto out;
+    }
+    if (o->debug)
+      fprintf(stderr, "trawl: MAC vendors: %s\n",
+              s->macdb ? mac_prefixes_path(s->macdb) : "none (no nmap-mac-prefixes found)");
+  }
   if ((o->scans & SCANF(SCAN_UDP)) && !o->no_portscan) {
     if (payloads_load_default(&s->payloads, o->datadir, why, sizeof why) < 0) {
       fprintf(stderr, "trawl: %s\n", why);
@@ -937,6 +947,7 @@ out:
   tw_loop_close(s->loop);
   if (s->vdb) sp_free(s->vdb);
   payloads_free(s->payloads);
+  mac_prefixes_free(s->macdb);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

@@ -9,7 +9,10 @@
 #   - -d names the port table file used, and --datadir with a directory
 #     without nmap-services falls back to trawl's data/trawl-services;
 #   - nmap-payloads: the UDP payloads on the wire (-sU, one try), port by
-#     port the same multiset of payloads as nmap's, captured in the lab.
+#     port the same multiset of payloads as nmap's, captured in the lab;
+#   - nmap-mac-prefixes: "MAC Address: ... (Vendor)" and the XML vendor,
+#     the same lines as nmap's for the lab's LAN, where one host is given
+#     a registered OUI (08:00:27) for the test.
 #
 #   test_nmap_data.sh BUILD_DIR   (root)
 set -uo pipefail
@@ -116,6 +119,22 @@ if [ -s "$TMP/nm.pl" ] && diff "$TMP/nm.pl" "$TMP/tr.pl" >"$TMP/d.out"; then
   ok "UDP payloads to $UPORTS: the same $(wc -l <"$TMP/tr.pl") packets as nmap's"
 else nok "UDP payloads differ from nmap's (nmap $(wc -l <"$TMP/nm.pl"), trawl $(wc -l <"$TMP/tr.pl"))"
   show "$TMP/d.out" 6; show "$TMP/tr.err" 8; show "$TMP/tr.td" 4; fi
+
+# MAC vendors: lan1 gets a registered prefix (this test's own lab only)
+ip -n "${LAB_PREFIX}lan1" link set dev eth0 address 08:00:27:01:00:0b
+X 10 ip neigh flush all
+TR 60 -n -p 22 "$LAB_LAN1_IP" "$LAB_LAN2_IP"
+X 10 ip neigh flush all
+NM 60 -n -p 22 "$LAB_LAN1_IP" "$LAB_LAN2_IP"
+macs() { grep "^MAC Address:" "$1"; }
+if grep -q "MAC Address: 08:00:27:01:00:0B (Oracle VirtualBox virtual NIC)" "$TMP/tr.out" &&
+  diff <(macs "$TMP/tr.out") <(macs "$TMP/nm.out") >"$TMP/d.out"; then
+  ok "MAC vendors: the same $(macs "$TMP/tr.out" | wc -l) 'MAC Address' lines as nmap"
+else nok "MAC vendors differ from nmap's"; show "$TMP/d.out"; show "$TMP/tr.out"; fi
+TR 60 -n -sn -oX - "$LAB_LAN1_IP"
+check "MAC vendor in the XML" grep -q 'addrtype="mac" vendor="Oracle VirtualBox virtual NIC"' "$TMP/tr.out"
+TR 60 -d -n -sn "$LAB_LAN1_IP"
+check "-d names the MAC vendor file" grep -q "MAC vendors: .*nmap-mac-prefixes" "$TMP/tr.err"
 
 bad_args 2 "--port-ratio must be a decimal from 0 to 1" --port-ratio 1.5 "$WEB"
 bad_args 2 "--port-ratio cannot be combined" --port-ratio 0.1 -F "$WEB"
