@@ -109,7 +109,8 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB, O_PORTRATIO
+  O_VERSIONDB, O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML,
+  O_NOSTYLESHEET
 };
 
 static const struct {
@@ -122,6 +123,11 @@ static const struct {
     {"dry-run", 0, O_DRYRUN},
     {"top-ports", 1, O_TOPPORTS},
     {"port-ratio", 1, O_PORTRATIO},
+    {"append-output", 0, O_APPENDOUT},
+    {"noninteractive", 0, O_NONINTERACTIVE},
+    {"stylesheet", 1, O_STYLESHEET},
+    {"webxml", 0, O_WEBXML},
+    {"no-stylesheet", 0, O_NOSTYLESHEET},
     {"exclude-ports", 1, O_EXCLPORTS},
     {"min-rate", 1, O_MINRATE},
     {"max-rate", 1, O_MAXRATE},
@@ -411,6 +417,11 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->top_ports = (long)n;
       break;
     case O_EXCLPORTS: o->exclude_ports = v; break;
+    case O_APPENDOUT: o->append_output = true; break;
+    case O_NONINTERACTIVE: o->noninteractive = true; break;
+    case O_STYLESHEET: o->stylesheet = v; o->no_stylesheet = false; break;
+    case O_WEBXML: o->stylesheet = OPT_WEBXML_HREF; o->no_stylesheet = false; break;
+    case O_NOSTYLESHEET: o->no_stylesheet = true; o->stylesheet = NULL; break;
     case O_PORTRATIO: {
       const char *rest;
       double ratio;
@@ -559,17 +570,29 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
-    case 'v': return opt_level(st, word, rest, &o->verbose);
-    case 'd': return opt_level(st, word, rest, &o->debug);
+    case 'v':
+    case 'd':
+      /* -v, -vvv, -v3 (and -d); other letters make a bundle: -vvn */
+      if (rest[strspn(rest, word[1] == 'v' ? "v" : "d")] == '\0' || (rest[0] >= '0' && rest[0] <= '9'))
+        return opt_level(st, word, rest, word[1] == 'v' ? &o->verbose : &o->debug);
+      break;
     case 'A':
       if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
       o->aggressive = true;
       return 0;
     default: break;
   }
-  /* bundles of flags without arguments: -n -R -6 -F -h -V, e.g. -nF */
+  /* bundles of flags without arguments, as Nmap's getopt takes them:
+   * -n -R -6 -F -h -V -v -d and -Pn, e.g. -nF, -nPn, -vvn */
   for (const char *c = word + 1; *c; c++) {
     switch (*c) {
+      case 'v': o->verbose++; break;
+      case 'd': o->debug++; break;
+      case 'P':
+        if (c[1] != 'n' && c[1] != '0') return opt_fail(st->err, st->errlen, word, "unrecognized option");
+        o->skip_discovery = true;
+        c++;
+        break;
       case 'n': o->dns = DNS_NEVER; break;
       case 'R': o->dns = DNS_ALWAYS; break;
       case '6': o->ipv6 = true; break;
@@ -906,6 +929,10 @@ void options_usage(FILE *f) {
 "  -d: increase debugging level (use -dd or -d<level> for more)\n"
 "  --reason: display the reason a port or host is in a particular state\n"
 "  --open: only show open (or possibly open) ports\n"
+"  --append-output: add to the output files rather than replace them\n"
+"  --stylesheet <path/URL>: XSL stylesheet named in the XML output\n"
+"  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
+"  --noninteractive: do not read key presses\n"
 "  --packet-trace: show all packets sent and received\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"

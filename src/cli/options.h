@@ -44,6 +44,9 @@ struct ping_ports {
   size_t n;
 };
 
+/* --webxml: the stylesheet Nmap's own option points at */
+#define OPT_WEBXML_HREF "https://nmap.org/svn/docs/nmap.xsl"
+
 struct options {
   /* what to do */
   unsigned scans;      /* SCANF(SCAN_SYN) | ... */
@@ -78,6 +81,10 @@ struct options {
   /* output */
   const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
   bool open_only, reason, packet_trace;
+  bool append_output;   /* --append-output: add to the output files */
+  bool noninteractive;  /* --noninteractive: no key presses read */
+  const char *stylesheet; /* --stylesheet; NULL: Nmap's nmap.xsl when found */
+  bool no_stylesheet;     /* --no-stylesheet */
   int verbose, debug;
   enum dns_mode dns;
   /* order, sharding, resume */

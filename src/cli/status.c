@@ -90,7 +90,7 @@ void status_start(struct scan *s) {
     tw_timer_start(s->status_timer, tick, every, every);
     tw_unref(s->status_timer);
   }
-  if (isatty(0) && tcgetattr(0, &s->status.saved_tio) == 0) {
+  if (!s->o->noninteractive && isatty(0) && tcgetattr(0, &s->status.saved_tio) == 0) {
     struct termios raw = s->status.saved_tio;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;

@@ -17,6 +17,7 @@
 #include "scan/scan.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
+#include "core/datadir.h"
 #include "db/mac-prefixes.h"
 #include "db/payloads.h"
 #include "db/service-probes.h"
@@ -691,6 +692,17 @@ static int open_outputs(struct scan *s) {
   oo.debug = o->debug;
   oo.reason = o->reason;
   oo.open_only = o->open_only;
+  /* Nmap's <?xml-stylesheet?>: --stylesheet, --webxml, else its nmap.xsl
+   * when installed (--no-stylesheet: none) */
+  if (o->stylesheet) {
+    oo.stylesheet = o->stylesheet;
+  } else if (!o->no_stylesheet) {
+    char path[4096];
+    if (datadir_find(DATADIR_NMAP, o->datadir, "nmap.xsl", DATADIR_FILE, path, sizeof path) == 0) {
+      snprintf(s->xsl_href, sizeof s->xsl_href, "file://%s", path);
+      oo.stylesheet = s->xsl_href;
+    }
+  }
   bool stdout_used = false;
   for (int i = 0; i < 4; i++) {
     if (!want[i].path) continue;
@@ -699,7 +711,7 @@ static int open_outputs(struct scan *s) {
      * XML document cannot be continued, so the resumed part gets its own. */
     char xmlpath[4096];
     const char *path = want[i].path;
-    const char *mode = o->resuming ? "a" : "w";
+    const char *mode = o->resuming || o->append_output ? "a" : "w";
     if (o->resuming && want[i].ops == &output_xml_ops && strcmp(path, "-") != 0) {
       snprintf(xmlpath, sizeof xmlpath, "%s.resumed", path);
       path = xmlpath;

@@ -115,6 +115,7 @@ struct scan {
   double (*stage_progress)(const void *ctx);
   struct sp_db *vdb; /* -sV: nmap-service-probes, loaded before the scan */
   struct payloads *payloads; /* -sU: nmap-payloads (NULL: trawl's own payloads) */
+  char xsl_href[4104]; /* the XML's default stylesheet, file://.../nmap.xsl */
   struct mac_prefixes *macdb; /* raw scans: nmap-mac-prefixes (NULL: vendors unknown) */
   /* outputs */
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */

@@ -115,11 +115,11 @@ gap|-n --badsum -p 22 $WEB
 gap|-n --spoof-mac 0 -p 22 $L1
 gap|-n --send-eth -p 22 $WEB
 gap|-n --send-ip -p 22 $WEB
-gap|-n --append-output -p 22 $WEB
+match|-n --append-output -p 22 $WEB
 gap|-n --iflist
-gap|-n --noninteractive -p 22 $WEB
-gap|-nPn -p 22 $WEB
-gap|-vvn -p 22 $WEB
+match|-n --noninteractive -p 22 $WEB
+match|-nPn -p 22 $WEB
+match|-vvn -p 22 $WEB
 EOF
 )
 

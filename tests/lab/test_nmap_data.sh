@@ -136,6 +136,22 @@ check "MAC vendor in the XML" grep -q 'addrtype="mac" vendor="Oracle VirtualBox 
 TR 60 -d -n -sn "$LAB_LAN1_IP"
 check "-d names the MAC vendor file" grep -q "MAC vendors: .*nmap-mac-prefixes" "$TMP/tr.err"
 
+# the XML names Nmap's stylesheet, as nmap does (the same file); the
+# options that change it
+xsl() { sed -n 's/^<?xml-stylesheet href="file:\/\/\([^"]*\)".*/\1/p' "$1" | head -1; }
+TR 30 -n -p 22 -oX - "$WEB"
+NM 30 -n -p 22 -oX - "$WEB"
+t_xsl=$(xsl "$TMP/tr.out")
+n_xsl=$(xsl "$TMP/nm.out")
+if [ -n "$t_xsl" ] && [ "$(readlink -f "$t_xsl")" = "$(readlink -f "$n_xsl")" ]; then
+  ok "XML: <?xml-stylesheet?> names the same nmap.xsl as nmap's ($t_xsl)"
+else nok "XML stylesheet: trawl '$t_xsl', nmap '$n_xsl'"; fi
+check "XML with the stylesheet is valid under nmap.dtd" sh -c "xmllint --noout --dtdvalid $NMAP_DTD $TMP/tr.out"
+TR 30 -n -p 22 --webxml -oX - "$WEB"
+check "--webxml names nmap.org's stylesheet" grep -q '<?xml-stylesheet href="https://nmap.org/svn/docs/nmap.xsl"' "$TMP/tr.out"
+TR 30 -n -p 22 --no-stylesheet -oX - "$WEB"
+check "--no-stylesheet names none" sh -c "! grep -q 'xml-stylesheet' $TMP/tr.out"
+
 bad_args 2 "--port-ratio must be a decimal from 0 to 1" --port-ratio 1.5 "$WEB"
 bad_args 2 "--port-ratio cannot be combined" --port-ratio 0.1 -F "$WEB"
 

@@ -243,6 +243,42 @@ static void test_targets(void **state) {
   done();
 }
 
+/* Issue 13's options: bundled short flags as Nmap's getopt takes them,
+ * the XML stylesheet options, --append-output, --noninteractive. */
+static void test_issue13_options(void **state) {
+  ok("-nPn -p 22 198.18.0.1");
+  assert_true(o.skip_discovery);
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("-vvn -p 22 198.18.0.1");
+  assert_int_equal(o.verbose, 2);
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("-vd -p 22 198.18.0.1");
+  assert_int_equal(o.verbose, 1);
+  assert_int_equal(o.debug, 1);
+  done();
+  ok("-v3 -dd -p 22 198.18.0.1");
+  assert_int_equal(o.verbose, 3);
+  assert_int_equal(o.debug, 2);
+  done();
+  ok("--stylesheet my.xsl -p 22 198.18.0.1");
+  assert_string_equal(o.stylesheet, "my.xsl");
+  assert_false(o.no_stylesheet);
+  done();
+  ok("--webxml -p 22 198.18.0.1");
+  assert_string_equal(o.stylesheet, OPT_WEBXML_HREF);
+  done();
+  ok("--webxml --no-stylesheet -p 22 198.18.0.1"); /* the last one wins */
+  assert_null(o.stylesheet);
+  assert_true(o.no_stylesheet);
+  done();
+  ok("--append-output --noninteractive -p 22 198.18.0.1");
+  assert_true(o.append_output);
+  assert_true(o.noninteractive);
+  done();
+}
+
 /* Issue 13, bugs 5, 8 and 9: each of these was accepted or got the wrong
  * line before. */
 static void test_issue13_bugs(void **state) {
@@ -503,7 +539,8 @@ static void test_errors(void **state) {
   bad("-oN same -oG same 198.18.0.1", "two output formats name the same file: 'same'");
   bad("-iR 10", "unsupported option (random targets): '-iR'");
   bad("-v12 198.18.0.1", "-v level must be between 0 and 9: '-v12'");
-  bad("-vd 198.18.0.1", "unknown option: '-vd'");
+  bad("-vx 198.18.0.1", "unrecognized option: '-vx'");
+  bad("-nPx 198.18.0.1", "unrecognized option: '-nPx'");
   bad("-sS -sT 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sT'");
   bad("-sS -sA 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sA'");
   bad("-sn -sS 198.18.0.1", "-sn (no port scan) cannot be combined with a port scan type: '-sn'");
@@ -607,6 +644,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
       cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets), cmocka_unit_test(test_issue13_bugs),
+      cmocka_unit_test(test_issue13_options),
       cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
       cmocka_unit_test(test_man_page),
