@@ -343,10 +343,11 @@ static int opt_timing(struct opt_state *st, const char *v) {
   return opt_fail(st->err, st->errlen, v, "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane)");
 }
 
-/* -v, -vv, -v3 (and -d likewise). */
-static int opt_level(struct opt_state *st, const char *word, const char *rest,
+/* -v, -vv, -v3 (and -d likewise); c is the letter, rest what follows it
+ * in the word (Nmap's optional argument: only more of the letter, or a
+ * number). */
+static int opt_level(struct opt_state *st, const char *word, char c, const char *rest,
                      int *level) {
-  char c = word[1];
   if (*rest == '\0') {
     (*level)++;
     return 0;
@@ -570,12 +571,8 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
-    case 'v':
-    case 'd':
-      /* -v, -vvv, -v3 (and -d); other letters make a bundle: -vvn */
-      if (rest[strspn(rest, word[1] == 'v' ? "v" : "d")] == '\0' || (rest[0] >= '0' && rest[0] <= '9'))
-        return opt_level(st, word, rest, word[1] == 'v' ? &o->verbose : &o->debug);
-      break;
+    case 'v': return opt_level(st, word, 'v', rest, &o->verbose);
+    case 'd': return opt_level(st, word, 'd', rest, &o->debug);
     case 'A':
       if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
       o->aggressive = true;
@@ -583,11 +580,13 @@ static int opt_short(struct opt_state *st, const char *word) {
     default: break;
   }
   /* bundles of flags without arguments, as Nmap's getopt takes them:
-   * -n -R -6 -F -h -V -v -d and -Pn, e.g. -nF, -nPn, -vvn */
+   * -n -R -6 -F -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
+   * rest of the word as their level, as Nmap does: -nvv, -nv3 (Nmap
+   * refuses -vvn and -vd, and so does trawl) */
   for (const char *c = word + 1; *c; c++) {
     switch (*c) {
-      case 'v': o->verbose++; break;
-      case 'd': o->debug++; break;
+      case 'v': return opt_level(st, word, 'v', c + 1, &o->verbose);
+      case 'd': return opt_level(st, word, 'd', c + 1, &o->debug);
       case 'P':
         if (c[1] != 'n' && c[1] != '0') return opt_fail(st->err, st->errlen, word, "unrecognized option");
         o->skip_discovery = true;

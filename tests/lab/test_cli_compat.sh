@@ -119,7 +119,7 @@ match|-n --append-output -p 22 $WEB
 gap|-n --iflist
 match|-n --noninteractive -p 22 $WEB
 match|-nPn -p 22 $WEB
-match|-vvn -p 22 $WEB
+match|-nvv -p 22 $WEB
 EOF
 )
 
