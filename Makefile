@@ -6,7 +6,8 @@
 #   make fuzz       build the libFuzzer harnesses (clang) and run each for
 #                   FUZZ_SECONDS (default 60); see docs/fuzzing.md
 #   make demo       deps + build + the demonstration (see README.md)
-#   make bench-*    benchmarks against peers (see docs/benchmarks.md)
+#   make bench-*    benchmarks against peers (see docs/benchmarks.md);
+#                   bench-os also prints the traceroute lines (issue 11)
 #   make install    PREFIX=/usr/local DESTDIR=
 PREFIX ?= /usr/local
 DESTDIR ?=
@@ -63,6 +64,7 @@ bench-loop bench-packets bench-scan bench-scripts bench-version bench-os bench-t
 	cmake -S . -B $(BUILD) -DTRAWL_BENCH=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 	@bash bench/$*.sh $(BUILD)
+	@if [ $* = os ]; then bash bench/traceroute.sh $(BUILD); fi
 
 install: build
 	DESTDIR=$(DESTDIR) cmake --install $(BUILD) --prefix $(PREFIX)

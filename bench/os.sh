@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # os.sh BUILD_DIR [os] [os_wide]: trawl -O against nmap -O on the same lab
 # targets, one run each, in one lab (tests/lab/lab.sh up, prefix
-# twbos<pid>-, torn down on exit). `make bench-os` runs both scenarios. Per
+# twbos<pid>-, torn down on exit). `make bench-os` runs both scenarios, then
+# bench/traceroute.sh (its RESULT traceroute lines). Per
 # scenario one line:
 #
 #   RESULT os trawl=<s> nmap=<s> vs_nmap=<r> same_class=<n>/<hosts> near_class=<n>/<hosts>

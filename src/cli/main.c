@@ -5,12 +5,33 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <trawl/trawl.h>
+
 #include "cli/options.h"
 #include "cli/resume.h"
+#include "db/services.h"
 #include "scan/privilege.h"
 #include "scan/scan.h"
 #include "script/script.h"
 #include "core/version.h"
+
+/* --dry-run --script: the scripts are found and loaded as the real run
+ * would (then dropped), so a bad --script fails the dry run the same way,
+ * with the same line and exit status 2. */
+static int dry_run_scripts(const struct options *o, char *err, size_t errlen) {
+  if (!o->scripts) return 0;
+  tw_loop *loop = NULL;
+  struct script_engine *e = NULL;
+  int r = tw_loop_new(&loop);
+  if (r < 0) {
+    snprintf(err, errlen, "cannot create the event loop: %s", tw_strerror(r));
+    return r;
+  }
+  r = script_engine_new(loop, o, &e, err, errlen);
+  if (e) script_engine_free(e);
+  tw_loop_close(loop);
+  return r < 0 ? r : 0;
+}
 
 int main(int argc, char **argv) {
   struct options o;
@@ -69,8 +90,15 @@ int main(int argc, char **argv) {
     options_free(&o);
     return 2;
   }
+  if (o.debug && o.services) fprintf(stderr, "trawl: port table: %s\n", services_path(o.services));
   int rc = 0;
   if (o.dry_run) {
+    if (dry_run_scripts(&o, err, sizeof err) < 0) {
+      fprintf(stderr, "trawl: %s\n", err);
+      options_free(&o);
+      if (rargv) resume_free_argv(rargc, rargv);
+      return 2;
+    }
     options_print_plan(stdout, &o);
   } else {
     rc = scan_run(&o);

@@ -109,7 +109,8 @@ enum {
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
-  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE
+  O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
+  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET
 };
 
 static const struct {
@@ -121,6 +122,12 @@ static const struct {
     {"version", 0, O_VERSION},
     {"dry-run", 0, O_DRYRUN},
     {"top-ports", 1, O_TOPPORTS},
+    {"port-ratio", 1, O_PORTRATIO},
+    {"append-output", 0, O_APPENDOUT},
+    {"noninteractive", 0, O_NONINTERACTIVE},
+    {"stylesheet", 1, O_STYLESHEET},
+    {"webxml", 0, O_WEBXML},
+    {"no-stylesheet", 0, O_NOSTYLESHEET},
     {"exclude-ports", 1, O_EXCLPORTS},
     {"min-rate", 1, O_MINRATE},
     {"max-rate", 1, O_MAXRATE},
@@ -169,6 +176,7 @@ static const struct {
 void options_init(struct options *o) {
   memset(o, 0, sizeof *o);
   o->top_ports = OPT_UNSET;
+  o->port_ratio = -1;
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
@@ -341,10 +349,11 @@ static int opt_timing(struct opt_state *st, const char *v) {
   return opt_fail(st->err, st->errlen, v, "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane)");
 }
 
-/* -v, -vv, -v3 (and -d likewise). */
-static int opt_level(struct opt_state *st, const char *word, const char *rest,
+/* -v, -vv, -v3 (and -d likewise); c is the letter, rest what follows it
+ * in the word (Nmap's optional argument: only more of the letter, or a
+ * number). */
+static int opt_level(struct opt_state *st, const char *word, char c, const char *rest,
                      int *level) {
-  char c = word[1];
   if (*rest == '\0') {
     (*level)++;
     return 0;
@@ -415,6 +424,19 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->top_ports = (long)n;
       break;
     case O_EXCLPORTS: o->exclude_ports = v; break;
+    case O_APPENDOUT: o->append_output = true; break;
+    case O_NONINTERACTIVE: o->noninteractive = true; break;
+    case O_STYLESHEET: o->stylesheet = v; o->no_stylesheet = false; break;
+    case O_WEBXML: o->stylesheet = OPT_WEBXML_HREF; o->no_stylesheet = false; break;
+    case O_NOSTYLESHEET: o->no_stylesheet = true; o->stylesheet = NULL; break;
+    case O_PORTRATIO: {
+      const char *rest;
+      double ratio;
+      if (opt_decimal(v, &ratio, &rest) < 0 || *rest != '\0' || ratio > 1)
+        return opt_fail(st->err, st->errlen, v, "--port-ratio must be a decimal from 0 to 1");
+      o->port_ratio = ratio;
+      break;
+    }
     case O_MINRATE:
     case O_MAXRATE: {
       double rate;
@@ -437,8 +459,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_SCRIPTTIMEOUT: r = opt_time(st, word, v, &o->script_timeout_ms); break;
     case O_OPEN: o->open_only = true; break;
     case O_REASON: o->reason = true; break;
-    case O_EXCLUDE: r = targets_exclude(o->targets, v, st->err, st->errlen); break;
-    case O_EXCLUDEFILE: r = targets_exclude_file(o->targets, v, st->err, st->errlen); break;
+    case O_EXCLUDE:
+      o->nexclude_args++;
+      r = targets_exclude(o->targets, v, st->err, st->errlen);
+      break;
+    case O_EXCLUDEFILE:
+      o->nexclude_args++;
+      r = targets_exclude_file(o->targets, v, st->err, st->errlen);
+      break;
     case O_SEED:
       r = opt_number(st, "--seed", v, 0, UINT64_MAX, true, &o->seed);
       o->seed_set = r == 0;
@@ -547,6 +575,7 @@ static int opt_short(struct opt_state *st, const char *word) {
       r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
       if (r == 0) {
         o->ntarget_args++;
+        o->input_list = v;
         r = targets_add_file(o->targets, v, st->err, st->errlen);
       }
       return r;
@@ -556,8 +585,8 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
-    case 'v': return opt_level(st, word, rest, &o->verbose);
-    case 'd': return opt_level(st, word, rest, &o->debug);
+    case 'v': return opt_level(st, word, 'v', rest, &o->verbose);
+    case 'd': return opt_level(st, word, 'd', rest, &o->debug);
     case 'A':
       if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
       o->aggressive = true;
@@ -568,9 +597,19 @@ static int opt_short(struct opt_state *st, const char *word) {
       return 0;
     default: break;
   }
-  /* bundles of flags without arguments: -n -R -6 -F -h -V, e.g. -nF */
+  /* bundles of flags without arguments, as Nmap's getopt takes them:
+   * -n -R -6 -F -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
+   * rest of the word as their level, as Nmap does: -nvv, -nv3 (Nmap
+   * refuses -vvn and -vd, and so does trawl) */
   for (const char *c = word + 1; *c; c++) {
     switch (*c) {
+      case 'v': return opt_level(st, word, 'v', c + 1, &o->verbose);
+      case 'd': return opt_level(st, word, 'd', c + 1, &o->debug);
+      case 'P':
+        if (c[1] != 'n' && c[1] != '0') return opt_fail(st->err, st->errlen, word, "unrecognized option");
+        o->skip_discovery = true;
+        c++;
+        break;
       case 'n': o->dns = DNS_NEVER; break;
       case 'R': o->dns = DNS_ALWAYS; break;
       case '6': o->ipv6 = true; break;
@@ -607,9 +646,10 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
     return errmsg_set(err, errlen, -ENOMEM, "out of memory");
   struct opt_state st = {.o = o, .argc = argc, .argv = argv, .err = err, .errlen = errlen};
   bool only_targets = false;
+  int resume_words = 0; /* words of --resume FILE (1 or 2) */
   for (st.i = 1; st.i < argc; st.i++) {
     const char *w = argv[st.i];
-    int r;
+    int r, first = st.i;
     if (only_targets || w[0] != '-' || w[1] == '\0') {
       r = opt_target(&st, w);
     } else if (w[1] == '-') {
@@ -625,7 +665,13 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
       if (r == 1) r = opt_short(&st, w);
     }
     if (r < 0) return r;
+    if (o->resume && resume_words == 0) resume_words = st.i - first + 1;
   }
+  /* --resume: everything comes from the file, as with Nmap; an option
+   * given with it would be silently lost */
+  if (o->resume && argc - 1 > resume_words)
+    return opt_fail(err, errlen, o->resume,
+                    "--resume takes no other options (the command line comes from the file)");
   if (st.out_all) {
     /* -oA BASE: every format, unless one was given on its own */
     char **bufs = o->owned;
@@ -672,6 +718,12 @@ static int opt_ports(struct options *o, char *err, size_t errlen) {
   int r = 0;
   if (set == NULL || tmp == NULL) {
     r = errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  } else if (o->port_ratio >= 0 && !services_has_ratios(o->services)) {
+    r = opt_fail(err, errlen, services_path(o->services),
+                 "--port-ratio needs Nmap's nmap-services (Debian package nmap-common), not");
+  } else if (o->port_ratio >= 0) {
+    if (o->port_spec) r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
+    if (r == 0) ports_add_ratio(set, o->services, protos, o->port_ratio, o->port_spec ? tmp : NULL);
   } else if (o->port_spec) {
     r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
     if (r == 0 && o->top_ports != OPT_UNSET)
@@ -700,11 +752,28 @@ static int opt_ports(struct options *o, char *err, size_t errlen) {
   return r;
 }
 
+/* A name's prefix ("localhost/24") is checked once the address family is
+ * known: 0-32 without -6, 0-128 with it, as for an address. */
+static int opt_check_name_prefixes(const struct options *o, char *err, size_t errlen) {
+  int max = o->ipv6 ? 128 : 32;
+  char q[ERRMSG_QUOTE_MAX + 8];
+  for (int ex = 0; ex < 2; ex++) {
+    size_t n = ex ? targets_excluded_name_count(o->targets) : targets_name_count(o->targets);
+    for (size_t i = 0; i < n; i++) {
+      const struct tgt_name *t = ex ? targets_excluded_name(o->targets, i) : targets_name(o->targets, i);
+      if (t->prefix > max)
+        return errmsg_set(err, errlen, TW_EMALFORMED,
+                          "invalid %s '%s/%d': prefix length %d out of range (0-%d)",
+                          ex ? "exclusion" : "target", errmsg_quote(q, sizeof q, t->name, (size_t)-1),
+                          t->prefix, t->prefix, max);
+    }
+  }
+  return 0;
+}
+
 int options_finalize(struct options *o, bool is_root, char *err,
                      size_t errlen) {
   bool priv = o->privileged == OPT_UNSET ? is_root : o->privileged == 1;
-  if (o->resume && (o->ntarget_args || o->scans || o->port_spec))
-    return opt_fail(err, errlen, o->resume, "--resume takes no targets or scan options (they come from the saved state)");
   /* scan types */
   unsigned tcp = o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK));
   if ((tcp & (tcp - 1)) != 0)
@@ -712,7 +781,7 @@ int options_finalize(struct options *o, bool is_root, char *err,
                     "only one TCP scan type (-sS, -sT, -sA) can be used");
   if (o->no_portscan) {
     if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
-    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports)
+    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports || o->port_ratio >= 0)
       return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports)");
   } else if (o->scans == 0) {
     o->scans = priv ? SCANF(SCAN_SYN) : SCANF(SCAN_CONNECT);
@@ -729,6 +798,8 @@ int options_finalize(struct options *o, bool is_root, char *err,
   if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
   if (o->fast && o->top_ports != OPT_UNSET)
     return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with --top-ports");
+  if (o->port_ratio >= 0 && (o->fast || o->top_ports != OPT_UNSET))
+    return opt_fail(err, errlen, "--port-ratio", "--port-ratio cannot be combined with -F or --top-ports");
   if (o->skip_discovery && o->probes)
     return opt_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
   /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without privileges */
@@ -797,10 +868,15 @@ int options_finalize(struct options *o, bool is_root, char *err,
   /* targets */
   r = targets_finalize(o->targets, err, errlen);
   if (r < 0) return r;
-  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0)
-    return errmsg_set(err, errlen, TW_EMALFORMED,
-                      o->ntarget_args ? "no targets left after exclusions"
-                                      : "no targets were specified (see trawl --help)");
+  r = opt_check_name_prefixes(o, err, errlen);
+  if (r < 0) return r;
+  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0) {
+    if (o->ntarget_args && o->nexclude_args)
+      return errmsg_set(err, errlen, TW_EMALFORMED, "no targets left after exclusions");
+    if (o->input_list)
+      return opt_fail(err, errlen, o->input_list, "no targets in the -iL file");
+    return errmsg_set(err, errlen, TW_EMALFORMED, "no targets were specified (see trawl --help)");
+  }
   struct tgt_addr a;
   char as[INET6_ADDRSTRLEN];
   if (!o->ipv6 && targets_count6(o->targets) > 0) {
@@ -841,6 +917,7 @@ void options_usage(FILE *f) {
 "  --exclude-ports <port ranges>: leave these ports out\n"
 "  -F: fast mode: the 100 most common ports of each protocol\n"
 "  --top-ports <number>: the <number> most common ports\n"
+"  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
 "  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
 "  --resume <file>: continue an interrupted scan\n"
@@ -890,6 +967,10 @@ void options_usage(FILE *f) {
 "  -d: increase debugging level (use -dd or -d<level> for more)\n"
 "  --reason: display the reason a port or host is in a particular state\n"
 "  --open: only show open (or possibly open) ports\n"
+"  --append-output: add to the output files rather than replace them\n"
+"  --stylesheet <path/URL>: XSL stylesheet named in the XML output\n"
+"  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
+"  --noninteractive: do not read key presses\n"
 "  --packet-trace: show all packets sent and received\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"

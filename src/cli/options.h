@@ -44,6 +44,9 @@ struct ping_ports {
   size_t n;
 };
 
+/* --webxml: the stylesheet Nmap's own option points at */
+#define OPT_WEBXML_HREF "https://nmap.org/svn/docs/nmap.xsl"
+
 struct options {
   /* what to do */
   unsigned scans;      /* SCANF(SCAN_SYN) | ... */
@@ -57,12 +60,15 @@ struct options {
   const char *port_spec;     /* -p */
   bool fast;                 /* -F */
   long top_ports;            /* --top-ports, OPT_UNSET */
+  double port_ratio;         /* --port-ratio 0-1; -1: not given */
   const char *exclude_ports; /* --exclude-ports */
   struct portlist ports;     /* finalize */
   struct services *services; /* finalize */
   /* targets (parsed as given) */
   struct targets *targets;
   size_t ntarget_args;
+  size_t nexclude_args;      /* --exclude, --excludefile */
+  const char *input_list;    /* the last -iL file */
   /* timing */
   int timing; /* -T0..5, default 3 */
   double min_rate, max_rate; /* 0: unset */
@@ -75,6 +81,10 @@ struct options {
   /* output */
   const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
   bool open_only, reason, packet_trace;
+  bool append_output;   /* --append-output: add to the output files */
+  bool noninteractive;  /* --noninteractive: no key presses read */
+  const char *stylesheet; /* --stylesheet; NULL: Nmap's nmap.xsl when found */
+  bool no_stylesheet;     /* --no-stylesheet */
   int verbose, debug;
   enum dns_mode dns;
   /* order, sharding, resume */

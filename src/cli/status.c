@@ -59,6 +59,14 @@ static void tick(tw_timer *t, int status) {
   double el = (double)(now - s->start_ns) / 1e9, p = progress(s);
   fprintf(stderr, "\r%8.0f pkt/s  %6.2f%% done  %6.1fs left  %llu open   ", pps, p * 100,
           p > 0.001 ? el / p - el : 0.0, (unsigned long long)s->open_ports);
+  st->drawn = true;
+}
+
+void status_clear(struct scan *s) {
+  if (!s->status.drawn) return;
+  s->status.drawn = false;
+  fputs("\r\033[K", stderr);
+  fflush(stderr);
 }
 
 static void key(tw_io *io, int status, int events) {
@@ -70,7 +78,8 @@ static void key(tw_io *io, int status, int events) {
     tw_io_stop(io);
     return;
   }
-  fputc('\n', stderr);
+  if (s->status.drawn) fputc('\n', stderr);
+  s->status.drawn = false;
   status_print(s);
 }
 
@@ -81,7 +90,7 @@ void status_start(struct scan *s) {
     tw_timer_start(s->status_timer, tick, every, every);
     tw_unref(s->status_timer);
   }
-  if (isatty(0) && tcgetattr(0, &s->status.saved_tio) == 0) {
+  if (!s->o->noninteractive && isatty(0) && tcgetattr(0, &s->status.saved_tio) == 0) {
     struct termios raw = s->status.saved_tio;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
     raw.c_cc[VMIN] = 1;
@@ -98,7 +107,7 @@ void status_stop(struct scan *s) {
   if (s->status_timer) {
     tw_close(s->status_timer, NULL);
     s->status_timer = NULL;
-    if (isatty(2) && !s->o->stats_every_ms) fputs("\r\033[K", stderr);
+    status_clear(s);
   }
   if (s->stdin_io) {
     tw_close(s->stdin_io, NULL);

@@ -195,6 +195,16 @@ void ports_add_top(struct portset *set, const struct services *svc,
   }
 }
 
+void ports_add_ratio(struct portset *set, const struct services *svc, unsigned protos,
+                     double ratio, const struct portset *within) {
+  for (size_t i = 0; i < services_entry_count(svc); i++) {
+    const struct service_entry *e = services_entry(svc, i);
+    if (!(protos & PROTO_MASK(e->proto)) || e->ratio < 0 || e->ratio < ratio) continue;
+    if (within != NULL && !portset_has(within, e->proto, e->port)) continue;
+    portset_add(set, e->proto, e->port);
+  }
+}
+
 int portlist_from_set(struct portlist *pl, const struct portset *set) {
   memset(pl, 0, sizeof *pl);
   for (int p = 0; p < PROTO_COUNT; p++) {

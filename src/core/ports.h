@@ -59,6 +59,11 @@ int ports_parse(struct portset *set, const char *spec, unsigned protos,
  * is not NULL only ports in it count (--top-ports with -p). */
 void ports_add_top(struct portset *set, const struct services *svc,
                    unsigned protos, size_t n, const struct portset *within);
+/* Adds the ports of each protocol in protos whose open ratio is at least
+ * ratio (--port-ratio; the table must have ratios, nmap-services); within
+ * as for ports_add_top. */
+void ports_add_ratio(struct portset *set, const struct services *svc, unsigned protos,
+                     double ratio, const struct portset *within);
 
 /* The final list: each protocol's ports in ascending order. Indices
  * 0..n[TCP]-1 are TCP ports, then UDP ports. */

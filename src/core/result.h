@@ -171,6 +171,8 @@ struct scan_end {
   uint64_t hosts_up, hosts_down, hosts_total;
   bool interrupted;     /* stopped early (signal): exit="error" */
   const char *errormsg; /* why it ended with an error; NULL on success */
+  bool seems_down;      /* one target, found down by discovery: the terminal
+                           gets Nmap's "Host seems down ... try -Pn" note */
 };
 
 /* ---- building results (all return 0 / a pointer, or -ENOMEM / NULL) ----

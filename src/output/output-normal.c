@@ -372,6 +372,9 @@ static void nrm_end(struct output *o, const struct scan_end *e) {
   char t[64];
   if (o->info && o->info->version_scan) fputs("Service detection performed.\n", o->fp);
   const char *why = e->errormsg ? e->errormsg : e->interrupted ? "interrupted" : NULL;
+  if (e->seems_down && !o->opts.to_file)
+    fputs("Note: Host seems down. If it is really up, but blocking our ping probes, try -Pn\n",
+          o->fp);
   if (o->opts.to_file)
     fprintf(o->fp, "# Trawl done at %s", output_ctime(e->end_time, t, sizeof t));
   else

@@ -30,7 +30,7 @@ static int wanted(struct engine *e, uint32_t h, uint32_t p) {
   struct probe_env *env = e->ctx;
   struct disc_probe *d = env->probe;
   uint32_t g = probe_group(env, h);
-  if (env->is_up(env, g)) return 0;
+  if (env->is_up(env, g) || env->source(env, g) < 0) return 0;
   enum probe_disc_type t = d->kinds[p].type;
   if (!env->link(env, g)) return t != PROBE_D_ARP && t != PROBE_D_ND;
   return e->hosts[h].family == AF_INET6 ? t == PROBE_D_ND : t == PROBE_D_ARP;
@@ -115,7 +115,7 @@ static void timeout(struct engine *e, uint32_t h, uint32_t p) {
   (void)p; /* a host none of whose probes was answered stays down */
 }
 
-const struct probe_ops probe_disc_ops = {build, timeout, wanted, NULL, sock_for};
+const struct probe_ops probe_disc_ops = {build, timeout, wanted, NULL, sock_for, NULL};
 
 /* Pass host h answered: report it (once) and drop its other probes. */
 static void host_up(struct probe_env *env, uint32_t h, const char *reason, int ttl,

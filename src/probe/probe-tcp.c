@@ -66,7 +66,7 @@ static void tcp_timeout(struct engine *e, uint32_t h, uint32_t p) {
   probe_report_timeout(env, h, PROTO_TCP, tp->ports[p], PORT_FILTERED);
 }
 
-const struct probe_ops probe_tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL};
+const struct probe_ops probe_tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL, NULL};
 
 static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   if (status < 0) return; /* cancelled: the module may be gone already */

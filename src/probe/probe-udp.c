@@ -1,5 +1,8 @@
 /* probe-udp.c: the UDP scan probes (-sU). Each probe carries a request of
- * the port's protocol (udp-payloads.h); its source port is a cookie.
+ * the port's protocol: every payload Nmap's nmap-payloads has for the
+ * port, one packet each and all in each try, as Nmap sends them (when the
+ * file is loaded, db/payloads.h), else trawl's own (udp-payloads.h); the
+ * source port is a cookie.
  *
  *   a UDP answer                       -> open (udp-response)
  *   ICMP port unreachable              -> closed (port-unreach)
@@ -17,6 +20,7 @@
 
 #include "probe/probe.h"
 #include "probe/udp-payloads.h"
+#include "db/payloads.h"
 
 #define RATELIMIT_QUIET_NS 2500000000ull
 #define RATELIMIT_RESEND_NS 1000000000ull
@@ -29,7 +33,8 @@ struct udp_probe {
   tw_req *waiters[PROBE_MAX_SRCS];
 };
 
-static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
+/* Packet k of the probe to (h, p): the k-th payload of the port. */
+static int udp_packet(struct engine *e, uint32_t h, uint32_t p, int k, uint8_t *buf, size_t cap) {
   struct probe_env *env = e->ctx;
   struct udp_probe *up = env->probe;
   const tw_pkt_addr *dst = &e->hosts[h];
@@ -37,13 +42,30 @@ static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
   if (src->family != dst->family) return 0;
   uint16_t dport = up->ports[p];
   size_t plen;
-  const uint8_t *payload = udp_payload(dport, &plen);
+  const uint8_t *payload = NULL;
+  if (env->udp_payloads) {
+    payload = payloads_get(env->udp_payloads, dport, (size_t)k, &plen);
+    if (!payload && k > 0) return 0;
+    if (!payload) plen = 0; /* Nmap's file knows the port not: empty */
+  } else {
+    if (k > 0) return 0;
+    payload = udp_payload(dport, &plen);
+  }
   tw_pkt_ipspec ip = {0};
   ip.src = *src;
   ip.dst = *dst;
   ip.ttl = 64;
   return tw_pkt_build_udp(buf, cap, &ip, probe_sport(env, src, dst, IPPROTO_UDP, dport), dport,
                           payload, plen);
+}
+
+static int udp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
+  return udp_packet(e, h, p, 0, buf, cap);
+}
+
+static int udp_more(struct engine *e, uint32_t h, uint32_t p, int try, int k, uint8_t *buf,
+                    size_t cap) {
+  return udp_packet(e, h, p, k, buf, cap);
 }
 
 static void udp_timeout(struct engine *e, uint32_t h, uint32_t p) {
@@ -64,7 +86,7 @@ static uint64_t udp_extend(struct engine *e, uint32_t h, uint32_t p) {
   return e->rto_ns > RATELIMIT_RESEND_NS ? e->rto_ns : RATELIMIT_RESEND_NS;
 }
 
-const struct probe_ops probe_udp_ops = {udp_build, udp_timeout, NULL, udp_extend, NULL};
+const struct probe_ops probe_udp_ops = {udp_build, udp_timeout, NULL, udp_extend, NULL, udp_more};
 
 static void udp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   if (status < 0) return; /* cancelled: the module may be gone already */

@@ -60,6 +60,8 @@ struct probe_link {
   const uint8_t *mac;
 };
 
+struct payloads;
+
 struct probe_env {
   tw_loop *loop;
   struct engine *eng;            /* the pass the module runs on */
@@ -70,7 +72,8 @@ struct probe_env {
   int nsrcs;
   struct probe_link links[PROBE_MAX_LINKS];
   const uint32_t *group;         /* pass index -> group index; NULL: the same */
-  /* Index in srcs of our address toward host g. */
+  /* Index in srcs of our address toward host g; -1: the kernel has no
+   * route to g (discovery then sends it nothing, and it is never up). */
   int (*source)(const struct probe_env *env, uint32_t g);
   /* The link host g is on (index in links + 1), or 0: not on a link of ours. */
   int (*link)(const struct probe_env *env, uint32_t g);
@@ -81,6 +84,7 @@ struct probe_env {
   uint64_t *bad_cookies;         /* replies whose cookie is not ours */
   uint64_t *malformed;           /* replies too short to check */
   void *owner;                   /* the filler's (struct scan, a test) */
+  const struct payloads *udp_payloads; /* nmap-payloads; NULL: trawl's own */
   void *probe;                   /* the module's own state */
 };
 

@@ -95,6 +95,17 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
     e->st.send_errors++;
     return 1;
   }
+  /* the probe's further packets: best effort, the first one counts */
+  for (int k = 1; e->ops->build_more && k < 64; k++) {
+    len = e->ops->build_more(e, h, p, try, k, buf, sizeof buf);
+    if (len <= 0) break;
+    if (e->cfg.trace_t0)
+      trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
+                   rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
+    err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, buf, (size_t)len)
+                      : tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
+    if (err < 0) e->st.send_errors++;
+  }
   return 0;
 }
 

@@ -42,6 +42,11 @@ struct probe_ops {
   uint64_t (*extend)(struct engine *e, uint32_t h, uint32_t p);
   /* The socket for (h, p); NULL op: the engine's raw IPv4/IPv6 socket. */
   tw_rawsock *(*sock)(struct engine *e, uint32_t h, uint32_t p);
+  /* A probe of several packets (a UDP port with several payloads, sent
+   * together as Nmap sends them): packet k = 1, 2, ... of try `try`, sent
+   * right after the first to the same socket; <= 0: no more. NULL: one. */
+  int (*build_more)(struct engine *e, uint32_t h, uint32_t p, int try, int k, uint8_t *buf,
+                    size_t cap);
 };
 
 struct engine_config {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db/mac-prefixes.h"
 #include "probe/probe.h"
 #include "scan/scan.h"
 
@@ -25,7 +26,8 @@ static struct scan *scan_of(const struct probe_env *env) {
 }
 
 static int env_source(const struct probe_env *env, uint32_t g) {
-  return scan_of(env)->hosts[g].src;
+  const struct ghost *h = &scan_of(env)->hosts[g];
+  return h->noroute ? -1 : h->src;
 }
 
 static int env_link(const struct probe_env *env, uint32_t g) {
@@ -58,7 +60,7 @@ static void env_report(const struct probe_env *env, const struct probe_verdict *
     }
     if (v->mac) {
       struct host_result *r = scan_host(s, v->host);
-      if (r && !r->has_mac) host_set_mac(r, v->mac, NULL);
+      if (r && !r->has_mac) host_set_mac(r, v->mac, mac_prefixes_vendor(s->macdb, v->mac));
     }
     break;
   }
@@ -84,6 +86,7 @@ void scan_probe_env(struct scan *s, struct probe_env *env, const uint32_t *group
   env->bad_cookies = &s->bad_cookies;
   env->malformed = &s->malformed;
   env->owner = owner;
+  env->udp_payloads = s->payloads;
 }
 
 static struct probe_stage *stage_new(struct scan *s, const char *name, const uint32_t *group,

@@ -17,6 +17,9 @@
 #include "scan/scan.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
+#include "core/datadir.h"
+#include "db/mac-prefixes.h"
+#include "db/payloads.h"
 #include "db/service-probes.h"
 #include "db/os-db.h"
 #include "cli/resume.h"
@@ -314,15 +317,68 @@ static void write_resume_mark(struct scan *s, int k, uint64_t next) {
   out_check(s, k, output_raw(&s->outs[k], mark));
 }
 
-/* Write the group's hosts, in target order. complete_only (an interrupted
- * group): only the hosts every stage has finished with. */
-static void write_group(struct scan *s, bool complete_only) {
-  for (uint32_t i = 0; i < s->nhosts; i++) {
+/* -v: a host discovery found down is written too ("[host down]", Nmap's
+ * <status state="down" reason="no-response"/>, "Status: Down"). */
+static void write_down_host(struct scan *s, uint32_t i) {
+  struct ghost *g = &s->hosts[i];
+  struct host_result *r = scan_host(s, i);
+  if (!r) return;
+  host_set_reason(r, HOST_DOWN, "no-response", 0);
+  const char *n = scan_name_of(s, &g->addr);
+  if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
+  if (!r->end_time) r->end_time = time(NULL);
+  if (!r->start_time) r->start_time = s->info.start_time;
+  status_clear(s);
+  for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));
+  host_result_free(r);
+  free(r);
+  g->res = NULL;
+}
+
+/* --open shows only the hosts with a port that is open, open|filtered or
+ * unfiltered, as Nmap does; with no port scan (-sn), every host up. */
+static bool shown_with_open(const struct scan *s, const struct host_result *r) {
+  if (!s->o->open_only || s->o->no_portscan) return true;
+  for (size_t i = 0; i < r->nports; i++)
+    if (r->ports[i].state == PORT_OPEN || r->ports[i].state == PORT_OPEN_FILTERED ||
+        r->ports[i].state == PORT_UNFILTERED)
+      return true;
+  for (size_t i = 0; i < r->nbulk; i++)
+    if (r->bulk[i].state == PORT_OPEN || r->bulk[i].state == PORT_OPEN_FILTERED ||
+        r->bulk[i].state == PORT_UNFILTERED)
+      return true;
+  return false;
+}
+
+/* Discovery has finished for the group: a host not up by now is down. */
+static bool discovery_over(const struct scan *s) {
+  for (uint32_t k = 0; k + 1 < s->stage && k < scan_nstages; k++)
+    if (strcmp(scan_stages[k].name, "discovery") == 0) return true;
+  return false;
+}
+
+/* Every stage is done with host i of an interrupted group. */
+static bool host_complete(const struct scan *s, uint32_t i) {
+  const struct ghost *g = &s->hosts[i];
+  if (g->noroute) return true;
+  if (!g->up) return discovery_over(s);
+  return !g->timedout && g->nsettled >= s->verdicts_per_host;
+}
+
+/* Write the group's hosts, in target order; returns how many of its first
+ * hosts are written (or counted down). complete_only (an interrupted
+ * group): only its leading run of hosts every stage has finished with, so
+ * that the resume marker can point just past them and --resume writes no
+ * host twice. */
+static uint32_t write_group(struct scan *s, bool complete_only) {
+  uint32_t i;
+  for (i = 0; i < s->nhosts; i++) {
     struct ghost *g = &s->hosts[i];
-    if (complete_only && (!g->up || g->timedout || g->nsettled < s->verdicts_per_host))
-      continue;
+    if (complete_only && !host_complete(s, i)) break;
+    if (g->noroute) continue; /* warned about and skipped, as Nmap does */
     if (!g->up) {
       s->hosts_down++;
+      if (s->o->verbose >= 1) write_down_host(s, i);
       continue;
     }
     struct host_result *r = scan_host(s, i);
@@ -335,23 +391,31 @@ static void write_group(struct scan *s, bool complete_only) {
     if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
     if (!r->end_time) r->end_time = time(NULL);
     if (!r->start_time) r->start_time = s->info.start_time;
-    for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));
+    if (shown_with_open(s, r)) {
+      status_clear(s);
+      for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));
+    }
     /* written: free it now, so a group's results never pile up */
     host_result_free(r);
     free(r);
     g->res = NULL;
   }
-  s->hosts_done += s->nhosts;
+  s->hosts_done += i;
+  return i;
 }
 
 /* Route host h of the group: our source address toward it, whether it is
  * on a link we are attached to (then ARP finds it), and the interface the
  * route leaves by (the scripts' host.interface). The scan's one route
  * cache: consecutive targets share a /24 (IPv4) or /64 (IPv6), so the
- * kernel is asked once per such block. */
+ * kernel is asked once per such block. Only an ordinary unicast route is
+ * kept for the block: a local address (::1, 127.0.0.1), or an address the
+ * kernel has no route to (::), says nothing about its neighbours — ::
+ * and ::1 share a /64, and ::1 must not inherit ::'s missing route. */
 struct route_cache {
   tw_pkt_addr net;
   bool valid;
+  bool noroute;
   uint8_t src, link, iface;
 };
 
@@ -363,8 +427,11 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
     rc->valid = true;
     rc->net = net;
     rc->src = rc->link = rc->iface = 0;
+    rc->noroute = true;
     tw_route r;
     if (tw_route_get_sync(&g->addr, &r) == 0) {
+      rc->noroute = false;
+      if (r.type != 1 /* RTN_UNICAST */) rc->valid = false; /* this address only */
       int k;
       for (k = 0; k < s->nsrcs; k++)
         if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
@@ -378,6 +445,8 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
       }
     }
   }
+  if (rc->noroute) rc->valid = false;
+  g->noroute = rc->noroute;
   g->src = rc->src;
   g->link = rc->link;
   g->iface = rc->iface;
@@ -414,16 +483,30 @@ static int load_group(struct scan *s) {
     else a->v4 = ta.u.v4;
     s->addrs[i] = *a;
     if (s->raw) route_host(s, &s->hosts[i], &rc);
+    if (s->hosts[i].noroute) {
+      char as[INET6_ADDRSTRLEN];
+      fprintf(stderr, "trawl: warning: no route to %s: skipped\n",
+              tgt_addr_str(&ta, as, sizeof as));
+    }
   }
   s->nhosts = n;
   s->next_target += n;
   s->stage = 0;
   s->group_timed_out = false;
+  s->host_clock = false;
+  return 0;
+}
+
+/* --host-timeout: the clock starts when discovery is over and the first
+ * stage of the live hosts begins, as Nmap's does, so that a timeout
+ * shorter than discovery cannot make the group's hosts vanish: every host
+ * discovery found up is reported, timed out or not. */
+static int start_host_clock(struct scan *s) {
   uint64_t ht = s->o->host_timeout_ms;
-  if (ht && ht != OPT_UNSET_MS) {
-    if (!s->host_timer && tw_timer_new(s->loop, &s->host_timer, s) < 0) return -ENOMEM;
-    tw_timer_start(s->host_timer, on_host_timeout, ht * 1000000ull, 0);
-  }
+  if (s->host_clock || !ht || ht == OPT_UNSET_MS) return 0;
+  s->host_clock = true;
+  if (!s->host_timer && tw_timer_new(s->loop, &s->host_timer, s) < 0) return -ENOMEM;
+  tw_timer_start(s->host_timer, on_host_timeout, ht * 1000000ull, 0);
   return 0;
 }
 
@@ -449,6 +532,7 @@ static void scripts_done(void *arg) { scan_next(arg); }
 static void rules_done(struct scan *s, enum script_phase ph) {
   size_t n = 0;
   const struct script_result *r = script_engine_results(s->scripts, ph, &n);
+  if (n) status_clear(s);
   for (int k = 0; k < s->nouts; k++)
     out_check(s, k, ph == SCRIPT_PRE ? output_prescript(&s->outs[k], r, n)
                                      : output_postscript(&s->outs[k], r, n));
@@ -533,6 +617,10 @@ void scan_next(struct scan *s) {
     const struct stage *st = &scan_stages[s->stage++];
     if (!st->wanted(s)) continue;
     if (st->live) collect_live(s);
+    if (st->live && start_host_clock(s) < 0) {
+      scan_fail(s, "out of memory starting the host timeout");
+      continue;
+    }
     int r = st->start(s);
     if (r > 0) return; /* the stage runs; it calls scan_next when done */
     if (r < 0) scan_fail(s, "%s stage failed: %s", st->name, tw_strerror(r));
@@ -544,12 +632,11 @@ void scan_next(struct scan *s) {
 static void finish_scan(struct scan *s) {
   if (s->finished) return;
   s->finished = true;
-  /* Of the group in progress only the hosts already done are written;
-   * --resume does the group again (its done hosts come out twice, the
-   * same). */
+  /* Of the group in progress only the leading hosts already done are
+   * written; --resume starts just after them. */
   uint64_t next = s->next_target - (s->hosts ? s->nhosts : 0);
   if (s->hosts) {
-    write_group(s, true);
+    next += write_group(s, true);
     free_group(s);
   }
   bool resumable = s->interrupted && next < s->ntargets;
@@ -560,7 +647,10 @@ static void finish_scan(struct scan *s) {
   e.hosts_down = s->hosts_down;
   e.hosts_total = s->hosts_up + s->hosts_down;
   e.interrupted = s->interrupted;
+  e.seems_down = !s->interrupted && e.hosts_total == 1 && e.hosts_up == 0 &&
+                 !s->o->skip_discovery;
   e.errormsg = s->errmsg[0] ? s->errmsg : (s->interrupted ? "interrupted" : NULL);
+  status_clear(s);
   for (int k = 0; k < s->nouts; k++) {
     bool xml = s->outs[k].ops == &output_xml_ops;
     if (resumable && s->files[k] && !xml) write_resume_mark(s, k, next);
@@ -647,6 +737,17 @@ static int open_outputs(struct scan *s) {
   oo.debug = o->debug;
   oo.reason = o->reason;
   oo.open_only = o->open_only;
+  /* Nmap's <?xml-stylesheet?>: --stylesheet, --webxml, else its nmap.xsl
+   * when installed (--no-stylesheet: none) */
+  if (o->stylesheet) {
+    oo.stylesheet = o->stylesheet;
+  } else if (!o->no_stylesheet) {
+    char path[4096];
+    if (datadir_find(DATADIR_NMAP, o->datadir, "nmap.xsl", DATADIR_FILE, path, sizeof path) == 0) {
+      snprintf(s->xsl_href, sizeof s->xsl_href, "file://%s", path);
+      oo.stylesheet = s->xsl_href;
+    }
+  }
   bool stdout_used = false;
   for (int i = 0; i < 4; i++) {
     if (!want[i].path) continue;
@@ -655,7 +756,7 @@ static int open_outputs(struct scan *s) {
      * XML document cannot be continued, so the resumed part gets its own. */
     char xmlpath[4096];
     const char *path = want[i].path;
-    const char *mode = o->resuming ? "a" : "w";
+    const char *mode = o->resuming || o->append_output ? "a" : "w";
     if (o->resuming && want[i].ops == &output_xml_ops && strcmp(path, "-") != 0) {
       snprintf(xmlpath, sizeof xmlpath, "%s.resumed", path);
       path = xmlpath;
@@ -852,6 +953,24 @@ int scan_run(struct options *o) {
     o->osscan_per_port = o->os_scan = true;
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;
   if (o->os_scan && os_stage_load(s) < 0) goto out;
+  if (s->raw) { /* MAC vendors of the hosts on our links */
+    if (mac_prefixes_load_default(&s->macdb, o->datadir, why, sizeof why) < 0) {
+      fprintf(stderr, "trawl: %s\n", why);
+      goto out;
+    }
+    if (o->debug)
+      fprintf(stderr, "trawl: MAC vendors: %s\n",
+              s->macdb ? mac_prefixes_path(s->macdb) : "none (no nmap-mac-prefixes found)");
+  }
+  if ((o->scans & SCANF(SCAN_UDP)) && !o->no_portscan) {
+    if (payloads_load_default(&s->payloads, o->datadir, why, sizeof why) < 0) {
+      fprintf(stderr, "trawl: %s\n", why);
+      goto out;
+    }
+    if (o->debug)
+      fprintf(stderr, "trawl: UDP payloads: %s\n",
+              s->payloads ? payloads_path(s->payloads) : "trawl's own (no nmap-payloads found)");
+  }
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
   if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
@@ -898,6 +1017,8 @@ out:
   tw_loop_close(s->loop);
   if (s->vdb) sp_free(s->vdb);
   if (s->osdb) osdb_free(s->osdb);
+  payloads_free(s->payloads);
+  mac_prefixes_free(s->macdb);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

@@ -46,6 +46,7 @@ struct ghost {
   struct host_result *res; /* created on the first thing learnt */
   bool up;                 /* discovery found it (or -Pn) */
   bool timedout;           /* --host-timeout expired before it was done */
+  bool noroute;            /* raw scan: the kernel has no route to it (::) */
   uint8_t src;             /* index of our source address in scan.srcs */
   uint8_t link;            /* on a link we are attached to: iface index + 1 */
   uint8_t iface;           /* the interface its route leaves by: index + 1, 0: none */
@@ -113,6 +114,7 @@ struct scan {
   struct script_engine *scripts; /* --script / -sC, or NULL */
   bool prerules_done, postrules_done;
   bool group_timed_out;
+  bool host_clock;       /* --host-timeout armed for this group (start_host_clock) */
   /* the running stage */
   struct engine eng;
   bool eng_live;
@@ -123,6 +125,9 @@ struct scan {
   double (*stage_progress)(const void *ctx);
   struct sp_db *vdb; /* -sV: nmap-service-probes, loaded before the scan */
   struct osdb *osdb; /* -O: nmap-os-db, loaded before the scan */
+  struct payloads *payloads; /* -sU: nmap-payloads (NULL: trawl's own payloads) */
+  char xsl_href[4104]; /* the XML's default stylesheet, file://.../nmap.xsl */
+  struct mac_prefixes *macdb; /* raw scans: nmap-mac-prefixes (NULL: vendors unknown) */
   /* outputs */
   struct output outs[5]; /* -oN -oX -oG -oJ (-oA: all four), and the terminal */
   int nouts;

@@ -25,7 +25,7 @@ static bool want_traceroute(const struct scan *s) { return s->o->traceroute && s
 
 /* -Pn: every host of the group is taken as up, as Nmap does. */
 static int start_assume_up(struct scan *s) {
-  for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = true;
+  for (uint32_t i = 0; i < s->nhosts; i++) s->hosts[i].up = !s->hosts[i].noroute;
   return 0;
 }
 static int start_discovery(struct scan *s) {

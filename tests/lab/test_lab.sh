@@ -10,7 +10,8 @@ set -uo pipefail
 
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LAB=$HERE/lab.sh
-export TRAWL_LAB_PREFIX=${TRAWL_LAB_PREFIX:-twlt-}
+# unique per run, so that two runs (two checkouts, or a test beside it) never meet
+export TRAWL_LAB_PREFIX=${TRAWL_LAB_PREFIX:-twlt$$-}
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 PY=/usr/bin/python3 # Debian's python3, which has python3-scapy
 

@@ -195,8 +195,9 @@ static void test_ports(void **state) {
   ok("-sS -p T:80,U:53 198.18.0.1"); /* U: without -sU: dropped */
   assert_int_equal(o.ports.n[PROTO_UDP], 0);
   done();
-  ok("-p http,ssh 198.18.0.1");
-  assert_int_equal(o.ports.n[PROTO_TCP], 2);
+  ok("-p http,ssh 198.18.0.1"); /* every port of those names (nmap-services: 8008 too) */
+  assert_true(o.ports.n[PROTO_TCP] >= 2);
+  assert_true(o.ports.ports[PROTO_TCP][0] == 22 && o.ports.ports[PROTO_TCP][1] == 80);
   done();
   ok("-F 198.18.0.1");
   assert_int_equal(o.ports.n[PROTO_TCP], 100);
@@ -248,6 +249,82 @@ static void test_targets(void **state) {
   done();
   ok("-- 198.18.0.1"); /* after --, words are targets */
   assert_int_equal(targets_count(o.targets), 1);
+  done();
+}
+
+/* Issue 13's options: bundled short flags as Nmap's getopt takes them,
+ * the XML stylesheet options, --append-output, --noninteractive. */
+static void test_issue13_options(void **state) {
+  ok("-nPn -p 22 198.18.0.1");
+  assert_true(o.skip_discovery);
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("-nvv -p 22 198.18.0.1");
+  assert_int_equal(o.verbose, 2);
+  assert_int_equal(o.dns, DNS_NEVER);
+  done();
+  ok("-nPnd2 -p 22 198.18.0.1");
+  assert_int_equal(o.debug, 2);
+  assert_true(o.skip_discovery);
+  done();
+  /* Nmap 7.93 refuses these ("Invalid argument to -v"): so does trawl */
+  bad("-vvn 198.18.0.1", "unknown option: '-vvn'");
+  bad("-vd 198.18.0.1", "unknown option: '-vd'");
+  ok("-v3 -dd -p 22 198.18.0.1");
+  assert_int_equal(o.verbose, 3);
+  assert_int_equal(o.debug, 2);
+  done();
+  ok("--stylesheet my.xsl -p 22 198.18.0.1");
+  assert_string_equal(o.stylesheet, "my.xsl");
+  assert_false(o.no_stylesheet);
+  done();
+  ok("--webxml -p 22 198.18.0.1");
+  assert_string_equal(o.stylesheet, OPT_WEBXML_HREF);
+  done();
+  ok("--webxml --no-stylesheet -p 22 198.18.0.1"); /* the last one wins */
+  assert_null(o.stylesheet);
+  assert_true(o.no_stylesheet);
+  done();
+  ok("--append-output --noninteractive -p 22 198.18.0.1");
+  assert_true(o.append_output);
+  assert_true(o.noninteractive);
+  done();
+}
+
+/* Issue 13, bugs 5, 8 and 9: each of these was accepted or got the wrong
+ * line before. */
+static void test_issue13_bugs(void **state) {
+  /* 5: Nmap's --resume takes nothing else; -p 80 was silently dropped */
+  bad("--resume s.trawl -p 80",
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
+  bad("-n --resume=s.trawl",
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
+  assert_int_equal(parse("--resume s.trawl"), 0);
+  assert_string_equal(o.resume, "s.trawl");
+  done();
+  assert_int_equal(parse("--resume=s.trawl"), 0);
+  done();
+  /* 8: an empty -iL file is not an exclusion problem */
+  char path[] = "/tmp/test_options_XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  char line[256], msg[300];
+  snprintf(line, sizeof line, "-iL %s", path);
+  snprintf(msg, sizeof msg, "no targets in the -iL file: '%s'", path);
+  bad(line, msg);
+  snprintf(line, sizeof line, "-iL %s --exclude 198.18.0.1", path);
+  bad(line, "no targets left after exclusions");
+  unlink(path);
+  bad("198.18.0.1 --exclude 198.18.0.1", "no targets left after exclusions");
+  /* 9: a name's prefix length is checked like an address's */
+  bad("localhost/33", "invalid target 'localhost/33': prefix length 33 out of range (0-32)");
+  bad("198.18.0.1 --exclude lab.example/40",
+      "invalid exclusion 'lab.example/40': prefix length 40 out of range (0-32)");
+  bad("10.0.0.0/33", "invalid target '10.0.0.0/33': prefix length 33 out of range (0-32)");
+  ok("localhost/32");
+  done();
+  ok("-6 localhost/120");
   done();
 }
 
@@ -474,7 +551,8 @@ static void test_errors(void **state) {
   bad("-oN same -oG same 198.18.0.1", "two output formats name the same file: 'same'");
   bad("-iR 10", "unsupported option (random targets): '-iR'");
   bad("-v12 198.18.0.1", "-v level must be between 0 and 9: '-v12'");
-  bad("-vd 198.18.0.1", "unknown option: '-vd'");
+  bad("-vx 198.18.0.1", "unknown option: '-vx'");
+  bad("-nPx 198.18.0.1", "unrecognized option: '-nPx'");
   bad("-sS -sT 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sT'");
   bad("-sS -sA 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sA'");
   bad("-sn -sS 198.18.0.1", "-sn (no port scan) cannot be combined with a port scan type: '-sn'");
@@ -484,7 +562,7 @@ static void test_errors(void **state) {
   bad("-F --top-ports 10 198.18.0.1", "-F (fast scan) cannot be combined with --top-ports: '-F'");
   bad("-Pn -PE 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
   bad("--resume s.trawl 198.18.0.1",
-      "--resume takes no targets or scan options (they come from the saved state): 's.trawl'");
+      "--resume takes no other options (the command line comes from the file): 's.trawl'");
   bad("--script= 198.18.0.1", "empty argument for --script: ''");
   bad("-script", "option requires an argument: '--script'");
   /* unprivileged */
@@ -577,7 +655,8 @@ static void test_man_page(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
-      cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets),
+      cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets), cmocka_unit_test(test_issue13_bugs),
+      cmocka_unit_test(test_issue13_options),
       cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
       cmocka_unit_test(test_man_page),

@@ -1,0 +1,176 @@
+#!/usr/bin/env bash
+# test_cli_compat.sh: a table of Nmap command lines (issue 13), each run
+# through trawl and through nmap in the same lab, compared on
+#   - the hosts and their status (scan_results.py hosts: ADDR STATUS), and
+#   - every listed port: ADDR PROTO PORT STATE REASON (scan_results.py ports).
+# (Service names are compared in test_nmap_data.sh, the packets on the
+# wire only for UDP payloads there; the packet-type comparison the issue
+# asks for is not in this table yet.)
+#
+# Each row is "KIND|ARGS" with the lab's names substituted:
+#   match   trawl must accept the line and give the same hosts and ports;
+#   known   KIND|REASON|ARGS: runs like match, but a difference with a
+#           written reason is reported ("known") rather than failed;
+#   gap     an Nmap option trawl does not have yet (issue 13's list): it
+#           must be refused with one clear line and exit 2, never
+#           misread; it is counted and listed, and the row reports it if
+#           trawl starts to accept it (then it should become "match").
+# The last line counts both, honestly: how many rows match, how many are
+# gaps.
+#
+#   test_cli_compat.sh BUILD_DIR   (root)
+set -uo pipefail
+. "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
+scan_init clicompat "${1:-}"
+scan_lab_up
+
+WEB=$LAB_WEB_IP
+WEB6=$LAB_WEB_IP6
+DEAD=$LAB_DEAD_IP
+UDPH=$LAB_UDP_IP
+L1=$LAB_LAN1_IP L2=$LAB_LAN2_IP L3=$LAB_LAN3_IP LD=$LAB_LAN_DEAD_IP
+WP=21-25,80,443,2323,8080,8081
+
+ROWS=$(cat <<EOF
+match|-n -p $WP $WEB
+match|-n -sS -p $WP $WEB
+known|-sT: trawl reads the ICMP error (admin-prohibited) where nmap's connect() sees only EHOSTUNREACH (host-unreach)|-n -sT -p $WP $WEB
+match|-n -sA -p $WP $WEB
+match|-n -sn $WEB $DEAD
+match|-n -sn $L1 $L2 $L3 $LD
+known|the router's host-unreach comes after its ARP timeout (about 3 s): nmap waits for it, trawl gives up first (no-response)|-n -Pn -p 22,80 $DEAD
+match|-n -F $WEB
+match|-n --top-ports 50 $WEB
+match|-n --top-ports 2000 $WEB
+match|-n --port-ratio 0.05 $WEB
+match|-n -p http,ssh,https $WEB
+match|-n -p T:22,80 $WEB
+match|-n -p- --max-retries 1 -T4 $UDPH
+match|-n --exclude-ports 80 -p 21-25,80,443 $WEB
+match|-n -PS22 -p 22,80 $WEB
+match|-n -PA80 -p 22,80 $WEB
+match|-n -PE -p 22,80 $WEB
+match|-n -PP -p 22,80 $WEB
+match|-n -PU53 -p 53 $UDPH
+match|-n -PS22 -PE -p 22 $WEB $DEAD
+match|-n -sU -p 7,9,53,69,123,137,161,500 $UDPH
+match|-n -sS -sU -p T:53,U:53,123 $UDPH
+match|-n -sSU -p T:22,U:53 $UDPH
+match|-n -p 22 $L1 $L2 $L3 $LD
+match|-n -6 -p 22,80,443,8443 $WEB6
+match|-n --open -p $WP $WEB
+gap|-n --max-scan-delay 10ms -p 22 $WEB
+match|-n -T2 -Pn -p 22 $WEB
+match|-n --scan-delay 10ms -p 22,80 $WEB
+match|-n -T4 -p $WP $WEB
+match|-n -T5 -p $WP $WEB
+match|-n --min-rate 100 -p $WP $WEB
+match|-n --max-rate 50 -p 22,80 $WEB
+match|-n --max-retries 0 -p 22,8080 $WEB
+match|-n --min-rtt-timeout 50ms --max-rtt-timeout 200ms -p 22 $WEB
+match|-n --host-timeout 30s -p $WP $WEB
+match|-n --exclude $DEAD -p 22 $WEB $DEAD
+match|-n --reason -p $WP $WEB
+match|-n -v -p 22 $WEB $DEAD
+match|-n -vv -p 22 $WEB
+match|-n -d -p 22 $WEB
+match|-n -g 53 -p 22,80 $WEB
+match|-n --source-port 53 -p 22 $WEB
+match|-n --max-hostgroup 1 -p 22 $WEB $L1
+match|-n -p 22 198.18.30.8-12
+match|-n -p 22 198.18.30.8/30
+match|-n -Pn -p 8081 127.0.0.1
+match|-n -p 8080,8081 127.0.0.0/30
+match|-n --max-rtt-timeout 50ms -p 22 $WEB
+match|-n --initial-rtt-timeout 100ms -p 22 $WEB
+gap|-n -r -p 20-25 $WEB
+gap|-n -sL $WEB
+gap|-n -sN -p 22,23 $WEB
+gap|-n -sF -p 22,23 $WEB
+gap|-n -sX -p 22,23 $WEB
+gap|-n -sW -p 22,23 $WEB
+gap|-n -sM -p 22,23 $WEB
+gap|-n --scanflags SYNFIN -p 22 $WEB
+gap|-n -sO -p 1,6,17 $WEB
+gap|-n -sI $L1 -p 22 $WEB
+gap|-n -PY -p 22 $WEB
+gap|-n -PO -p 22 $WEB
+gap|-n -PM -p 22 $WEB
+gap|-n -PR -p 22 $L1
+gap|-n --dns-servers 198.18.30.11 -p 22 $WEB
+gap|-n --system-dns -p 22 $WEB
+gap|-n -iR 1 -p 22
+gap|-n --min-hostgroup 2 -p 22 $WEB
+gap|-n --min-parallelism 2 -p 22 $WEB
+gap|-n --max-parallelism 2 -p 22 $WEB
+gap|-n -f -p 22 $WEB
+gap|-n --mtu 16 -p 22 $WEB
+gap|-n -D RND:2,ME -p 22 $WEB
+gap|-n -S 198.18.10.2 -p 22 $WEB
+gap|-n --ttl 30 -p 22 $WEB
+gap|-n --data-length 20 -p 22 $WEB
+gap|-n --data-string x -p 22 $WEB
+gap|-n --ip-options R -p 22 $WEB
+gap|-n --badsum -p 22 $WEB
+gap|-n --spoof-mac 0 -p 22 $L1
+gap|-n --send-eth -p 22 $WEB
+gap|-n --send-ip -p 22 $WEB
+match|-n --append-output -p 22 $WEB
+gap|-n --iflist
+match|-n --noninteractive -p 22 $WEB
+match|-nPn -p 22 $WEB
+match|-nvv -p 22 $WEB
+EOF
+)
+
+n_match=0 n_gap=0 n_gap_ok=0 n_known=0
+gaps=()
+i=0
+while IFS='|' read -r kind args rest; do
+  [ -z "$kind" ] && continue
+  why=
+  if [ "$kind" = known ]; then why=$args; args=$rest; fi
+  i=$((i + 1))
+  # shellcheck disable=SC2086
+  set -- $args
+  rm -f "$OUT/t.xml" "$OUT/n.xml"
+  TR 120 "$@" -oX "$OUT/t.xml"
+  rc=$(cat "$TMP/tr.rc")
+  if [ "$kind" = gap ]; then
+    n_gap=$((n_gap + 1))
+    gaps+=("$args")
+    if [ "$rc" = 2 ] && [ "$(wc -l <"$TMP/tr.err")" -eq 1 ] && ! grep -q "scan report" "$TMP/tr.out"; then
+      n_gap_ok=$((n_gap_ok + 1))
+      ok "row $i gap (refused: $(cut -c1-90 "$TMP/tr.err")): $args"
+    else
+      nok "row $i gap not refused cleanly (exit $rc): $args — if it works now, make it a match row"
+      show "$TMP/tr.err" 3
+    fi
+    continue
+  fi
+  NM 120 "$@" -oX "$OUT/n.xml"
+  if [ "$rc" != 0 ] || [ ! -s "$OUT/t.xml" ]; then
+    nok "row $i: trawl failed (exit $rc): $args"; show "$TMP/tr.err" 3; continue
+  fi
+  hosts "$OUT/t.xml" | awk '{ print $1, $2 }' >"$TMP/t.h"
+  hosts "$OUT/n.xml" | awk '{ print $1, $2 }' >"$TMP/n.h"
+  ports "$OUT/t.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/t.p"
+  ports "$OUT/n.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/n.p"
+  if diff "$TMP/n.h" "$TMP/t.h" >"$TMP/dh" && diff "$TMP/n.p" "$TMP/t.p" >"$TMP/dp"; then
+    n_match=$((n_match + 1))
+    [ "$kind" = known ] && echo "note - row $i now matches nmap: make it a match row"
+    ok "row $i match ($(wc -l <"$TMP/t.h") hosts, $(wc -l <"$TMP/t.p") ports): $args"
+  elif [ "$kind" = known ]; then
+    n_known=$((n_known + 1))
+    ok "row $i differs from nmap, known ($why): $args"
+    show "$TMP/dp" 6
+  else
+    nok "row $i differs from nmap: $args"
+    show "$TMP/dh" 6
+    show "$TMP/dp" 10
+  fi
+done <<<"$ROWS"
+
+total=$i
+echo "note - $total rows: $n_match match nmap, $n_known differ for a written reason, $n_gap are gaps (options trawl lacks; $n_gap_ok refused cleanly)"
+finish
