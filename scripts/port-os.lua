@@ -3,8 +3,9 @@ description = [[
 Shows which open TCP ports of a host answer as one TCP/IP stack and which
 as another (port forwarding or a load balancer behind one address). The
 groups come from trawl's per-port OS detection (--osscan-per-port; this
-script turns it on, with -O, when it is selected and raw packets can be
-sent): each open port got an OS detection try of its own, and ports were
+script turns it on, with -O, when --script names it and raw packets can
+be sent; selected only through a category it shows the groups when
+--osscan-per-port is given): each open port got an OS detection try of its own, and ports were
 grouped by the hop distance of their SYN+ACKs, the SYN+ACK's options and
 window, the ECN and T1-T4 answers, the IP ID class, the TCP timestamp
 clock (rate and offset), whether the IP IDs form one counter, the ISN

@@ -947,8 +947,9 @@ int scan_run(struct options *o) {
     script_engine_free(s->scripts);
     s->scripts = NULL;
   }
-  /* the port-os script shows --osscan-per-port's groups: it turns that
-   * on (with -O) when raw packets can be sent */
+  /* the port-os script shows --osscan-per-port's groups: named in
+   * --script (not only through a category), it turns that on (with -O)
+   * when raw packets can be sent */
   if (script_engine_has_script(s->scripts, "port-os") && s->raw && !o->no_portscan)
     o->osscan_per_port = o->os_scan = true;
   if (o->version_scan && !o->no_portscan && load_versiondb(s) < 0) goto out;

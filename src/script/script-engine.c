@@ -239,7 +239,7 @@ size_t script_engine_count(const struct script_engine *e) { return e ? e->nscrip
 
 bool script_engine_has_script(const struct script_engine *e, const char *id) {
   for (size_t i = 0; e && i < e->nscripts; i++)
-    if (strcmp(e->scripts[i]->id, id) == 0) return true;
+    if (e->scripts[i]->by_name && strcmp(e->scripts[i]->id, id) == 0) return true;
   return false;
 }
 

@@ -94,7 +94,8 @@ int script_engine_open_raw(struct script_engine *e, const char *const *ifnames, 
 /* Scripts selected (after script_engine_new), and which rules they have. */
 size_t script_engine_count(const struct script_engine *e);
 bool script_engine_has_rule(const struct script_engine *e, const char *rule);
-/* Whether the script of this id (file name without ".lua") is selected. */
+/* Whether the script of this id (file name without ".lua") is selected by
+ * its name or file (not only through a category or "all"). */
 bool script_engine_has_script(const struct script_engine *e, const char *id);
 
 typedef void (*script_done_cb)(void *arg);

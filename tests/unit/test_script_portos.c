@@ -41,6 +41,8 @@ static void test_port_os(void **state) {
   fx_init(&f);
   f.cfg.scriptdir = TW_SRCDIR "/scripts";
   assert_int_equal(fx_engine(&f, sel), 0);
+  assert_true(script_engine_has_script(f.e, "port-os")); /* named: turns on per-port -O */
+  assert_false(script_engine_has_script(f.e, "banner"));
   struct host_result h[3];
   struct os_port_obs obs[3];
   fx_host(&h[0], "198.18.0.2", 22, 80, 443, 0);
@@ -73,9 +75,20 @@ static void test_port_os(void **state) {
   fx_free(&f);
 }
 
+/* Selected only through its category, port-os does not turn -O on. */
+static void test_by_category(void **state) {
+  struct fx f;
+  fx_init(&f);
+  f.cfg.scriptdir = TW_SRCDIR "/scripts";
+  assert_int_equal(fx_engine(&f, "discovery and safe"), 0);
+  assert_false(script_engine_has_script(f.e, "port-os"));
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_port_os, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_by_category, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
