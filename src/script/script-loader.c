@@ -314,6 +314,7 @@ static int loader_cmp(const void *a, const void *b) {
 
 int loader_order(struct script_engine *e, char *err, size_t errlen) {
   if (loader_levels(e, err, errlen) < 0) return -EINVAL;
-  qsort(e->scripts, e->nscripts, sizeof *e->scripts, loader_cmp);
+  if (e->nscripts > 1) /* (none: e->scripts may be NULL, which qsort must not get) */
+    qsort(e->scripts, e->nscripts, sizeof *e->scripts, loader_cmp);
   return 0;
 }

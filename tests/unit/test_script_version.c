@@ -227,7 +227,7 @@ static void *blobsrv_main(void *arg) {
 static size_t ber(unsigned char *out, unsigned char tag, const unsigned char *v, size_t n) {
   out[0] = tag;
   out[1] = (unsigned char)n; /* every value here is under 128 bytes */
-  memcpy(out + 2, v, n);
+  if (n) memcpy(out + 2, v, n); /* (an empty value may come as NULL) */
   return n + 2;
 }
 
