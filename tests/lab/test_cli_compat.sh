@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# asan: skip (88 command lines through nmap; trawl's option paths are fuzzed by fuzz_options and run by the other lab tests)
+# ctest-cost: 180
 # test_cli_compat.sh: a table of Nmap command lines (issue 13), each run
 # through trawl and through nmap in the same lab, compared on
 #   - the hosts and their status (scan_results.py hosts: ADDR STATUS), and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 230
 # test_hostile.sh BUILD_DIR: trawl against services that misbehave on
 # purpose (tests/lab/hostile/, issue 14 item 3), next to ordinary lab hosts.
 # The lab (prefix twhostil<pid>-) gets its hostile part

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 90
 # test_kill_resume.sh BUILD_DIR: no result lost (issue 14 item 5).
 # A multi-group scan (a /20 of the lab's AnyIP big host x 22,80,443, all
 # open, --max-hostgroup 64: 64 groups) with -oN, -oX, -oG and -oJ is killed

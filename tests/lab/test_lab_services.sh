@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 160
 # asan: skip (it checks the daemon host with real clients and nmap, not trawl)
 # test_lab_services.sh BUILD_DIR: proves that the lab's daemon host (lab.sh
 # services, lab-services.sh) is what README.md says it is, and records the

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# asan: skip (it compares the port table, UDP payloads and MAC vendors with nmap; their parsers have fuzz harnesses)
+# ctest-cost: 90
 # test_nmap_data.sh: trawl reads Nmap's own data files (Debian's
 # nmap-common) at run time, and what it takes from them matches nmap run
 # in the same lab (issue 13, "Nmap's data files"):

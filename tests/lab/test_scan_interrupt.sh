@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 210
 # test_scan_interrupt.sh BUILD_DIR: Ctrl-C in the middle of a big scan.
 # trawl scans the lab's AnyIP /16 (198.19.0.0/16 x 22,80,443: 196,608 open
 # ports) at a modest --max-rate with -oX, -oN and -oG; once its status line

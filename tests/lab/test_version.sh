@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# ctest-cost: 170
 # test_version.sh BUILD_DIR: trawl -sV against Nmap -sV on the lab's daemon
 # host (lab.sh up --services, tests/lab/README.md "Daemon lab"), port by
 # port. Own lab (prefix twversion<pid>-), torn down on EXIT, also on failure.
