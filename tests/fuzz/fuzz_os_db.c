@@ -6,12 +6,12 @@
  * entry exactly. The input is also read as an observed fingerprint
  * (os_fp_parse): printed again it parses to the same fingerprint.
  * Seeds: tests/fuzz/corpus/os_db/. */
+#include "fuzz-util.h" /* first: it defines _GNU_SOURCE (memfd_create) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
 #include "db/os-db.h"
 #include "os/fp.h"
 #include "os/match.h"

@@ -4,12 +4,12 @@
  * notation parses to the same signature, labels are whole, and matching a
  * few fixed observations gives a valid signature index and distance.
  * Seeds: tests/fuzz/corpus/p0f/. */
+#include "fuzz-util.h" /* first: it defines _GNU_SOURCE (memfd_create) */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "fuzz-util.h"
 #include "db/p0f.h"
 #include "os/p0f-match.h"
 
