@@ -598,7 +598,7 @@ static int opt_short(struct opt_state *st, const char *word) {
     default: break;
   }
   /* bundles of flags without arguments, as Nmap's getopt takes them:
-   * -n -R -6 -F -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
+   * -n -R -6 -F -r -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
    * rest of the word as their level, as Nmap does: -nvv, -nv3 (Nmap
    * refuses -vvn and -vd, and so does trawl) */
   for (const char *c = word + 1; *c; c++) {
@@ -614,6 +614,7 @@ static int opt_short(struct opt_state *st, const char *word) {
       case 'R': o->dns = DNS_ALWAYS; break;
       case '6': o->ipv6 = true; break;
       case 'F': o->fast = true; break;
+      case 'r': o->ports_in_order = true; break;
       case 'h': o->help = true; break;
       case 'V': o->version = true; break;
       default: return opt_fail(st->err, st->errlen, word, "unrecognized option");
@@ -916,6 +917,7 @@ void options_usage(FILE *f) {
 "     -p U:53,111,137,T:21-25,80,139,8080; -p http,ssh; -p [1-1024]\n"
 "  --exclude-ports <port ranges>: leave these ports out\n"
 "  -F: fast mode: the 100 most common ports of each protocol\n"
+"  -r: scan ports in order, not randomized\n"
 "  --top-ports <number>: the <number> most common ports\n"
 "  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"

@@ -59,6 +59,7 @@ struct options {
   /* ports */
   const char *port_spec;     /* -p */
   bool fast;                 /* -F */
+  bool ports_in_order;       /* -r: ports in order, not randomized */
   long top_ports;            /* --top-ports, OPT_UNSET */
   double port_ratio;         /* --port-ratio 0-1; -1: not given */
   const char *exclude_ports; /* --exclude-ports */

@@ -19,6 +19,8 @@
 # gaps.
 #
 #   test_cli_compat.sh BUILD_DIR   (root)
+#   CLI_COMPAT_ONLY=REGEX test_cli_compat.sh BUILD_DIR: only the rows whose
+#   arguments match REGEX (grep -E), e.g. while working on one option.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
 scan_init clicompat "${1:-}"
@@ -83,7 +85,7 @@ match|-n -Pn -p 8081 127.0.0.1
 match|-n -p 8080,8081 127.0.0.0/30
 match|-n --max-rtt-timeout 50ms -p 22 $WEB
 match|-n --initial-rtt-timeout 100ms -p 22 $WEB
-gap|-n -r -p 20-25 $WEB
+match|-n -r -p 20-25 $WEB
 gap|-n -sL $WEB
 gap|-n -sN -p 22,23 $WEB
 gap|-n -sF -p 22,23 $WEB
@@ -131,6 +133,7 @@ while IFS='|' read -r kind args rest; do
   why=
   if [ "$kind" = known ]; then why=$args; args=$rest; fi
   i=$((i + 1))
+  if [ -n "${CLI_COMPAT_ONLY:-}" ] && ! grep -qE -- "$CLI_COMPAT_ONLY" <<<"$args"; then continue; fi
   # shellcheck disable=SC2086
   set -- $args
   rm -f "$OUT/t.xml" "$OUT/n.xml"

@@ -652,8 +652,25 @@ static void test_man_page(void **state) {
   }
 }
 
+/* Issue 13's second round: -r, -sL, the TCP flag scans. */
+static void test_issue13_more(void **state) {
+  (void)state;
+  ok("-n -p 22 10.0.0.1");
+  assert_false(o.ports_in_order);
+  options_free(&o);
+  ok("-r -p 22 10.0.0.1");
+  assert_true(o.ports_in_order);
+  options_free(&o);
+  ok("-nr -p 22 10.0.0.1");
+  assert_true(o.ports_in_order);
+  assert_int_equal(o.dns, DNS_NEVER);
+  options_free(&o);
+  bad("-r3 -p 22 10.0.0.1", "unrecognized option: '-r3'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_issue13_more),
       cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
       cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets), cmocka_unit_test(test_issue13_bugs),
       cmocka_unit_test(test_issue13_options),
