@@ -294,8 +294,9 @@ static int opt_scan_letters(struct opt_state *st, const char *word,
       case 'P': o->no_portscan = true; break; /* old spelling of -sn */
       case 'C': o->script_default = true; break;
       case 'V': o->version_scan = true; break;
+      case 'L': o->list_scan = true; break;
       case 'N': case 'F': case 'X': case 'W': case 'M': case 'O':
-      case 'Y': case 'Z': case 'I': case 'L': case 'R':
+      case 'Y': case 'Z': case 'I': case 'R':
         return opt_fail(st->err, st->errlen, word, "unsupported scan type");
       default:
         return opt_fail(st->err, st->errlen, word, "unknown scan type");
@@ -780,6 +781,22 @@ int options_finalize(struct options *o, bool is_root, char *err,
   if ((tcp & (tcp - 1)) != 0)
     return opt_fail(err, errlen, (o->scans & SCANF(SCAN_CONNECT)) ? "-sT" : "-sA",
                     "only one TCP scan type (-sS, -sT, -sA) can be used");
+  /* -sL: no discovery and no port scan; every target is listed with status
+   * unknown (reason user-set), names from reverse DNS unless -n. Ports
+   * given with it are ignored, as Nmap ignores them. */
+  if (o->list_scan) {
+    if (o->scans || o->no_portscan)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with another scan type or -sn");
+    if (o->probes || o->skip_discovery)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with discovery options (-P...)");
+    if (o->version_scan || o->os_scan || o->script_default || o->scripts || o->traceroute || o->aggressive)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A");
+    o->no_portscan = o->skip_discovery = true;
+    o->port_spec = o->exclude_ports = NULL;
+    o->fast = false;
+    o->top_ports = OPT_UNSET;
+    o->port_ratio = -1;
+  }
   if (o->no_portscan) {
     if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
     if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports || o->port_ratio >= 0)
@@ -912,6 +929,7 @@ void options_usage(FILE *f) {
 "SCAN TECHNIQUES:\n"
 "  -sS/sT/sA: TCP SYN / connect() / ACK scan\n"
 "  -sU: UDP scan\n"
+"  -sL: list scan: list the targets (and their names), send nothing\n"
 "PORT SPECIFICATION AND SCAN ORDER:\n"
 "  -p <port ranges>: only scan these ports, e.g. -p22; -p1-65535; -p-;\n"
 "     -p U:53,111,137,T:21-25,80,139,8080; -p http,ssh; -p [1-1024]\n"
@@ -1013,7 +1031,8 @@ void options_print_plan(FILE *f, const struct options *o) {
   const struct targets *t = o->targets;
   fprintf(f, "%s %s dry run: nothing will be sent\n", TRAWL_NAME, TRAWL_VERSION);
   fprintf(f, "scan types:  ");
-  if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
+  if (o->list_scan) fputs("none (-sL, list targets only)", f);
+  else if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
   static const char *const tn[] = {"syn (-sS)", "connect (-sT)", "ack (-sA)", "udp (-sU)"};
   bool first = true;
   for (int k = 0; k < 4; k++)

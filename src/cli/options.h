@@ -52,6 +52,7 @@ struct options {
   unsigned scans;      /* SCANF(SCAN_SYN) | ... */
   bool no_portscan;    /* -sn */
   bool skip_discovery; /* -Pn */
+  bool list_scan;      /* -sL: list the targets, send nothing to them */
   unsigned probes;     /* PROBE_* given; after finalize, the ones to use */
   bool default_probes; /* finalize chose the probes */
   struct ping_ports ps, pa, pu; /* -PS/-PA/-PU ports */

@@ -217,7 +217,7 @@ static void xml_trace(FILE *f, const struct host_trace *t) {
 static void xml_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
-  if (h->status != HOST_UP && o->opts.verbose < 1) return;
+  if (h->status == HOST_DOWN && o->opts.verbose < 1) return; /* unknown: -sL */
   fputs("<host", f);
   if (h->start_time) fprintf(f, " starttime=\"%lld\"", (long long)h->start_time);
   if (h->end_time) fprintf(f, " endtime=\"%lld\"", (long long)h->end_time);
@@ -232,6 +232,10 @@ static void xml_host(struct output *o, const struct host_result *h) {
     fprintf(f, "<address addr=\"%s\" addrtype=\"mac\"", output_mac(h->mac, buf, sizeof buf));
     if (h->mac_vendor) xml_attr(f, "vendor", h->mac_vendor);
     fputs("/>\n", f);
+  }
+  if (h->status == HOST_UNKNOWN && h->nnames == 0) { /* -sL, as Nmap: no <hostnames> */
+    fputs("</host>\n", f);
+    return;
   }
   fputs("<hostnames>\n", f);
   for (size_t i = 0; i < h->nnames; i++) {

@@ -385,12 +385,18 @@ static uint32_t write_group(struct scan *s, bool complete_only) {
     if (!r) continue;
     r->timedout = g->timedout;
     settle_ports(s, i, r);
-    s->hosts_up++;
-    if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    if (s->o->list_scan) {
+      /* -sL: listed, not known up or down (Nmap's "unknown", user-set) */
+      host_set_reason(r, HOST_UNKNOWN, "user-set", 0);
+      s->hosts_down++; /* Nmap counts them down: "(0 hosts up)" */
+    } else {
+      s->hosts_up++;
+      if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    }
     const char *n = scan_name_of(s, &g->addr);
     if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
-    if (!r->end_time) r->end_time = time(NULL);
-    if (!r->start_time) r->start_time = s->info.start_time;
+    if (!r->end_time && !s->o->list_scan) r->end_time = time(NULL);
+    if (!r->start_time && !s->o->list_scan) r->start_time = s->info.start_time;
     if (shown_with_open(s, r)) {
       status_clear(s);
       for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));

@@ -86,7 +86,7 @@ match|-n -p 8080,8081 127.0.0.0/30
 match|-n --max-rtt-timeout 50ms -p 22 $WEB
 match|-n --initial-rtt-timeout 100ms -p 22 $WEB
 match|-n -r -p 20-25 $WEB
-gap|-n -sL $WEB
+match|-n -sL $WEB
 gap|-n -sN -p 22,23 $WEB
 gap|-n -sF -p 22,23 $WEB
 gap|-n -sX -p 22,23 $WEB

@@ -666,6 +666,19 @@ static void test_issue13_more(void **state) {
   assert_int_equal(o.dns, DNS_NEVER);
   options_free(&o);
   bad("-r3 -p 22 10.0.0.1", "unrecognized option: '-r3'");
+  ok("-sL 10.0.0.0/30");
+  assert_true(o.list_scan);
+  assert_true(o.no_portscan);
+  assert_true(o.skip_discovery);
+  assert_int_equal(o.scans, 0);
+  options_free(&o);
+  ok("-sL -p 22 10.0.0.1"); /* ports ignored, as Nmap ignores them */
+  assert_true(o.list_scan);
+  options_free(&o);
+  bad("-sL -sS 10.0.0.1", "-sL (list scan) cannot be combined with another scan type or -sn: '-sL'");
+  bad("-sL -sn 10.0.0.1", "-sL (list scan) cannot be combined with another scan type or -sn: '-sL'");
+  bad("-sL -PE 10.0.0.1", "-sL (list scan) cannot be combined with discovery options (-P...): '-sL'");
+  bad("-sL -sV 10.0.0.1", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A: '-sL'");
 }
 
 int main(void) {
