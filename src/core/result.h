@@ -143,7 +143,12 @@ struct host_result {
   struct host_trace *trace; /* --traceroute; NULL: none */
 };
 
-enum scan_type { SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP };
+enum scan_type {
+  SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP,
+  /* the TCP flag scans (-sN -sF -sX -sM -sW), raw like SYN and ACK */
+  SCAN_NULL, SCAN_FIN, SCAN_XMAS, SCAN_MAIMON, SCAN_WINDOW,
+  SCAN_NTYPES
+};
 /* Nmap's scaninfo type: "syn", "connect", "ack", "udp". */
 const char *scan_type_name(enum scan_type t);
 

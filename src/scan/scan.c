@@ -845,8 +845,9 @@ static int open_network(struct scan *s) {
 
 static void fill_info(struct scan *s) {
   struct options *o = s->o;
-  static const enum scan_type order[] = {SCAN_SYN, SCAN_ACK, SCAN_CONNECT, SCAN_UDP};
-  for (int i = 0; i < 4 && !o->no_portscan; i++) {
+  static const enum scan_type order[] = {SCAN_SYN,  SCAN_ACK,  SCAN_NULL,   SCAN_FIN,    SCAN_XMAS,
+                                         SCAN_MAIMON, SCAN_WINDOW, SCAN_CONNECT, SCAN_UDP};
+  for (size_t i = 0; i < sizeof order / sizeof order[0] && !o->no_portscan; i++) {
     if (!(o->scans & SCANF(order[i]))) continue;
     enum scan_proto p = order[i] == SCAN_UDP ? PROTO_UDP : PROTO_TCP;
     s->types[s->ntypes].type = order[i];
@@ -925,8 +926,7 @@ int scan_run(struct options *o) {
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   if (!o->no_portscan) {
-    unsigned tcp_types = !!(o->scans & SCANF(SCAN_SYN)) + !!(o->scans & SCANF(SCAN_ACK)) +
-                         !!(o->scans & SCANF(SCAN_CONNECT));
+    unsigned tcp_types = (unsigned)__builtin_popcount(o->scans & SCANS_TCP);
     s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +
                                       ((o->scans & SCANF(SCAN_UDP)) ? o->ports.n[PROTO_UDP] : 0));
   }

@@ -87,12 +87,12 @@ match|-n --max-rtt-timeout 50ms -p 22 $WEB
 match|-n --initial-rtt-timeout 100ms -p 22 $WEB
 match|-n -r -p 20-25 $WEB
 match|-n -sL $WEB
-gap|-n -sN -p 22,23 $WEB
-gap|-n -sF -p 22,23 $WEB
-gap|-n -sX -p 22,23 $WEB
-gap|-n -sW -p 22,23 $WEB
-gap|-n -sM -p 22,23 $WEB
-gap|-n --scanflags SYNFIN -p 22 $WEB
+match|-n -sN -p 22,23 $WEB
+match|-n -sF -p 22,23 $WEB
+match|-n -sX -p 22,23 $WEB
+match|-n -sW -p 22,23 $WEB
+match|-n -sM -p 22,23 $WEB
+match|-n --scanflags SYNFIN -p 22 $WEB
 gap|-n -sO -p 1,6,17 $WEB
 gap|-n -sI $L1 -p 22 $WEB
 gap|-n -PY -p 22 $WEB
