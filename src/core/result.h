@@ -157,6 +157,7 @@ struct scan_info_type {
   enum scan_proto proto;
   const uint16_t *ports; /* sorted */
   size_t nports;
+  int scanflags; /* --scanflags of a raw TCP scan, -1: none (XML scanflags="") */
 };
 
 /* What the writers need at the start of the scan. */

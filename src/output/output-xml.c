@@ -86,8 +86,15 @@ static void xml_begin(struct output *o) {
   for (size_t i = 0; i < o->info->ntypes; i++) {
     const struct scan_info_type *st = &o->info->types[i];
     char *svc = ports_format(st->ports, st->nports);
-    fprintf(f, "<scaninfo type=\"%s\" protocol=\"%s\" numservices=\"%zu\"",
-            scan_type_name(st->type), proto_name(st->proto), st->nports);
+    fprintf(f, "<scaninfo type=\"%s\"", scan_type_name(st->type));
+    if (st->scanflags >= 0) { /* Nmap's names, lowest bit first: FINSYN */
+      static const char *const fl[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+      fputs(" scanflags=\"", f);
+      for (int b = 0; b < 8; b++)
+        if (st->scanflags & (1 << b)) fputs(fl[b], f);
+      fputc('"', f);
+    }
+    fprintf(f, " protocol=\"%s\" numservices=\"%zu\"", proto_name(st->proto), st->nports);
     xml_attr(f, "services", svc ? svc : "");
     fputs("/>\n", f);
     free(svc);

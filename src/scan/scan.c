@@ -854,6 +854,7 @@ static void fill_info(struct scan *s) {
     s->types[s->ntypes].proto = p;
     s->types[s->ntypes].ports = o->ports.ports[p];
     s->types[s->ntypes].nports = o->ports.n[p];
+    s->types[s->ntypes].scanflags = (SCANF(order[i]) & SCANS_TCP_RAW) ? o->scanflags : -1;
     s->ntypes++;
   }
   s->info.args = o->args;
