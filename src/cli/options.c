@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <trawl/error.h>
 
 #include "core/errmsg.h"
@@ -105,7 +106,7 @@ int options_parse_rate(const char *s, double *rate) {
 enum {
   O_HELP = 1, O_VERSION, O_DRYRUN, O_TOPPORTS, O_EXCLPORTS, O_MINRATE,
   O_MAXRATE, O_MAXRETRIES, O_HOSTTIMEOUT, O_SCANDELAY, O_MINRTT, O_MAXRTT,
-  O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SHARDS,
+  O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SCANFLAGS, O_SHARDS,
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
@@ -142,6 +143,7 @@ static const struct {
     {"exclude", 1, O_EXCLUDE},
     {"excludefile", 1, O_EXCLUDEFILE},
     {"seed", 1, O_SEED},
+    {"scanflags", 1, O_SCANFLAGS},
     {"shards", 1, O_SHARDS},
     {"shard", 1, O_SHARD},
     {"resume", 1, O_RESUME},
@@ -177,6 +179,7 @@ void options_init(struct options *o) {
   memset(o, 0, sizeof *o);
   o->top_ports = OPT_UNSET;
   o->port_ratio = -1;
+  o->scanflags = -1;
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
@@ -280,6 +283,34 @@ static int opt_ping_ports(struct opt_state *st, const char *opt,
   return r;
 }
 
+/* --scanflags: a number (0-255, decimal or 0x hex) or flag names run
+ * together in any order, e.g. SYNFIN, URGPSHFIN. */
+static int opt_scanflags(struct opt_state *st, const char *v) {
+  static const struct { const char *name; uint8_t bit; } names[] = {
+      {"FIN", 0x01}, {"SYN", 0x02}, {"RST", 0x04}, {"PSH", 0x08},
+      {"ACK", 0x10}, {"URG", 0x20}, {"ECE", 0x40}, {"CWR", 0x80}};
+  if (*v >= '0' && *v <= '9') {
+    uint64_t n;
+    int r = opt_number(st, "--scanflags", v, 0, 255, true, &n);
+    if (r == 0) st->o->scanflags = (int)n;
+    return r;
+  }
+  int flags = 0;
+  const char *c = v;
+  while (*c) {
+    size_t k = 0;
+    while (k < 8 && strncasecmp(c, names[k].name, 3) != 0) k++;
+    if (k == 8)
+      return opt_fail(st->err, st->errlen, v,
+                      "--scanflags takes a number or flag names (URG ACK PSH RST SYN FIN ECE CWR) run together, e.g. SYNFIN");
+    flags |= names[k].bit;
+    c += 3;
+  }
+  if (*v == '\0') return opt_fail(st->err, st->errlen, v, "--scanflags needs flags");
+  st->o->scanflags = flags;
+  return 0;
+}
+
 static int opt_scan_letters(struct opt_state *st, const char *word,
                             const char *letters) {
   struct options *o = st->o;
@@ -294,8 +325,14 @@ static int opt_scan_letters(struct opt_state *st, const char *word,
       case 'P': o->no_portscan = true; break; /* old spelling of -sn */
       case 'C': o->script_default = true; break;
       case 'V': o->version_scan = true; break;
-      case 'N': case 'F': case 'X': case 'W': case 'M': case 'O':
-      case 'Y': case 'Z': case 'I': case 'L': case 'R':
+      case 'L': o->list_scan = true; break;
+      case 'N': o->scans |= SCANF(SCAN_NULL); break;
+      case 'F': o->scans |= SCANF(SCAN_FIN); break;
+      case 'X': o->scans |= SCANF(SCAN_XMAS); break;
+      case 'M': o->scans |= SCANF(SCAN_MAIMON); break;
+      case 'W': o->scans |= SCANF(SCAN_WINDOW); break;
+      case 'O':
+      case 'Y': case 'Z': case 'I': case 'R':
         return opt_fail(st->err, st->errlen, word, "unsupported scan type");
       default:
         return opt_fail(st->err, st->errlen, word, "unknown scan type");
@@ -471,6 +508,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       r = opt_number(st, "--seed", v, 0, UINT64_MAX, true, &o->seed);
       o->seed_set = r == 0;
       break;
+    case O_SCANFLAGS: r = opt_scanflags(st, v); break;
     case O_SHARDS: r = opt_number(st, "--shards", v, 1, 1u << 20, false, &o->shards); break;
     case O_SHARD:
       r = opt_number(st, "--shard", v, 0, (1u << 20) - 1, false, &o->shard);
@@ -598,7 +636,7 @@ static int opt_short(struct opt_state *st, const char *word) {
     default: break;
   }
   /* bundles of flags without arguments, as Nmap's getopt takes them:
-   * -n -R -6 -F -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
+   * -n -R -6 -F -r -h -V and -Pn, e.g. -nF, -nPn; -v/-d last, taking the
    * rest of the word as their level, as Nmap does: -nvv, -nv3 (Nmap
    * refuses -vvn and -vd, and so does trawl) */
   for (const char *c = word + 1; *c; c++) {
@@ -614,6 +652,7 @@ static int opt_short(struct opt_state *st, const char *word) {
       case 'R': o->dns = DNS_ALWAYS; break;
       case '6': o->ipv6 = true; break;
       case 'F': o->fast = true; break;
+      case 'r': o->ports_in_order = true; break;
       case 'h': o->help = true; break;
       case 'V': o->version = true; break;
       default: return opt_fail(st->err, st->errlen, word, "unrecognized option");
@@ -711,8 +750,7 @@ static int opt_check_outputs(struct options *o, char *err, size_t errlen) {
 
 static int opt_ports(struct options *o, char *err, size_t errlen) {
   unsigned protos = 0;
-  if (o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK)))
-    protos |= PROTO_MASK(PROTO_TCP);
+  if (o->scans & SCANS_TCP) protos |= PROTO_MASK(PROTO_TCP);
   if (o->scans & SCANF(SCAN_UDP)) protos |= PROTO_MASK(PROTO_UDP);
   struct portset *set = calloc(1, sizeof *set), *tmp = calloc(1, sizeof *tmp);
   int r = 0;
@@ -775,10 +813,31 @@ int options_finalize(struct options *o, bool is_root, char *err,
                      size_t errlen) {
   bool priv = o->privileged == OPT_UNSET ? is_root : o->privileged == 1;
   /* scan types */
-  unsigned tcp = o->scans & (SCANF(SCAN_SYN) | SCANF(SCAN_CONNECT) | SCANF(SCAN_ACK));
-  if ((tcp & (tcp - 1)) != 0)
-    return opt_fail(err, errlen, (o->scans & SCANF(SCAN_CONNECT)) ? "-sT" : "-sA",
-                    "only one TCP scan type (-sS, -sT, -sA) can be used");
+  unsigned tcp = o->scans & SCANS_TCP;
+  if ((tcp & (tcp - 1)) != 0) {
+    static const char *const flag[SCAN_NTYPES] = {"-sS", "-sT", "-sA", "-sU", "-sN",
+                                                  "-sF", "-sX", "-sM", "-sW"};
+    int k = SCAN_NTYPES - 1;
+    while (k > 0 && (k == SCAN_CONNECT || !(tcp & SCANF(k)))) k--;
+    return opt_fail(err, errlen, (o->scans & SCANF(SCAN_CONNECT)) ? "-sT" : flag[k],
+                    "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used");
+  }
+  /* -sL: no discovery and no port scan; every target is listed with status
+   * unknown (reason user-set), names from reverse DNS unless -n. Ports
+   * given with it are ignored, as Nmap ignores them. */
+  if (o->list_scan) {
+    if (o->scans || o->no_portscan)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with another scan type or -sn");
+    if (o->probes || o->skip_discovery)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with discovery options (-P...)");
+    if (o->version_scan || o->os_scan || o->script_default || o->scripts || o->traceroute || o->aggressive)
+      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A");
+    o->no_portscan = o->skip_discovery = true;
+    o->port_spec = o->exclude_ports = NULL;
+    o->fast = false;
+    o->top_ports = OPT_UNSET;
+    o->port_ratio = -1;
+  }
   if (o->no_portscan) {
     if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
     if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports || o->port_ratio >= 0)
@@ -786,10 +845,16 @@ int options_finalize(struct options *o, bool is_root, char *err,
   } else if (o->scans == 0) {
     o->scans = priv ? SCANF(SCAN_SYN) : SCANF(SCAN_CONNECT);
   }
+  if (o->scanflags >= 0 && !(o->scans & SCANS_TCP_RAW) && priv)
+    return opt_fail(err, errlen, "--scanflags", "--scanflags needs a raw TCP scan (-sS, -sA, -sN, -sF, -sX, -sM or -sW)");
   if (!priv) {
     static const struct { unsigned bit; const char *opt; } raw[] = {
-        {SCANF(SCAN_SYN), "-sS"}, {SCANF(SCAN_ACK), "-sA"}, {SCANF(SCAN_UDP), "-sU"}};
-    for (size_t k = 0; k < 3; k++)
+        {SCANF(SCAN_SYN), "-sS"},    {SCANF(SCAN_ACK), "-sA"},    {SCANF(SCAN_UDP), "-sU"},
+        {SCANF(SCAN_NULL), "-sN"},   {SCANF(SCAN_FIN), "-sF"},    {SCANF(SCAN_XMAS), "-sX"},
+        {SCANF(SCAN_MAIMON), "-sM"}, {SCANF(SCAN_WINDOW), "-sW"}};
+    if (o->scanflags >= 0)
+      return opt_fail(err, errlen, "--scanflags", "this scan type needs root privileges (or --privileged)");
+    for (size_t k = 0; k < 8; k++)
       if (o->scans & raw[k].bit)
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
@@ -911,11 +976,15 @@ void options_usage(FILE *f) {
 "SCAN TECHNIQUES:\n"
 "  -sS/sT/sA: TCP SYN / connect() / ACK scan\n"
 "  -sU: UDP scan\n"
+"  -sN/sF/sX: TCP null, FIN, Xmas scan; -sM: Maimon; -sW: window scan\n"
+"  --scanflags <flags>: TCP flags of the probes (a number or e.g. SYNFIN)\n"
+"  -sL: list scan: list the targets (and their names), send nothing\n"
 "PORT SPECIFICATION AND SCAN ORDER:\n"
 "  -p <port ranges>: only scan these ports, e.g. -p22; -p1-65535; -p-;\n"
 "     -p U:53,111,137,T:21-25,80,139,8080; -p http,ssh; -p [1-1024]\n"
 "  --exclude-ports <port ranges>: leave these ports out\n"
 "  -F: fast mode: the 100 most common ports of each protocol\n"
+"  -r: scan ports in order, not randomized\n"
 "  --top-ports <number>: the <number> most common ports\n"
 "  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
@@ -1011,10 +1080,13 @@ void options_print_plan(FILE *f, const struct options *o) {
   const struct targets *t = o->targets;
   fprintf(f, "%s %s dry run: nothing will be sent\n", TRAWL_NAME, TRAWL_VERSION);
   fprintf(f, "scan types:  ");
-  if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
-  static const char *const tn[] = {"syn (-sS)", "connect (-sT)", "ack (-sA)", "udp (-sU)"};
+  if (o->list_scan) fputs("none (-sL, list targets only)", f);
+  else if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
+  static const char *const tn[SCAN_NTYPES] = {"syn (-sS)",  "connect (-sT)", "ack (-sA)",
+                                              "udp (-sU)",  "null (-sN)",    "fin (-sF)",
+                                              "xmas (-sX)", "maimon (-sM)",  "window (-sW)"};
   bool first = true;
-  for (int k = 0; k < 4; k++)
+  for (int k = 0; k < SCAN_NTYPES; k++)
     if (o->scans & SCANF(k)) fprintf(f, "%s%s", first ? "" : ", ", tn[k]), first = false;
   fputc('\n', f);
   fprintf(f, "targets:     %" PRIu64 " addresses (%" PRIu64 " IPv4, %" PRIu64 " IPv6) in %zu ranges\n",

@@ -23,6 +23,11 @@
 #include "core/targets.h"
 
 #define SCANF(t) (1u << (t)) /* bit of an enum scan_type in options.scans */
+/* the raw TCP scans, and all the TCP ones (connect too) */
+#define SCANS_TCP_RAW                                                                              \
+  (SCANF(SCAN_SYN) | SCANF(SCAN_ACK) | SCANF(SCAN_NULL) | SCANF(SCAN_FIN) | SCANF(SCAN_XMAS) |   \
+   SCANF(SCAN_MAIMON) | SCANF(SCAN_WINDOW))
+#define SCANS_TCP (SCANS_TCP_RAW | SCANF(SCAN_CONNECT))
 
 /* Host discovery probes (-PS -PA -PU -PE -PP). */
 enum {
@@ -52,6 +57,8 @@ struct options {
   unsigned scans;      /* SCANF(SCAN_SYN) | ... */
   bool no_portscan;    /* -sn */
   bool skip_discovery; /* -Pn */
+  bool list_scan;      /* -sL: list the targets, send nothing to them */
+  int scanflags;       /* --scanflags: TCP flags of the raw TCP probes; -1: the scan's own */
   unsigned probes;     /* PROBE_* given; after finalize, the ones to use */
   bool default_probes; /* finalize chose the probes */
   struct ping_ports ps, pa, pu; /* -PS/-PA/-PU ports */
@@ -59,6 +66,7 @@ struct options {
   /* ports */
   const char *port_spec;     /* -p */
   bool fast;                 /* -F */
+  bool ports_in_order;       /* -r: ports in order, not randomized */
   long top_ports;            /* --top-ports, OPT_UNSET */
   double port_ratio;         /* --port-ratio 0-1; -1: not given */
   const char *exclude_ports; /* --exclude-ports */

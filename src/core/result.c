@@ -22,6 +22,12 @@ const char *scan_type_name(enum scan_type t) {
     case SCAN_CONNECT: return "connect";
     case SCAN_ACK: return "ack";
     case SCAN_UDP: return "udp";
+    case SCAN_NULL: return "null";
+    case SCAN_FIN: return "fin";
+    case SCAN_XMAS: return "xmas";
+    case SCAN_MAIMON: return "maimon";
+    case SCAN_WINDOW: return "window";
+    case SCAN_NTYPES: break;
   }
   return "syn";
 }

@@ -143,7 +143,12 @@ struct host_result {
   struct host_trace *trace; /* --traceroute; NULL: none */
 };
 
-enum scan_type { SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP };
+enum scan_type {
+  SCAN_SYN, SCAN_CONNECT, SCAN_ACK, SCAN_UDP,
+  /* the TCP flag scans (-sN -sF -sX -sM -sW), raw like SYN and ACK */
+  SCAN_NULL, SCAN_FIN, SCAN_XMAS, SCAN_MAIMON, SCAN_WINDOW,
+  SCAN_NTYPES
+};
 /* Nmap's scaninfo type: "syn", "connect", "ack", "udp". */
 const char *scan_type_name(enum scan_type t);
 
@@ -152,6 +157,7 @@ struct scan_info_type {
   enum scan_proto proto;
   const uint16_t *ports; /* sorted */
   size_t nports;
+  int scanflags; /* --scanflags of a raw TCP scan, -1: none (XML scanflags="") */
 };
 
 /* What the writers need at the start of the scan. */

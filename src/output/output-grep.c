@@ -69,7 +69,7 @@ static void grp_prefix(FILE *f, const struct host_result *h) {
 
 static void grp_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
-  if (h->status != HOST_UP && o->opts.verbose < 1) return;
+  if (h->status == HOST_DOWN && o->opts.verbose < 1) return; /* unknown: -sL */
   grp_prefix(f, h);
   fprintf(f, "Status: %s\n", h->status == HOST_UP ? "Up" : h->status == HOST_DOWN ? "Down" : "Unknown");
   if (h->status != HOST_UP) return;

@@ -175,7 +175,7 @@ static void js_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
   bool first = true;
-  if (h->status != HOST_UP && o->opts.verbose < 1) return;
+  if (h->status == HOST_DOWN && o->opts.verbose < 1) return; /* unknown: -sL */
   fputc('{', f);
   js_key(f, &first, "type");
   fputs("\"host\"", f);

@@ -312,6 +312,12 @@ static void nrm_trace(FILE *f, const struct host_trace *t) {
 static void nrm_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char buf[64];
+  if (h->status == HOST_UNKNOWN) { /* -sL: the target and its name only */
+    fputs("Trawl scan report for ", f);
+    nrm_target(f, h);
+    fputc('\n', f);
+    return;
+  }
   if (h->status != HOST_UP) {
     if (o->opts.verbose < 1) return;
     fputs("Trawl scan report for ", f);

@@ -86,8 +86,15 @@ static void xml_begin(struct output *o) {
   for (size_t i = 0; i < o->info->ntypes; i++) {
     const struct scan_info_type *st = &o->info->types[i];
     char *svc = ports_format(st->ports, st->nports);
-    fprintf(f, "<scaninfo type=\"%s\" protocol=\"%s\" numservices=\"%zu\"",
-            scan_type_name(st->type), proto_name(st->proto), st->nports);
+    fprintf(f, "<scaninfo type=\"%s\"", scan_type_name(st->type));
+    if (st->scanflags >= 0) { /* Nmap's names, lowest bit first: FINSYN */
+      static const char *const fl[8] = {"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"};
+      fputs(" scanflags=\"", f);
+      for (int b = 0; b < 8; b++)
+        if (st->scanflags & (1 << b)) fputs(fl[b], f);
+      fputc('"', f);
+    }
+    fprintf(f, " protocol=\"%s\" numservices=\"%zu\"", proto_name(st->proto), st->nports);
     xml_attr(f, "services", svc ? svc : "");
     fputs("/>\n", f);
     free(svc);
@@ -217,7 +224,7 @@ static void xml_trace(FILE *f, const struct host_trace *t) {
 static void xml_host(struct output *o, const struct host_result *h) {
   FILE *f = o->fp;
   char a[INET6_ADDRSTRLEN], buf[64];
-  if (h->status != HOST_UP && o->opts.verbose < 1) return;
+  if (h->status == HOST_DOWN && o->opts.verbose < 1) return; /* unknown: -sL */
   fputs("<host", f);
   if (h->start_time) fprintf(f, " starttime=\"%lld\"", (long long)h->start_time);
   if (h->end_time) fprintf(f, " endtime=\"%lld\"", (long long)h->end_time);
@@ -232,6 +239,10 @@ static void xml_host(struct output *o, const struct host_result *h) {
     fprintf(f, "<address addr=\"%s\" addrtype=\"mac\"", output_mac(h->mac, buf, sizeof buf));
     if (h->mac_vendor) xml_attr(f, "vendor", h->mac_vendor);
     fputs("/>\n", f);
+  }
+  if (h->status == HOST_UNKNOWN && h->nnames == 0) { /* -sL, as Nmap: no <hostnames> */
+    fputs("</host>\n", f);
+    return;
   }
   fputs("<hostnames>\n", f);
   for (size_t i = 0; i < h->nnames; i++) {

@@ -1,21 +1,29 @@
-/* probe-tcp.c: the SYN (-sS) and ACK (-sA) scan probes. Stateless: the
- * probe's source port and sequence (SYN) or acknowledgement (ACK) number are
- * keyed hashes of its addresses and ports (cookie.h), so a reply proves
- * which probe it answers without any table; only unanswered probes are
- * remembered, by the engine.
+/* probe-tcp.c: the raw TCP scan probes: SYN (-sS), ACK (-sA) and the flag
+ * scans (-sN -sF -sX -sM -sW, any of them with --scanflags). Stateless: the
+ * probe's source port and sequence number (or, when the probe carries ACK,
+ * its acknowledgement number) are keyed hashes of its addresses and ports
+ * (cookie.h), so a reply proves which probe it answers without any table;
+ * only unanswered probes are remembered, by the engine.
  *
  *   SYN scan: SYN+ACK -> open (syn-ack), RST -> closed (reset),
  *             ICMP unreachable -> filtered, nothing -> filtered.
  *   ACK scan: RST -> unfiltered (reset), ICMP unreachable or nothing ->
- *             filtered. */
+ *             filtered.
+ *   NULL/FIN/Xmas/Maimon: RST -> closed (reset), ICMP unreachable ->
+ *             filtered, nothing -> open|filtered (no-response).
+ *   Window:   ACK probes; RST with a non-zero window -> open, with a zero
+ *             window -> closed (reset both), otherwise as the ACK scan. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "probe/probe.h"
 
+enum tcp_rule { RULE_SYN, RULE_ACK, RULE_STEALTH, RULE_WINDOW };
+
 struct tcp_probe {
-  bool ack;
+  enum tcp_rule rule; /* how answers read */
+  uint8_t flags;      /* the probe's TCP flags */
   const uint16_t *ports;
   uint32_t nports;
   int32_t *port_index; /* port -> index in ports, -1 */
@@ -37,10 +45,10 @@ static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
   uint32_t cookie = cookie_tcp_seq(env->key, &f);
   const tw_pkt_tmpl *tm = &tp->tm[si];
   if (tm->family != dst->family) return 0;
-  /* SYN: the cookie is our sequence number (the answer acknowledges it +1).
-   * ACK: the cookie is our acknowledgement number (a RST answers with it
-   * as its sequence number); the template's own seq goes unused. */
-  if (tp->ack) {
+  /* Without ACK: the cookie is our sequence number (the answer acknowledges
+   * it, +1 for SYN and for FIN). With ACK: the cookie is our acknowledgement
+   * number (a RST answers with it as its sequence number). */
+  if (tp->flags & TW_TCP_ACK) {
     int n = tw_pkt_tmpl_build(tm, buf, cap, dst, sport, dport, cookie ^ 0x5a5a5a5au,
                               (uint16_t)(cookie >> 16));
     if (n > 0) {
@@ -63,7 +71,23 @@ static int tcp_build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t 
 static void tcp_timeout(struct engine *e, uint32_t h, uint32_t p) {
   struct probe_env *env = e->ctx;
   struct tcp_probe *tp = env->probe;
-  probe_report_timeout(env, h, PROTO_TCP, tp->ports[p], PORT_FILTERED);
+  probe_report_timeout(env, h, PROTO_TCP, tp->ports[p],
+                       tp->rule == RULE_STEALTH ? PORT_OPEN_FILTERED : PORT_FILTERED);
+}
+
+/* The answer's TCP window (0 when the frame is too short to hold it). */
+static uint16_t tcp_window(const tw_rx *rx) {
+  if (!rx->frame || !rx->l4_off || (size_t)rx->l4_off + 16 > rx->frame->caplen) return 0;
+  const uint8_t *w = rx->frame->data + rx->l4_off + 14;
+  return (uint16_t)(w[0] << 8 | w[1]);
+}
+
+/* Does a TCP answer carry this probe's cookie? */
+static bool tcp_cookie_ok(const struct tcp_probe *tp, const tw_rx *rx, uint32_t cookie) {
+  if (tp->flags & TW_TCP_ACK) return rx->tcp_seq == cookie;
+  uint32_t want = cookie + !!(tp->flags & TW_TCP_SYN);
+  /* a FIN takes a sequence number too: a RST may acknowledge it */
+  return rx->tcp_ack == want || ((tp->flags & TW_TCP_FIN) && rx->tcp_ack == want + 1);
 }
 
 const struct probe_ops probe_tcp_ops = {tcp_build, tcp_timeout, NULL, NULL, NULL, NULL};
@@ -83,63 +107,71 @@ static void tcp_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     /* The quote holds our probe: its port pair was checked above. */
     st = PORT_FILTERED;
     reason = probe_icmp_reason(rx);
-  } else if (!tp->ack) {
-    if (rx->tcp_ack != cookie + 1) {
-      (*env->bad_cookies)++;
+  } else {
+    bool rst = rx->tcp_flags & TW_TCP_RST;
+    bool synack = (rx->tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == (TW_TCP_SYN | TW_TCP_ACK);
+    if ((!rst && !(tp->rule == RULE_SYN && synack)) || !tcp_cookie_ok(tp, rx, cookie)) {
+      if (rst || synack) (*env->bad_cookies)++;
       return;
     }
-    if ((rx->tcp_flags & (TW_TCP_SYN | TW_TCP_ACK)) == (TW_TCP_SYN | TW_TCP_ACK)) {
-      st = PORT_OPEN;
-      reason = "syn-ack";
-    } else if (rx->tcp_flags & TW_TCP_RST) {
-      st = PORT_CLOSED;
-      reason = "reset";
-    } else {
-      return;
-    }
-  } else { /* ACK scan */
-    if (!(rx->tcp_flags & TW_TCP_RST) || rx->tcp_seq != cookie) {
-      (*env->bad_cookies)++;
-      return;
-    }
-    st = PORT_UNFILTERED;
     reason = "reset";
+    switch (tp->rule) {
+      case RULE_SYN:
+        st = synack ? PORT_OPEN : PORT_CLOSED;
+        if (synack) reason = "syn-ack";
+        break;
+      case RULE_ACK: st = PORT_UNFILTERED; break;
+      case RULE_STEALTH: st = PORT_CLOSED; break;
+      case RULE_WINDOW: st = tcp_window(rx) ? PORT_OPEN : PORT_CLOSED; break;
+      default: return;
+    }
   }
   probe_report_port(env, &r, PROTO_TCP, st, reason, rx->ttl);
 }
 
-static int tmpl_for(bool ack, const tw_pkt_addr *src, tw_pkt_tmpl *tm) {
+static int tmpl_for(uint8_t flags, const tw_pkt_addr *src, tw_pkt_tmpl *tm) {
   tw_pkt_ipspec ip = {0};
   ip.src = *src;
   ip.dst.family = src->family;
   ip.ttl = 64;
   tw_pkt_tcp t = {0};
-  if (!ack) {
-    t.flags = TW_TCP_SYN;
+  t.flags = flags;
+  t.win = 1024;
+  if (flags & TW_TCP_SYN) {
     /* MSS 1460 only, like a minimal stack: small and unremarkable. */
     static const uint8_t mss[4] = {2, 4, 0x05, 0xb4};
     t.opt = mss;
     t.optlen = sizeof mss;
-    t.win = 1024;
-  } else {
-    t.flags = TW_TCP_ACK;
-    t.win = 1024;
   }
   return tw_pkt_tmpl_init(tm, NULL, &ip, &t);
 }
 
-int probe_tcp_open(struct probe_env *env, bool ack, const uint16_t *ports, uint32_t nports) {
+int probe_tcp_open(struct probe_env *env, enum scan_type type, int flags, const uint16_t *ports,
+                   uint32_t nports) {
+  static const struct { enum scan_type type; enum tcp_rule rule; uint8_t flags; } kinds[] = {
+      {SCAN_SYN, RULE_SYN, TW_TCP_SYN},
+      {SCAN_ACK, RULE_ACK, TW_TCP_ACK},
+      {SCAN_NULL, RULE_STEALTH, 0},
+      {SCAN_FIN, RULE_STEALTH, TW_TCP_FIN},
+      {SCAN_XMAS, RULE_STEALTH, TW_TCP_FIN | TW_TCP_PSH | TW_TCP_URG},
+      {SCAN_MAIMON, RULE_STEALTH, TW_TCP_FIN | TW_TCP_ACK},
+      {SCAN_WINDOW, RULE_WINDOW, TW_TCP_ACK},
+  };
+  size_t k = 0;
+  while (k < sizeof kinds / sizeof kinds[0] && kinds[k].type != type) k++;
+  if (k == sizeof kinds / sizeof kinds[0] || flags > 0xff) return -EINVAL;
   if (env->nsrcs > PROBE_MAX_SRCS) return -EINVAL;
   struct tcp_probe *tp = calloc(1, sizeof *tp);
   if (!tp) return -ENOMEM;
-  tp->ack = ack;
+  tp->rule = kinds[k].rule;
+  tp->flags = flags >= 0 ? (uint8_t)flags : kinds[k].flags;
   tp->ports = ports;
   tp->nports = nports;
   env->probe = tp;
   int err = -ENOMEM;
   if (!(tp->port_index = probe_port_index(ports, nports))) goto fail;
   for (int i = 0; i < env->nsrcs; i++)
-    if ((err = tmpl_for(ack, &env->srcs[i], &tp->tm[i])) < 0) goto fail;
+    if ((err = tmpl_for(tp->flags, &env->srcs[i], &tp->tm[i])) < 0) goto fail;
   if ((err = probe_wait_sources(env, IPPROTO_TCP, tp->waiters, tcp_reply)) < 0) goto fail;
   return 0;
 fail:

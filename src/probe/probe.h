@@ -145,8 +145,11 @@ int32_t *probe_port_index(const uint16_t *ports, uint32_t n);
 
 /* ---- the modules ---- */
 
-/* TCP SYN (-sS, ack = 0) or ACK (-sA, ack = 1) scan (probe-tcp.c). */
-int probe_tcp_open(struct probe_env *env, bool ack, const uint16_t *ports, uint32_t nports);
+/* The raw TCP scans (probe-tcp.c): type is SCAN_SYN, SCAN_ACK or a flag
+ * scan (SCAN_NULL ... SCAN_WINDOW); flags >= 0 (--scanflags) replaces the
+ * type's own TCP flags, the type still reading the answers. */
+int probe_tcp_open(struct probe_env *env, enum scan_type type, int flags, const uint16_t *ports,
+                   uint32_t nports);
 extern const struct probe_ops probe_tcp_ops;
 void probe_tcp_close(struct probe_env *env);
 

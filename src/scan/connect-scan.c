@@ -314,8 +314,11 @@ static int start_stage(struct scan *s, bool discovery) {
   double rate = o->max_rate > 0 ? o->max_rate : 1e9;
   if (c.scan_delay_ns) rate = 1e9 / (double)c.scan_delay_ns;
   ratectl_init(&cs->rc, rate, rate, rate, tw_hrtime());
-  int err = permute_init(&cs->perm, (uint64_t)nhosts * cs->nports, o->seed,
-                         o->shards ? o->shards : 1, o->shards ? o->shard : 0);
+  int err = o->ports_in_order
+                ? permute_init_ordered(&cs->perm, nhosts, cs->nports, o->shards ? o->shards : 1,
+                                       o->shards ? o->shard : 0)
+                : permute_init(&cs->perm, (uint64_t)nhosts * cs->nports, o->seed,
+                               o->shards ? o->shards : 1, o->shards ? o->shard : 0);
   if (err < 0 || (err = tw_timer_new(s->loop, &cs->tick, cs)) < 0) {
     free(cs);
     return err;

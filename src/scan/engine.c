@@ -211,8 +211,11 @@ int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cf
   uint64_t n = (uint64_t)nhosts * nports;
   if (n == 0) {
     e->perm_done = 1;
-  } else if ((err = permute_init(&e->perm, n, cfg->seed, cfg->shards ? cfg->shards : 1,
-                                 cfg->shards ? cfg->shard : 0)) < 0) {
+  } else if ((err = cfg->ordered
+                         ? permute_init_ordered(&e->perm, nhosts, nports, cfg->shards ? cfg->shards : 1,
+                                                cfg->shards ? cfg->shard : 0)
+                         : permute_init(&e->perm, n, cfg->seed, cfg->shards ? cfg->shards : 1,
+                                        cfg->shards ? cfg->shard : 0)) < 0) {
     return err;
   }
   if ((err = build_host_index(e)) < 0) return err;

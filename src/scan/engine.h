@@ -16,6 +16,7 @@
 #ifndef TRAWL_ENGINE_H
 #define TRAWL_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <trawl/trawl.h>
 #include <trawl/packet.h>
@@ -58,6 +59,7 @@ struct engine_config {
   uint64_t scan_delay_ns;  /* --scan-delay: at least this between probes */
   uint64_t seed;
   uint64_t shards, shard;
+  bool ordered;            /* -r: ports in order (permute_init_ordered) */
   size_t window;           /* most probes outstanding */
   uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
   /* Where probes go; NULL: tw_rawsend() on the probe's socket. A test

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stddef.h>
+#include <string.h>
 
 /* The smallest prime above 2^k for k = 1..63, and the distinct prime
  * factors of p-1. Computed for trawl with a Miller-Rabin test and Pollard's
@@ -138,11 +139,33 @@ int permute_init(struct permute *pm, uint64_t n, uint64_t seed,
   pm->total = shard < len ? (len - shard - 1) / shards + 1 : 0;
   pm->cur = pm->first;
   pm->pos = 0;
+  pm->ord_hosts = 0;
   if (n == 0) pm->total = 0;
   return 0;
 }
 
+int permute_init_ordered(struct permute *pm, uint64_t nhosts, uint64_t nports,
+                         uint64_t shards, uint64_t shard) {
+  if (shards == 0 || shard >= shards) return -EINVAL;
+  if (nports != 0 && nhosts > PERMUTE_MAX_N / nports) return -E2BIG;
+  uint64_t n = nhosts * nports;
+  memset(pm, 0, sizeof *pm);
+  pm->n = n;
+  pm->total = shard < n ? (n - shard - 1) / shards + 1 : 0;
+  pm->ord_hosts = nhosts ? nhosts : 1;
+  pm->ord_ports = nports;
+  pm->ord_shards = shards;
+  pm->ord_shard = shard;
+  return 0;
+}
+
 int permute_next(struct permute *pm, uint64_t *idx) {
+  if (pm->ord_hosts) {
+    if (pm->pos >= pm->total) return 0;
+    uint64_t k = pm->pos++ * pm->ord_shards + pm->ord_shard;
+    *idx = (k % pm->ord_hosts) * pm->ord_ports + k / pm->ord_hosts;
+    return 1;
+  }
   while (pm->pos < pm->total) {
     uint64_t v = pm->cur;
     pm->cur = permute_mulmod(pm->cur, pm->step, pm->p);
@@ -157,6 +180,10 @@ int permute_next(struct permute *pm, uint64_t *idx) {
 
 int permute_seek(struct permute *pm, uint64_t pos) {
   if (pos > pm->total) return -ERANGE;
+  if (pm->ord_hosts) {
+    pm->pos = pos;
+    return 0;
+  }
   pm->cur = permute_mulmod(pm->first, permute_powmod(pm->step, pos, pm->p),
                            pm->p);
   pm->pos = pos;

@@ -28,6 +28,8 @@ struct permute {
   uint64_t cur;   /* next cycle element to examine */
   uint64_t total; /* cycle elements in this shard */
   uint64_t pos;   /* cycle elements examined so far */
+  /* -r: an ordered walk instead (permute_init_ordered); 0 = permuted */
+  uint64_t ord_hosts, ord_ports, ord_shards, ord_shard;
 };
 
 /* Sets up the walk of shard `shard` (0-based) of `shards`. Returns 0,
@@ -35,6 +37,14 @@ struct permute {
  * n == 0 gives an empty walk. */
 int permute_init(struct permute *pm, uint64_t n, uint64_t seed,
                  uint64_t shards, uint64_t shard);
+
+/* -r (Nmap's "don't randomize ports"): the same space, nhosts x nports
+ * (index = host * nports + port), walked port by port in increasing order,
+ * every host at each port before the next port, so each host's ports go
+ * out in order while hosts still run side by side. Shards as above.
+ * Returns 0, -EINVAL or -E2BIG. */
+int permute_init_ordered(struct permute *pm, uint64_t nhosts, uint64_t nports,
+                         uint64_t shards, uint64_t shard);
 
 /* Stores the next index in *idx and returns 1, or returns 0 at the end. */
 int permute_next(struct permute *pm, uint64_t *idx);

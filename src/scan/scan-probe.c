@@ -130,10 +130,11 @@ int stage_tcp(struct scan *s, enum scan_type type) {
   struct options *o = s->o;
   if (o->ports.n[PROTO_TCP] == 0 || s->nlive == 0) return 0;
   struct probe_stage *ps =
-      stage_new(s, type == SCAN_SYN ? "SYN" : "ACK", s->live_idx, probe_tcp_close);
+      stage_new(s, type == SCAN_SYN ? "SYN" : type == SCAN_ACK ? "ACK" : scan_type_name(type), s->live_idx,
+                probe_tcp_close);
   if (!ps) return -ENOMEM;
   uint32_t nports = (uint32_t)o->ports.n[PROTO_TCP];
-  int err = probe_tcp_open(&ps->env, type == SCAN_ACK, o->ports.ports[PROTO_TCP], nports);
+  int err = probe_tcp_open(&ps->env, type, o->scanflags, o->ports.ports[PROTO_TCP], nports);
   struct engine_config c;
   timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   return stage_run(ps, err, &c, &probe_tcp_ops, s->live, s->nlive, nports);

@@ -385,12 +385,18 @@ static uint32_t write_group(struct scan *s, bool complete_only) {
     if (!r) continue;
     r->timedout = g->timedout;
     settle_ports(s, i, r);
-    s->hosts_up++;
-    if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    if (s->o->list_scan) {
+      /* -sL: listed, not known up or down (Nmap's "unknown", user-set) */
+      host_set_reason(r, HOST_UNKNOWN, "user-set", 0);
+      s->hosts_down++; /* Nmap counts them down: "(0 hosts up)" */
+    } else {
+      s->hosts_up++;
+      if (r->status != HOST_UP) host_set_reason(r, HOST_UP, "user-set", 0);
+    }
     const char *n = scan_name_of(s, &g->addr);
     if (n && r->nnames == 0) host_add_hostname(r, n, HOSTNAME_USER);
-    if (!r->end_time) r->end_time = time(NULL);
-    if (!r->start_time) r->start_time = s->info.start_time;
+    if (!r->end_time && !s->o->list_scan) r->end_time = time(NULL);
+    if (!r->start_time && !s->o->list_scan) r->start_time = s->info.start_time;
     if (shown_with_open(s, r)) {
       status_clear(s);
       for (int k = 0; k < s->nouts; k++) out_check(s, k, output_host(&s->outs[k], r));
@@ -839,14 +845,16 @@ static int open_network(struct scan *s) {
 
 static void fill_info(struct scan *s) {
   struct options *o = s->o;
-  static const enum scan_type order[] = {SCAN_SYN, SCAN_ACK, SCAN_CONNECT, SCAN_UDP};
-  for (int i = 0; i < 4 && !o->no_portscan; i++) {
+  static const enum scan_type order[] = {SCAN_SYN,  SCAN_ACK,  SCAN_NULL,   SCAN_FIN,    SCAN_XMAS,
+                                         SCAN_MAIMON, SCAN_WINDOW, SCAN_CONNECT, SCAN_UDP};
+  for (size_t i = 0; i < sizeof order / sizeof order[0] && !o->no_portscan; i++) {
     if (!(o->scans & SCANF(order[i]))) continue;
     enum scan_proto p = order[i] == SCAN_UDP ? PROTO_UDP : PROTO_TCP;
     s->types[s->ntypes].type = order[i];
     s->types[s->ntypes].proto = p;
     s->types[s->ntypes].ports = o->ports.ports[p];
     s->types[s->ntypes].nports = o->ports.n[p];
+    s->types[s->ntypes].scanflags = (SCANF(order[i]) & SCANS_TCP_RAW) ? o->scanflags : -1;
     s->ntypes++;
   }
   s->info.args = o->args;
@@ -919,8 +927,7 @@ int scan_run(struct options *o) {
   if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
   s->group_size = (uint32_t)g;
   if (!o->no_portscan) {
-    unsigned tcp_types = !!(o->scans & SCANF(SCAN_SYN)) + !!(o->scans & SCANF(SCAN_ACK)) +
-                         !!(o->scans & SCANF(SCAN_CONNECT));
+    unsigned tcp_types = (unsigned)__builtin_popcount(o->scans & SCANS_TCP);
     s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +
                                       ((o->scans & SCANF(SCAN_UDP)) ? o->ports.n[PROTO_UDP] : 0));
   }

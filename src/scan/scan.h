@@ -138,7 +138,7 @@ struct scan {
   bool out_truncate[5];     /* truncated when the scan begins (not appended to) */
   bool outputs_committed;   /* the scan began: outputs_commit() ran */
   struct scan_info info;
-  struct scan_info_type types[4];
+  struct scan_info_type types[SCAN_NTYPES];
   int ntypes;
   /* statistics */
   uint64_t hosts_up, hosts_down, hosts_done;

@@ -33,12 +33,22 @@ static int start_discovery(struct scan *s) {
 }
 static int start_syn(struct scan *s) { return stage_tcp(s, SCAN_SYN); }
 static int start_ack(struct scan *s) { return stage_tcp(s, SCAN_ACK); }
+/* -sN -sF -sX -sM -sW: one stage, the type options allow (only one) */
+static bool want_flags(const struct scan *s) {
+  return !s->o->no_portscan && (s->o->scans & SCANS_TCP_RAW & ~(SCANF(SCAN_SYN) | SCANF(SCAN_ACK)));
+}
+static int start_flags(struct scan *s) {
+  for (enum scan_type t = SCAN_NULL; t <= SCAN_WINDOW; t++)
+    if (s->o->scans & SCANF(t)) return stage_tcp(s, t);
+  return 0;
+}
 
 const struct stage scan_stages[] = {
     {"assume-up", false, want_assume_up, start_assume_up},
     {"discovery", false, want_discovery, start_discovery},
     {"syn", true, want_syn, start_syn},
     {"ack", true, want_ack, start_ack},
+    {"tcp-flags", true, want_flags, start_flags},
     {"connect", true, want_connect, stage_connect},
     {"udp", true, want_udp, stage_udp},
     {"version", false, want_version, stage_version},

@@ -151,6 +151,7 @@ void timing_engine_config(const struct options *o, uint64_t trace_t0, struct eng
   c->seed = o->seed;
   c->shards = o->shards;
   c->shard = o->shard;
+  c->ordered = o->ports_in_order;
   c->window = 1u << 18;
   c->trace_t0 = trace_t0;
 }

@@ -21,6 +21,8 @@
 # gaps.
 #
 #   test_cli_compat.sh BUILD_DIR   (root)
+#   CLI_COMPAT_ONLY=REGEX test_cli_compat.sh BUILD_DIR: only the rows whose
+#   arguments match REGEX (grep -E), e.g. while working on one option.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
 scan_init clicompat "${1:-}"
@@ -85,14 +87,20 @@ match|-n -Pn -p 8081 127.0.0.1
 match|-n -p 8080,8081 127.0.0.0/30
 match|-n --max-rtt-timeout 50ms -p 22 $WEB
 match|-n --initial-rtt-timeout 100ms -p 22 $WEB
-gap|-n -r -p 20-25 $WEB
-gap|-n -sL $WEB
-gap|-n -sN -p 22,23 $WEB
-gap|-n -sF -p 22,23 $WEB
-gap|-n -sX -p 22,23 $WEB
-gap|-n -sW -p 22,23 $WEB
-gap|-n -sM -p 22,23 $WEB
-gap|-n --scanflags SYNFIN -p 22 $WEB
+match|-n -r -p 20-25 $WEB
+match|-n -sL $WEB
+match|-sL $WEB $DEAD 198.18.30.20/30
+match|-n -sN -p $WP $WEB
+match|-n -6 -sX -p $WP $WEB6
+match|-n -sM -p $WP $WEB
+match|-n -sW -p $WP $WEB $UDPH
+match|-n -sF -r -p $WP $WEB $L1
+match|-n -sN -p 22,23 $WEB
+match|-n -sF -p 22,23 $WEB
+match|-n -sX -p 22,23 $WEB
+match|-n -sW -p 22,23 $WEB
+match|-n -sM -p 22,23 $WEB
+match|-n --scanflags SYNFIN -p 22 $WEB
 gap|-n -sO -p 1,6,17 $WEB
 gap|-n -sI $L1 -p 22 $WEB
 gap|-n -PY -p 22 $WEB
@@ -133,6 +141,7 @@ while IFS='|' read -r kind args rest; do
   why=
   if [ "$kind" = known ]; then why=$args; args=$rest; fi
   i=$((i + 1))
+  if [ -n "${CLI_COMPAT_ONLY:-}" ] && ! grep -qE -- "$CLI_COMPAT_ONLY" <<<"$args"; then continue; fi
   # shellcheck disable=SC2086
   set -- $args
   rm -f "$OUT/t.xml" "$OUT/n.xml"
@@ -172,6 +181,29 @@ while IFS='|' read -r kind args rest; do
     show "$TMP/dp" 10
   fi
 done <<<"$ROWS"
+
+# -sL sends nothing: a capture around it holds no outgoing packet before
+# the control scan's (-n, since without it the names are looked up; lab
+# hosts' own ARP comes in, and is not ours).
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-n -sL"; then
+  capture_start
+  TR 60 -n -sL "$WEB" "$DEAD" 198.18.30.20/30
+  check "-n -sL lists its 6 targets" test "$(grep -c "scan report for" "$TMP/tr.out")" = 6
+  mark=$(date +%s.%N)
+  TR 30 -sS -n -Pn -p 22 "$WEB"
+  for _ in $(seq 30); do
+    [ "$(tcpdump -r "$TMP/cap.pcap" -n 2>/dev/null | grep -c "> $WEB.22: Flags \[S\]")" -gt 0 ] && break
+    sleep 0.1
+  done
+  kill -INT "$CAP" 2>/dev/null
+  wait "$CAP" 2>/dev/null
+  SCAN_PIDS=${SCAN_PIDS// $CAP/}
+  tcpdump -r "$TMP/cap.pcap" -n -tt 2>/dev/null >"$TMP/cap.txt"
+  check "capture works: the control scan's SYN is in it" grep -q "> $WEB.22: Flags \[S\]" "$TMP/cap.txt"
+  awk -v m="$mark" '$1 < m && $3 == "Out"' "$TMP/cap.txt" >"$TMP/cap.before"
+  if [ ! -s "$TMP/cap.before" ]; then ok "-n -sL sent no packet"
+  else nok "-n -sL sent $(wc -l <"$TMP/cap.before") packets"; show "$TMP/cap.before" 10; fi
+fi
 
 total=$i
 echo "note - $total rows: $n_match match nmap, $n_known differ for a written reason, $n_gap are gaps (options trawl lacks; $n_gap_ok refused cleanly)"

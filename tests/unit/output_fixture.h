@@ -54,8 +54,8 @@ static void fx_build(struct fixture *fx, int hostile_args) {
   for (int i = 0; i < 1000; i++) fx->tcp[i] = (uint16_t)(i + 1);
   fx->udp[0] = 53;
   fx->udp[1] = 161;
-  fx->types[0] = (struct scan_info_type){SCAN_SYN, PROTO_TCP, fx->tcp, 1000};
-  fx->types[1] = (struct scan_info_type){SCAN_UDP, PROTO_UDP, fx->udp, 2};
+  fx->types[0] = (struct scan_info_type){SCAN_SYN, PROTO_TCP, fx->tcp, 1000, -1};
+  fx->types[1] = (struct scan_info_type){SCAN_UDP, PROTO_UDP, fx->udp, 2, -1};
   fx->info.args = hostile_args ? "trawl --open -p 22 " FX_HOSTILE
                                : "trawl -sS -sU -p T:1-1000,U:53,161 198.18.0.0/29 2001:db8::1";
   fx->info.start_time = 1700000000; /* Tue Nov 14 22:13:20 2023 UTC */

@@ -477,8 +477,8 @@ static void test_errors(void **state) {
   bad("-p", "option requires an argument: '-p'");
   bad("198.18.0.1 --top-ports", "option requires an argument: '--top-ports'");
   bad("--open=yes 198.18.0.1", "option takes no argument: '--open=yes'");
-  bad("-sX 198.18.0.1", "unsupported scan type: '-sX'");
-  bad("-sN 198.18.0.1", "unsupported scan type: '-sN'");
+  bad("-sO 198.18.0.1", "unsupported scan type: '-sO'");
+  bad("-sI 198.18.0.1", "unsupported scan type: '-sI'");
   bad("--version-intensity 10 -sV 198.18.0.1", "--version-intensity must be between 0 and 9: '10'");
   bad("--version-intensity x -sV 198.18.0.1", "invalid number for --version-intensity: 'x'");
   bad("--version-light 198.18.0.1", "version detection options need -sV (or -A): '--version-intensity'");
@@ -553,8 +553,8 @@ static void test_errors(void **state) {
   bad("-v12 198.18.0.1", "-v level must be between 0 and 9: '-v12'");
   bad("-vx 198.18.0.1", "unknown option: '-vx'");
   bad("-nPx 198.18.0.1", "unrecognized option: '-nPx'");
-  bad("-sS -sT 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sT'");
-  bad("-sS -sA 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA) can be used: '-sA'");
+  bad("-sS -sT 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used: '-sT'");
+  bad("-sS -sA 198.18.0.1", "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used: '-sA'");
   bad("-sn -sS 198.18.0.1", "-sn (no port scan) cannot be combined with a port scan type: '-sn'");
   bad("-sn -p 80 198.18.0.1",
       "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports): '-sn'");
@@ -652,8 +652,68 @@ static void test_man_page(void **state) {
   }
 }
 
+/* Issue 13's second round: -r, -sL, the TCP flag scans. */
+static void test_issue13_more(void **state) {
+  (void)state;
+  ok("-n -p 22 10.0.0.1");
+  assert_false(o.ports_in_order);
+  options_free(&o);
+  ok("-r -p 22 10.0.0.1");
+  assert_true(o.ports_in_order);
+  options_free(&o);
+  ok("-nr -p 22 10.0.0.1");
+  assert_true(o.ports_in_order);
+  assert_int_equal(o.dns, DNS_NEVER);
+  options_free(&o);
+  bad("-r3 -p 22 10.0.0.1", "unrecognized option: '-r3'");
+  static const struct { const char *arg; enum scan_type t; } fl[] = {
+      {"-sN", SCAN_NULL}, {"-sF", SCAN_FIN}, {"-sX", SCAN_XMAS}, {"-sM", SCAN_MAIMON}, {"-sW", SCAN_WINDOW}};
+  char line[64];
+  for (size_t k = 0; k < 5; k++) {
+    snprintf(line, sizeof line, "%s -p 22 10.0.0.1", fl[k].arg);
+    ok(line);
+    assert_int_equal(o.scans, SCANF(fl[k].t));
+    assert_int_equal(o.scanflags, -1);
+    options_free(&o);
+  }
+  bad("-sN -sF 10.0.0.1", "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used: '-sF'");
+  bad("-sS -sW 10.0.0.1", "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used: '-sW'");
+  ok("--scanflags SYNFIN -p 22 10.0.0.1");
+  assert_int_equal(o.scanflags, 0x03);
+  assert_int_equal(o.scans, SCANF(SCAN_SYN));
+  options_free(&o);
+  ok("--scanflags urgpshfin -sF -p 22 10.0.0.1");
+  assert_int_equal(o.scanflags, 0x29);
+  options_free(&o);
+  ok("--scanflags 0x12 -p 22 10.0.0.1");
+  assert_int_equal(o.scanflags, 0x12);
+  options_free(&o);
+  ok("--scanflags 9 -p 22 10.0.0.1");
+  assert_int_equal(o.scanflags, 9);
+  options_free(&o);
+  bad("--scanflags SYNX -p 22 10.0.0.1",
+      "--scanflags takes a number or flag names (URG ACK PSH RST SYN FIN ECE CWR) run together, e.g. SYNFIN: 'SYNX'");
+  bad("--scanflags 256 -p 22 10.0.0.1", "--scanflags must be between 0 and 255: '256'");
+  bad("--scanflags SYN -sT -p 22 10.0.0.1",
+      "--scanflags needs a raw TCP scan (-sS, -sA, -sN, -sF, -sX, -sM or -sW): '--scanflags'");
+  ok("-sL 10.0.0.0/30");
+  assert_true(o.list_scan);
+  assert_true(o.no_portscan);
+  assert_true(o.skip_discovery);
+  assert_int_equal(o.scans, 0);
+  options_free(&o);
+  ok("-sL -p 22 10.0.0.1"); /* ports ignored, as Nmap ignores them */
+  assert_true(o.list_scan);
+  options_free(&o);
+  bad("-sL -sS 10.0.0.1", "-sL (list scan) cannot be combined with another scan type or -sn: '-sL'");
+  bad("-sL -sn 10.0.0.1", "-sL (list scan) cannot be combined with another scan type or -sn: '-sL'");
+  bad("-sL -PE 10.0.0.1", "-sL (list scan) cannot be combined with discovery options (-P...): '-sL'");
+  bad("-sL -sV 10.0.0.1", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A: '-sL'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_issue13_more),
       cmocka_unit_test(test_scan_types), cmocka_unit_test(test_discovery),
       cmocka_unit_test(test_ports),      cmocka_unit_test(test_targets), cmocka_unit_test(test_issue13_bugs),
       cmocka_unit_test(test_issue13_options),

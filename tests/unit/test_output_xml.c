@@ -25,6 +25,22 @@ static void validate(const char *xml) {
   unlink(path);
 }
 
+/* --scanflags: Nmap's scanflags attribute, lowest bit first; -sN's type. */
+static void test_scanflags(void **state) {
+  (void)state;
+  struct fixture fx;
+  fx_build(&fx, 0);
+  fx.types[0].type = SCAN_NULL;
+  fx.types[0].scanflags = 0x29; /* URG PSH FIN */
+  struct output_opts o = {.verbose = 1};
+  char *s = fx_render(&fx, &output_xml_ops, &o, 0, 4);
+  validate(s);
+  assert_non_null(strstr(s, "<scaninfo type=\"null\" scanflags=\"FINPSHURG\" protocol=\"tcp\" numservices=\"1000\""));
+  assert_non_null(strstr(s, "<scaninfo type=\"udp\" protocol=\"udp\""));
+  free(s);
+  fx_free(&fx);
+}
+
 static void test_structure(void **state) {
   struct fixture fx;
   fx_build(&fx, 0);
@@ -151,7 +167,7 @@ static void test_tools(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_structure), cmocka_unit_test(test_interrupted),
+      cmocka_unit_test(test_structure), cmocka_unit_test(test_interrupted), cmocka_unit_test(test_scanflags),
       cmocka_unit_test(test_hostile),   cmocka_unit_test(test_tools),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

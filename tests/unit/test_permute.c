@@ -187,9 +187,44 @@ static void test_mulmod(void **state) {
   assert_int_equal(permute_mulmod(123456, 654321, 1000003), 123456ull * 654321ull % 1000003);
 }
 
+/* -r: ports in increasing order per host, every host at a port before the
+ * next port; shards split it disjointly and completely; seek resumes. */
+static void test_ordered(void **state) {
+  (void)state;
+  struct permute pm;
+  uint64_t idx, k = 0;
+  assert_int_equal(permute_init_ordered(&pm, 3, 4, 1, 0), 0);
+  while (permute_next(&pm, &idx) == 1) {
+    assert_int_equal(idx, (k % 3) * 4 + k / 3);
+    k++;
+  }
+  assert_int_equal(k, 12);
+  int seen[12] = {0};
+  for (uint64_t sh = 0; sh < 5; sh++) {
+    assert_int_equal(permute_init_ordered(&pm, 3, 4, 5, sh), 0);
+    uint64_t last = 0;
+    int first = 1;
+    while (permute_next(&pm, &idx) == 1) {
+      assert_true(idx < 12);
+      seen[idx]++;
+      if (!first && idx % 4 == last % 4) assert_true(idx / 4 != last / 4 || idx > last);
+      last = idx;
+      first = 0;
+    }
+  }
+  for (int i = 0; i < 12; i++) assert_int_equal(seen[i], 1);
+  assert_int_equal(permute_init_ordered(&pm, 3, 4, 1, 0), 0);
+  assert_int_equal(permute_seek(&pm, 7), 0);
+  assert_int_equal(permute_next(&pm, &idx), 1);
+  assert_int_equal(idx, (7 % 3) * 4 + 7 / 3);
+  assert_int_equal(permute_init_ordered(&pm, 0, 4, 1, 0), 0);
+  assert_int_equal(permute_next(&pm, &idx), 0);
+  assert_int_equal(permute_init_ordered(&pm, 3, 4, 2, 2), -EINVAL);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_covers_once), cmocka_unit_test(test_empty),
+      cmocka_unit_test(test_covers_once), cmocka_unit_test(test_ordered), cmocka_unit_test(test_empty),
       cmocka_unit_test(test_shards),      cmocka_unit_test(test_seed),
       cmocka_unit_test(test_seek),        cmocka_unit_test(test_large),
       cmocka_unit_test(test_prime_table), cmocka_unit_test(test_mulmod),

@@ -295,7 +295,7 @@ static const uint16_t tcp_ports[4] = {22, 80, 443, 8080};
 
 static void tcp_start(struct fx *f) {
   fx_init(f, 2);
-  assert_int_equal(probe_tcp_open(&f->env, false, tcp_ports, 4), 0);
+  assert_int_equal(probe_tcp_open(&f->env, SCAN_SYN, -1, tcp_ports, 4), 0);
   fx_start(f, &probe_tcp_ops, 4);
   fx_run_until_sent(f, 4);
 }
@@ -448,7 +448,7 @@ static void karn_run(int answer_after, uint64_t *srtt, const struct probe_verdic
                      struct fx *f) {
   fx_init(f, 3);
   static const uint16_t port = 22;
-  assert_int_equal(probe_tcp_open(&f->env, false, &port, 1), 0);
+  assert_int_equal(probe_tcp_open(&f->env, SCAN_SYN, -1, &port, 1), 0);
   fx_start(f, &probe_tcp_ops, 1);
   fx_run_until_sent(f, answer_after);
   assert_int_equal(f->nsent, answer_after);
@@ -490,7 +490,7 @@ static void test_engine_timeout(void **state) {
   struct fx f;
   fx_init(&f, 4);
   static const uint16_t ports[3] = {1, 2, 3};
-  assert_int_equal(probe_tcp_open(&f.env, false, ports, 3), 0);
+  assert_int_equal(probe_tcp_open(&f.env, SCAN_SYN, -1, ports, 3), 0);
   fx_start(&f, &probe_tcp_ops, 3);
   fx_run_until_done(&f);
   assert_int_equal(f.nsent, 15);
