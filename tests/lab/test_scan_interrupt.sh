@@ -3,7 +3,8 @@
 # test_scan_interrupt.sh BUILD_DIR: Ctrl-C in the middle of a big scan.
 # trawl scans the lab's AnyIP /16 (198.19.0.0/16 x 22,80,443: 196,608 open
 # ports) at a modest --max-rate with -oX, -oN and -oG; once its status line
-# (--stats-every) shows progress it gets SIGINT. Then:
+# (--stats-every) shows progress and a first host is written it gets
+# SIGINT. Then:
 #   - it exits non-zero, soon, saying it was interrupted;
 #   - the XML is well-formed and valid under nmap.dtd and ends with
 #     <finished exit="error" errormsg="...interrupted...">;
@@ -39,11 +40,15 @@ SCAN_PIDS=$TO
 # trawl is the child of timeout (ip netns exec execs it)
 TPID=
 for _ in $(seq 50); do TPID=$(pgrep -P "$TO" | head -1); [ -n "$TPID" ] && break; sleep 0.1; done
-# bounded wait (30 s) for a status line showing at least 5 % done
+# bounded wait (30 s) for a status line showing at least 5 % done AND a
+# first complete host in the grepable file (hosts are written as they
+# complete; 5 % of the probes alone does not promise a complete host: on a
+# loaded CI machine it once did not, and -oX then rightly had none)
 progress=""
 for _ in $(seq 150); do
   progress=$(grep -o '[0-9.]*% done' "$TMP/int.err" | tail -1)
-  [ -n "$progress" ] && awk -v p="${progress%%%*}" 'BEGIN { exit !(p >= 5) }' && break
+  [ -n "$progress" ] && awk -v p="${progress%%%*}" 'BEGIN { exit !(p >= 5) }' &&
+    grep -q '^Host: .*Ports: ' "$OUT/int.gnmap" 2>/dev/null && break
   kill -0 "$TO" 2>/dev/null || break
   sleep 0.2
 done
