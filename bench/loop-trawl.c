@@ -11,6 +11,7 @@
 
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <trawl/trawl.h>
 
 static tw_loop *loop;
@@ -121,20 +122,33 @@ static void on_timer(tw_timer *t, int status) {
   if (status == 0) fired++;
 }
 
+/* The timers live in one array of the program's (tw_timer_init), as
+ * libuv's and libev's programs keep theirs; with TRAWL_BENCH_TIMER_ALLOC=1
+ * each is allocated by tw_timer_new instead (loop.sh: timers_alloc). */
 static int timers(void) {
   uint64_t *ms = bench_timer_timeouts();
-  tw_timer **t = malloc(TM_COUNT * sizeof *t);
+  const char *alloc = getenv("TRAWL_BENCH_TIMER_ALLOC");
+  bool each = alloc && *alloc == '1';
+  /* Embedded: one array of timers, like the peers' programs. Allocated:
+   * an array of pointers to timers that tw_timer_new allocates. */
+  tw_timer *mem = each ? NULL : malloc(TM_COUNT * sizeof *mem);
+  tw_timer **ptr = each ? malloc(TM_COUNT * sizeof *ptr) : NULL;
+  if (!mem && !ptr) bench_die("malloc", 0);
+#define TIMER(i) (each ? ptr[i] : &mem[i])
   double start = bench_now_ms();
   tw_loop_update_time(loop);
   for (size_t i = 0; i < TM_COUNT; i++) {
-    check(tw_timer_new(loop, &t[i], NULL), "timer_new");
-    check(tw_timer_start(t[i], on_timer, ms[i] * 1000000ull, 0), "timer_start");
+    if (each) check(tw_timer_new(loop, &ptr[i], NULL), "timer_new");
+    else check(tw_timer_init(loop, &mem[i], NULL), "timer_init");
+    check(tw_timer_start(TIMER(i), on_timer, ms[i] * 1000000ull, 0), "timer_start");
   }
-  for (size_t i = 1; i < TM_COUNT; i += 2) check(tw_timer_stop(t[i]), "timer_stop");
+  for (size_t i = 1; i < TM_COUNT; i += 2) check(tw_timer_stop(TIMER(i)), "timer_stop");
+#undef TIMER
   check(tw_loop_run(loop, TW_RUN_DEFAULT), "run");
   double end = bench_now_ms();
   if (fired != bench_timers_expected()) bench_die("timer count", (long)fired);
   bench_print(end - start, "ms");
+  printf("INFO timers=%s\n", each ? "allocated" : "embedded");
   return 0;
 }
 

@@ -4,6 +4,7 @@
 # bench/loop-common.h, method in docs/benchmarks.md). Run by `make
 # bench-loop`. Each workload runs REPS times per library, the libraries
 # interleaved (the starting one rotates), and the median is reported.
+# WORKLOADS="timers ..." runs only those.
 #
 # stdout: exactly one line per workload,
 #   RESULT <workload> trawl=<v><unit> libuv=<v><unit> libev=<v><unit> vs_libuv=<r> vs_libev=<r>
@@ -77,7 +78,7 @@ result() {
 }
 
 libs=(trawl uv ev)
-for w in pingpong1 pingpong100 timers files; do
+for w in ${WORKLOADS:-pingpong1 pingpong100 timers files}; do
   declare -a v_trawl=() v_uv=() v_ev=() v_pool=() c_trawl=() c_uv=() c_ev=()
   for ((r = 0; r < REPS; r++)); do
     for ((k = 0; k < 3; k++)); do
@@ -89,9 +90,14 @@ for w in pingpong1 pingpong100 timers files; do
         read -r val cpu < <(run loop-trawl files TRAWL_NO_IOURING=1)
         [ -n "$val" ] || exit 1
         v_pool+=("$val")
+      elif [ "$w" = timers ] && [ "$lib" = trawl ]; then
+        # the same timers allocated one by one (tw_timer_new)
+        read -r val cpu < <(run loop-trawl timers TRAWL_BENCH_TIMER_ALLOC=1)
+        [ -n "$val" ] || exit 1
+        v_pool+=("$val")
       fi
     done
-    echo "loop.sh: $w rep $((r + 1)): trawl=${v_trawl[r]} libuv=${v_uv[r]} libev=${v_ev[r]}${v_pool:+ trawl_pool=${v_pool[r]:-}}" >&2
+    echo "loop.sh: $w rep $((r + 1)): trawl=${v_trawl[r]} libuv=${v_uv[r]} libev=${v_ev[r]}${v_pool:+ trawl_variant=${v_pool[r]:-}}" >&2
   done
   mt=$(median "${v_trawl[@]}"); mu=$(median "${v_uv[@]}"); me=$(median "${v_ev[@]}")
   case $w in
@@ -101,7 +107,10 @@ for w in pingpong1 pingpong100 timers files; do
       echo "loop.sh: $w per CPU second (median): trawl=$(median "${c_trawl[@]}")" \
            "libuv=$(median "${c_uv[@]}") libev=$(median "${c_ev[@]}")" >&2
       result "$w" rate rt/s "$mt" "$mu" "$me" ;;
-    timers) result "$w" time ms "$mt" "$mu" "$me" ;;
+    timers)
+      result "$w" time ms "$mt" "$mu" "$me"
+      # The same libuv and libev runs, against timers from tw_timer_new.
+      result timers_alloc time ms "$(median "${v_pool[@]}")" "$mu" "$me" ;;
     files)
       result files time ms "$mt" "$mu" "$me"
       # The same libuv and libev runs, against libtrawl on its thread pool.

@@ -54,8 +54,10 @@ struct tw_handle {
   void *data;
   const tw_handle_ops *ops;
   tw_close_cb close_cb;
-  tw_queue all;     /* loop->handles */
-  tw_queue closing; /* loop->closing while closing */
+  /* In loop->handles while open; moved to loop->closing_q by tw_close()
+   * (one link, not two: every handle, and so every timer, is 16 bytes
+   * smaller for it). */
+  tw_queue all;
 };
 
 struct tw_req {

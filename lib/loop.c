@@ -61,7 +61,6 @@ void tw__handle_init(tw_loop *loop, tw_handle *h, const tw_handle_ops *ops, void
   h->data = data;
   h->ops = ops;
   h->close_cb = NULL;
-  tw_queue_init(&h->closing);
   tw_queue_push(&loop->handles, &h->all);
 }
 
@@ -105,7 +104,8 @@ int tw_close(void *p, tw_close_cb cb) {
   h->close_cb = cb;
   h->ops->close(h);
   tw__handle_stop(h);
-  tw_queue_push(&h->loop->closing_q, &h->closing);
+  tw_queue_remove(&h->all);
+  tw_queue_push(&h->loop->closing_q, &h->all);
   return 0;
 }
 
@@ -158,9 +158,8 @@ static void run_closing(tw_loop *loop) {
      * otherwise be freed before they run. */
     if (!tw_queue_empty(&loop->pending)) run_pending(loop);
     e = tw_queue_pop(&loop->closing_q);
-    tw_handle *h = tw_queue_entry(e, tw_handle, closing);
+    tw_handle *h = tw_queue_entry(e, tw_handle, all);
     if (h->close_cb) h->close_cb(h);
-    tw_queue_remove(&h->all);
     h->magic = TW_DEAD_MAGIC;
     h->ops->free(h);
   }

@@ -126,7 +126,27 @@ TW_API int tw_io_fd(const tw_io *io);
  * while it was pending. */
 typedef void (*tw_timer_cb)(tw_timer *t, int status);
 
+/* A timer's memory is a complete type, so a program with many timers can
+ * embed one in each of its own objects and start them with no allocation
+ * (tw_timer_init); tw_timer_new allocates one. The bytes are private to
+ * libtrawl (the same idiom as pthread_mutex_t); their size is checked
+ * against the implementation when libtrawl is built. */
+#define TW_TIMER_SIZE 80
+struct tw_timer {
+  union {
+    uint64_t align_;
+    void *ptr_;
+    unsigned char bytes_[TW_TIMER_SIZE];
+  } tw_private_;
+};
+
 TW_API int tw_timer_new(tw_loop *loop, tw_timer **out, void *data);
+/* Make *t, memory the caller owns, a timer of loop: a handle like any
+ * other (tw_close ends it), except that libtrawl never frees it. The
+ * memory must stay valid and unmoved until the close callback has run, or
+ * the loop is closed. Returns 0, -EINVAL, or -ECANCELED if the loop is
+ * closing. */
+TW_API int tw_timer_init(tw_loop *loop, tw_timer *t, void *data);
 /* Fire after timeout_ns, then every repeat_ns if that is non-zero. Starting
  * a started timer re-arms it. May be called from the timer's own callback.
  * The timeout counts from tw_now(), the time cached at the start of the
