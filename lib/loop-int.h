@@ -135,10 +135,28 @@ struct tw_loop {
 
 /* handles */
 void tw__handle_init(tw_loop *loop, tw_handle *h, const tw_handle_ops *ops, void *data);
-void tw__handle_start(tw_handle *h);
-void tw__handle_stop(tw_handle *h);
-/* 0 if h is a live handle with these ops, else -EINVAL. */
-int tw__handle_check(const void *h, const tw_handle_ops *ops);
+/* Start and stop keep loop->active_handles; inline, because timers call
+ * them for every start and every expiry. */
+static inline int tw__handle_counts(const tw_handle *h) {
+  return (h->flags & (TW_HF_ACTIVE | TW_HF_REF)) == (TW_HF_ACTIVE | TW_HF_REF);
+}
+static inline void tw__handle_start(tw_handle *h) {
+  if (h->flags & TW_HF_ACTIVE) return;
+  h->flags |= TW_HF_ACTIVE;
+  if (tw__handle_counts(h)) h->loop->active_handles++;
+}
+static inline void tw__handle_stop(tw_handle *h) {
+  if (!(h->flags & TW_HF_ACTIVE)) return;
+  if (tw__handle_counts(h)) h->loop->active_handles--;
+  h->flags &= ~TW_HF_ACTIVE;
+}
+/* 0 if h is a live handle with these ops (any ops if NULL), else -EINVAL. */
+static inline int tw__handle_check(const void *p, const tw_handle_ops *ops) {
+  const tw_handle *h = p;
+  if (!h || h->magic != TW_HANDLE_MAGIC) return -EINVAL;
+  if (ops && h->ops != ops) return -EINVAL;
+  return 0;
+}
 /* Like check, and -ECANCELED if it (or its loop) is closing. */
 int tw__handle_usable(const void *h, const tw_handle_ops *ops);
 

@@ -64,29 +64,6 @@ void tw__handle_init(tw_loop *loop, tw_handle *h, const tw_handle_ops *ops, void
   tw_queue_push(&loop->handles, &h->all);
 }
 
-static int counts(const tw_handle *h) {
-  return (h->flags & (TW_HF_ACTIVE | TW_HF_REF)) == (TW_HF_ACTIVE | TW_HF_REF);
-}
-
-void tw__handle_start(tw_handle *h) {
-  if (h->flags & TW_HF_ACTIVE) return;
-  h->flags |= TW_HF_ACTIVE;
-  if (counts(h)) h->loop->active_handles++;
-}
-
-void tw__handle_stop(tw_handle *h) {
-  if (!(h->flags & TW_HF_ACTIVE)) return;
-  if (counts(h)) h->loop->active_handles--;
-  h->flags &= ~TW_HF_ACTIVE;
-}
-
-int tw__handle_check(const void *p, const tw_handle_ops *ops) {
-  const tw_handle *h = p;
-  if (!h || h->magic != TW_HANDLE_MAGIC) return -EINVAL;
-  if (ops && h->ops != ops) return -EINVAL;
-  return 0;
-}
-
 int tw__handle_usable(const void *p, const tw_handle_ops *ops) {
   int err = tw__handle_check(p, ops);
   if (err) return err;
@@ -138,13 +115,13 @@ void tw_ref(void *p) {
   tw_handle *h = p;
   if (tw__handle_check(h, NULL) || (h->flags & TW_HF_REF)) return;
   h->flags |= TW_HF_REF;
-  if (counts(h)) h->loop->active_handles++;
+  if (tw__handle_counts(h)) h->loop->active_handles++;
 }
 
 void tw_unref(void *p) {
   tw_handle *h = p;
   if (tw__handle_check(h, NULL) || !(h->flags & TW_HF_REF)) return;
-  if (counts(h)) h->loop->active_handles--;
+  if (tw__handle_counts(h)) h->loop->active_handles--;
   h->flags &= ~TW_HF_REF;
 }
 
