@@ -72,7 +72,7 @@ int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
   int resent = ent->tries > 1;
   /* Karn: only an answer to a probe sent once says how long answers take. */
   if (!resent) update_rto(e, now - ent->sent_ns);
-  ratectl_answer(&e->rc, now - ent->sent_ns, resent);
+  ratectl_answer(&e->rc, now - ent->sent_ns, resent, ent->gen);
   ost_remove(&e->ost, key);
   e->st.answered++;
   return 1;
@@ -158,7 +158,9 @@ static void tick_cb(tw_timer *t, int status) {
     e->st.sent++;
     used++;
   }
-  /* 2. New probes from the permutation. */
+  /* 2. New probes from the permutation, stamped with the rate they are
+   * sent at (see ratectl_answer). */
+  e->ost.gen = ratectl_gen(&e->rc);
   while (used < budget && !e->perm_done && ost_has_room(&e->ost)) {
     uint64_t idx = e->stash;
     if (idx == NO_STASH) {

@@ -6,6 +6,10 @@
 
 #include "scan/outstanding.h"
 
+/* The generation stamp lives in the padding after `tries`: the table's
+ * memory per probe in flight stays 24 bytes. */
+_Static_assert(sizeof(struct ost_entry) == 24, "ost_entry grew");
+
 static size_t hash_key(uint64_t k) {
   k ^= k >> 33;
   k *= 0xff51afd7ed558ccdull;
@@ -62,6 +66,7 @@ int ost_sent(struct outstanding *o, uint64_t key, uint64_t now_ns, uint8_t tries
     while (o->slots[i].key != OST_EMPTY) i = (i + 1) & o->mask;
     e = &o->slots[i];
     e->key = key;
+    e->gen = o->gen;
     o->count++;
   }
   e->sent_ns = now_ns;

@@ -17,6 +17,7 @@ struct ost_entry {
   uint64_t key;     /* OST_EMPTY: free slot */
   uint64_t sent_ns; /* monotonic time of the last transmission */
   uint8_t tries;    /* transmissions so far */
+  uint32_t gen;     /* o->gen when first sent (the rate's generation) */
 };
 #define OST_EMPTY UINT64_MAX
 
@@ -30,6 +31,7 @@ struct outstanding {
   size_t mask;  /* capacity - 1 (a power of two) */
   size_t count; /* probes outstanding */
   size_t limit; /* at most this many outstanding (window) */
+  uint32_t gen; /* stamped on each new entry (the engine sets it) */
   struct ost_fifo_item *fifo;
   size_t fifo_cap, fifo_head, fifo_len;
 };

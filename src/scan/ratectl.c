@@ -39,7 +39,11 @@ void ratectl_spend(struct ratectl *rc, uint64_t n) {
   if (rc->tokens < -1) rc->tokens = -1;
 }
 
-void ratectl_answer(struct ratectl *rc, uint64_t rtt_ns, int late) {
+void ratectl_answer(struct ratectl *rc, uint64_t rtt_ns, int late, uint32_t first_gen) {
+  if (late && first_gen != ratectl_gen(rc)) {
+    rc->stale++;
+    return;
+  }
   rc->answered++;
   if (late) {
     rc->answered_late++;

@@ -12,7 +12,9 @@
  * loss: queueing delay, or heavy loss (over 25% and twice the usual) ->
  * multiplicative decrease; neither -> increase (doubling until the first
  * congestion, then +25%). Random loss is repaired by re-sending, at full
- * speed. --min-rate and --max-rate bound it. */
+ * speed. Loss is charged to the rate that caused it: answers to re-sends
+ * of probes first sent before the last decrease are not counted.
+ * --min-rate and --max-rate bound it. */
 #ifndef TRAWL_RATECTL_H
 #define TRAWL_RATECTL_H
 
@@ -32,6 +34,7 @@ struct ratectl {
   uint32_t rtt_us[RATECTL_SAMPLES];
   unsigned nrtt;
   uint64_t answered, answered_late;
+  uint64_t stale;          /* late answers ignored (first try before a decrease) */
   /* baselines */
   uint64_t rtt_min_us;     /* smallest RTT seen (0: none yet) */
   double loss_base;        /* loss at rates that caused no delay */
@@ -48,8 +51,16 @@ void ratectl_init(struct ratectl *rc, double start, double min_rate, double max_
  * ratectl_spend() is called). */
 uint64_t ratectl_budget(struct ratectl *rc, uint64_t now_ns);
 void ratectl_spend(struct ratectl *rc, uint64_t n);
-/* An answer came: its RTT and whether it answered a re-sent probe. */
-void ratectl_answer(struct ratectl *rc, uint64_t rtt_ns, int late);
+/* The rate's generation: it changes with every decrease. The engine
+ * stamps each probe with it when the probe is first sent. */
+static inline uint32_t ratectl_gen(const struct ratectl *rc) { return rc->decreases; }
+/* An answer came: its RTT, whether it answered a re-sent probe (late), and
+ * the generation its first try was sent in. A late answer whose first try
+ * went out before the last decrease is ignored: that loss happened at a
+ * rate already given up, and counting it again would cut the rate once
+ * per epoch for as long as re-sends of old probes arrive (TCP's rule: one
+ * reduction per loss event, none for packets sent before it). */
+void ratectl_answer(struct ratectl *rc, uint64_t rtt_ns, int late, uint32_t first_gen);
 /* Run the epoch logic if an epoch has passed. */
 void ratectl_tick(struct ratectl *rc, uint64_t now_ns);
 
