@@ -43,6 +43,8 @@ struct minput {
   enum in_state state;
   struct tgt_addr last;
   bool have_last;
+  bool redo;          /* a resumed scan in the same file: it redoes hosts up to last */
+  int complete_tail;  /* tail_complete() */
   uint64_t up, total; /* summed over the file's scans (a resumed file holds two) */
   int64_t start, end_time;
   double elapsed;
@@ -59,6 +61,7 @@ struct merge {
   struct scan_info info;
   uint64_t shards;
   uint64_t up; /* hosts written up */
+  struct minput **by_shard; /* merge_hosts: [shards] */
   char gap[1024];
 };
 
@@ -104,6 +107,7 @@ static int advance(struct merge *m, struct minput *in) {
       }
       merge_args_free(&a);
       in->ended = false;
+      in->redo = in->have_last;
       if (in->rd.begin.start && in->rd.begin.start < in->start) in->start = in->rd.begin.start;
       continue;
     }
@@ -117,6 +121,11 @@ static int advance(struct merge *m, struct minput *in) {
     }
     if (k != MREAD_HOST) continue;
     struct host_result *h = &in->rd.host;
+    /* A scan killed outright (SIGKILL) may have written hosts of its last
+     * group after its last resume marker; --resume scans that group again
+     * and appends it: the first copy is kept, the second dropped. */
+    if (in->redo && merge_addr_cmp(&in->last, &h->addr) >= 0) continue;
+    in->redo = false;
     if (in->have_last && merge_addr_cmp(&in->last, &h->addr) >= 0) {
       char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
       fprintf(stderr, "trawl merge: %s: line %lu: host %s is not in target order (after %s)\n",
@@ -225,7 +234,7 @@ static int check_inputs(struct merge *m) {
     for (size_t i = 0; i < m->nin; i++) {
       if (m->in[i].args.shard != s) continue;
       present = true;
-      if (tail_complete(&m->in[i]) != 1) continue;
+      if ((m->in[i].complete_tail = tail_complete(&m->in[i])) != 1) continue;
       if (first_complete != SIZE_MAX) {
         fprintf(stderr, "trawl merge: '%s' and '%s' are two copies of shard %" PRIu64 " of %" PRIu64 "\n",
                 m->in[first_complete].path, m->in[i].path, s, m->shards);
@@ -294,20 +303,29 @@ static int merge_hosts(struct merge *m) {
     struct host_result h = lo->rd.host; /* taken over */
     host_result_init(&lo->rd.host);
     struct tgt_addr at = h.addr;
-    uint64_t shards_seen[64] = {0}; /* a bitmap of the first 4096 shards */
+    struct minput **by_shard = m->by_shard; /* which input gave each shard's copy */
+    for (size_t i = 0; i < m->nin; i++) by_shard[m->in[i].args.shard] = NULL;
     for (size_t i = 0; i < m->nin; i++) {
       struct minput *in = &m->in[i];
       if (!(in == lo || (in->head && merge_addr_cmp(&in->rd.host.addr, &at) == 0))) continue;
       uint64_t s = in->args.shard;
-      if (shards_seen[s / 64] & (1ull << (s % 64))) {
-        char a[INET6_ADDRSTRLEN];
-        fprintf(stderr, "trawl merge: '%s' holds host %s of shard %" PRIu64 " again: two copies of one shard\n",
-                in->path, tgt_addr_str(&at, a, sizeof a), s);
-        host_result_free(&h);
-        return -1;
-      }
-      shards_seen[s / 64] |= 1ull << (s % 64);
-      if (in != lo) {
+      struct minput *prev = by_shard[s];
+      if (prev) {
+        /* The same shard twice: a killed scan's last group, which its
+         * --resume'd continuation (a file of its own: X.xml.resumed)
+         * scanned again, is fine (one copy kept); anything else is two
+         * copies of the shard. */
+        const struct minput *cut = prev->complete_tail == 1 ? in : prev, *cont = cut == in ? prev : in;
+        if (cut->complete_tail == 1 || cont->complete_tail != 1 || cut->start > cont->start) {
+          char a[INET6_ADDRSTRLEN];
+          fprintf(stderr, "trawl merge: '%s' and '%s' both hold host %s of shard %" PRIu64
+                          ": two copies of one shard\n",
+                  prev->path, in->path, tgt_addr_str(&at, a, sizeof a), s);
+          host_result_free(&h);
+          return -1;
+        }
+        host_result_free(&in->rd.host);
+      } else if (in != lo) {
         int r = merge_host_fold(&h, &in->rd.host);
         host_result_free(&in->rd.host);
         if (r < 0) {
@@ -316,6 +334,7 @@ static int merge_hosts(struct merge *m) {
           return -1;
         }
       }
+      by_shard[s] = in;
       if (advance(m, in) < 0) {
         host_result_free(&h);
         return -1;
@@ -399,6 +418,7 @@ static int run(struct merge *m) {
     if (m->in[i].rd.stylesheet && m->in[i].rd.stylesheet[0]) oo.stylesheet = m->in[i].rd.stylesheet;
   if (open_outputs(m, &oo) < 0) return 1;
   int rc = write_all(m, w_begin, &m->info) < 0 ? 1 : 0;
+  if (!(m->by_shard = calloc(m->shards, sizeof *m->by_shard))) return 1;
   if (merge_hosts(m) < 0) return 1;
   bool complete = note_incomplete(m);
   struct scan_end e = {0};
@@ -515,6 +535,7 @@ out:
   }
   fflush(stdout);
   free(m.in);
+  free(m.by_shard);
   free(ins);
   return rc;
 }

@@ -120,15 +120,21 @@ bad:
 }
 
 void merge_args_diff(const char *a, const char *b, char *wa, char *wb, size_t len) {
+  const char *pa = NULL, *pb = NULL; /* the words before: "--seed" of "--seed 7" */
+  size_t pla = 0;
   for (;;) {
     while (*a == ' ') a++;
     while (*b == ' ') b++;
     size_t la = strcspn(a, " "), lb = strcspn(b, " ");
     if (la != lb || strncmp(a, b, la) != 0 || (!la && !lb)) {
-      snprintf(wa, len, "%.*s", la ? (int)(la > 60 ? 60 : la) : 5, la ? a : "(end)");
-      snprintf(wb, len, "%.*s", lb ? (int)(lb > 60 ? 60 : lb) : 5, lb ? b : "(end)");
+      bool opt = pa && pa[0] == '-' && pla < 30 && ((la && a[0] != '-') || (lb && b[0] != '-'));
+      snprintf(wa, len, "%.*s%s%.*s", opt ? (int)pla : 0, opt ? pa : "", opt ? " " : "",
+               la ? (int)(la > 30 ? 30 : la) : 5, la ? a : "(end)");
+      snprintf(wb, len, "%.*s%s%.*s", opt ? (int)pla : 0, opt ? pb : "", opt ? " " : "",
+               lb ? (int)(lb > 30 ? 30 : lb) : 5, lb ? b : "(end)");
       return;
     }
+    pa = a, pb = b, pla = la;
     a += la;
     b += lb;
   }

@@ -106,10 +106,12 @@ int mread_line(struct mread *r, bool *eol) {
   r->buf[0] = 0;
   int c;
   *eol = false;
+  if (r->line_ended) r->line++; /* r->line: the line being returned */
+  r->line_ended = false;
   while ((c = getc_unlocked(r->fp)) != EOF) {
     if (c == '\n') {
       *eol = true;
-      r->line++;
+      r->line_ended = true;
       return 1;
     }
     if (mread_putc(r, (char)c) < 0) return -1;

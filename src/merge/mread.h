@@ -59,6 +59,7 @@ struct mread {
   const char *name; /* for messages */
   enum mread_fmt fmt;
   unsigned long line;   /* 1-based line of the reader's position */
+  bool line_ended;      /* mread_line: the last line ended in '\n' */
   bool version_scan;    /* -sV/-A in the command line: table names get "?" */
   struct mread_begin begin;
   struct host_result host;
