@@ -222,6 +222,13 @@ int mread_grep_next(struct mread *r) {
       return MREAD_EOF;
     }
     char *line = r->buf;
+    /* a killed scan's cut last line, then --resume's appended header on
+     * the same line: the cut piece is dropped (its host is scanned again) */
+    char *again = line[0] != '#' ? strstr(line, "# Trawl ") : NULL;
+    if (again && strstr(again, " scan initiated ")) {
+      r->len -= (size_t)(again - line);
+      memmove(line, again, r->len + 1);
+    }
     if (line[0] == '#') {
       if (r->in_host) { /* it ends the host before it */
         if (!(r->pending = strdup(line))) return mread_fail(r, "out of memory");
@@ -239,10 +246,10 @@ int mread_grep_next(struct mread *r) {
     bool status = strncmp(rest, "Status: ", 8) == 0, ports = strncmp(rest, "Ports: ", 7) == 0;
     if (r->in_host && (status || strcmp(addr, r->cur_addr) != 0)) {
       /* a new host: the one before is complete; this line again next time */
-      char *again = malloc(r->len + 1);
-      if (!again) return mread_fail(r, "out of memory");
-      snprintf(again, r->len + 1, "Host: %s (%s)\t%s", addr, name, rest);
-      r->pending = again;
+      char *copy = malloc(r->len + 1);
+      if (!copy) return mread_fail(r, "out of memory");
+      snprintf(copy, r->len + 1, "Host: %s (%s)\t%s", addr, name, rest);
+      r->pending = copy;
       return mread_host_done(r);
     }
     if (!r->begin.args) return mread_fail(r, "a host before the scan's header");

@@ -356,6 +356,13 @@ int mread_json_next(struct mread *r) {
       }
       return MREAD_EOF;
     }
+    /* a killed scan's cut last line, then --resume's appended records on
+     * the same line: the cut piece is dropped (its host is scanned again) */
+    char *again = strstr(r->buf + 1, "{\"type\":\"scan\"");
+    if (again) {
+      r->len -= (size_t)(again - r->buf);
+      memmove(r->buf, again, r->len + 1);
+    }
     size_t len = strlen(r->buf);
     if (len == 0) continue;
     if (len != r->len) return mread_fail(r, "a NUL byte in a JSON line");
