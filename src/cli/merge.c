@@ -418,6 +418,10 @@ static int run(struct merge *m) {
     if (m->in[i].rd.stylesheet && m->in[i].rd.stylesheet[0]) oo.stylesheet = m->in[i].rd.stylesheet;
   if (open_outputs(m, &oo) < 0) return 1;
   int rc = write_all(m, w_begin, &m->info) < 0 ? 1 : 0;
+  /* the types belong to an input's header, which a resumed scan in the
+   * same file replaces: the writers need them at the beginning only */
+  m->info.types = NULL;
+  m->info.ntypes = 0;
   if (!(m->by_shard = calloc(m->shards, sizeof *m->by_shard))) return 1;
   if (merge_hosts(m) < 0) return 1;
   bool complete = note_incomplete(m);
