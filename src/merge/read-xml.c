@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmltext.h"
 #include "merge/mread.h"
 
 #define XML_MAX_ATTRS 24
@@ -54,57 +55,6 @@ static int xgetc(struct mread *r) {
   int c = getc_unlocked(r->fp);
   if (c == '\n') r->line++;
   return c;
-}
-
-static void put_utf8(char **w, unsigned long c) {
-  char *p = *w;
-  if (c < 0x80) *p++ = (char)c;
-  else if (c < 0x800) *p++ = (char)(0xc0 | c >> 6), *p++ = (char)(0x80 | (c & 0x3f));
-  else if (c < 0x10000)
-    *p++ = (char)(0xe0 | c >> 12), *p++ = (char)(0x80 | ((c >> 6) & 0x3f)),
-    *p++ = (char)(0x80 | (c & 0x3f));
-  else
-    *p++ = (char)(0xf0 | c >> 18), *p++ = (char)(0x80 | ((c >> 12) & 0x3f)),
-    *p++ = (char)(0x80 | ((c >> 6) & 0x3f)), *p++ = (char)(0x80 | (c & 0x3f));
-  *w = p;
-}
-
-/* Entities undone in place (the result is never longer). -1: a bad one. */
-static int unescape(char *t) {
-  static const struct { const char *n; char c; } named[] = {
-      {"amp;", '&'}, {"lt;", '<'}, {"gt;", '>'}, {"quot;", '"'}, {"apos;", '\''}};
-  char *w = t;
-  for (const char *p = t; *p;) {
-    if (*p != '&') {
-      *w++ = *p++;
-      continue;
-    }
-    p++;
-    size_t k;
-    for (k = 0; k < sizeof named / sizeof named[0]; k++) {
-      size_t l = strlen(named[k].n);
-      if (strncmp(p, named[k].n, l) == 0) {
-        *w++ = named[k].c;
-        p += l;
-        break;
-      }
-    }
-    if (k < sizeof named / sizeof named[0]) continue;
-    if (*p != '#') return -1;
-    p++;
-    int hex = *p == 'x';
-    p += hex;
-    char *end;
-    unsigned long c = strtoul(p, &end, hex ? 16 : 10);
-    if (end == p || *end != ';' || end - p > 8 || c == 0 || c > 0x10ffff ||
-        (c >= 0xd800 && c < 0xe000))
-      return -1;
-    /* "&#N;" is at least 4 bytes; its UTF-8 at most 4 */
-    put_utf8(&w, c);
-    p = end + 1;
-  }
-  *w = 0;
-  return 0;
 }
 
 /* Reads until the 2-3 byte terminator `term` (into buf when keep). */
@@ -164,7 +114,7 @@ static int parse_tag(struct mread *r, struct xml_state *x) {
     if (!e) return mread_fail(r, "an unterminated attribute in <%.40s>", x->name);
     *e = 0;
     p = e + 1;
-    if (strchr(av, '<') || unescape(av) < 0)
+    if (strchr(av, '<') || xmltext_unescape(av))
       return mread_fail(r, "a bad character or entity in attribute %.40s", an);
     if (x->na == XML_MAX_ATTRS) return mread_fail(r, "more than %d attributes", XML_MAX_ATTRS);
     x->an[x->na] = an;
@@ -189,7 +139,7 @@ static int lex(struct mread *r, struct xml_state *x) {
       if (mread_putc(r, (char)c) < 0) return -1;
     } while ((c = xgetc(r)) != EOF && c != '<');
     if (c == '<') ungetc(c, r->fp);
-    if (unescape(r->buf) < 0) return mread_fail(r, "a bad entity in text");
+    if (xmltext_unescape(r->buf)) return mread_fail(r, "a bad entity in text");
     return 1;
   }
   c = xgetc(r);
@@ -214,7 +164,7 @@ static int lex(struct mread *r, struct xml_state *x) {
     if (h) {
       free(r->stylesheet);
       r->stylesheet = strndup(h + 6, strcspn(h + 6, "\""));
-      if (r->stylesheet && unescape(r->stylesheet) < 0) r->stylesheet[0] = 0;
+      if (r->stylesheet && xmltext_unescape(r->stylesheet)) r->stylesheet[0] = 0;
     }
     return 1;
   }
