@@ -107,6 +107,16 @@ M -oX "$OUT/mix.xml" "$OUT/s2.json" "$OUT/s0.xml" "$OUT/s1.gnmap"
 check "mixed formats in another order: exit 0" test "$(mrc)" = 0
 check "mixed formats in another order: same hosts and ports" cmp_py "$OUT/m-gnmap.xml" "$OUT/mix.xml" nomac
 
+# IPv6 (trawl scans one family at a time: -6): hosts in address order too
+ARGS6=(-6 -sS -n --seed "$SEED" -p 1-200 2001:db8:30::/120 2001:db8:1::/125)
+for i in 0 1; do TR 120 "${ARGS6[@]}" --shards 2 --shard $i -oX "$OUT/v6-$i.xml"; done
+TR 120 "${ARGS6[@]}" -oX "$OUT/v6-full.xml"
+M -oX "$OUT/v6-m.xml" "$OUT/v6-1.xml" "$OUT/v6-0.xml"
+check "IPv6 shards: exit 0 ($(cat "$TMP/m.err"))" test "$(mrc)" = 0
+check "IPv6 shards: same hosts (order), ports, states as unsharded (python)" \
+  cmp_py "$OUT/v6-full.xml" "$OUT/v6-m.xml"
+check "IPv6 shards: ndiff finds no difference" ndiff_same "$OUT/v6-full.xml" "$OUT/v6-m.xml"
+
 # ------------------------------------------------------------------ refusals
 TR 120 "${ARGS[@]/$SEED/$((SEED + 1))}" --shards 3 --shard 1 -oX "$OUT/o1.xml"
 M -oX "$OUT/x.xml" "$OUT/s0.xml" "$OUT/o1.xml" "$OUT/s2.xml"
