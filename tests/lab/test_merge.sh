@@ -47,6 +47,8 @@ def load(p, nomac):
     return hosts, (st.get("up"), st.get("total"))
 nomac = len(sys.argv) > 3
 a, b = load(sys.argv[1], nomac), load(sys.argv[2], nomac)
+if not a[0]:
+    sys.exit("no hosts in %s" % sys.argv[1])
 if a[1] != b[1]:
     sys.exit("runstats differ: %s vs %s" % (a[1], b[1]))
 if [h[0] for h in a[0]] != [h[0] for h in b[0]]:
