@@ -7,6 +7,7 @@
 
 #include <trawl/trawl.h>
 
+#include "cli/merge.h"
 #include "cli/options.h"
 #include "cli/resume.h"
 #include "db/services.h"
@@ -38,6 +39,8 @@ int main(int argc, char **argv) {
   char err[512];
   /* A hidden runner for scripts without a scan (tests, script authors). */
   if (argc > 1 && strcmp(argv[1], "--script-test") == 0) return script_test_main(argc - 1, argv + 1);
+  /* trawl merge [-o...] IN...: the outputs of a sharded scan's shards into one */
+  if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 1, argv + 1);
   if (argc <= 1) {
     options_usage(stdout);
     return 0;

@@ -989,6 +989,7 @@ void options_usage(FILE *f) {
 "  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
 "  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
 "  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
+"    (trawl merge [-oX <file>...] [--allow-partial] <output>...: the shards' outputs as one)\n"
 "  --resume <file>: continue an interrupted scan\n"
 "SERVICE/VERSION DETECTION:\n"
 "  -sV: find which service and version answers on each open port\n"

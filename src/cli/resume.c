@@ -7,46 +7,11 @@
 #include <string.h>
 
 #include "cli/resume.h"
+#include "core/xmltext.h"
 
 void resume_free_argv(int argc, char **argv) {
   for (int i = 0; i < argc; i++) free(argv[i]);
   free(argv);
-}
-
-/* Undo XML escapes in place: the named ones and numeric &#N; / &#xN; (the
- * XML writer escapes '-' in comments as &#45;). */
-static void xml_unescape(char *t) {
-  static const struct {
-    const char *name;
-    char c;
-  } named[] = {{"&quot;", '"'}, {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&apos;", '\''}};
-  char *w = t;
-  for (const char *r = t; *r;) {
-    if (*r == '&') {
-      size_t k;
-      for (k = 0; k < sizeof named / sizeof named[0]; k++) {
-        size_t l = strlen(named[k].name);
-        if (strncmp(r, named[k].name, l) == 0) {
-          *w++ = named[k].c;
-          r += l;
-          break;
-        }
-      }
-      if (k < sizeof named / sizeof named[0]) continue;
-      if (r[1] == '#') {
-        char *end;
-        int hex = r[2] == 'x' || r[2] == 'X';
-        unsigned long c = strtoul(r + 2 + hex, &end, hex ? 16 : 10);
-        if (*end == ';' && c > 0 && c < 128) {
-          *w++ = (char)c;
-          r = end + 1;
-          continue;
-        }
-      }
-    }
-    *w++ = *r++;
-  }
-  *w = 0;
 }
 
 /* Split the command line as it was written (words separated by spaces, as
@@ -77,7 +42,7 @@ static int split(const char *line, int *argc, char ***argv) {
     }
     v[n] = strdup(tok);
     if (!v[n]) goto oom;
-    xml_unescape(v[n]);
+    xmltext_unescape(v[n]); /* a bad entity stays as written */
     n++;
   }
   v[n] = NULL;

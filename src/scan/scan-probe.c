@@ -179,5 +179,11 @@ int stage_discovery(struct scan *s) {
   struct engine_config c;
   timing_engine_config(s->o, s->o->packet_trace ? s->start_ns : 0, &c);
   if (c.max_retries > 2) c.max_retries = 1; /* Nmap's discovery retries once */
+  /* --shards splits the port scans, not discovery: every shard must know
+   * every live host to scan its share of that host's ports (a host found
+   * by one shard's probes only would lose the other shards' ports), and
+   * each shard reports every live host, which `trawl merge` folds. */
+  c.shards = 1;
+  c.shard = 0;
   return stage_run(ps, err, &c, &probe_disc_ops, s->addrs, s->nhosts, n);
 }
