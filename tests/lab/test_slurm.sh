@@ -97,6 +97,9 @@ slurm_cleanup() {
   for p in $(job_pids); do kill -KILL "$p" 2>/dev/null; done
 }
 trap 'slurm_cleanup; scan_cleanup' EXIT
+# a timeout (ctest) or ^C still runs the EXIT trap: no daemon is left behind
+trap 'exit 143' TERM
+trap 'exit 130' INT
 
 # start NAME CMD...: run a daemon in the foreground (as a child of this
 # shell), remember its pid and start time
