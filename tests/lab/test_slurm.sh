@@ -72,7 +72,9 @@ EOF
 
 slurm_cleanup() {
   local i n p st left
-  local jobs=(${ARRAY_JOB:-} ${MERGE_JOB:-})
+  local jobs=()
+  [ -n "${ARRAY_JOB:-}" ] && jobs+=("$ARRAY_JOB")
+  [ -n "${MERGE_JOB:-}" ] && jobs+=("$MERGE_JOB")
   [ ${#jobs[@]} -gt 0 ] && timeout 10 scancel --quiet "${jobs[@]}" 2>/dev/null
   # job processes first (by pid), then the daemons in reverse order
   for p in $(job_pids); do kill -TERM "$p" 2>/dev/null; done
@@ -121,12 +123,15 @@ daemon_alive() {
 why() { tail -n 15 "$SL/log/$1.out" "$SL/log/$1.log" 2>/dev/null | sed 's/^/       /'; }
 
 # two free TCP ports on loopback for slurmctld and slurmd (not Slurm's
-# defaults 6817/6818, so that a cluster on this machine is not disturbed)
+# defaults 6817/6818, so that a cluster on this machine is not disturbed;
+# below the ephemeral range, where clients' connections come and go)
 free_port() {
   local p
   for _ in $(seq 50); do
-    p=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$p" | grep -q . || { echo $p; return; }
+    p=$((20000 + RANDOM % 12000))
+    # no socket of any state on it (a TIME_WAIT left by a client can make
+    # a daemon's bind fail too)
+    ss -Htan "sport = :$p" | grep -q . || { echo $p; return; }
   done
   echo 0
 }
@@ -244,7 +249,7 @@ wait_jobs() {
 # ------------------------------------------------------------------ the job array
 t0=$(date +%s%N)
 ARRAY_JOB=$(timeout 30 sbatch --parsable --array=0-$((SHARDS - 1)) -o "$SL/jobout/shard-%A_%a.out" \
-  --export=ALL,TRAWL_SHARDS=$SHARDS,TRAWL_SEED=$SEED,TRAWL_RATE=$RATE,TRAWL_OUT="$SHOUT",TRAWL_CMD="ip netns exec $S $TRAWL" \
+  "--export=ALL,TRAWL_SHARDS=$SHARDS,TRAWL_SEED=$SEED,TRAWL_RATE=$RATE,TRAWL_OUT=$SHOUT,TRAWL_CMD=ip netns exec $S $TRAWL" \
   "$SRC/deploy/slurm/trawl-shard.sbatch" "${SCAN[@]}" 2>"$TMP/sbatch.err")
 if [[ $ARRAY_JOB =~ ^[0-9]+$ ]]; then
   ok "sbatch --array=0-$((SHARDS - 1)) deploy/slurm/trawl-shard.sbatch: job $ARRAY_JOB"
@@ -291,7 +296,7 @@ PY
 EOF
   fi
   MERGE_JOB=$(timeout 30 sbatch --parsable --dependency=afterok:$ARRAY_JOB -o "$SL/jobout/merge-%j.out" \
-    --export=ALL,TRAWL_SHARDS=$SHARDS,TRAWL_OUT="$SHOUT",TRAWL_CMD="$TRAWL" "$script" 2>"$TMP/sbatch.err")
+    "--export=ALL,TRAWL_SHARDS=$SHARDS,TRAWL_OUT=$SHOUT,TRAWL_CMD=$TRAWL" "$script" 2>"$TMP/sbatch.err")
   if [[ $MERGE_JOB =~ ^[0-9]+$ ]]; then
     ok "sbatch --dependency=afterok:$ARRAY_JOB $(basename "$script"): job $MERGE_JOB ($MERGED)"
   else
