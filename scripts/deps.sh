@@ -24,6 +24,11 @@ PKGS=(
   vsftpd exim4-daemon-light dovecot-imapd dovecot-pop3d redis-server memcached
   mosquitto snmpd snmp postgresql mariadb-server samba smbclient lighttpd
   lighttpd-mod-openssl rsync openbsd-inetd inetutils-telnetd tinyproxy
+  # scale-out (issue 15): test_slurm.sh runs its own slurmctld, slurmd and
+  # munged on loopback (never the host's services: policy-rc.d below);
+  # test_k8s_manifests.sh checks deploy/k8s/ against the API models of
+  # Debian's Kubernetes client
+  slurmctld slurmd slurm-client munge python3-kubernetes python3-yaml
   # benchmarks: peers and reference libraries
   libuv1-dev libev-dev nmap ndiff masscan zmap
 )

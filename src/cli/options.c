@@ -1023,6 +1023,7 @@ void options_usage(FILE *f) {
 "  -T<0-5>: set timing template (higher is faster)\n"
 "  --min-rate <number>: send packets no slower than <number> per second\n"
 "  --max-rate <number>: send packets no faster than <number> per second\n"
+"     (per trawl process: with --shards, per shard)\n"
 "  --max-retries <tries>: caps number of port scan probe retransmissions\n"
 "  --host-timeout <time>: give up on a host after this long\n"
 "  --scan-delay <time>: wait this long between probes to a host\n"
