@@ -197,10 +197,10 @@ int tw_timer_init(tw_loop *loop, tw_timer *t, void *data) {
 
 int tw_timer_start(tw_timer *pt, tw_timer_cb cb, uint64_t timeout_ns, uint64_t repeat_ns) {
   int err = timer_check(pt);
+  if (!err) err = tw__handle_usable(pt, NULL); /* -ECANCELED when closing */
   if (err) return err;
-  struct timer_impl *t = impl(pt);
-  if (t->h.flags & TW_HF_CLOSING) return -ECANCELED;
   if (!cb) return -EINVAL;
+  struct timer_impl *t = impl(pt);
   tw_loop *loop = t->h.loop;
   if (t->slot != NO_SLOT) heap_remove(loop, t);
   uint64_t due = loop->now + timeout_ns;

@@ -38,7 +38,6 @@ struct minput {
   struct mread rd;
   struct merge_args args;
   bool head;       /* rd.host holds the next host */
-  bool done;       /* no more hosts */
   bool ended;      /* an END since the last BEGIN */
   enum in_state state;
   struct tgt_addr last;
@@ -80,8 +79,9 @@ static void merge_usage(FILE *f) {
 
 /* ---- reading ------------------------------------------------------------------ */
 
-/* The next host of input i into its head, or done. 0, or -1 (message printed). */
-static int advance(struct merge *m, struct minput *in) {
+/* The next host of the input into its head (none at the end: head false,
+ * state set). 0, or -1 (message printed). */
+static int advance(struct minput *in) {
   in->head = false;
   for (;;) {
     int k = mread_next(&in->rd);
@@ -90,7 +90,6 @@ static int advance(struct merge *m, struct minput *in) {
       return -1;
     }
     if (k == MREAD_EOF) {
-      in->done = true;
       if (in->rd.in_host || !in->ended) in->state = IN_CUT;
       else if (in->rd.end.error) in->state = IN_INTERRUPTED;
       else in->state = IN_COMPLETE;
@@ -136,7 +135,6 @@ static int advance(struct merge *m, struct minput *in) {
     in->last = h->addr;
     in->have_last = true;
     in->head = true;
-    (void)m;
     return 0;
   }
 }
@@ -293,7 +291,7 @@ static int w_end(struct output *o, const void *a) { return output_end(o, a); }
 /* Merge every input's hosts in address order. 0, or -1 (message printed). */
 static int merge_hosts(struct merge *m) {
   for (size_t i = 0; i < m->nin; i++)
-    if (advance(m, &m->in[i]) < 0) return -1;
+    if (advance(&m->in[i]) < 0) return -1;
   for (;;) {
     struct minput *lo = NULL;
     for (size_t i = 0; i < m->nin; i++)
@@ -335,7 +333,7 @@ static int merge_hosts(struct merge *m) {
         }
       }
       by_shard[s] = in;
-      if (advance(m, in) < 0) {
+      if (advance(in) < 0) {
         host_result_free(&h);
         return -1;
       }
@@ -498,12 +496,11 @@ int merge_main(int argc, char **argv) {
       m.out_path[k] = v;
       continue;
     }
-    static const char *const ext[4] = {".nmap", ".xml", ".gnmap", ".json"};
-    for (int x = 0; x < 4; x++) {
+    for (int x = 0; x < 4; x++) { /* merge_ops' order is output_all_ext's */
       size_t l = strlen(v) + 8;
       free(base[x]);
       if (!(base[x] = malloc(l))) goto out;
-      snprintf(base[x], l, "%s%s", v, ext[x]);
+      snprintf(base[x], l, "%s%s", v, output_all_ext[x]);
       m.out_path[x] = base[x];
     }
   }

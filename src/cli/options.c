@@ -13,6 +13,7 @@
 
 #include "core/errmsg.h"
 #include "core/version.h"
+#include "output/output.h"
 #include "scan/timing.h"
 
 /* ---- errors ----------------------------------------------------------------- */
@@ -714,12 +715,11 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
   if (st.out_all) {
     /* -oA BASE: every format, unless one was given on its own */
     char **bufs = o->owned;
-    const char *ext[4] = {".nmap", ".xml", ".gnmap", ".json"};
     const char **dst[4] = {&o->out_normal, &o->out_xml, &o->out_grep, &o->out_json};
     for (int k = 0; k < 4; k++) {
       if (*dst[k]) continue;
       free(bufs[k]);
-      if (asprintf(&bufs[k], "%s%s", st.out_all, ext[k]) < 0) {
+      if (asprintf(&bufs[k], "%s%s", st.out_all, output_all_ext[k]) < 0) {
         bufs[k] = NULL;
         return errmsg_set(err, errlen, -ENOMEM, "out of memory");
       }

@@ -120,20 +120,21 @@ int port_set_version(struct port_result *p, const char *name, const struct port_
   return 0;
 }
 
+void port_result_free(struct port_result *p) {
+  free(p->reason);
+  free(p->service);
+  port_version_free(p->version);
+  free(p->synack);
+  for (size_t k = 0; k < p->nscripts; k++) script_free(&p->scripts[k]);
+  free(p->scripts);
+}
+
 void host_result_free(struct host_result *h) {
   free(h->mac_vendor);
   for (size_t i = 0; i < h->nnames; i++) free(h->names[i].name);
   free(h->names);
   free(h->reason);
-  for (size_t i = 0; i < h->nports; i++) {
-    struct port_result *p = &h->ports[i];
-    free(p->reason);
-    free(p->service);
-    port_version_free(p->version);
-    free(p->synack);
-    for (size_t k = 0; k < p->nscripts; k++) script_free(&p->scripts[k]);
-    free(p->scripts);
-  }
+  for (size_t i = 0; i < h->nports; i++) port_result_free(&h->ports[i]);
   free(h->ports);
   for (size_t i = 0; i < h->nbulk; i++) free(h->bulk[i].reason);
   free(h->bulk);

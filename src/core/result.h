@@ -187,6 +187,9 @@ struct scan_end {
 
 void host_result_init(struct host_result *h);
 void host_result_free(struct host_result *h);
+/* Frees what one port owns (not the port itself, which lives in its
+ * host's array). */
+void port_result_free(struct port_result *p);
 int host_add_hostname(struct host_result *h, const char *name,
                       enum hostname_type type);
 int host_set_reason(struct host_result *h, enum host_status st,

@@ -205,62 +205,43 @@ int merge_host_fold(struct host_result *d, struct host_result *s) {
   return 0;
 }
 
-static int port_cmp(const void *a, const void *b) {
-  const struct port_result *x = a, *y = b;
-  if (x->proto != y->proto) return (int)x->proto - (int)y->proto;
-  return (int)x->portid - (int)y->portid;
+/* A port's place in the sort: (protocol, port), then its position, so that
+ * of two copies the first stays first (qsort is not stable by itself). */
+struct port_key {
+  uint32_t key; /* proto << 16 | port */
+  uint32_t pos;
+};
+
+static int key_cmp(const void *a, const void *b) {
+  const struct port_key *x = a, *y = b;
+  if (x->key != y->key) return x->key < y->key ? -1 : 1;
+  return x->pos < y->pos ? -1 : x->pos > y->pos;
 }
 
 size_t merge_host_dedup(struct host_result *h) {
-  if (h->nports < 2) return 0;
-  /* a stable merge sort of indices, so the first copy of a port stays */
-  size_t n = h->nports, *idx = malloc(n * sizeof *idx);
-  struct port_result *tmp = malloc(n * sizeof *tmp);
-  if (!idx || !tmp) {
-    free(idx);
-    free(tmp);
+  size_t n = h->nports;
+  if (n < 2) return 0;
+  struct port_key *k = malloc(n * sizeof *k);
+  struct port_result *sorted = malloc(n * sizeof *sorted);
+  if (!k || !sorted) {
+    free(k);
+    free(sorted);
     return 0;
   }
-  for (size_t i = 0; i < n; i++) idx[i] = i;
-  size_t *aux = malloc(n * sizeof *aux);
-  if (!aux) {
-    free(idx);
-    free(tmp);
-    return 0;
-  }
-  for (size_t w = 1; w < n; w *= 2) {
-    for (size_t lo = 0; lo < n; lo += 2 * w) {
-      size_t mid = lo + w < n ? lo + w : n, hi = lo + 2 * w < n ? lo + 2 * w : n;
-      size_t i = lo, j = mid, k = lo;
-      while (i < mid && j < hi)
-        aux[k++] = port_cmp(&h->ports[idx[j]], &h->ports[idx[i]]) < 0 ? idx[j++] : idx[i++];
-      while (i < mid) aux[k++] = idx[i++];
-      while (j < hi) aux[k++] = idx[j++];
-    }
-    memcpy(idx, aux, n * sizeof *idx);
-  }
-  free(aux);
-  struct host_result drop;
-  host_result_init(&drop);
-  size_t kept = 0, dropped = 0;
+  for (size_t i = 0; i < n; i++)
+    k[i] = (struct port_key){(uint32_t)h->ports[i].proto << 16 | h->ports[i].portid, (uint32_t)i};
+  qsort(k, n, sizeof *k, key_cmp);
+  size_t kept = 0;
   for (size_t i = 0; i < n; i++) {
-    const struct port_result *p = &h->ports[idx[i]];
-    if (kept && port_cmp(&tmp[kept - 1], p) == 0) {
-      void *v = drop.ports;
-      size_t dn = drop.nports;
-      if (take(&v, &dn, (void *)p, 1, sizeof *p) == 0) {
-        drop.ports = v;
-        drop.nports = drop.capports = dn;
-      }
-      dropped++;
+    if (kept && k[i].key == k[i - 1].key) {
+      port_result_free(&h->ports[k[i].pos]); /* a second copy */
       continue;
     }
-    tmp[kept++] = *p;
+    sorted[kept++] = h->ports[k[i].pos];
   }
-  memcpy(h->ports, tmp, kept * sizeof *tmp);
+  memcpy(h->ports, sorted, kept * sizeof *sorted);
   h->nports = kept;
-  free(tmp);
-  free(idx);
-  host_result_free(&drop);
-  return dropped;
+  free(sorted);
+  free(k);
+  return n - kept;
 }

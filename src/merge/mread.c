@@ -130,10 +130,12 @@ int mread_state(const char *s, enum port_state *st) {
 }
 
 int mread_proto(const char *s, enum scan_proto *p) {
-  if (strcmp(s, "tcp") == 0) *p = PROTO_TCP;
-  else if (strcmp(s, "udp") == 0) *p = PROTO_UDP;
-  else return -1;
-  return 0;
+  for (int i = 0; i < PROTO_COUNT; i++)
+    if (strcmp(s, proto_name((enum scan_proto)i)) == 0) {
+      *p = (enum scan_proto)i;
+      return 0;
+    }
+  return -1;
 }
 
 int mread_scan_type(const char *s, enum scan_type *t) {

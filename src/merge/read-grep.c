@@ -13,18 +13,21 @@
  * left unknown (docs/merge.md). A host is complete when the line after
  * its Status line is not its Ports line, so one line is read ahead. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "merge/mread.h"
 
-/* "\xHH" escapes undone in place; '|' in a service name is a '/' */
+/* "\xHH" escapes undone in place (the writer always writes two digits);
+ * '|' in a service name is a '/' (done by the caller) */
 static void grep_unescape(char *s) {
   char *w = s;
   for (char *p = s; *p;) {
     unsigned v;
-    if (p[0] == '\\' && p[1] == 'x' && sscanf(p + 2, "%2x", &v) == 1 && p[2] && p[3]) {
+    if (p[0] == '\\' && p[1] == 'x' && isxdigit((unsigned char)p[2]) &&
+        isxdigit((unsigned char)p[3]) && sscanf(p + 2, "%2x", &v) == 1) {
       *w++ = (char)v;
       p += 4;
     } else {

@@ -146,6 +146,8 @@ const char *output_host_name(const struct host_result *h) {
   return NULL;
 }
 
+const char *const output_all_ext[4] = {".nmap", ".xml", ".gnmap", ".json"};
+
 const char *output_ctime(int64_t t, char *buf, size_t len) {
   time_t tt = (time_t)t;
   struct tm tm;

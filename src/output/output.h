@@ -105,6 +105,8 @@ const struct port_result **output_shown_ports(const struct host_result *h,
 /* The name to show for a host: the first user-given name, else the first
  * PTR name, else NULL. */
 const char *output_host_name(const struct host_result *h);
+/* -oA BASE writes BASE plus these: normal, XML, grepable, JSON Lines. */
+extern const char *const output_all_ext[4];
 /* "Sat Jan  6 10:00:00 2024" (local time, ctime() style) */
 const char *output_ctime(int64_t t, char *buf, size_t len);
 /* "2024-01-06 10:00 UTC" */
