@@ -144,16 +144,98 @@ static int os_perport_ipid_differ(const struct os_port_obs *a, const struct os_p
   return 0;
 }
 
+/* The value of attribute at (at_len bytes) in a signature's part body
+ * ("A=v%B=w%"), or NULL; *vlen its length. */
+static const char *os_perport_attr(const char *body, size_t blen, const char *at, size_t at_len,
+                                   size_t *vlen) {
+  const char *p = body, *end = body + blen;
+  while (p < end) {
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    if (!eq) return NULL;
+    const char *pct = memchr(eq, '%', (size_t)(end - eq));
+    if (!pct) pct = end;
+    if ((size_t)(eq - p) == at_len && memcmp(p, at, at_len) == 0) {
+      *vlen = (size_t)(pct - eq - 1);
+      return eq + 1;
+    }
+    p = pct + 1;
+  }
+  return NULL;
+}
+
+/* The body of part name (nlen bytes) in signature sig: the text between
+ * "NAME(" and ")", or for name "" the tail after the last part. */
+static const char *os_perport_part(const char *sig, const char *name, size_t nlen, size_t *blen) {
+  const char *p = sig;
+  for (;;) {
+    const char *open = strchr(p, '('), *close = open ? strchr(open, ')') : NULL;
+    if (!open || !close) {
+      if (nlen) return NULL;
+      *blen = strlen(p);
+      return p;
+    }
+    if (nlen && (size_t)(open - p) == nlen && memcmp(p, name, nlen) == 0) {
+      *blen = (size_t)(close - open - 1);
+      return open + 1;
+    }
+    p = close + 1;
+  }
+}
+
+/* Whether bodies x and y disagree on an attribute both have. */
+static int os_perport_body_differ(const char *x, size_t xl, const char *y, size_t yl) {
+  const char *p = x, *end = x + xl;
+  while (p < end) {
+    const char *eq = memchr(p, '=', (size_t)(end - p));
+    if (!eq) return 0;
+    const char *pct = memchr(eq, '%', (size_t)(end - eq));
+    if (!pct) pct = end;
+    size_t yvl, xvl = (size_t)(pct - eq - 1);
+    const char *yv = os_perport_attr(y, yl, p, (size_t)(eq - p), &yvl);
+    if (yv && xvl && yvl && (xvl != yvl || memcmp(eq + 1, yv, xvl) != 0)) return 1;
+    p = pct + 1;
+  }
+  return 0;
+}
+
+/* Two signatures (os_perport_sig_tests' form, then a tail of attributes)
+ * differ when they disagree on something both observed. A part one side
+ * has no answer for (no attributes, or R=N) is not compared: one try per
+ * port sends each probe once, and a reply lost on a busy path must not
+ * split one stack in two (seen under load: a port whose one lost reply
+ * made it "a different stack"). The price: two stacks that differ only
+ * in whether they answer some probe, and agree on everything else both
+ * answered, look like one. */
+static int os_perport_sig_differ(const char *a, const char *b) {
+  const char *p = a;
+  for (;;) {
+    const char *open = strchr(p, '('), *close = open ? strchr(open, ')') : NULL;
+    size_t al, bl;
+    if (!open || !close) {
+      const char *bt = os_perport_part(b, "", 0, &bl);
+      return os_perport_body_differ(p, strlen(p), bt, bl);
+    }
+    const char *ab = open + 1;
+    al = (size_t)(close - ab);
+    const char *bb = os_perport_part(b, p, (size_t)(open - p), &bl);
+    int silent = !bb || al == 0 || bl == 0 || (al == 4 && memcmp(ab, "R=N%", 4) == 0) ||
+                 (bl == 4 && memcmp(bb, "R=N%", 4) == 0);
+    if (!silent && os_perport_body_differ(ab, al, bb, bl)) return 1;
+    p = close + 1;
+  }
+}
+
 uint32_t os_perport_differ(const struct os_port_obs *a, const struct os_port_obs *b) {
   uint32_t d = 0;
   if (a->distance != b->distance || a->ittl != b->ittl) d |= OS_PP_DIST;
-  if (strcmp(a->sig, b->sig) != 0) d |= OS_PP_SYNACK;
+  if (os_perport_sig_differ(a->sig, b->sig)) d |= OS_PP_SYNACK;
   if (os_perport_ts_differ(a, b)) d |= OS_PP_TSCLOCK;
   if (os_perport_ipid_differ(a, b)) d |= OS_PP_IPID;
   if ((a->isr >= 0 && b->isr >= 0 && abs(a->isr - b->isr) > 24) ||
       (a->gcd_big >= 0 && b->gcd_big >= 0 && a->gcd_big != b->gcd_big))
     d |= OS_PP_ISN;
-  if (a->closed_distance >= 0 && b->closed_distance >= 0 && strcmp(a->closed, b->closed) != 0)
+  if (a->closed_distance >= 0 && b->closed_distance >= 0 &&
+      os_perport_sig_differ(a->closed, b->closed))
     d |= OS_PP_RST;
   return d;
 }

@@ -28,7 +28,11 @@
  *   - the closed port's RST answer (T5-T7 without TTL, CI, and its
  *     distance), the same closed port in every try.
  * A signal that cannot be computed for either port (too few samples,
- * hostile values) does not count. Pure functions, no I/O. */
+ * hostile values) does not count. The signatures (SYN+ACK and closed
+ * port) are compared attribute by attribute on what both ports answered:
+ * a probe one port's try got no reply to (R=N, or nothing) is left out,
+ * since each try sends each probe once and a reply lost under load must
+ * not split a stack. Pure functions, no I/O. */
 #ifndef TRAWL_OS_PERPORT_H
 #define TRAWL_OS_PERPORT_H
 

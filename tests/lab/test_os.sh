@@ -107,6 +107,8 @@ for h in ET.parse(sys.argv[1]).getroot().iter("host"):
             print(a, " ".join(groups))
 PY
 sed 's/^/       /' "$TMP/pp.txt"
+# the evidence (which signal split a group), for a failure's log
+grep -A6 "os-per-port" "$OUT/pp.nmap" | sed 's/^/       /'
 check "per port: nat is split into 22 and 80 (port forwarding)" grep -qx "$LAB_NAT_IP 22 80" "$TMP/pp.txt"
 check "per port: web is one stack on all its open ports" grep -qx "$LAB_WEB_IP 22,80,443,2323" "$TMP/pp.txt"
 check "per port: win is one stack on all its open ports" grep -qx "$LAB_WIN_IP 80,2323" "$TMP/pp.txt"

@@ -487,6 +487,46 @@ static void test_perport_signals(void **state) {
   free(obs);
 }
 
+/* Signatures compared on what both ports answered: a reply lost on one
+ * port's try (R=N, a missing part or attribute) does not split a stack; a
+ * value both observed and that differs does. */
+static void test_perport_lost_reply(void **state) {
+  (void)state;
+  struct os_port_obs *obs = calloc(2, sizeof *obs);
+  static const char full[] = "OPS(O1=M5B4ST11NW7%O2=M5B4ST11NW7%O3=M5B4NNT11NW7%)WIN(W1=FE88%)"
+                             "ECN(R=Y%DF=Y%T=40%)T2(R=N%)T3(R=Y%DF=Y%W=0%)TI=Z%TS=Y";
+  pp_obs(&obs[0], 22, 5000000, 1000, 0x12345678, 100, 1);
+  pp_obs(&obs[1], 80, 7000000, 1000, 0x12345678, 120, 1);
+  snprintf(obs[0].sig, sizeof obs[0].sig, "%s", full);
+  /* one reply lost: ECN, the third SYN+ACK (O3), T3 */
+  snprintf(obs[1].sig, sizeof obs[1].sig, "%s",
+           "OPS(O1=M5B4ST11NW7%O2=M5B4ST11NW7%)WIN(W1=FE88%)ECN(R=N%)T2(R=N%)T3()TI=Z%TS=Y");
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), 0);
+  assert_int_equal(os_perport_differ(&obs[1], &obs[0]), 0);
+  /* T5 lost on the closed port */
+  snprintf(obs[1].closed, sizeof obs[1].closed, "T5(R=N%%)CI=%%D=2");
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), 0);
+  /* another window: another stack, in either order */
+  snprintf(obs[1].sig, sizeof obs[1].sig, "%s",
+           "OPS(O1=M5B4ST11NW7%)WIN(W1=FFFF%)ECN(R=N%)T2(R=N%)T3()TI=Z%TS=Y");
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), OS_PP_SYNACK);
+  assert_int_equal(os_perport_differ(&obs[1], &obs[0]), OS_PP_SYNACK);
+  /* a test answered by both, one attribute apart */
+  snprintf(obs[1].sig, sizeof obs[1].sig, "%s", full);
+  char *t = strstr(obs[1].sig, "T3(R=Y%DF=Y");
+  t[10] = 'N';
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), OS_PP_SYNACK);
+  /* the tail: another IP ID class */
+  snprintf(obs[1].sig, sizeof obs[1].sig, "%s", full);
+  strstr(obs[1].sig, "TI=Z")[3] = 'I';
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), OS_PP_SYNACK);
+  /* the closed port's answer differs where both answered */
+  snprintf(obs[1].sig, sizeof obs[1].sig, "%s", full);
+  snprintf(obs[1].closed, sizeof obs[1].closed, "T5(R=Y%%DF=N%%)CI=Z%%D=2");
+  assert_int_equal(os_perport_differ(&obs[0], &obs[1]), OS_PP_RST);
+  free(obs);
+}
+
 /* Missing and hostile samples never crash and never split on their own. */
 static void test_perport_hostile(void **state) {
   (void)state;
@@ -532,6 +572,7 @@ static void test_perport_hostile(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_perport_signals),
+      cmocka_unit_test(test_perport_lost_reply),
       cmocka_unit_test(test_perport_hostile),
       cmocka_unit_test(test_perport),
       cmocka_unit_test(test_try_replies),
