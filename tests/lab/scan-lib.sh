@@ -111,6 +111,21 @@ NM() {
   timeout -k 5 "$secs" ip netns exec "$S" nmap "$@" >"$TMP/nm.out" 2>"$TMP/nm.err" </dev/null
 }
 
+# trace_compare TRAWL_XML NMAP_XML CMP_OUT NMAP_ARGS...: trace_results.py
+# compare into CMP_OUT; hosts that differ are traced by nmap once more
+# (NMAP_ARGS, those hosts only) and count as the same if trawl's hops
+# equal that answer: nmap's own traces vary from run to run under load
+trace_compare() {
+  local txml=$1 nxml=$2 cmp=$3; shift 3
+  "$PY" "$HERE/trace_results.py" compare "$txml" "$nxml" >"$cmp" && return 0
+  local -a again
+  mapfile -t again < <("$PY" "$HERE/trace_results.py" differing "$cmp")
+  [ "${#again[@]}" -gt 0 ] || return 1
+  NM 300 "$@" -oX "$nxml.rerun" "${again[@]}"
+  [ -s "$nxml.rerun" ] || return 1
+  "$PY" "$HERE/trace_results.py" compare "$txml" "$nxml" "$nxml.rerun" >"$cmp"
+}
+
 ports() { "$PY" "$RESULTS" ports "$1"; }
 hosts() { "$PY" "$RESULTS" hosts "$1"; }
 runstats() { "$PY" "$RESULTS" runstats "$1"; }
