@@ -8,7 +8,10 @@
  * shard reports every live host with its own share of the ports, so the
  * merge is a k-way merge by address: at each step the smallest address at
  * the head of any input, folded together from every input that has it,
- * goes to the ordinary output writers. Memory: one host per input.
+ * goes to the ordinary output writers. Memory: one host per input. The
+ * shards' pre- and postrule script results (each shard runs them) are
+ * written once, the union by script id, before the first host and after
+ * the last.
  *
  * Before anything is written: all inputs must be of one scan (the same
  * command line but for --shard and the output files, a --seed when there
@@ -47,6 +50,7 @@ struct minput {
   uint64_t up, total; /* summed over the file's scans (a resumed file holds two) */
   int64_t start, end_time;
   double elapsed;
+  struct host_result rules[2]; /* pre- and postrule scripts read so far (hostscripts) */
 };
 
 struct merge {
@@ -116,6 +120,13 @@ static int advance(struct minput *in) {
       in->total += in->rd.end.total;
       if (in->rd.end.time > in->end_time) in->end_time = in->rd.end.time;
       in->elapsed += in->rd.end.elapsed;
+      continue;
+    }
+    if (k == MREAD_RULE) {
+      if (merge_host_scripts(&in->rules[in->rd.rule_post], &in->rd.rule) < 0) {
+        fprintf(stderr, "trawl merge: out of memory\n");
+        return -1;
+      }
       continue;
     }
     if (k != MREAD_HOST) continue;
@@ -287,11 +298,38 @@ static int write_all(struct merge *m, int (*fn)(struct output *, const void *), 
 static int w_begin(struct output *o, const void *a) { return output_begin(o, a); }
 static int w_host(struct output *o, const void *a) { return output_host(o, a); }
 static int w_end(struct output *o, const void *a) { return output_end(o, a); }
+static int w_pre(struct output *o, const void *a) {
+  const struct host_result *h = a;
+  return output_prescript(o, h->hostscripts, h->nhostscripts);
+}
+static int w_post(struct output *o, const void *a) {
+  const struct host_result *h = a;
+  return output_postscript(o, h->hostscripts, h->nhostscripts);
+}
+
+/* The inputs' pre- (post = 0) or postrule (1) script results, the union
+ * by id, written. 0, or -1 (message printed). */
+static int merge_rules(struct merge *m, int post) {
+  struct host_result all;
+  host_result_init(&all);
+  int rc = 0;
+  for (size_t i = 0; i < m->nin && rc == 0; i++)
+    if (merge_host_scripts(&all, &m->in[i].rules[post]) < 0) {
+      fprintf(stderr, "trawl merge: out of memory\n");
+      rc = -1;
+    }
+  if (rc == 0 && all.nhostscripts && write_all(m, post ? w_post : w_pre, &all) < 0) rc = -1;
+  host_result_free(&all);
+  return rc;
+}
 
 /* Merge every input's hosts in address order. 0, or -1 (message printed). */
 static int merge_hosts(struct merge *m) {
   for (size_t i = 0; i < m->nin; i++)
     if (advance(&m->in[i]) < 0) return -1;
+  /* every input is at its first host (or its end): its prerule scripts,
+   * written before any host, have been read */
+  if (merge_rules(m, 0) < 0) return -1;
   for (;;) {
     struct minput *lo = NULL;
     for (size_t i = 0; i < m->nin; i++)
@@ -422,6 +460,7 @@ static int run(struct merge *m) {
   m->info.ntypes = 0;
   if (!(m->by_shard = calloc(m->shards, sizeof *m->by_shard))) return 1;
   if (merge_hosts(m) < 0) return 1;
+  if (merge_rules(m, 1) < 0) rc = 1;
   bool complete = note_incomplete(m);
   struct scan_end e = {0};
   int64_t end_time = 0;
@@ -513,6 +552,9 @@ int merge_main(int argc, char **argv) {
   for (int i = 0; i < nin; i++) {
     m.in[i].path = ins[i];
     host_result_init(&m.in[i].rd.host);
+    host_result_init(&m.in[i].rd.rule);
+    host_result_init(&m.in[i].rules[0]);
+    host_result_init(&m.in[i].rules[1]);
   }
   for (int k = 0; k < 4; k++)
     for (int i = 0; i < nin; i++)
@@ -524,6 +566,8 @@ int merge_main(int argc, char **argv) {
 out:
   for (size_t i = 0; i < m.nin; i++) {
     mread_close(&m.in[i].rd);
+    host_result_free(&m.in[i].rules[0]);
+    host_result_free(&m.in[i].rules[1]);
     merge_args_free(&m.in[i].args);
     if (m.in[i].fp && m.in[i].fp != stdin) fclose(m.in[i].fp);
   }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/os-result.h"
 #include "merge/merge.h"
 
 void merge_args_free(struct merge_args *m) {
@@ -157,7 +158,27 @@ static int take(void **dst, size_t *dn, void *src, size_t n, size_t sz) {
   return 0;
 }
 
+/* Of two shards' OS results for one host, the better: one that had an
+ * open and a closed port to work with over one that had not, then the
+ * better top match (exact over guess over none), then the first shard's. */
+static int merge_os_rank(const struct os_result *o) {
+  static const int by_verdict[] = {[OS_RES_NONE] = 0, [OS_RES_EXACT] = 2, [OS_RES_GUESS] = 1,
+                                   [OS_RES_TOO_MANY] = 2};
+  int top = o->nmatches ? o->matches[0].accuracy : 0;
+  return (o->unreliable ? 0 : 1000) + by_verdict[o->verdict] * 101 + top;
+}
+
 int merge_host_fold(struct host_result *d, struct host_result *s) {
+  if (s->os && (!d->os || merge_os_rank(s->os) > merge_os_rank(d->os))) {
+    os_result_free(d->os);
+    d->os = s->os;
+    s->os = NULL;
+  }
+  if (s->trace && (!d->trace || s->trace->nhops > d->trace->nhops)) {
+    host_trace_free(d->trace);
+    d->trace = s->trace;
+    s->trace = NULL;
+  }
   if (d->status != HOST_UP && s->status == HOST_UP) {
     free(d->reason);
     d->reason = s->reason;
@@ -191,13 +212,17 @@ int merge_host_fold(struct host_result *d, struct host_result *s) {
   if (take(&v, &n, s->bulk, s->nbulk, sizeof *d->bulk) < 0) return -ENOMEM;
   d->bulk = v, d->nbulk = n;
   s->nbulk = 0;
+  return merge_host_scripts(d, s);
+}
+
+int merge_host_scripts(struct host_result *d, struct host_result *s) {
   for (size_t i = 0; i < s->nhostscripts; i++) {
     bool have = false;
     for (size_t k = 0; k < d->nhostscripts && !have; k++)
       have = strcmp(d->hostscripts[k].id, s->hostscripts[i].id) == 0;
     if (have) continue;
-    v = d->hostscripts;
-    n = d->nhostscripts;
+    void *v = d->hostscripts;
+    size_t n = d->nhostscripts;
     if (take(&v, &n, &s->hostscripts[i], 1, sizeof *d->hostscripts) < 0) return -ENOMEM;
     d->hostscripts = v, d->nhostscripts = n;
     memset(&s->hostscripts[i], 0, sizeof s->hostscripts[i]);

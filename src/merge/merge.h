@@ -40,6 +40,10 @@ int merge_addr_cmp(const struct tgt_addr *a, const struct tgt_addr *b);
  * either; names, MAC, distance, times: dst's, else src's; start the
  * earliest, end the latest; host scripts: the union by id. 0 or -ENOMEM. */
 int merge_host_fold(struct host_result *dst, struct host_result *src);
+/* src's host scripts appended to dst's, but those whose id dst has (the
+ * union by id; the pre- and postrule scripts of shards too). Taken over
+ * from src. 0 or -ENOMEM. */
+int merge_host_scripts(struct host_result *dst, struct host_result *src);
 /* Drops a second copy of a listed port (same protocol and port number):
  * returns how many were dropped. */
 size_t merge_host_dedup(struct host_result *h);

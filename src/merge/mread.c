@@ -33,6 +33,7 @@ int mread_open(struct mread *r, FILE *fp, const char *name) {
   r->name = name;
   r->line = 1;
   host_result_init(&r->host);
+  host_result_init(&r->rule);
   int c;
   while ((c = getc(fp)) == ' ' || c == '\t' || c == '\r' || c == '\n')
     if (c == '\n') r->line++;
@@ -62,6 +63,7 @@ static void begin_clear(struct mread_begin *b) {
 void mread_close(struct mread *r) {
   begin_clear(&r->begin);
   host_result_free(&r->host);
+  host_result_free(&r->rule);
   free(r->end.errormsg);
   free(r->buf);
   free(r->pending);

@@ -9,6 +9,9 @@
  *   MREAD_BEGIN  the scan's header: r->begin (command line, start, scaninfo)
  *   MREAD_HOST   one complete host: r->host (the caller may take it over)
  *   MREAD_MARK   a --resume marker: r->mark_next, r->mark_seed
+ *   MREAD_RULE   the pre- or postrule scripts' results (XML <prescript>,
+ *                <postscript>; JSON's records of those types): the
+ *                hostscripts of r->rule, r->rule_post says which
  *   MREAD_END    the scan's end: r->end (time, elapsed, hosts, exit)
  *
  * A file may hold more than one scan (a --resume'd grepable or JSON output
@@ -35,7 +38,7 @@
 #define MREAD_MAX_SCRIPTS 4096     /* scripts of one host */
 
 enum mread_fmt { MREAD_XML, MREAD_GREP, MREAD_JSON };
-enum mread_rec { MREAD_EOF = 0, MREAD_BEGIN, MREAD_HOST, MREAD_MARK, MREAD_END };
+enum mread_rec { MREAD_EOF = 0, MREAD_BEGIN, MREAD_HOST, MREAD_MARK, MREAD_END, MREAD_RULE };
 
 struct mread_begin {
   char *args; /* the command line as written; "" when the format had none */
@@ -63,6 +66,8 @@ struct mread {
   bool version_scan;    /* -sV/-A in the command line: table names get "?" */
   struct mread_begin begin;
   struct host_result host;
+  struct host_result rule; /* MREAD_RULE: its hostscripts only */
+  bool rule_post;
   uint64_t mark_next, mark_seed;
   struct mread_end end;
   bool in_host;           /* EOF now would cut a host */
@@ -113,6 +118,29 @@ void mread_host_begin(struct mread *r);
 int mread_host_done(struct mread *r);
 /* A resume marker "trawl-resume: next-target=N seed=S" in s: 1, else 0. */
 int mread_marker(struct mread *r, const char *s);
+
+/* A host's OS result and trace (mread-os.c), shared by the XML and JSON
+ * readers; each returns 0/-1 (r->err) or the new item/NULL. */
+#define MREAD_OS_MAX 64 /* matches, classes of a match, CPEs of a class */
+struct os_result *mread_os(struct mread *r); /* r->host.os, made on first use */
+int mread_os_portused(struct mread *r, const char *state, const char *proto, uint64_t port);
+struct os_match_item *mread_os_match(struct mread *r, const char *name, uint64_t accuracy,
+                                     uint64_t line);
+struct os_class_result *mread_os_class(struct mread *r, struct os_match_item *m, const char *type,
+                                       const char *vendor, const char *family, const char *gen,
+                                       uint64_t accuracy);
+int mread_os_cpe(struct mread *r, struct os_class_result *c, const char *cpe);
+int mread_os_fingerprint(struct mread *r, const char *fp);
+int mread_os_seq(struct mread *r, int64_t index, const char *difficulty, const char *values);
+int mread_os_ipid(struct mread *r, const char *cls, const char *values);
+int mread_os_ts(struct mread *r, const char *cls, const char *values);
+int mread_os_uptime(struct mread *r, int64_t seconds, const char *lastboot);
+/* After the host's OS data: verdict as given (enum os_result_verdict) or,
+ * -1, inferred (XML); unreliable inferred with it. */
+void mread_os_finish(struct mread *r, int verdict);
+/* proto NULL: a trace on our link (no probe named). */
+int mread_trace_begin(struct mread *r, const char *proto, uint64_t port, bool direct);
+int mread_trace_hop(struct mread *r, uint64_t ttl, const char *addr, double rtt_ms, const char *name);
 
 int mread_xml_next(struct mread *r);
 void mread_xml_free(struct mread *r);

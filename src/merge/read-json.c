@@ -1,14 +1,15 @@
 /* read-json.c: reading trawl's JSON Lines output (-oJ, output-json.c,
  * docs/output-json.md) back into result structs, for `trawl merge`. Each
  * line is one record: "scan" -> MREAD_BEGIN, "host" -> MREAD_HOST, "done"
- * -> MREAD_END; "prescript"/"postscript" are skipped. A line is parsed
+ * -> MREAD_END, "prescript"/"postscript" -> MREAD_RULE. A line is parsed
  * whole by a small JSON parser into nodes in one array (at most one node
  * per byte of the line, and the line is bounded by MREAD_TOKEN_MAX);
- * strings are unescaped in place. A host's "os" and "trace" are not
- * carried over (docs/merge.md). */
+ * strings are unescaped in place. A host's "os" and "trace" are built in
+ * mread-os.c. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/os-result.h"
 #include "merge/mread.h"
 
 enum jtype { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
@@ -221,11 +222,13 @@ static int tree(struct mread *r, struct jparse *j, struct script_node *t, int v,
   return 0;
 }
 
-static int scripts(struct mread *r, struct jparse *j, int arr, struct port_result *p) {
+static int scripts(struct mread *r, struct jparse *j, int arr, struct host_result *h,
+                   struct port_result *p) {
   for (int k = arr >= 0 ? j->n[arr].first : -1; k >= 0; k = j->n[k].next) {
     const char *id = jstr(j, k, "id"), *out = jstr(j, k, "output");
     if (!id) return mread_fail(r, "a script without an id");
-    struct script_result *s = result_add_script(&r->host, p, id, out ? out : "");
+    if ((p ? p->nscripts : h->nhostscripts) >= MREAD_MAX_SCRIPTS) return mread_fail(r, "too many scripts");
+    struct script_result *s = result_add_script(h, p, id, out ? out : "");
     if (!s) return mread_fail(r, "out of memory");
     int d = jget(j, k, "data");
     if (d >= 0 && (j->n[d].t == J_OBJ || j->n[d].t == J_ARR) && tree(r, j, &s->tree, d, 0) < 0) return -1;
@@ -259,6 +262,85 @@ static int service(struct mread *r, struct jparse *j, int s, struct port_result 
   if (name && !(p->service = strdup(name))) return mread_fail(r, "out of memory");
   if (v.probed || v.ssl || v.fingerprint || v.conf || r->version_scan)
     if (port_set_version(p, NULL, &v) < 0) return mread_fail(r, "out of memory");
+  return 0;
+}
+
+static double jnum(const struct jparse *j, int obj, const char *key, double def) {
+  int k = jget(j, obj, key);
+  return k >= 0 && j->n[k].t == J_NUM ? j->n[k].num : def;
+}
+
+/* a host's "os" object (output-os.c, output_os_json) */
+static int os(struct mread *r, struct jparse *j, int o) {
+  static const char *const verdicts[] = {"none", "exact", "guess", "too-many"};
+  if (j->n[o].t != J_OBJ) return mread_fail(r, "a bad \"os\"");
+  struct os_result *res = mread_os(r);
+  if (!res) return -1;
+  int pu = jget(j, o, "portused");
+  for (int k = pu >= 0 ? j->n[pu].first : -1; k >= 0; k = j->n[k].next) {
+    int64_t port = jint(j, k, "port", 65535, -1);
+    if (port < 0) return mread_fail(r, "a bad OS portused");
+    if (mread_os_portused(r, jstr(j, k, "state"), jstr(j, k, "proto"), (uint64_t)port) < 0) return -1;
+  }
+  int ms = jget(j, o, "matches");
+  for (int k = ms >= 0 ? j->n[ms].first : -1; k >= 0; k = j->n[k].next) {
+    struct os_match_item *m = mread_os_match(r, jstr(j, k, "name"), (uint64_t)jint(j, k, "accuracy", 100, 101),
+                                             (uint64_t)jint(j, k, "line", UINT32_MAX, 0));
+    if (!m) return -1;
+    int cs = jget(j, k, "classes");
+    for (int c = cs >= 0 ? j->n[cs].first : -1; c >= 0; c = j->n[c].next) {
+      struct os_class_result *cl =
+          mread_os_class(r, m, jstr(j, c, "type"), jstr(j, c, "vendor"), jstr(j, c, "family"),
+                         jstr(j, c, "gen"), (uint64_t)jint(j, c, "accuracy", 100, 101));
+      if (!cl) return -1;
+      int cp = jget(j, c, "cpe");
+      for (int q = cp >= 0 ? j->n[cp].first : -1; q >= 0; q = j->n[q].next)
+        if (j->n[q].t == J_STR && mread_os_cpe(r, cl, j->n[q].s) < 0) return -1;
+    }
+  }
+  if (mread_os_fingerprint(r, jstr(j, o, "fingerprint")) < 0) return -1;
+  int64_t up = jint(j, o, "uptime", INT64_MAX / 2, -1);
+  if (up >= 0 && mread_os_uptime(r, up, NULL) < 0) return -1;
+  if (up >= 0) res->lastboot = jint(j, o, "lastboot", INT64_MAX / 2, res->lastboot);
+  int sq = jget(j, o, "tcpsequence");
+  if (sq >= 0 && mread_os_seq(r, jint(j, sq, "index", INT32_MAX, -1), jstr(j, sq, "difficulty"),
+                              jstr(j, sq, "values")) < 0)
+    return -1;
+  int ip = jget(j, o, "ipidsequence");
+  if (ip >= 0 && mread_os_ipid(r, jstr(j, ip, "class"), jstr(j, ip, "values")) < 0) return -1;
+  int ts = jget(j, o, "tcptssequence");
+  if (ts >= 0 && mread_os_ts(r, jstr(j, ts, "class"), jstr(j, ts, "values")) < 0) return -1;
+  const char *v = jstr(j, o, "verdict");
+  int verdict = -1;
+  for (int i = 0; v && i < 4; i++)
+    if (strcmp(v, verdicts[i]) == 0) verdict = i;
+  if (verdict < 0) return mread_fail(r, "a bad OS verdict");
+  mread_os_finish(r, verdict);
+  res->tries = (int)jint(j, o, "tries", 1000, 0);
+  int un = jget(j, o, "unreliable");
+  res->unreliable = un >= 0 && j->n[un].t == J_BOOL && j->n[un].b;
+  return 0;
+}
+
+/* a host's "trace" object (output-json.c, js_trace) */
+static int trace(struct mread *r, struct jparse *j, int o) {
+  if (j->n[o].t != J_OBJ) return mread_fail(r, "a bad \"trace\"");
+  int d = jget(j, o, "direct");
+  bool direct = d >= 0 && j->n[d].t == J_BOOL && j->n[d].b;
+  if (mread_trace_begin(r, jstr(j, o, "proto"), (uint64_t)jint(j, o, "port", 65535, 0), direct) < 0)
+    return -1;
+  struct host_trace *t = r->host.trace;
+  const char *same = jstr(j, o, "same_as");
+  if (same && strlen(same) < sizeof t->same_as) {
+    snprintf(t->same_as, sizeof t->same_as, "%s", same);
+    t->same_upto = (int)jint(j, o, "same_upto", 255, 0);
+  }
+  int hs = jget(j, o, "hops");
+  for (int k = hs >= 0 ? j->n[hs].first : -1; k >= 0; k = j->n[k].next) {
+    int64_t ttl = jint(j, k, "ttl", 255, 0);
+    if (mread_trace_hop(r, (uint64_t)ttl, jstr(j, k, "ipaddr"), jnum(j, k, "rtt", -1), jstr(j, k, "host")) < 0)
+      return -1;
+  }
   return 0;
 }
 
@@ -307,7 +389,7 @@ static int on_host(struct mread *r, struct jparse *j, int o) {
     if (!pt) return mread_fail(r, "out of memory");
     int sv = jget(j, k, "service");
     if (sv >= 0 && service(r, j, sv, pt) < 0) return -1;
-    if (scripts(r, j, jget(j, k, "scripts"), pt) < 0) return -1;
+    if (scripts(r, j, jget(j, k, "scripts"), h, pt) < 0) return -1;
   }
   int ex = jget(j, o, "extraports");
   for (int k = ex >= 0 ? j->n[ex].first : -1; k >= 0; k = j->n[k].next) {
@@ -323,7 +405,10 @@ static int on_host(struct mread *r, struct jparse *j, int o) {
         return mread_fail(r, "out of memory");
     }
   }
-  if (scripts(r, j, jget(j, o, "hostscripts"), NULL) < 0) return -1;
+  if (scripts(r, j, jget(j, o, "hostscripts"), h, NULL) < 0) return -1;
+  int oo = jget(j, o, "os"), tr = jget(j, o, "trace");
+  if (oo >= 0 && os(r, j, oo) < 0) return -1;
+  if (tr >= 0 && trace(r, j, tr) < 0) return -1;
   return mread_host_done(r);
 }
 
@@ -378,7 +463,16 @@ int mread_json_next(struct mread *r) {
       else if (strcmp(type, "scan") == 0) rec = on_scan(r, &j, root);
       else if (strcmp(type, "host") == 0) rec = on_host(r, &j, root);
       else if (strcmp(type, "done") == 0) rec = on_done(r, &j, root);
-      else if (strcmp(type, "prescript") == 0 || strcmp(type, "postscript") == 0) rec = 0;
+      else if (strcmp(type, "prescript") == 0 || strcmp(type, "postscript") == 0) {
+        if (!r->begin.args) {
+          mread_fail(r, "a %s record before the scan's header", type);
+        } else {
+          host_result_free(&r->rule);
+          host_result_init(&r->rule);
+          r->rule_post = type[1] == 'o';
+          rec = scripts(r, &j, jget(&j, root, "scripts"), &r->rule, NULL) < 0 ? -1 : MREAD_RULE;
+        }
+      }
       else mread_fail(r, "an unknown record type '%.30s'", type);
     }
     free(j.n);

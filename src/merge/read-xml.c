@@ -4,13 +4,17 @@
  * machine that knows the elements trawl writes: <nmaprun>, <scaninfo>,
  * <verbose>, <debugging>, <host> and what is in it (<status>, <address>,
  * <hostname>, <extraports>/<extrareasons>, <port>/<state>/<service>/<cpe>,
- * <script> with <elem>/<table>, <hostscript>, <distance>, <times>),
- * <runstats>, and the resume marker comment. What it does not carry over
- * (<os>, <trace>, pre/postrule scripts) is skipped whole; docs/merge.md
- * says so. Not a general XML parser: no internal DTD subset, no CDATA. */
+ * <script> with <elem>/<table>, <hostscript>, <os> with its <uptime>,
+ * <tcpsequence>, <ipidsequence> and <tcptssequence>, <distance>, <trace>,
+ * <times>), <runstats>, and the resume marker comment (the OS result and
+ * trace are built in mread-os.c), <prescript> and <postscript>,
+ * <runstats>, and the resume marker comment. Elements trawl does not
+ * write are skipped whole. Not a general XML parser: no internal DTD
+ * subset, no CDATA. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/os-result.h"
 #include "core/xmltext.h"
 #include "merge/mread.h"
 
@@ -19,7 +23,10 @@
 enum xtok { XT_EOF, XT_START, XT_END, XT_TEXT, XT_COMMENT, XT_OTHER };
 
 struct xml_state {
-  bool begun, in_runstats, in_hostscript, in_port, in_text;
+  bool begun, in_runstats, in_hostscript, in_port, in_text, in_os, in_trace;
+  int in_rule; /* 1 inside <prescript>, 2 inside <postscript> */
+  struct os_match_item *osmatch;  /* <osmatch> being read */
+  struct os_class_result *osclass; /* <osclass> being read */
   int skip; /* depth inside an element not carried over */
   int extra_state; /* <extraports state>, -1: none */
   long port;       /* index of <port>'s result in host->ports, -1: none yet */
@@ -31,7 +38,7 @@ struct xml_state {
   char *elem_key;   /* <elem key> being read */
   char *text;       /* its text so far */
   size_t textlen;
-  int text_kind;    /* 1 <elem>, 2 <cpe> */
+  int text_kind;    /* 1 <elem>, 2 <cpe> of a service, 3 <cpe> of an OS class */
   /* the current token */
   enum xtok kind;
   bool selfclose;
@@ -260,10 +267,86 @@ static int on_host(struct mread *r, struct xml_state *x) {
   if ((s = attr(x, "endtime")) && mread_i64(s, &h->end_time) < 0) return mread_fail(r, "a bad endtime");
   h->timedout = (s = attr(x, "timedout")) && strcmp(s, "true") == 0;
   x->port = -1;
-  x->in_port = x->in_hostscript = false;
+  x->in_port = x->in_hostscript = x->in_os = x->in_trace = false;
+  x->osmatch = NULL;
+  x->osclass = NULL;
   x->extra_state = -1;
   x->script = NULL;
   return 0;
+}
+
+static int text_start(struct mread *r, struct xml_state *x, int kind);
+
+static uint64_t num_or(const struct xml_state *x, const char *name, uint64_t max, uint64_t def) {
+  const char *s = attr(x, name);
+  uint64_t v;
+  return s && mread_u64(s, max, &v) == 0 ? v : def;
+}
+
+/* <os> and what is in it: <portused>, <osmatch>/<osclass>/<cpe>,
+ * <osfingerprint> */
+static int on_os_child(struct mread *r, struct xml_state *x) {
+  const char *n = x->name;
+  uint64_t v, line;
+  if (strcmp(n, "portused") == 0) {
+    if (num_attr(r, x, "portid", 65535, &v) < 0) return -1;
+    return mread_os_portused(r, attr(x, "state"), attr(x, "proto"), v);
+  }
+  if (strcmp(n, "osmatch") == 0) {
+    const char *name;
+    if (need(r, x, "name", &name) < 0 || num_attr(r, x, "accuracy", 100, &v) < 0) return -1;
+    line = num_or(x, "line", UINT32_MAX, 0);
+    if (!(x->osmatch = mread_os_match(r, name, v, line))) return -1;
+    if (x->selfclose) x->osmatch = NULL;
+    return 0;
+  }
+  if (strcmp(n, "osclass") == 0) {
+    if (num_attr(r, x, "accuracy", 100, &v) < 0) return -1;
+    x->osclass = mread_os_class(r, x->osmatch, attr(x, "type"), attr(x, "vendor"),
+                                attr(x, "osfamily"), attr(x, "osgen"), v);
+    if (!x->osclass) return -1;
+    if (x->selfclose) x->osclass = NULL;
+    return 0;
+  }
+  if (strcmp(n, "cpe") == 0) {
+    if (!x->osclass) return mread_fail(r, "<cpe> outside <osclass>");
+    if (x->selfclose) return mread_os_cpe(r, x->osclass, "");
+    return text_start(r, x, 3);
+  }
+  if (strcmp(n, "osfingerprint") == 0) {
+    const char *fp;
+    if (need(r, x, "fingerprint", &fp) < 0) return -1;
+    return mread_os_fingerprint(r, fp);
+  }
+  return mread_fail(r, "<%.40s> inside <os>", n);
+}
+
+/* <uptime>, <tcpsequence>, <ipidsequence>, <tcptssequence>: 1 if n is one */
+static int on_os_seq(struct mread *r, struct xml_state *x, int *rc) {
+  const char *n = x->name;
+  uint64_t v;
+  if (strcmp(n, "uptime") == 0) {
+    *rc = num_attr(r, x, "seconds", INT64_MAX / 2, &v) < 0
+              ? -1 : mread_os_uptime(r, (int64_t)v, attr(x, "lastboot"));
+  } else if (strcmp(n, "tcpsequence") == 0) {
+    *rc = mread_os_seq(r, (int64_t)num_or(x, "index", INT32_MAX, UINT64_MAX),
+                       attr(x, "difficulty"), attr(x, "values"));
+  } else if (strcmp(n, "ipidsequence") == 0) {
+    *rc = mread_os_ipid(r, attr(x, "class"), attr(x, "values"));
+  } else if (strcmp(n, "tcptssequence") == 0) {
+    *rc = mread_os_ts(r, attr(x, "class"), attr(x, "values"));
+  } else {
+    return 0;
+  }
+  return 1;
+}
+
+static int on_trace_child(struct mread *r, struct xml_state *x) {
+  uint64_t ttl;
+  if (strcmp(x->name, "hop") != 0) return mread_fail(r, "<%.40s> inside <trace>", x->name);
+  if (num_attr(r, x, "ttl", 255, &ttl) < 0) return -1;
+  const char *rtt = attr(x, "rtt");
+  return mread_trace_hop(r, ttl, attr(x, "ipaddr"), rtt ? strtod(rtt, NULL) : -1, attr(x, "host"));
 }
 
 static int on_status(struct mread *r, struct xml_state *x) {
@@ -360,11 +443,13 @@ static int add_cpe(struct mread *r, struct xml_state *x) {
 static int on_script(struct mread *r, struct xml_state *x) {
   const char *id, *out = attr(x, "output");
   if (need(r, x, "id", &id) < 0) return -1;
-  struct port_result *p = x->port >= 0 ? &r->host.ports[x->port] : NULL;
-  if (!p && !x->in_hostscript) return mread_fail(r, "<script> outside a port or <hostscript>");
-  if ((p ? p->nscripts : r->host.nhostscripts) >= MREAD_MAX_SCRIPTS)
+  struct host_result *h = x->in_rule ? &r->rule : &r->host;
+  struct port_result *p = !x->in_rule && x->port >= 0 ? &r->host.ports[x->port] : NULL;
+  if (!p && !x->in_hostscript && !x->in_rule)
+    return mread_fail(r, "<script> outside a port, <hostscript>, <prescript> or <postscript>");
+  if ((p ? p->nscripts : h->nhostscripts) >= MREAD_MAX_SCRIPTS)
     return mread_fail(r, "too many scripts");
-  x->script = result_add_script(&r->host, p, id, out ? out : "");
+  x->script = result_add_script(h, p, id, out ? out : "");
   if (!x->script) return mread_fail(r, "out of memory");
   x->depth = 1;
   x->stack[0] = &x->script->tree;
@@ -425,7 +510,22 @@ static int on_start(struct mread *r, struct xml_state *x) {
     }
     return mread_fail(r, "<%.40s> inside <script>", n);
   }
+  if (r->in_host && x->in_os) return on_os_child(r, x);
+  if (r->in_host && x->in_trace) return on_trace_child(r, x);
   if (r->in_host) {
+    int rc;
+    if (on_os_seq(r, x, &rc)) return rc;
+    if (strcmp(n, "os") == 0) {
+      if (!mread_os(r)) return -1;
+      x->in_os = !sc;
+      return 0;
+    }
+    if (strcmp(n, "trace") == 0) {
+      const char *pr = attr(x, "proto");
+      if (mread_trace_begin(r, pr, num_or(x, "port", 65535, 0), pr == NULL) < 0) return -1;
+      x->in_trace = !sc;
+      return 0;
+    }
     if (strcmp(n, "status") == 0) return on_status(r, x);
     if (strcmp(n, "address") == 0) return on_address(r, x);
     if (strcmp(n, "hostnames") == 0 || strcmp(n, "ports") == 0) return 0;
@@ -483,7 +583,22 @@ static int on_start(struct mread *r, struct xml_state *x) {
       r->host.srtt_us = (int64_t)a, r->host.rttvar_us = (int64_t)b, r->host.timeout_us = (int64_t)c;
       return 0;
     }
-    if (!sc) x->skip = 1; /* <os>, <trace>, ...: not carried over */
+    if (!sc) x->skip = 1; /* an element trawl does not write: skipped whole */
+    return 0;
+  }
+  if (x->in_rule) {
+    if (strcmp(n, "script") != 0) return mread_fail(r, "<%.40s> inside <%s>", n, x->in_rule == 1 ? "prescript" : "postscript");
+    if (on_script(r, x) < 0) return -1;
+    if (sc) x->script = NULL;
+    return 0;
+  }
+  if (strcmp(n, "prescript") == 0 || strcmp(n, "postscript") == 0) {
+    if (!x->begun) return mread_fail(r, "<%s> before the scan's header", n);
+    host_result_free(&r->rule);
+    host_result_init(&r->rule);
+    r->rule_post = n[1] == 'o';
+    if (sc) return MREAD_RULE;
+    x->in_rule = r->rule_post ? 2 : 1;
     return 0;
   }
   if (strcmp(n, "nmaprun") == 0) return on_nmaprun(r, x);
@@ -525,7 +640,7 @@ static int on_start(struct mread *r, struct xml_state *x) {
       return -1;
     return 0;
   }
-  if (!sc) x->skip = 1; /* <prescript>, <postscript>, ...: not carried over */
+  if (!sc) x->skip = 1; /* an element trawl does not write: skipped whole */
   return 0;
 }
 
@@ -538,6 +653,9 @@ static int on_end(struct mread *r, struct xml_state *x) {
   if (x->in_text) {
     x->in_text = false;
     if (x->text_kind == 2) return strcmp(n, "cpe") == 0 ? add_cpe(r, x) : mread_fail(r, "</%.40s> in <cpe>", n);
+    if (x->text_kind == 3)
+      return strcmp(n, "cpe") == 0 ? mread_os_cpe(r, x->osclass, x->text ? x->text : "")
+                                   : mread_fail(r, "</%.40s> in <cpe>", n);
     if (strcmp(n, "elem") != 0) return mread_fail(r, "</%.40s> in <elem>", n);
     struct script_node *top = x->stack[x->depth - 1];
     if (top->nchild >= MREAD_MAX_PORTS) return mread_fail(r, "too many script values");
@@ -554,8 +672,23 @@ static int on_end(struct mread *r, struct xml_state *x) {
     }
     return mread_fail(r, "</%.40s> inside <script>", n);
   }
+  if (r->in_host && x->in_os) {
+    if (strcmp(n, "os") == 0) x->in_os = false;
+    else if (strcmp(n, "osmatch") == 0) x->osmatch = NULL, x->osclass = NULL;
+    else if (strcmp(n, "osclass") == 0) x->osclass = NULL;
+    else return mread_fail(r, "</%.40s> inside <os>", n);
+    return 0;
+  }
+  if (r->in_host && x->in_trace) {
+    if (strcmp(n, "trace") != 0) return mread_fail(r, "</%.40s> inside <trace>", n);
+    x->in_trace = false;
+    return 0;
+  }
   if (r->in_host) {
-    if (strcmp(n, "host") == 0) return mread_host_done(r);
+    if (strcmp(n, "host") == 0) {
+      mread_os_finish(r, -1);
+      return mread_host_done(r);
+    }
     if (strcmp(n, "port") == 0) {
       if (!x->in_port || x->port < 0) return mread_fail(r, "a <port> without <state>");
       x->in_port = false;
@@ -566,6 +699,12 @@ static int on_end(struct mread *r, struct xml_state *x) {
       x->in_hostscript = false;
     }
     return 0;
+  }
+  if (x->in_rule) {
+    if (strcmp(n, x->in_rule == 1 ? "prescript" : "postscript") != 0)
+      return mread_fail(r, "</%.40s> inside <%s>", n, x->in_rule == 1 ? "prescript" : "postscript");
+    x->in_rule = 0;
+    return MREAD_RULE;
   }
   if (strcmp(n, "runstats") == 0 && x->in_runstats) {
     x->in_runstats = false;

@@ -249,6 +249,7 @@ void output_os_json(FILE *f, const struct os_result *os, output_os_str_fn str) {
   fputc(']', f);
   if (os->fingerprint) os_json_kv(f, str, "fingerprint", os->fingerprint, true);
   if (os->uptime_s >= 0) fprintf(f, ",\"uptime\":%lld", (long long)os->uptime_s);
+  if (os->uptime_s >= 0 && os->lastboot >= 0) fprintf(f, ",\"lastboot\":%lld", (long long)os->lastboot);
   if (os->seq_difficulty) {
     fprintf(f, ",\"tcpsequence\":{\"index\":%d", os->seq_index);
     os_json_kv(f, str, "difficulty", os->seq_difficulty, true);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ctest-cost: 60
+# ctest-cost: 100
 # test_merge.sh BUILD_DIR: `trawl merge` (issue 15, docs/merge.md).
 # The lab (routed hosts and the LAN) x 1-1000,2323 is scanned with
 # --shards 3 --shard i --seed S for i = 0..2 (-oX -oG -oJ), and once
@@ -13,7 +13,10 @@
 # garbage. Then a shard of a multi-group scan (the big AnyIP host, /20 x
 # 22,80,443) is killed (SIGKILL) after its first group and --resume'd
 # (XML: k1.xml + k1.xml.resumed; grepable and JSON appended): the merge
-# equals the unsharded scan.
+# equals the unsharded scan. -O --traceroute in 2 shards (XML, JSON):
+# every host's merged OS result (<os>, <uptime>, <tcpsequence>, ...) and
+# <trace> are one shard's, whole; the normal output prints them; the
+# shards' pre- and postrule script results appear once each.
 # Own lab (prefix twmerge<pid>-). Last line "N passed, M failed".
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -118,6 +121,62 @@ check "IPv6 shards: exit 0 ($(cat "$TMP/m.err"))" test "$(mrc)" = 0
 check "IPv6 shards: same hosts (order), ports, states as unsharded (python)" \
   cmp_py "$OUT/v6-full.xml" "$OUT/v6-m.xml"
 check "IPv6 shards: ndiff finds no difference" ndiff_same "$OUT/v6-full.xml" "$OUT/v6-m.xml"
+
+# ------------------------------------------------------------------ OS detection and traceroute
+# Each shard of -O --traceroute fingerprints and traces the hosts it found
+# ports on; the merge keeps, per host, one shard's whole OS result (the
+# one with an open and a closed port, then the best match) and a trace.
+# Each shard also runs a prerule and a postrule script: the merge writes
+# each result once, before the first host and after the last.
+mkdir -p "$TMP/sd"
+printf '%s\n' 'description = [[merge test prerule]]' 'categories = {"safe"}' \
+  'prerule = function() return true end' 'action = function() return "pre of the shard" end' >"$TMP/sd/pre-m.lua"
+printf '%s\n' 'description = [[merge test postrule]]' 'categories = {"safe"}' \
+  'postrule = function() return true end' 'action = function() return "post of the shard" end' >"$TMP/sd/post-m.lua"
+OARGS=(-sS -n -O --traceroute --script "$TMP/sd/pre-m.lua,$TMP/sd/post-m.lua" --seed "$SEED"
+  -p 22,80,443,2323,1-30 "$LAB_WEB_IP" "$LAB_WIN_IP" "$LAB_IN1_IP")
+for i in 0 1; do TR 300 "${OARGS[@]}" --shards 2 --shard $i -oX "$OUT/os$i.xml" -oJ "$OUT/os$i.json"; done
+for f in xml json; do
+  M -oX "$OUT/mos-$f.xml" -oN "$OUT/mos-$f.nmap" -oJ "$OUT/mos-$f.json" "$OUT/os0.$f" "$OUT/os1.$f"
+  check "-O --traceroute shards ($f): exit 0 ($(head -1 "$TMP/m.err"))" test "$(mrc)" = 0
+  check "-O --traceroute shards ($f): XML valid under nmap.dtd" valid_xml "$OUT/mos-$f.xml"
+  if "$PY" - "$OUT/mos-$f.xml" "$OUT/os0.xml" "$OUT/os1.xml" >"$TMP/os.txt" 2>&1 <<'EOF2'
+import sys, xml.etree.ElementTree as ET
+OS = ("os", "uptime", "tcpsequence", "ipidsequence", "tcptssequence")
+def hosts(p):
+    out = {}
+    for h in ET.parse(p).getroot().iter("host"):
+        a = [x.get("addr") for x in h.findall("address") if x.get("addrtype") == "ipv4"][0]
+        os = tuple(ET.tostring(h.find(k)) if h.find(k) is not None else None for k in OS)
+        tr = h.find("trace")
+        out[a] = (os if os[0] is not None else None, ET.tostring(tr) if tr is not None else None)
+    return out
+m, shards = hosts(sys.argv[1]), [hosts(p) for p in sys.argv[2:]]
+bad = 0
+for a in sorted(set().union(*shards)):
+    have_os = [s[a][0] for s in shards if a in s and s[a][0]]
+    have_tr = [s[a][1] for s in shards if a in s and s[a][1]]
+    got = m.get(a, (None, None))
+    ok_os = (got[0] in have_os) if have_os else got[0] is None
+    ok_tr = (got[1] in have_tr) if have_tr else got[1] is None
+    print(a, "os:", "one shard's" if got[0] else "none", "of", len(have_os),
+          "| trace:", "one shard's" if got[1] else "none", "of", len(have_tr), "" if ok_os and ok_tr else "<- WRONG")
+    bad += not (ok_os and ok_tr)
+n_os = sum(1 for v in m.values() if v[0])
+print("RESULT hosts=%d with_os=%d bad=%d" % (len(m), n_os, bad))
+sys.exit(1 if bad or n_os < 2 else 0)
+EOF2
+  then ok "-O --traceroute shards ($f): every host's OS result and trace are one shard's, whole ($(tail -1 "$TMP/os.txt"))"
+  else sed 's/^/       /' "$TMP/os.txt"; nok "-O --traceroute shards ($f): OS results or traces lost or mixed"; fi
+  check "-O --traceroute shards ($f): normal output has the OS lines and TRACEROUTE" \
+    bash -c "grep -q -e '^OS details' -e '^Aggressive OS guesses' -e '^No exact OS matches' '$OUT/mos-$f.nmap' && grep -q '^TRACEROUTE' '$OUT/mos-$f.nmap'"
+  check "-O shards ($f): one <prescript> with pre-m, one <postscript> with post-m, around the hosts" \
+    bash -c "[ \$(grep -c '<script id=\"pre-m\"' '$OUT/mos-$f.xml') = 1 ] && [ \$(grep -c '<script id=\"post-m\"' '$OUT/mos-$f.xml') = 1 ] &&
+      [ \$(grep -c '^Pre-scan script results:' '$OUT/mos-$f.nmap') = 1 ] &&
+      grep -o -e '<prescript>' -e '<host ' -e '<postscript>' '$OUT/mos-$f.xml' | uniq | tr '\n' ' ' | tr -s ' ' | grep -qx '<prescript> <host <postscript> '"
+done
+check "-O shards: JSON Lines merge carries \"os\" and \"trace\"" \
+  bash -c "grep -q '\"os\":{\"verdict\"' '$OUT/mos-json.json' && grep -q '\"trace\":{' '$OUT/mos-json.json'"
 
 # ------------------------------------------------------------------ refusals
 TR 120 "${ARGS[@]/$SEED/$((SEED + 1))}" --shards 3 --shard 1 -oX "$OUT/o1.xml"

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "output_fixture.h"
+#include "core/os-result.h"
 #include "merge/merge.h"
 #include "merge/mread.h"
 
@@ -35,6 +36,10 @@ static char *rewrite(const char *text, const struct output_ops *ops, const struc
       info.ntypes = r.begin.ntypes;
       info.version_scan = r.version_scan;
       assert_int_equal(output_begin(&op, &info), 0);
+    } else if (k == MREAD_RULE) {
+      const struct script_result *sr = r.rule.hostscripts;
+      size_t ns = r.rule.nhostscripts;
+      assert_int_equal(r.rule_post ? output_postscript(&op, sr, ns) : output_prescript(&op, sr, ns), 0);
     } else if (k == MREAD_HOST) {
       nhosts++;
       assert_int_equal(output_host(&op, &r.host), 0);
@@ -65,6 +70,152 @@ static void roundtrip(const struct output_ops *ops) {
   free(b);
   fx_free(&fx);
 }
+/* OS detection and traceroute on hosts 0 and 1 (unreliable guess with a
+ * fingerprint unfit for submission; exact match with two classes). */
+static void fx_os_trace(struct fixture *fx, bool same_as) {
+  struct os_result *os = fx->hosts[0].os = os_result_new();
+  assert_non_null(os);
+  os->open_tcp = (struct os_portused){true, 22};
+  os->verdict = OS_RES_GUESS;
+  os->unreliable = true;
+  os->fp_unfit = true;
+  struct os_match_item *m = os_result_add_match(os, "Linux 5.0 - 5.14 <&\"'>", 93, 61357);
+  struct os_class_result *c = os_result_add_class(m, "general purpose", "Linux", "Linux", "5.X", 93);
+  assert_int_equal(os_result_add_cpe(c, "cpe:/o:linux:linux_kernel:5"), 0);
+  os_result_add_match(os, "MikroTik RouterOS 7.2 - 7.5", 91, 80000);
+  os->fingerprint = strdup("OS:SCAN(V=7.93%E=4%D=12/5%OT=22%CT=%CU=%PV=Y%DS=1%DC=D%G\nOS:=N%TM=1%P=x86_64-pc-linux-gnu)SEQ(SP=105%GCD=1)");
+  os->uptime_s = 86400 * 3 + 17;
+  os->lastboot = 1700000000;
+  os->seq_index = 261;
+  os->seq_difficulty = strdup("Good luck!");
+  os->seq_values = strdup("1A2B,3C4D");
+  os->ipid_class = strdup("All zeros");
+  os->ipid_values = strdup("0,0,0");
+  os->ts_class = strdup("1000HZ");
+  os->ts_values = strdup("5F,61");
+  fx->hosts[0].distance = 1;
+  os = fx->hosts[1].os = os_result_new();
+  assert_non_null(os);
+  os->open_tcp = (struct os_portused){true, 80};
+  os->closed_tcp = (struct os_portused){true, 1};
+  os->closed_udp = (struct os_portused){true, 33000};
+  os->verdict = OS_RES_EXACT;
+  m = os_result_add_match(os, "OpenBSD 7.1", 100, 9);
+  os_result_add_class(m, "general purpose", "OpenBSD", "OpenBSD", NULL, 100);
+  c = os_result_add_class(m, "firewall", "OpenBSD", "OpenBSD", "7.X", 100);
+  os_result_add_cpe(c, "cpe:/o:openbsd:openbsd:7");
+  os_result_add_cpe(c, "cpe:/o:openbsd:openbsd:7.1");
+  struct host_trace *t = fx->hosts[1].trace = calloc(1, sizeof *t);
+  t->proto = PROTO_TCP;
+  t->port = 80;
+  t->nhops = 3;
+  t->hops = calloc(3, sizeof *t->hops);
+  t->hops[0] = (struct trace_hop){1, "198.18.1.1", strdup("r1.lab.test"), 0.41};
+  t->hops[1] = (struct trace_hop){2, "", NULL, -1}; /* silent */
+  t->hops[2] = (struct trace_hop){3, "198.18.2.9", NULL, 1.25};
+  if (same_as) {
+    snprintf(t->same_as, sizeof t->same_as, "198.18.0.5");
+    t->same_upto = 1;
+  }
+  t = fx->hosts[0].trace = calloc(1, sizeof *t);
+  t->direct = true;
+  t->nhops = 1;
+  t->hops = calloc(1, sizeof *t->hops);
+  t->hops[0] = (struct trace_hop){1, "198.18.0.2", NULL, 0.1};
+}
+
+/* What -O and --traceroute wrote comes back: the same XML and JSON, and
+ * the normal output of the host read back is the original's (verdict,
+ * unfit fingerprint, lastboot and reliability inferred where XML has no
+ * field for them). */
+static void roundtrip_os(const struct output_ops *ops, bool same_as) {
+  struct fixture fx;
+  fx_build(&fx, 0);
+  fx_os_trace(&fx, same_as);
+  struct output_opts o = {.verbose = 1, .reason = true};
+  char *a = fx_render(&fx, ops, &o, 0, 2);
+  assert_non_null(strstr(a, ops == &output_xml_ops ? "<osmatch" : "\"matches\""));
+  char *b = rewrite(a, ops, &o);
+  assert_string_equal(a, b);
+  char *na = fx_render(&fx, &output_normal_ops, &o, 0, 2);
+  char *nb = rewrite(a, &output_normal_ops, &o);
+  assert_non_null(strstr(na, "Aggressive OS guesses: Linux 5.0"));
+  assert_non_null(strstr(na, "test conditions non-ideal"));
+  assert_string_equal(na, nb);
+  free(a);
+  free(b);
+  free(na);
+  free(nb);
+  fx_free(&fx);
+}
+static void test_roundtrip_os_xml(void **state) { roundtrip_os(&output_xml_ops, false); }
+
+/* Pre- and postrule script results (with structured data) come back as
+ * MREAD_RULE records, written again in the same places. */
+static void roundtrip_rules(const struct output_ops *ops) {
+  struct fixture fx;
+  fx_build(&fx, 0);
+  struct host_result pre, post;
+  host_result_init(&pre);
+  host_result_init(&post);
+  result_add_script(&pre, NULL, "pre-one", "pre <one> & \"two\"");
+  struct script_result *s = result_add_script(&post, NULL, "post-one", "\n  phase: post");
+  snode_add_elem(&s->tree, "phase", "post");
+  struct script_node *t = snode_add_table(&s->tree, "items");
+  snode_add_elem(t, NULL, "a");
+  result_add_script(&post, NULL, "post-two", "");
+  struct output_opts o = {.verbose = 1, .reason = true};
+  char *a = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&a, &len);
+  struct output op;
+  output_init(&op, ops, f, &o);
+  assert_int_equal(output_begin(&op, &fx.info), 0);
+  assert_int_equal(output_prescript(&op, pre.hostscripts, pre.nhostscripts), 0);
+  for (size_t i = 0; i < 2; i++) assert_int_equal(output_host(&op, &fx.hosts[i]), 0);
+  assert_int_equal(output_postscript(&op, post.hostscripts, post.nhostscripts), 0);
+  assert_int_equal(output_end(&op, &fx.end), 0);
+  fclose(f);
+  assert_non_null(strstr(a, "pre-one"));
+  char *b = rewrite(a, ops, &o);
+  assert_string_equal(a, b);
+  free(a);
+  free(b);
+  host_result_free(&pre);
+  host_result_free(&post);
+  fx_free(&fx);
+}
+static void test_roundtrip_rules_xml(void **state) { roundtrip_rules(&output_xml_ops); }
+static void test_roundtrip_rules_json(void **state) { roundtrip_rules(&output_json_ops); }
+static void test_roundtrip_os_json(void **state) { roundtrip_os(&output_json_ops, true); }
+
+/* Folding: the better OS result of two shards and the longer trace win,
+ * whichever shard comes first. */
+static void test_fold_os(void **state) {
+  for (int order = 0; order < 2; order++) {
+    struct host_result a, b;
+    host_result_init(&a);
+    host_result_init(&b);
+    struct host_result *weak = order ? &b : &a, *strong = order ? &a : &b;
+    weak->os = os_result_new();
+    weak->os->unreliable = true;
+    weak->os->verdict = OS_RES_EXACT;
+    os_result_add_match(weak->os, "weak", 100, 1);
+    strong->os = os_result_new();
+    strong->os->verdict = OS_RES_GUESS;
+    os_result_add_match(strong->os, "strong", 90, 2);
+    strong->trace = calloc(1, sizeof *strong->trace);
+    strong->trace->nhops = 2;
+    strong->trace->hops = calloc(2, sizeof *strong->trace->hops);
+    weak->trace = calloc(1, sizeof *weak->trace);
+    assert_int_equal(merge_host_fold(&a, &b), 0);
+    assert_string_equal(a.os->matches[0].name, "strong");
+    assert_int_equal(a.trace->nhops, 2);
+    host_result_free(&a);
+    host_result_free(&b);
+  }
+}
+
 static void test_roundtrip_xml(void **state) { roundtrip(&output_xml_ops); }
 static void test_roundtrip_json(void **state) { roundtrip(&output_json_ops); }
 static void test_roundtrip_grep(void **state) { roundtrip(&output_grep_ops); }
@@ -331,7 +482,9 @@ int main(void) {
       cmocka_unit_test(test_split_fold_xml), cmocka_unit_test(test_split_fold_json),
       cmocka_unit_test(test_fold_dedup),     cmocka_unit_test(test_args),
       cmocka_unit_test(test_order),          cmocka_unit_test(test_bounds),
-      cmocka_unit_test(test_truncated),
+      cmocka_unit_test(test_truncated),      cmocka_unit_test(test_roundtrip_os_xml),
+      cmocka_unit_test(test_roundtrip_os_json), cmocka_unit_test(test_fold_os),
+      cmocka_unit_test(test_roundtrip_rules_xml), cmocka_unit_test(test_roundtrip_rules_json),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
