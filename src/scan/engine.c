@@ -1,7 +1,21 @@
 /* engine.c: the stateless transmit engine (see engine.h): a 1 ms pacing
  * tick that first re-sends overdue probes, then takes new ones from the
  * permutation, as far as the rate controller's budget and the outstanding
- * window allow. */
+ * window allow.
+ *
+ * Tries, as Nmap counts them. A probe is not sent max_retries + 1 times
+ * by default: each host may have as many re-sends as its highest answered
+ * try + 1 (at least one, at most --max-retries). A host that answered
+ * everything at the first try gets one re-send per silent port (two
+ * probes, as Nmap sends to a filtered port); once it answers a re-send,
+ * its limit grows, since its path loses packets. A probe at its host's
+ * limit is not given up while the limit may still grow (the host has
+ * pairs not yet sent, or probes not at the limit): it waits, timeout
+ * after timeout, without a transmission ("held"), and is sent again if
+ * the limit grows. It is given up when the limit can no longer grow, or
+ * after as many timeouts as max_retries + 1 tries would take, so no port
+ * waits longer than before. Per host: struct engine_host, 16 bytes, for
+ * the pass's hosts only. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,6 +75,27 @@ static void update_rto(struct engine *e, uint64_t rtt) {
   e->rto_ns = rto;
 }
 
+/* The transmissions a probe to host h may have (Tries, above). */
+static unsigned tries_allowed(const struct engine *e, uint32_t h) {
+  unsigned retx = (unsigned)e->hs[h].succ + 1, max = (unsigned)e->cfg.max_retries;
+  return 1 + (retx < max ? retx : max);
+}
+
+/* May host h's limit still grow? Its pairs not yet sent, or a probe of
+ * it other than `self` (the one being decided) not yet at the limit. */
+static bool tries_may_grow(const struct engine *e, uint32_t h, const struct ost_entry *self) {
+  const struct engine_host *x = &e->hs[h];
+  if (!e->perm_done && x->unsent > 0) return true;
+  int64_t active = (int64_t)x->inost - x->held - (self->held ? 0 : 1);
+  return active > 0;
+}
+
+/* Host bookkeeping when a probe leaves the table (answered, given up). */
+static void host_forget(struct engine *e, uint32_t h, const struct ost_entry *ent) {
+  e->hs[h].inost--;
+  if (ent->held) e->hs[h].held--;
+}
+
 int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
   uint64_t key = ost_key(h, (uint16_t)p);
   struct ost_entry *ent = ost_find(&e->ost, key);
@@ -70,6 +105,10 @@ int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
   }
   uint64_t now = tw_hrtime();
   int resent = ent->tries > 1;
+  /* the try that was answered: the last one sent, as far as we can tell
+   * (an answer to an earlier try that came late counts the same) */
+  if (ent->tries - 1 > e->hs[h].succ) e->hs[h].succ = (uint8_t)(ent->tries - 1);
+  host_forget(e, h, ent);
   /* Karn: only an answer to a probe sent once says how long answers take. */
   if (!resent) update_rto(e, now - ent->sent_ns);
   ratectl_answer(&e->rc, now - ent->sent_ns, resent, ent->gen);
@@ -127,17 +166,30 @@ static void tick_cb(tw_timer *t, int status) {
     if (now - e->last_send_ns < e->cfg.scan_delay_ns) budget = 0;
     else if (budget > 1) budget = 1;
   }
-  /* 1. Overdue probes: re-send, or give up after the last try. Expiry is
-   * checked even without budget so that give-ups are never delayed. */
+  /* 1. Overdue probes: re-send, hold at the host's try limit, or give
+   * up (Tries, above). Expiry is checked even without budget so that
+   * give-ups are never delayed. */
   uint64_t deadline = now > e->rto_ns ? now - e->rto_ns : 0;
   struct ost_entry ent;
   while (ost_expired(&e->ost, deadline, &ent)) {
     uint32_t h = ost_host(ent.key), p = ost_port(ent.key);
     int wanted = !e->ops->wanted || e->ops->wanted(e, h, p);
     uint64_t wait = e->rto_ns;
-    if (wanted && ent.tries > e->cfg.max_retries)
+    bool hold = false;
+    if (wanted && ent.tries >= tries_allowed(e, h)) {
       wait = e->ops->extend ? e->ops->extend(e, h, p) : 0;
+      hold = wait == 0 && ent.tries + ent.held <= e->cfg.max_retries && tries_may_grow(e, h, &ent);
+    }
+    if (hold) { /* one more timeout without a transmission */
+      ost_sent(&e->ost, ent.key, now, ent.tries);
+      struct ost_entry *live = ost_find(&e->ost, ent.key);
+      if (live && live->held == 0) e->hs[h].held++;
+      if (live && live->held < 255) live->held++;
+      e->st.held++;
+      continue;
+    }
     if (!wanted || wait == 0) {
+      host_forget(e, h, &ent);
       ost_remove(&e->ost, ent.key);
       if (wanted) {
         e->st.timeouts++;
@@ -154,6 +206,11 @@ static void tick_cb(tw_timer *t, int status) {
     /* An extended wait is recorded as a later send time. */
     uint64_t stamp = wait > e->rto_ns ? now + (wait - e->rto_ns) : now;
     ost_sent(&e->ost, ent.key, stamp, (uint8_t)(ent.tries < 255 ? ent.tries + 1 : 255));
+    if (ent.held) { /* the host's limit grew: sent again, no longer held */
+      struct ost_entry *live = ost_find(&e->ost, ent.key);
+      if (live) live->held = 0;
+      e->hs[h].held--;
+    }
     e->st.resent++;
     e->st.sent++;
     used++;
@@ -168,6 +225,7 @@ static void tick_cb(tw_timer *t, int status) {
         e->perm_done = 1;
         break;
       }
+      e->hs[idx / e->nports].unsent--;
     }
     e->stash = NO_STASH;
     uint32_t h = (uint32_t)(idx / e->nports), p = (uint32_t)(idx % e->nports);
@@ -178,7 +236,7 @@ static void tick_cb(tw_timer *t, int status) {
       break;
     }
     if (r == 0) {
-      ost_sent(&e->ost, ost_key(h, (uint16_t)p), now, 1);
+      if (ost_sent(&e->ost, ost_key(h, (uint16_t)p), now, 1) == 0) e->hs[h].inost++;
       e->st.sent++;
       used++;
     }
@@ -221,6 +279,8 @@ int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cf
     return err;
   }
   if ((err = build_host_index(e)) < 0) return err;
+  if (!(e->hs = calloc(nhosts ? nhosts : 1, sizeof *e->hs))) return -ENOMEM;
+  for (uint32_t i = 0; i < nhosts; i++) e->hs[i].unsent = nports;
   if ((err = ost_init(&e->ost, e->cfg.window)) < 0) return err;
   ratectl_init(&e->rc, cfg->start_rate, cfg->min_rate, cfg->max_rate, tw_hrtime());
   if ((err = tw_timer_new(loop, &e->tick, e)) < 0) return err;
@@ -239,6 +299,8 @@ void engine_free(struct engine *e) {
   ost_free(&e->ost);
   free(e->hidx);
   e->hidx = NULL;
+  free(e->hs);
+  e->hs = NULL;
 }
 
 double engine_progress(const struct engine *e) {

@@ -70,6 +70,16 @@ struct engine_config {
 
 struct engine_stats {
   uint64_t sent, resent, answered, late, unsolicited, timeouts, send_errors;
+  uint64_t held; /* timeouts waited at a host's try limit (engine.c) */
+};
+
+/* What the engine knows of one host of the pass, for the number of tries
+ * (engine.c, "Tries"). */
+struct engine_host {
+  uint32_t unsent;   /* pairs the permutation has not yet given */
+  uint32_t inost;    /* its probes outstanding */
+  uint32_t held;     /* of those, waiting at the try limit */
+  uint8_t succ;      /* highest try (0-based) that got an answer */
 };
 
 struct engine {
@@ -92,6 +102,7 @@ struct engine {
   uint64_t stash; /* a permutation index the kernel could not take yet */
   void (*done)(struct engine *e);
   struct engine_stats st;
+  struct engine_host *hs; /* [nhosts] */
   /* address -> host index */
   uint32_t *hidx;
   size_t hmask;

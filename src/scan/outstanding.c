@@ -67,6 +67,7 @@ int ost_sent(struct outstanding *o, uint64_t key, uint64_t now_ns, uint8_t tries
     e = &o->slots[i];
     e->key = key;
     e->gen = o->gen;
+    e->held = 0;
     o->count++;
   }
   e->sent_ns = now_ns;

@@ -17,6 +17,8 @@ struct ost_entry {
   uint64_t key;     /* OST_EMPTY: free slot */
   uint64_t sent_ns; /* monotonic time of the last transmission */
   uint8_t tries;    /* transmissions so far */
+  uint8_t held;     /* timeouts waited at the host's try limit without a
+                       transmission (engine.c); 0 for a new entry */
   uint32_t gen;     /* o->gen when first sent (the rate's generation) */
 };
 #define OST_EMPTY UINT64_MAX

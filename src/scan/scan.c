@@ -254,11 +254,12 @@ void scan_end_pass(struct scan *s, const char *name) {
   s->probes_sent += e->st.sent;
   if (s->o->debug) {
     fprintf(stderr,
-            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, timed out %llu, "
-            "send errors %llu, unsolicited %llu, ended %.3fs after scan start\n",
+            "trawl: %s pass: sent %llu (re-sent %llu), answered %llu, late %llu, timed out %llu "
+            "(held %llu), send errors %llu, unsolicited %llu, ended %.3fs after scan start\n",
             name, (unsigned long long)e->st.sent, (unsigned long long)e->st.resent,
             (unsigned long long)e->st.answered, (unsigned long long)e->st.late,
-            (unsigned long long)e->st.timeouts, (unsigned long long)e->st.send_errors,
+            (unsigned long long)e->st.timeouts, (unsigned long long)e->st.held,
+            (unsigned long long)e->st.send_errors,
             (unsigned long long)e->st.unsolicited, (double)(tw_hrtime() - s->start_ns) / 1e9);
     fprintf(stderr, "trawl: %s pass: rate %.0f pkt/s at the end (%u increases, %u decreases)\n",
             name, e->rc.rate, e->rc.increases, e->rc.decreases);

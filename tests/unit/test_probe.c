@@ -10,7 +10,7 @@
  *   TCP SYN: SYN+ACK -> open, RST -> closed, a wrong ack -> a bad cookie
  *   (counted, dropped), a cut TCP header -> malformed at the dispatcher,
  *   an ICMP error whose quote stops before the ports -> malformed in the
- *   prologue; unanswered ports are re-sent max_retries times, then
+ *   prologue; unanswered ports are re-sent as Nmap counts tries, then
  *   reported filtered (no-response).
  *   UDP: a UDP answer -> open, ICMP port unreachable quoting our probe ->
  *   closed.
@@ -314,10 +314,10 @@ static void tcp_check(struct fx *f) {
   assert_non_null(v);
   assert_int_equal(v->state, PORT_CLOSED);
   assert_string_equal(v->reason, "reset");
-  /* 443 (bad cookie only) and 8080 (silent): sent 1 + max_retries times,
-   * then filtered */
+  /* 443 (bad cookie only) and 8080 (silent): the host answered at the
+   * first try only, so one re-send each (Nmap's count), then filtered */
   for (int i = 2; i < 4; i++) {
-    assert_int_equal(sent_to(f, ports[i]), 3);
+    assert_int_equal(sent_to(f, ports[i]), 2);
     v = verdict(f, PROBE_PORT_TIMEOUT, ports[i]);
     assert_non_null(v);
     assert_int_equal(v->state, PORT_FILTERED);
@@ -326,7 +326,7 @@ static void tcp_check(struct fx *f) {
   assert_int_equal(sent_to(f, 80), 1);
   assert_int_equal(f->nv, 4);
   assert_int_equal(f->eng.st.answered, 2);
-  assert_int_equal(f->eng.st.resent, 4);
+  assert_int_equal(f->eng.st.resent, 2);
   assert_int_equal(f->eng.st.timeouts, 2);
   assert_int_equal(f->bad_cookies, 1);
   assert_int_equal(f->malformed, 1);
@@ -484,8 +484,9 @@ static void test_engine_karn(void **state) {
   fx_free(&f, probe_tcp_close);
 }
 
-/* The timeout path alone: nothing answers; every probe is sent
- * 1 + max_retries times, then timeout() reports it. */
+/* The timeout path alone: nothing answers; as in Nmap, a host that never
+ * answered a re-send gets one re-send per probe (two probes per silent
+ * port, not 1 + max_retries), then timeout() reports it. */
 static void test_engine_timeout(void **state) {
   struct fx f;
   fx_init(&f, 4);
@@ -493,16 +494,50 @@ static void test_engine_timeout(void **state) {
   assert_int_equal(probe_tcp_open(&f.env, SCAN_SYN, -1, ports, 3), 0);
   fx_start(&f, &probe_tcp_ops, 3);
   fx_run_until_done(&f);
-  assert_int_equal(f.nsent, 15);
+  assert_int_equal(f.nsent, 6);
   for (int i = 0; i < 3; i++) {
-    assert_int_equal(sent_to(&f, ports[i]), 5);
+    assert_int_equal(sent_to(&f, ports[i]), 2);
     const struct probe_verdict *v = verdict(&f, PROBE_PORT_TIMEOUT, ports[i]);
     assert_non_null(v);
     assert_int_equal(v->host, 0);
   }
   assert_int_equal(f.nv, 3);
   assert_int_equal(f.eng.st.timeouts, 3);
-  assert_int_equal(f.eng.st.resent, 12);
+  assert_int_equal(f.eng.st.resent, 3);
+  fx_free(&f, probe_tcp_close);
+  /* --max-retries 0: one probe each */
+  fx_init(&f, 0);
+  assert_int_equal(probe_tcp_open(&f.env, SCAN_SYN, -1, ports, 3), 0);
+  fx_start(&f, &probe_tcp_ops, 3);
+  fx_run_until_done(&f);
+  assert_int_equal(f.nsent, 3);
+  assert_int_equal(f.eng.st.timeouts, 3);
+  fx_free(&f, probe_tcp_close);
+}
+
+/* A host that answers a re-send shows a lossy path: its limit grows to
+ * the answered try + 1 re-sends, for its other probes too, also those
+ * already waiting at the old limit (held, then sent again). */
+static void test_engine_tries_grow(void **state) {
+  struct fx f;
+  fx_init(&f, 4);
+  static const uint16_t ports[3] = {1, 2, 3};
+  assert_int_equal(probe_tcp_open(&f.env, SCAN_SYN, -1, ports, 3), 0);
+  fx_start(&f, &probe_tcp_ops, 3);
+  fx_run_until_sent(&f, 6); /* every port twice: the limit of a host that never answered a re-send */
+  tw_pkt p;
+  probe_for(&f, 1, &p);
+  uint8_t b[128];
+  size_t n = tcp_answer(&p, TW_TCP_RST | TW_TCP_ACK, 1, b, sizeof b);
+  assert_int_equal(feed(&f, b, n), 1); /* port 1 answers its second probe */
+  assert_int_equal(f.eng.hs[0].succ, 1);
+  fx_run_until_done(&f);
+  assert_int_equal(sent_to(&f, 1), 2);
+  assert_int_equal(sent_to(&f, 2), 3); /* 1 + (answered try 1) + 1 */
+  assert_int_equal(sent_to(&f, 3), 3);
+  assert_int_equal(f.eng.st.timeouts, 2);
+  assert_int_equal(f.eng.hs[0].inost, 0);
+  assert_int_equal(f.eng.hs[0].held, 0);
   fx_free(&f, probe_tcp_close);
 }
 
@@ -569,6 +604,7 @@ int main(void) {
       cmocka_unit_test(test_disc_echo),
       cmocka_unit_test(test_engine_karn),
       cmocka_unit_test(test_engine_timeout),
+      cmocka_unit_test(test_engine_tries_grow),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
