@@ -2,18 +2,26 @@
  *
  * What it measures: how long the link and the target's kernel need to take
  * a SYN scan's probes and answer them, with no scanner in the way. It sends
- * one SYN to every TARGET x PORT at full speed (sendmmsg(2) of prebuilt
- * Ethernet frames on an AF_PACKET socket, qdisc bypassed, no rate control,
- * no retries) and counts the answers on a TPACKET_V3 receive ring (a
- * classic BPF filter keeps TCP segments to its source port; the loop checks
- * the acknowledgement number and drops duplicates). It stops when every
- * probe has been answered (SYN+ACK or RST) or when no new answer came for
- * IDLE_MS after the last probe left.
+ * one SYN to every TARGET x PORT at full speed (sendmmsg(2) of Ethernet
+ * frames on AF_PACKET sockets, qdisc bypassed, no rate control, no
+ * retries) and counts the answers on TPACKET_V3 receive rings (a classic
+ * BPF filter keeps TCP segments to the sender's source port; the loop
+ * checks the acknowledgement number and drops duplicates). It stops when
+ * every probe has been answered (SYN+ACK or RST) or when no new answer
+ * came for IDLE_MS after the last probe left.
  *
  * Why: a scanner's time alone says little, and its ratio to nmap depends
  * on the topology (issue 16). This program does only what any SYN scanner
  * must do, so trawl's time over this one (vs_floor) says how much of the
  * scan is trawl's own work: engine, rate control, waiting, re-sending.
+ *
+ * Senders: on a veth the target's kernel does its work (route lookup, SYN
+ * handling, the SYN+ACK, and the scanner kernel's RST back) in softirq on
+ * the CPU that sent the frame, inside sendmmsg(2); a profile shows nothing
+ * else. So one sender is bound by one core, and the floor of the machine
+ * takes one sender per core (-j, default: the online CPUs), each with a
+ * slice of the probes, its own sockets, ring and source port. Sockets and
+ * rings are set up before the clock starts.
  *
  * elapsed is from the first probe to the last new answer (or to the last
  * probe sent, if that is later); the idle wait at the end is not in it but
@@ -22,13 +30,13 @@
  * 5 % random loss) and its time is that of one pass, a lower bound for a
  * scanner that must also recover the lost probes.
  *
- *   scan-floor IFNAME SRC_IP DST_MAC NET/LEN PORTS [IDLE_MS]
+ *   scan-floor [-j SENDERS] IFNAME SRC_IP DST_MAC NET/LEN PORTS [IDLE_MS]
  *   PORTS: a list like 22,80,443 or 1-65535; IDLE_MS default 500.
  * Prints one line:
- *   floor elapsed=<s> wall=<s> send=<s> probes=<n> synack=<n> rst=<n>
- *         ring_drops=<n> send_retries=<n>
- * (send: time to hand every probe to the kernel; ring_drops: frames the
- * receive ring had no room for, from PACKET_STATISTICS.) */
+ *   floor elapsed=<s> wall=<s> send=<s> senders=<n> probes=<n> synack=<n>
+ *         rst=<n> ring_drops=<n> send_retries=<n>
+ * (send: time until every probe was handed to the kernel; ring_drops:
+ * frames the receive rings had no room for, from PACKET_STATISTICS.) */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -39,6 +47,7 @@
 #include <netinet/ip.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,6 +62,7 @@
 #define FRAME 54           /* Ethernet 14 + IPv4 20 + TCP 20 */
 #define BLOCK (1u << 20)   /* receive ring: 32 blocks of 1 MiB */
 #define NBLOCKS 32
+#define MAX_SENDERS 64
 
 static void die(const char *what)
 {
@@ -142,19 +152,36 @@ static void build_syn(uint8_t *f, const uint8_t *smac, const uint8_t *dmac,
 	tcp->check = htons(csum_fold(csum_add(s, tcp, 20)));
 }
 
-struct count {
-	uint8_t *seen;       /* one bit per probe: answered already */
-	int32_t port_ix[65536]; /* port -> index in the port list, or -1 */
-	uint32_t base, nhosts;
-	int nports;
-	uint16_t sport;
-	long synack, rst;
+/* What every sender shares. Only seen changes while they run (atomically:
+ * two senders' probes can share a byte). */
+struct scan {
+	uint8_t *seen;          /* one bit per probe: answered already */
+	int32_t port_ix[65536]; /* port -> index in ports[], or -1 */
+	uint16_t ports[65535];
+	uint32_t base, nhosts, src;
+	int nports, ifindex;
+	uint8_t smac[6], dmac[6];
+	double idle, t0;
 };
 
-/* Count one received frame if it answers one of our probes for the first
+/* One sender: a slice of the probes, its own sockets and source port. */
+struct sender {
+	struct scan *s;
+	pthread_t tid;
+	int tx, rx;
+	uint8_t *ring;
+	uint64_t from, to;
+	uint16_t sport;
+	long synack, rst, retries;
+	double last, sent, end;
+	unsigned drops;
+};
+
+/* Count one received frame if it answers one of w's probes for the first
  * time. Returns 1 when it was new. */
-static int count_frame(struct count *c, const uint8_t *f, unsigned len)
+static int count_frame(struct sender *w, const uint8_t *f, unsigned len)
 {
+	const struct scan *c = w->s;
 	if (len < 34 || f[12] != 0x08 || f[13] != 0x00)
 		return 0;
 	const struct iphdr *ip = (const struct iphdr *)(f + 14);
@@ -164,24 +191,22 @@ static int count_frame(struct count *c, const uint8_t *f, unsigned len)
 	const struct tcphdr *tcp = (const struct tcphdr *)(f + 14 + ihl);
 	uint32_t from = ntohl(ip->saddr), host = from - c->base;
 	uint16_t port = ntohs(tcp->source);
-	if (ntohs(tcp->dest) != c->sport || host >= c->nhosts || c->port_ix[port] < 0 ||
-	    !tcp->ack || ntohl(tcp->ack_seq) != seq_of(from, port) + 1)
+	if (ntohs(tcp->dest) != w->sport || host >= c->nhosts || c->port_ix[port] < 0 ||
+	    !tcp->ack || ntohl(tcp->ack_seq) != seq_of(from, port) + 1 || !(tcp->syn || tcp->rst))
 		return 0;
 	uint64_t bit = (uint64_t)host * c->nports + (uint64_t)c->port_ix[port];
-	if (c->seen[bit / 8] & (1u << bit % 8))
+	uint8_t mask = (uint8_t)(1u << bit % 8);
+	if (__atomic_fetch_or(&c->seen[bit / 8], mask, __ATOMIC_RELAXED) & mask)
 		return 0;
 	if (tcp->syn)
-		c->synack++;
-	else if (tcp->rst)
-		c->rst++;
+		w->synack++;
 	else
-		return 0;
-	c->seen[bit / 8] |= (uint8_t)(1u << bit % 8);
+		w->rst++;
 	return 1;
 }
 
 /* Walk every block the kernel has handed over. Returns new answers. */
-static long drain(uint8_t *ring, unsigned *next, struct count *c)
+static long drain(uint8_t *ring, unsigned *next, struct sender *w)
 {
 	long fresh = 0;
 	for (;;) {
@@ -190,7 +215,7 @@ static long drain(uint8_t *ring, unsigned *next, struct count *c)
 			return fresh;
 		struct tpacket3_hdr *h = (void *)((uint8_t *)bd + bd->hdr.bh1.offset_to_first_pkt);
 		for (uint32_t i = 0; i < bd->hdr.bh1.num_pkts; i++) {
-			fresh += count_frame(c, (uint8_t *)h + h->tp_mac, h->tp_snaplen);
+			fresh += count_frame(w, (uint8_t *)h + h->tp_mac, h->tp_snaplen);
 			h = (void *)((uint8_t *)h + h->tp_next_offset);
 		}
 		__atomic_store_n(&bd->hdr.bh1.block_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
@@ -246,28 +271,112 @@ static int parse_mac(const char *s, uint8_t *m)
 		      &m[5]) == 6;
 }
 
+/* A sender's thread: send its slice at full speed, then wait for the
+ * answers (all of them, or until none came for idle seconds). */
+static void *run_sender(void *arg)
+{
+	struct sender *w = arg;
+	const struct scan *c = w->s;
+	int tx = w->tx, rx = w->rx;
+	uint8_t *ring = w->ring;
+	unsigned next = 0;
+	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = c->ifindex, .sll_halen = 6 };
+	memcpy(to.sll_addr, c->dmac, 6);
+
+	uint8_t frames[BATCH][FRAME];
+	struct iovec iov[BATCH];
+	struct mmsghdr msg[BATCH];
+	for (int i = 0; i < BATCH; i++) {
+		iov[i] = (struct iovec){ frames[i], FRAME };
+		msg[i].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof to,
+						  .msg_iov = &iov[i], .msg_iovlen = 1 };
+		msg[i].msg_len = 0;
+	}
+
+	long answers = 0;
+	uint64_t k = w->from;
+	w->last = c->t0;
+	while (k < w->to) {
+		int n = 0;
+		for (; n < BATCH && k + n < w->to; n++) {
+			uint64_t p = k + n;
+			build_syn(frames[n], c->smac, c->dmac, c->src, c->base + (uint32_t)(p / c->nports),
+				  w->sport, c->ports[p % c->nports]);
+		}
+		int done = 0;
+		while (done < n) {
+			int r = sendmmsg(tx, msg + done, (unsigned)(n - done), 0);
+			if (r < 0) {
+				if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
+					die("sendmmsg");
+				w->retries++;
+				usleep(50);
+				continue;
+			}
+			done += r;
+		}
+		k += n;
+		long fresh = drain(ring, &next, w);
+		if (fresh) {
+			answers += fresh;
+			w->last = now();
+		}
+	}
+	w->sent = now();
+	if (w->last < w->sent)
+		w->last = w->sent;
+	while ((uint64_t)answers < w->to - w->from) {
+		double left = w->last + c->idle - now();
+		if (left <= 0)
+			break;
+		struct pollfd pfd = { rx, POLLIN, 0 };
+		poll(&pfd, 1, (int)(left * 1000) + 1);
+		long fresh = drain(ring, &next, w);
+		if (fresh) {
+			answers += fresh;
+			w->last = now();
+		}
+	}
+	w->end = now();
+	struct tpacket_stats_v3 st = { 0 };
+	socklen_t sl = sizeof st;
+	getsockopt(rx, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
+	w->drops = st.tp_drops;
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc < 6) {
-		fprintf(stderr, "usage: scan-floor IFNAME SRC_IP DST_MAC NET/LEN PORTS [IDLE_MS]\n");
-		return 2;
-	}
-	static struct count c;
-	static uint16_t ports[65535];
-	uint8_t smac[6], dmac[6];
+	static struct scan c;
+	static struct sender w[MAX_SENDERS];
 	struct in_addr a;
 	char net[64];
-	int plen = 32;
-	double idle = (argc > 6 ? atoi(argv[6]) : 500) / 1000.0;
+	int plen = 32, nsend = (int)sysconf(_SC_NPROCESSORS_ONLN), opt;
 
-	unsigned ifindex = if_nametoindex(argv[1]);
-	if (!ifindex)
+	while ((opt = getopt(argc, argv, "j:")) != -1) {
+		if (opt != 'j')
+			return 2;
+		nsend = atoi(optarg);
+	}
+	argc -= optind - 1;
+	argv += optind - 1;
+	if (argc < 6) {
+		fprintf(stderr, "usage: scan-floor [-j SENDERS] IFNAME SRC_IP DST_MAC NET/LEN PORTS [IDLE_MS]\n");
+		return 2;
+	}
+	if (nsend < 1)
+		nsend = 1;
+	if (nsend > MAX_SENDERS)
+		nsend = MAX_SENDERS;
+	c.idle = (argc > 6 ? atoi(argv[6]) : 500) / 1000.0;
+	c.ifindex = (int)if_nametoindex(argv[1]);
+	if (!c.ifindex)
 		die(argv[1]);
-	if (!inet_aton(argv[2], &a) || !parse_mac(argv[3], dmac)) {
+	if (!inet_aton(argv[2], &a) || !parse_mac(argv[3], c.dmac)) {
 		fprintf(stderr, "scan-floor: bad source address or MAC\n");
 		return 2;
 	}
-	uint32_t src = ntohl(a.s_addr);
+	c.src = ntohl(a.s_addr);
 	snprintf(net, sizeof net, "%s", argv[4]);
 	char *slash = strchr(net, '/');
 	if (slash) {
@@ -280,92 +389,54 @@ int main(int argc, char **argv)
 	}
 	c.nhosts = 1u << (32 - plen);
 	c.base = ntohl(a.s_addr) & ~(c.nhosts - 1);
-	c.nports = parse_ports(argv[5], ports);
-	c.sport = (uint16_t)(40000 + getpid() % 20000);
+	c.nports = parse_ports(argv[5], c.ports);
 	memset(c.port_ix, 0xff, sizeof c.port_ix);
 	for (int i = 0; i < c.nports; i++)
-		c.port_ix[ports[i]] = i;
+		c.port_ix[c.ports[i]] = i;
 	uint64_t probes = (uint64_t)c.nhosts * c.nports;
 	c.seen = calloc(probes / 8 + 1, 1);
 	if (!c.seen)
 		die("calloc");
-
-	int tx = socket(AF_PACKET, SOCK_RAW, 0), one = 1, sndbuf = 4 << 20;
-	if (tx < 0)
-		die("socket(AF_PACKET) tx");
+	int fd = socket(AF_PACKET, SOCK_RAW, 0);
 	struct ifreq ifr = { 0 };
 	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", argv[1]);
-	if (ioctl(tx, SIOCGIFHWADDR, &ifr) < 0)
+	if (fd < 0 || ioctl(fd, SIOCGIFHWADDR, &ifr) < 0)
 		die("SIOCGIFHWADDR");
-	memcpy(smac, ifr.ifr_hwaddr.sa_data, 6);
-	setsockopt(tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
-	setsockopt(tx, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = (int)ifindex, .sll_halen = 6 };
-	memcpy(to.sll_addr, dmac, 6);
+	memcpy(c.smac, ifr.ifr_hwaddr.sa_data, 6);
+	close(fd);
 
-	uint8_t *ring;
-	unsigned next = 0;
-	int rx = open_rx((int)ifindex, c.sport, &ring);
-
-	static uint8_t frames[BATCH][FRAME];
-	static struct iovec iov[BATCH];
-	static struct mmsghdr msg[BATCH];
-	for (int i = 0; i < BATCH; i++) {
-		iov[i] = (struct iovec){ frames[i], FRAME };
-		msg[i].msg_hdr = (struct msghdr){ .msg_name = &to, .msg_namelen = sizeof to,
-						  .msg_iov = &iov[i], .msg_iovlen = 1 };
+	/* Every sender's sockets are ready before the clock starts. */
+	uint16_t sport = (uint16_t)(40000 + getpid() % 20000);
+	for (int i = 0, one = 1, sndbuf = 4 << 20; i < nsend; i++) {
+		w[i] = (struct sender){ .s = &c, .sport = (uint16_t)(sport + i),
+					.from = probes * (uint64_t)i / (uint64_t)nsend,
+					.to = probes * (uint64_t)(i + 1) / (uint64_t)nsend };
+		w[i].tx = socket(AF_PACKET, SOCK_RAW, 0);
+		if (w[i].tx < 0)
+			die("socket(AF_PACKET) tx");
+		setsockopt(w[i].tx, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one);
+		setsockopt(w[i].tx, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+		w[i].rx = open_rx(c.ifindex, w[i].sport, &w[i].ring);
 	}
-
-	long retries = 0, answers = 0;
-	double t0 = now(), last = t0;
-	uint64_t k = 0;
-	while (k < probes) {
-		int n = 0;
-		for (; n < BATCH && k + n < probes; n++) {
-			uint64_t p = k + n;
-			build_syn(frames[n], smac, dmac, src, c.base + (uint32_t)(p / c.nports), c.sport,
-				  ports[p % c.nports]);
-		}
-		int done = 0;
-		while (done < n) {
-			int r = sendmmsg(tx, msg + done, (unsigned)(n - done), 0);
-			if (r < 0) {
-				if (errno != ENOBUFS && errno != EAGAIN && errno != EINTR)
-					die("sendmmsg");
-				retries++;
-				usleep(50);
-				continue;
-			}
-			done += r;
-		}
-		k += n;
-		long fresh = drain(ring, &next, &c);
-		if (fresh) {
-			answers += fresh;
-			last = now();
-		}
+	c.t0 = now();
+	for (int i = 0; i < nsend; i++)
+		if (pthread_create(&w[i].tid, NULL, run_sender, &w[i]))
+			die("pthread_create");
+	double last = c.t0, sent = c.t0, end = c.t0;
+	long synack = 0, rst = 0, retries = 0;
+	unsigned drops = 0;
+	for (int i = 0; i < nsend; i++) {
+		pthread_join(w[i].tid, NULL);
+		last = w[i].last > last ? w[i].last : last;
+		sent = w[i].sent > sent ? w[i].sent : sent;
+		end = w[i].end > end ? w[i].end : end;
+		synack += w[i].synack;
+		rst += w[i].rst;
+		retries += w[i].retries;
+		drops += w[i].drops;
 	}
-	double sent = now();
-	if (last < sent)
-		last = sent;
-	while ((uint64_t)answers < probes) {
-		double left = last + idle - now();
-		if (left <= 0)
-			break;
-		struct pollfd pfd = { rx, POLLIN, 0 };
-		poll(&pfd, 1, (int)(left * 1000) + 1);
-		long fresh = drain(ring, &next, &c);
-		if (fresh) {
-			answers += fresh;
-			last = now();
-		}
-	}
-	double end = now();
-	struct tpacket_stats_v3 st = { 0 };
-	socklen_t sl = sizeof st;
-	getsockopt(rx, SOL_PACKET, PACKET_STATISTICS, &st, &sl);
-	printf("floor elapsed=%.3f wall=%.3f send=%.3f probes=%llu synack=%ld rst=%ld ring_drops=%u send_retries=%ld\n",
-	       last - t0, end - t0, sent - t0, (unsigned long long)probes, c.synack, c.rst, st.tp_drops,
+	printf("floor elapsed=%.3f wall=%.3f send=%.3f senders=%d probes=%llu synack=%ld rst=%ld ring_drops=%u send_retries=%ld\n",
+	       last - c.t0, end - c.t0, sent - c.t0, nsend, (unsigned long long)probes, synack, rst, drops,
 	       retries);
 	return 0;
 }

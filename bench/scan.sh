@@ -8,7 +8,8 @@
 #
 #   RESULT <scenario> trawl=<s>s/<recall> nmap=<s>s/<recall>
 #          masscan=<s>s/<recall> vs_nmap=<r> vs_masscan=<r> [extra fields]
-#          floor=<s>s vs_floor=<r> [floor_recall=<recall>] topo=<topology>
+#          floor=<s>s vs_floor=<r> [floor_recall=<recall> floor_1core=<s>s]
+#          topo=<topology>
 #
 # recall = open ports found / open ports in the lab's ground truth; the
 # ratios vs_nmap and vs_masscan are peer time / trawl time (how many times
@@ -17,14 +18,17 @@
 #
 # The floor (bench/scan-floor.c, built with the benchmarks): one batched
 # AF_PACKET send of the scenario's SYN probes (same targets x ports) at full
-# speed, no rate control, no retries, and a receive ring counting the
+# speed, no rate control, no retries, and receive rings counting the
 # answers; it runs in the same scanner namespace as trawl, right after
-# trawl. floor=<s> is its time from the first probe to the last answer,
-# floor_recall its SYN+ACKs / open ports. It is the time the link and the
-# target's kernel need for these probes on this machine. On lossy it is
-# that one pass (recall about 0.95 at 5 % loss): the time a scanner would
-# need if it did not have to recover the lost probes. The floor is SYN
-# only: udp and memory print floor=n/a vs_floor=n/a.
+# trawl. floor=<s> is its time from the first probe to the last answer
+# with one sender per core (on a veth the target's kernel works on the
+# sending CPU, so one sender is bound by one core), floor_recall its
+# SYN+ACKs / open ports, floor_1core the same with a single sender (trawl
+# sends from one thread). It is the time the link and the target's kernel
+# need for these probes on this machine. On lossy it is that one pass
+# (recall about 0.95 at 5 % loss): the time a scanner would need if it did
+# not have to recover the lost probes. The floor is SYN only: udp and
+# memory print floor=n/a vs_floor=n/a.
 #
 # Topologies (topo=):
 #   routed  the lab's bench path: scanner --veth-- bgw (a router; the loss
@@ -80,9 +84,9 @@
 #   trawl   trawl -sS -n -Pn -T5 -d -p PORTS TARGETS        (-d: one line of
 #           per-pass statistics on stderr, printed here as "# trawl -d:";
 #           on anyip without -T5)
-#   floor   scan-floor bench0 <bench0 address> <bgw's MAC> TARGETS PORTS
-#           (on anyip: any0, its address, t0's MAC); its line on stderr
-#           as "# floor <scenario>:"
+#   floor   scan-floor [-j 1] bench0 <bench0 address> <bgw's MAC> TARGETS
+#           PORTS (on anyip: any0, its address, t0's MAC); its lines on
+#           stderr as "# floor <scenario>:"
 #   nmap    nmap -sS -n -Pn -T5 --min-rate 100000 -p PORTS TARGETS
 #   masscan masscan TARGETS -p PORTS --rate 1000000 --wait 2 --adapter bench0
 #           --adapter-ip <scanner's bench0 address> --router-mac <bgw's MAC,
@@ -259,20 +263,24 @@ run_zmap() { # SECS OUT PORT TARGET
     -b "$TMP/empty.blacklist" -r 1000000 -c 2 -o "$2" "$4"
 }
 # run_floor NAME TARGETS PORTS OPEN TRAWL_TIME: the floor (scan-floor) in
-# $S, its output on stderr as "# floor NAME:"; prints the RESULT fields
-# "floor=<s>s vs_floor=<trawl/floor> floor_recall=<SYN+ACKs/OPEN>" (n/a
-# when it failed)
+# $S, one sender per core, then one sender alone; their output on stderr as
+# "# floor NAME:"; prints the RESULT fields "floor=<s>s
+# vs_floor=<trawl/floor> floor_recall=<SYN+ACKs/OPEN> floor_1core=<s>s"
+# (n/a for a run that failed)
 run_floor() {
-  local out ft syn
+  local out ft syn f1
   out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" "$IF" "$SRC" "$GWMAC" "$2" "$3" 2>&1 </dev/null)
   echo "$out" | sed "s/^/# floor $1: /" >&2
   ft=$(echo "$out" | sed -n 's/^floor elapsed=\([0-9.]*\) .*/\1/p')
   syn=$(echo "$out" | sed -n 's/^floor .* synack=\([0-9]*\) .*/\1/p')
+  out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" -j 1 "$IF" "$SRC" "$GWMAC" "$2" "$3" 2>&1 </dev/null)
+  echo "$out" | sed "s/^/# floor $1: /" >&2
+  f1=$(echo "$out" | sed -n 's/^floor elapsed=\([0-9.]*\) .*/\1s/p')
   if [ -z "$ft" ] || [ -z "$syn" ]; then
-    echo "floor=n/a vs_floor=n/a floor_recall=n/a"
+    echo "floor=n/a vs_floor=n/a floor_recall=n/a floor_1core=${f1:-n/a}"
     return
   fi
-  echo "floor=${ft}s vs_floor=$(ratio "$5" "$ft") floor_recall=$(awk -v s="$syn" -v o="$4" 'BEGIN { printf "%.4f", s / o }')"
+  echo "floor=${ft}s vs_floor=$(ratio "$5" "$ft") floor_recall=$(awk -v s="$syn" -v o="$4" 'BEGIN { printf "%.4f", s / o }') floor_1core=${f1:-n/a}"
 }
 # field NAME TIME RC RECALL: "name=<t>s/<recall>", with "(timed out)" or
 # "(exit N)" appended when the run did not end well
