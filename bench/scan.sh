@@ -262,25 +262,31 @@ run_zmap() { # SECS OUT PORT TARGET
   timed "$1" "$TMP/zmap.log" ip netns exec "$S" zmap -p "$3" -i "$IF" -S "$SRC" -G "$GWMAC" \
     -b "$TMP/empty.blacklist" -r 1000000 -c 2 -o "$2" "$4"
 }
-# run_floor NAME TARGETS PORTS OPEN TRAWL_TIME: the floor (scan-floor) in
-# $S, one sender per core, then one sender alone; their output on stderr as
-# "# floor NAME:"; prints the RESULT fields "floor=<s>s
+# floor_once NAME TARGETS PORTS [SCAN-FLOOR-OPTIONS...]: one scan-floor run
+# in $S, its output on stderr as "# floor NAME:"; prints "<elapsed>
+# <SYN+ACKs>", nothing if it failed
+floor_once() {
+  local name=$1 targets=$2 ports=$3 out
+  shift 3
+  out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" "$@" "$IF" "$SRC" "$GWMAC" "$targets" "$ports" 2>&1 </dev/null)
+  printf '# floor %s: %s\n' "$name" "${out//$'\n'/$'\n'# floor $name: }" >&2
+  sed -n 's/^floor elapsed=\([0-9.]*\) .* synack=\([0-9]*\) .*/\1 \2/p' <<<"$out"
+}
+# run_floor NAME TARGETS PORTS OPEN TRAWL_TIME: the floor with one sender
+# per core, then with one sender; prints the RESULT fields "floor=<s>s
 # vs_floor=<trawl/floor> floor_recall=<SYN+ACKs/OPEN> floor_1core=<s>s"
 # (n/a for a run that failed)
 run_floor() {
-  local out ft syn f1
-  out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" "$IF" "$SRC" "$GWMAC" "$2" "$3" 2>&1 </dev/null)
-  echo "$out" | sed "s/^/# floor $1: /" >&2
-  ft=$(echo "$out" | sed -n 's/^floor elapsed=\([0-9.]*\) .*/\1/p')
-  syn=$(echo "$out" | sed -n 's/^floor .* synack=\([0-9]*\) .*/\1/p')
-  out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" -j 1 "$IF" "$SRC" "$GWMAC" "$2" "$3" 2>&1 </dev/null)
-  echo "$out" | sed "s/^/# floor $1: /" >&2
-  f1=$(echo "$out" | sed -n 's/^floor elapsed=\([0-9.]*\) .*/\1s/p')
-  if [ -z "$ft" ] || [ -z "$syn" ]; then
-    echo "floor=n/a vs_floor=n/a floor_recall=n/a floor_1core=${f1:-n/a}"
+  local all one f1=n/a
+  all=$(floor_once "$1" "$2" "$3")
+  one=$(floor_once "$1" "$2" "$3" -j 1)
+  [ -n "$one" ] && f1=${one% *}s
+  if [ -z "$all" ]; then
+    echo "floor=n/a vs_floor=n/a floor_recall=n/a floor_1core=$f1"
     return
   fi
-  echo "floor=${ft}s vs_floor=$(ratio "$5" "$ft") floor_recall=$(awk -v s="$syn" -v o="$4" 'BEGIN { printf "%.4f", s / o }') floor_1core=${f1:-n/a}"
+  echo "floor=${all% *}s vs_floor=$(ratio "$5" "${all% *}")" \
+    "floor_recall=$(awk -v s="${all#* }" -v o="$4" 'BEGIN { printf "%.4f", s / o }') floor_1core=$f1"
 }
 # field NAME TIME RC RECALL: "name=<t>s/<recall>", with "(timed out)" or
 # "(exit N)" appended when the run did not end well
