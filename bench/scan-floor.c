@@ -60,7 +60,7 @@
 
 #define BATCH 256          /* frames per sendmmsg(2) */
 #define FRAME 54           /* Ethernet 14 + IPv4 20 + TCP 20 */
-#define BLOCK (1u << 20)   /* receive ring: 32 blocks of 1 MiB */
+#define BLOCK (1u << 20)   /* each sender's receive ring: 32 blocks of 1 MiB */
 #define NBLOCKS 32
 #define MAX_SENDERS 64
 
