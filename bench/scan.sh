@@ -1,14 +1,56 @@
 #!/usr/bin/env bash
-# scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory]: trawl against
-# nmap, masscan and zmap on the same lab targets, one run each, in one lab
-# (tests/lab/lab.sh, prefix twbsc<pid>-, torn down on exit). `make
-# bench-scan` runs every scenario. Per scenario one line:
+# scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory] [wide@anyip]
+# [lossy@anyip]: trawl against nmap, masscan, zmap and the floor (below) on
+# the same lab targets, one run each, in one lab (tests/lab/lab.sh, prefix
+# twbsc<pid>-, torn down on exit) and, for the @anyip scenarios, in a
+# second topology this script builds itself (below). `make bench-scan`
+# runs every scenario. Per scenario one line:
 #
 #   RESULT <scenario> trawl=<s>s/<recall> nmap=<s>s/<recall>
 #          masscan=<s>s/<recall> vs_nmap=<r> vs_masscan=<r> [extra fields]
+#          floor=<s>s vs_floor=<r> [floor_recall=<recall> floor_1core=<s>s]
+#          topo=<topology>
 #
-# recall = open ports found / open ports in the lab's ground truth; a ratio
-# is peer time / trawl time (how many times faster trawl is). Scenarios:
+# recall = open ports found / open ports in the lab's ground truth; the
+# ratios vs_nmap and vs_masscan are peer time / trawl time (how many times
+# faster trawl is); vs_floor is the other way round, trawl time / floor
+# time (how many times the floor trawl takes; 1 would be no overhead).
+#
+# The floor (bench/scan-floor.c, built with the benchmarks): one batched
+# AF_PACKET send of the scenario's SYN probes (same targets x ports) at full
+# speed, no rate control, no retries, and receive rings counting the
+# answers; it runs in the same scanner namespace as trawl, right after
+# trawl. floor=<s> is its time from the first probe to the last answer
+# with one sender per core (on a veth the target's kernel works on the
+# sending CPU, so one sender is bound by one core), floor_recall its
+# SYN+ACKs / open ports, floor_1core the same with a single sender (trawl
+# sends from one thread). It is the time the link and the target's kernel
+# need for these probes on this machine. On lossy it is that one pass
+# (recall about 0.95 at 5 % loss): the time a scanner would need if it did
+# not have to recover the lost probes. The floor is SYN only: udp and
+# memory print floor=n/a vs_floor=n/a.
+#
+# Topologies (topo=):
+#   routed  the lab's bench path: scanner --veth-- bgw (a router; the loss
+#           and bottleneck knobs live there) --veth-- big (AnyIP
+#           198.19.0.0/16, two hops away). wide, lossy, deep, udp, memory.
+#   anyip   two namespaces of this script's own, <prefix>ascan and
+#           <prefix>any, one veth between them (any0 198.19.255.2/30 in
+#           ascan, t0 198.19.255.1/30 in any): any answers for the whole of
+#           198.18.0.0/16 (`ip route add local 198.18.0.0/16 dev lo`, a
+#           listener on 0.0.0.0 ports 22, 80, 443), one hop away; ascan's
+#           only route beyond the link is that /16 via any. Both /16s of
+#           198.18.0.0/15 are used by the lab already (198.19.0.0/16 is
+#           big's, 198.18.x.0/24s are its links and hosts), so this
+#           topology shares no namespace and no route with the lab: its
+#           addresses never meet the lab's. wide@anyip and lossy@anyip are
+#           wide and lossy there (loss: the same nftables rule, 5 % of the
+#           packets coming in on t0 dropped at random, in the target
+#           namespace). trawl runs with its default flags there
+#           (-sS -n -Pn, no -T5), as a new user would; nmap, masscan, zmap
+#           and the floor as on routed.
+#
+# Scenarios:
 #
 #   wide    198.19.0.0/16 (AnyIP host big) x 22,80,443, clean link:
 #           196,608 open. Extra: zmap on port 80 alone (zmap 2.1 scans one
@@ -40,7 +82,11 @@
 #
 # Commands (targets and ports per scenario):
 #   trawl   trawl -sS -n -Pn -T5 -d -p PORTS TARGETS        (-d: one line of
-#           per-pass statistics on stderr, printed here as "# trawl -d:")
+#           per-pass statistics on stderr, printed here as "# trawl -d:";
+#           on anyip without -T5)
+#   floor   scan-floor [-j 1] bench0 <bench0 address> <bgw's MAC> TARGETS
+#           PORTS (on anyip: any0, its address, t0's MAC); its lines on
+#           stderr as "# floor <scenario>:"
 #   nmap    nmap -sS -n -Pn -T5 --min-rate 100000 -p PORTS TARGETS
 #   masscan masscan TARGETS -p PORTS --rate 1000000 --wait 2 --adapter bench0
 #           --adapter-ip <scanner's bench0 address> --router-mac <bgw's MAC,
@@ -51,47 +97,124 @@
 # -N secs" forever; masscan issue #144): its receive thread blocks in
 # libpcap while no packet arrives. A ping from the scanner namespace to bgw
 # every 50 ms runs alongside masscan so that packets keep arriving; it adds
-# 20 packets/s next to 1,000,000.
+# 20 packets/s next to 1,000,000 (on anyip: a ping to t0's address).
 set -uo pipefail
-BUILD=${1:?usage: scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory]}
+BUILD=${1:?usage: scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory] [wide@anyip] [lossy@anyip]}
 shift
-SCENARIOS=${*:-wide lossy deep udp memory}
+SCENARIOS=${*:-wide lossy deep udp memory wide@anyip lossy@anyip}
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LAB=$HERE/../tests/lab/lab.sh
 RESULTS=$HERE/../tests/lab/scan_results.py
 TRAWL=$(readlink -f "$BUILD")/trawl
+FLOOR=$(readlink -f "$BUILD")/bench/scan-floor
 PY=/usr/bin/python3
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 want() { case " $SCENARIOS " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
 die() { echo "scan.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "needs root"
 [ -x "$TRAWL" ] || die "$TRAWL not built"
+[ -x "$FLOOR" ] || die "$FLOOR not built (configure with -DTRAWL_BENCH=ON)"
 for t in nmap masscan zmap /usr/bin/time timeout; do command -v $t >/dev/null || die "$t missing (scripts/deps.sh)"; done
 
 export TRAWL_LAB_PREFIX=twbsc$$-
 TMP=$(mktemp -d /tmp/trawl-bench-scan.XXXXXX)
 chmod 1777 "$TMP" # trawl writes its output files as nobody
 BG=
+# the anyip topology: scanner namespace, target namespace, addresses
+AS=${TRAWL_LAB_PREFIX}ascan AT=${TRAWL_LAB_PREFIX}any
+ANY_NET=198.18.0.0/16 ANY_SRC=198.19.255.2 ANY_GW=198.19.255.1
+ANY_LISTENER=
 cleanup() {
-  local p
+  local p n
   for p in $BG; do kill "$p" 2>/dev/null; done
   timeout 60 "$LAB" down >/dev/null 2>&1
+  [ -n "$ANY_LISTENER" ] && kill "$ANY_LISTENER" 2>/dev/null
+  for n in "$AS" "$AT"; do
+    [ -e "/run/netns/$n" ] || continue
+    for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    ip netns del "$n" 2>/dev/null
+  done
   rm -rf "$TMP"
 }
 trap cleanup EXIT
 timeout 120 "$LAB" up >"$TMP/up.log" 2>&1 || { cat "$TMP/up.log"; die "lab.sh up failed"; }
 eval "$("$LAB" env)"
-S=$LAB_NS_SCAN
-IF=$LAB_SCAN_IF_BENCH
-SRC=$LAB_SCAN_IP_BENCH
-timeout 10 ip netns exec "$S" ping -c1 -W2 "$LAB_BGW_IP" >/dev/null 2>&1
-GWMAC=$(ip -n "$S" neigh show "$LAB_BGW_IP" dev "$IF" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
-[ -n "$GWMAC" ] || die "no MAC for $LAB_BGW_IP on $IF in $S"
+# topology NAME: point S (scanner namespace), IF, SRC, GWIP and GWMAC (the
+# next hop every scanner sends to) at topology NAME
+topology() {
+  TOPO=$1
+  case $1 in
+  routed) S=$LAB_NS_SCAN IF=$LAB_SCAN_IF_BENCH SRC=$LAB_SCAN_IP_BENCH GWIP=$LAB_BGW_IP ;;
+  anyip) S=$AS IF=any0 SRC=$ANY_SRC GWIP=$ANY_GW ;;
+  esac
+  timeout 10 ip netns exec "$S" ping -c1 -W2 "$GWIP" >/dev/null 2>&1
+  GWMAC=$(ip -n "$S" neigh show "$GWIP" dev "$IF" | awk '{ for (i = 1; i < NF; i++) if ($i == "lladdr") print $(i + 1) }')
+  [ -n "$GWMAC" ] || die "no MAC for $GWIP on $IF in $S"
+}
+# anyip_up: build the anyip topology (see the top of this file). The target
+# gets the big host's sysctls (lab.sh) so that it answers 3 x 65,536 SYNs
+# quickly, and both get the lab's per-namespace basics that matter here (no
+# forwarding, no rp_filter, no ICMP rate limit, the linux stack profile).
+anyip_up() {
+  local n
+  ip netns add "$AS" && ip netns add "$AT" || return 1
+  for n in "$AS" "$AT"; do
+    ip netns exec "$n" sysctl -q -w net.ipv4.ip_forward=0 net.ipv4.conf.all.rp_filter=0 \
+      net.ipv4.conf.default.rp_filter=0 net.ipv4.icmp_ratelimit=0 \
+      net.ipv4.ip_default_ttl=64 net.ipv4.tcp_timestamps=1 net.ipv4.tcp_window_scaling=1 \
+      net.ipv4.tcp_sack=1 >/dev/null || return 1
+    ip -n "$n" link set lo up || return 1
+  done
+  ip netns exec "$AT" sysctl -q -w net.ipv4.tcp_max_syn_backlog=262144 net.core.somaxconn=65535 \
+    net.ipv4.tcp_syncookies=1 net.ipv4.tcp_synack_retries=1 >/dev/null || return 1
+  ip link add name any0 netns "$AS" type veth peer name t0 netns "$AT" || return 1
+  ip -n "$AS" link set any0 up && ip -n "$AT" link set t0 up &&
+    ip -n "$AS" addr add "$ANY_SRC/30" dev any0 && ip -n "$AT" addr add "$ANY_GW/30" dev t0 &&
+    ip -n "$AS" route add "$ANY_NET" via "$ANY_GW" dev any0 &&
+    ip -n "$AT" route add local "$ANY_NET" dev lo || return 1
+  # the listener: three sockets on 0.0.0.0 with the largest backlog, never
+  # accepting (every scanner here resets what it opened)
+  setsid ip netns exec "$AT" "$PY" -c '
+import signal, socket
+socks = []
+for port in (22, 80, 443):
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("0.0.0.0", port))
+    s.listen(65535)
+    socks.append(s)
+print("listening", flush=True)
+signal.pause()' </dev/null >"$TMP/any-listener.log" 2>&1 &
+  ANY_LISTENER=$!
+  for _ in $(seq 50); do grep -q listening "$TMP/any-listener.log" && return 0; sleep 0.1; done
+  return 1
+}
+# anyip_loss PCT: drop PCT % of the packets coming in on t0, at random (as
+# lab.sh loss does on bgw)
+anyip_loss() {
+  ip netns exec "$AT" nft delete table ip bench_loss 2>/dev/null
+  [ "$1" -gt 0 ] || return 0
+  ip netns exec "$AT" nft -f - <<EOF
+table ip bench_loss {
+  chain pre {
+    type filter hook prerouting priority -300; policy accept;
+    iifname "t0" numgen random mod 100 < $1 drop
+  }
+}
+EOF
+}
+topology routed
 : >"$TMP/empty.blacklist"
 
 echo "# machine: $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1), $(free -g | awk '/^Mem:/ { print $2 }') GiB, kernel $(uname -r)"
 echo "# versions: $("$TRAWL" --version | head -1); $(nmap --version | head -1); $(masscan --version 2>&1 | grep -m1 'Masscan version' | cut -d' ' -f1-3); zmap $(zmap --version 2>&1 | awk '{ print $2 }')"
 echo "# lab: prefix $TRAWL_LAB_PREFIX, scanner $S, $IF $SRC, gateway $LAB_BGW_IP $GWMAC"
+if want wide@anyip || want lossy@anyip; then
+  anyip_up || die "could not build the anyip topology"
+  topology anyip
+  echo "# anyip: scanner $S, $IF $SRC, target $AT answering for $ANY_NET, next hop $GWIP $GWMAC"
+  topology routed
+fi
 
 # timed SECS LOG CMD...: wall time in seconds (2 decimals); exit status in $TMP/rc
 timed() {
@@ -126,7 +249,7 @@ run_trawl() { # SECS OUT ARGS... -> time; -oG OUT
 run_nmap() { timed "$1" "$TMP/nmap.log" ip netns exec "$S" nmap "${@:3}" -oG "$2"; }
 run_masscan() { # SECS OUT ARGS...
   local secs=$1 out=$2 t p; shift 2
-  ip netns exec "$S" ping -q -i 0.05 -w $((secs + 10)) "$LAB_BGW_IP" >/dev/null 2>&1 &
+  ip netns exec "$S" ping -q -i 0.05 -w $((secs + 10)) "$GWIP" >/dev/null 2>&1 &
   p=$!
   BG="$BG $p"
   t=$(timed "$secs" "$TMP/masscan.log" ip netns exec "$S" masscan "$@" --adapter "$IF" \
@@ -139,6 +262,32 @@ run_zmap() { # SECS OUT PORT TARGET
   timed "$1" "$TMP/zmap.log" ip netns exec "$S" zmap -p "$3" -i "$IF" -S "$SRC" -G "$GWMAC" \
     -b "$TMP/empty.blacklist" -r 1000000 -c 2 -o "$2" "$4"
 }
+# floor_once NAME TARGETS PORTS [SCAN-FLOOR-OPTIONS...]: one scan-floor run
+# in $S, its output on stderr as "# floor NAME:"; prints "<elapsed>
+# <SYN+ACKs>", nothing if it failed
+floor_once() {
+  local name=$1 targets=$2 ports=$3 out
+  shift 3
+  out=$(timeout -k 5 60 ip netns exec "$S" "$FLOOR" "$@" "$IF" "$SRC" "$GWMAC" "$targets" "$ports" 2>&1 </dev/null)
+  printf '# floor %s: %s\n' "$name" "${out//$'\n'/$'\n'# floor $name: }" >&2
+  sed -n 's/^floor elapsed=\([0-9.]*\) .* synack=\([0-9]*\) .*/\1 \2/p' <<<"$out"
+}
+# run_floor NAME TARGETS PORTS OPEN TRAWL_TIME: the floor with one sender
+# per core, then with one sender; prints the RESULT fields "floor=<s>s
+# vs_floor=<trawl/floor> floor_recall=<SYN+ACKs/OPEN> floor_1core=<s>s"
+# (n/a for a run that failed)
+run_floor() {
+  local all one f1=n/a
+  all=$(floor_once "$1" "$2" "$3")
+  one=$(floor_once "$1" "$2" "$3" -j 1)
+  [ -n "$one" ] && f1=${one% *}s
+  if [ -z "$all" ]; then
+    echo "floor=n/a vs_floor=n/a floor_recall=n/a floor_1core=$f1"
+    return
+  fi
+  echo "floor=${all% *}s vs_floor=$(ratio "$5" "${all% *}")" \
+    "floor_recall=$(awk -v s="${all#* }" -v o="$4" 'BEGIN { printf "%.4f", s / o }') floor_1core=$f1"
+}
 # field NAME TIME RC RECALL: "name=<t>s/<recall>", with "(timed out)" or
 # "(exit N)" appended when the run did not end well
 field() {
@@ -149,15 +298,18 @@ field() {
   esac
 }
 
-# wide and lossy: the same four runs
+# big_scenario NAME NET/16 TRAWL-FLAGS...: wide and lossy on the current
+# topology (topology()): the same five runs
 big_scenario() {
-  local name=$1 tt tn tm tz rt rn rm rz st sn sm sz
+  local name=$1 big=$2 tt tn tm tz rt rn rm rz st sn sm sz fl
+  shift 2
   load "$name"
-  tt=$(run_trawl 120 "$TMP/t.gnmap" -sS -n -Pn -T5 -d -p 22,80,443 "$LAB_BIG_NET"); rt=$(rc)
-  tn=$(run_nmap 180 "$TMP/n.gnmap" -sS -n -Pn -T5 --min-rate 100000 -p 22,80,443 "$LAB_BIG_NET"); rn=$(rc)
-  tm=$(run_masscan 120 "$TMP/m.list" "$LAB_BIG_NET" -p 22,80,443 --rate 1000000 --wait 2); rm=$(rc)
-  tz=$(run_zmap 120 "$TMP/z.list" 80 "$LAB_BIG_NET"); rz=$(rc)
-  local net=${LAB_BIG_NET%%0.0/16}
+  tt=$(run_trawl 120 "$TMP/t.gnmap" "$@" -d -p 22,80,443 "$big"); rt=$(rc)
+  fl=$(run_floor "$name" "$big" 22,80,443 196608 "$tt")
+  tn=$(run_nmap 180 "$TMP/n.gnmap" -sS -n -Pn -T5 --min-rate 100000 -p 22,80,443 "$big"); rn=$(rc)
+  tm=$(run_masscan 120 "$TMP/m.list" "$big" -p 22,80,443 --rate 1000000 --wait 2); rm=$(rc)
+  tz=$(run_zmap 120 "$TMP/z.list" 80 "$big"); rz=$(rc)
+  local net=${big%%0.0/16}
   st=$(score "$TMP/t.gnmap" "$net" "22 80 443" 196608)
   sn=$(score "$TMP/n.gnmap" "$net" "22 80 443" 196608)
   sm=$(score "$TMP/m.list" "$net" "22 80 443" 196608)
@@ -165,22 +317,23 @@ big_scenario() {
   echo "RESULT $name $(field trawl "$tt" "$rt" "${st% *}") $(field nmap "$tn" "$rn" "${sn% *}")" \
     "$(field masscan "$tm" "$rm" "${sm% *}") vs_nmap=$(ratio "$tn" "$tt") vs_masscan=$(ratio "$tm" "$tt")" \
     "$(field zmap "$tz" "$rz" "${sz% *}") zmap_ports=80" \
-    "false_open=trawl:${st#* },nmap:${sn#* },masscan:${sm#* },zmap:${sz#* }"
+    "false_open=trawl:${st#* },nmap:${sn#* },masscan:${sm#* },zmap:${sz#* }" "$fl topo=$TOPO"
 }
 
 if want wide; then
   timeout 30 "$LAB" loss 0 >/dev/null 2>&1
-  big_scenario wide
+  big_scenario wide "$LAB_BIG_NET" -sS -n -Pn -T5
 fi
 if want lossy; then
   timeout 30 "$LAB" loss 5 >/dev/null || die "lab.sh loss 5 failed"
-  big_scenario lossy
+  big_scenario lossy "$LAB_BIG_NET" -sS -n -Pn -T5
   timeout 30 "$LAB" loss 0 >/dev/null
 fi
 
 if want deep; then
   load deep
   tt=$(run_trawl 120 "$TMP/t.gnmap" -sS -n -Pn -T5 -d -p- "$LAB_BIG_IP"); rt=$(rc)
+  fl=$(run_floor deep "$LAB_BIG_IP/32" 1-65535 3 "$tt")
   tn=$(run_nmap 180 "$TMP/n.gnmap" -sS -n -Pn -T5 --min-rate 100000 -p- "$LAB_BIG_IP"); rn=$(rc)
   tm=$(run_masscan 120 "$TMP/m.list" "$LAB_BIG_IP" -p 1-65535 --rate 1000000 --wait 2); rm=$(rc)
   st=$(score "$TMP/t.gnmap" "$LAB_BIG_IP" "$LAB_BIG_TCP_OPEN" 3)
@@ -188,7 +341,7 @@ if want deep; then
   sm=$(score "$TMP/m.list" "$LAB_BIG_IP" "$LAB_BIG_TCP_OPEN" 3)
   echo "RESULT deep $(field trawl "$tt" "$rt" "${st% *}") $(field nmap "$tn" "$rn" "${sn% *}")" \
     "$(field masscan "$tm" "$rm" "${sm% *}") vs_nmap=$(ratio "$tn" "$tt") vs_masscan=$(ratio "$tm" "$tt")" \
-    "false_open=trawl:${st#* },nmap:${sn#* },masscan:${sm#* }"
+    "false_open=trawl:${st#* },nmap:${sn#* },masscan:${sm#* }" "$fl topo=routed"
 fi
 
 if want udp; then
@@ -221,7 +374,8 @@ if want udp; then
   echo "RESULT udp $(field trawl "$tt" "$rt" "$(uopen "$TMP/t.tab")") $(field nmap "$tn" "$rn" "$(uopen "$TMP/n.tab")")" \
     "$(field masscan "$tm" "$rm" "$mopen") vs_nmap=$([ "$rt" = 0 ] && ratio "$tn" "$tt" || echo n/a)" \
     "vs_masscan=$([ "$rt" = 0 ] && ratio "$tm" "$tt" || echo n/a) states_equal=$eq" \
-    "truth_states=trawl:$(right "$TMP/t.tab")/100,nmap:$(right "$TMP/n.tab")/100"
+    "truth_states=trawl:$(right "$TMP/t.tab")/100,nmap:$(right "$TMP/n.tab")/100" \
+    "floor=n/a vs_floor=n/a topo=routed"
 fi
 
 # mem_run LABEL ARGS...: prints "MB groups probes stop-reason"
@@ -257,5 +411,19 @@ if want memory; then
   set -- $m16
   a=$1 ga=$2 pa=$3 wa=$4
   set -- $m12
-  echo "RESULT memory trawl_16x1000=${a}MB trawl_12x100=${1}MB groups=$ga,$2 probes=$pa,$3 stopped_by=$wa,$4"
+  echo "RESULT memory trawl_16x1000=${a}MB trawl_12x100=${1}MB groups=$ga,$2 probes=$pa,$3 stopped_by=$wa,$4" \
+    "floor=n/a vs_floor=n/a topo=routed"
+fi
+
+if want wide@anyip || want lossy@anyip; then
+  topology anyip
+  if want wide@anyip; then
+    anyip_loss 0
+    big_scenario wide@anyip "$ANY_NET" -sS -n -Pn
+  fi
+  if want lossy@anyip; then
+    anyip_loss 5 || die "could not set the loss on $AT"
+    big_scenario lossy@anyip "$ANY_NET" -sS -n -Pn
+    anyip_loss 0
+  fi
 fi
