@@ -15,6 +15,8 @@
 #include "core/version.h"
 #include "output/output.h"
 #include "scan/timing.h"
+#include "probe/pktopt.h"
+#include <sys/random.h>
 
 /* ---- errors ----------------------------------------------------------------- */
 
@@ -112,7 +114,8 @@ enum {
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
-  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET
+  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
+  O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM
 };
 
 static const struct {
@@ -154,6 +157,11 @@ static const struct {
     {"privileged-user", 1, O_PRIVUSER},
     {"max-hostgroup", 1, O_MAXHOSTGROUP},
     {"source-port", 1, O_SRCPORT},
+    {"ttl", 1, O_TTL},
+    {"data", 1, O_DATA},
+    {"data-string", 1, O_DATASTRING},
+    {"data-length", 1, O_DATALENGTH},
+    {"badsum", 0, O_BADSUM},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
     {"script-args", 1, O_SCRIPTARGS},
@@ -188,6 +196,7 @@ void options_init(struct options *o) {
   o->shards = 1;
   o->privileged = OPT_UNSET;
   o->source_port = OPT_UNSET;
+  o->ttl = OPT_UNSET;
   o->version_intensity = OPT_UNSET;
   o->verbose = 0;
 }
@@ -200,6 +209,7 @@ void options_free(struct options *o) {
   free(o->pa.v);
   free(o->pu.v);
   free(o->args);
+  free(o->data);
   for (int k = 0; k < 4; k++) free(o->owned[k]);
   options_init(o);
 }
@@ -309,6 +319,85 @@ static int opt_scanflags(struct opt_state *st, const char *v) {
   }
   if (*v == '\0') return opt_fail(st->err, st->errlen, v, "--scanflags needs flags");
   st->o->scanflags = flags;
+  return 0;
+}
+
+static int opt_hexdigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* --data: Nmap's hex forms, 0xAABB..., AABB... or \xAA\xBB..., into out
+ * (at most strlen(v) / 2 bytes). The number of bytes, or -1. */
+static long opt_hex(const char *v, uint8_t *out) {
+  size_t n = 0;
+  if (v[0] == '\\' && (v[1] == 'x' || v[1] == 'X')) {
+    for (const char *c = v; *c; c += 4) {
+      if (c[0] != '\\' || (c[1] != 'x' && c[1] != 'X') || opt_hexdigit(c[2]) < 0 || opt_hexdigit(c[3]) < 0)
+        return -1;
+      out[n++] = (uint8_t)(opt_hexdigit(c[2]) << 4 | opt_hexdigit(c[3]));
+    }
+    return (long)n;
+  }
+  if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) v += 2;
+  size_t len = strlen(v);
+  if (len == 0 || len % 2) return -1;
+  for (size_t i = 0; i < len; i += 2) {
+    int hi = opt_hexdigit(v[i]), lo = opt_hexdigit(v[i + 1]);
+    if (hi < 0 || lo < 0) return -1;
+    out[n++] = (uint8_t)(hi << 4 | lo);
+  }
+  return (long)n;
+}
+
+/* --data, --data-string, --data-length: one payload for every raw probe,
+ * given once (Nmap refuses a second one, of either kind). */
+static int opt_data(struct opt_state *st, int id, const char *word, const char *v) {
+  struct options *o = st->o;
+  if (o->data_set)
+    return opt_fail(st->err, st->errlen, word,
+                    "--data, --data-string and --data-length cannot be combined or given twice");
+  size_t len = strlen(v);
+  uint8_t *buf = NULL;
+  if (id == O_DATALENGTH) {
+    uint64_t n;
+    int r = opt_number(st, word, v, 0, PKTOPT_DATA_MAX, false, &n);
+    if (r < 0) return r;
+    len = (size_t)n;
+    if (!(buf = malloc(len ? len : 1))) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+    /* random bytes, as Nmap's: drawn once, the same in every probe */
+    for (size_t got = 0; got < len;) {
+      ssize_t k = getrandom(buf + got, len - got, 0);
+      if (k <= 0) {
+        free(buf);
+        return errmsg_set(st->err, st->errlen, -errno, "cannot get random bytes for --data-length");
+      }
+      got += (size_t)k;
+    }
+  } else {
+    if (!(buf = malloc(len ? len : 1))) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+    if (id == O_DATASTRING) {
+      memcpy(buf, v, len);
+    } else {
+      long n = opt_hex(v, buf);
+      if (n < 0) {
+        free(buf);
+        return opt_fail(st->err, st->errlen, v,
+                        "invalid hex string for --data (0xAABB..., AABB... or \\xAA\\xBB...)");
+      }
+      len = (size_t)n;
+    }
+    if (len > PKTOPT_DATA_MAX) {
+      free(buf);
+      return opt_fail(st->err, st->errlen, word, "payload too long (at most %d bytes)", PKTOPT_DATA_MAX);
+    }
+  }
+  o->data = buf;
+  o->data_opt = id == O_DATA ? "--data" : id == O_DATASTRING ? "--data-string" : "--data-length";
+  o->data_len = len;
+  o->data_set = true;
   return 0;
 }
 
@@ -530,6 +619,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->source_port = (long)n;
       break;
     case O_PKTTRACE: o->packet_trace = true; break;
+    case O_TTL:
+      r = opt_number(st, word, v, 0, 255, false, &n);
+      if (r == 0) o->ttl = (int)n;
+      break;
+    case O_DATA:
+    case O_DATASTRING:
+    case O_DATALENGTH: r = opt_data(st, id, word, v); break;
+    case O_BADSUM: o->badsum = true; break;
     case O_SCRIPT: o->scripts = v; break;
     case O_SCRIPTARGS: o->script_args = v; break;
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
@@ -561,7 +658,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->max_os_tries = (long)n;
       break;
   }
-  if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE)
+  if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE && id != O_DATASTRING)
     r = opt_fail(st->err, st->errlen, v, "empty argument for %s", word);
   return r;
 }
@@ -859,6 +956,10 @@ int options_finalize(struct options *o, bool is_root, char *err,
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
       return opt_fail(err, errlen, "-P", "ICMP, ACK and UDP discovery probes need root privileges (or --privileged)");
+    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : NULL;
+    if (!pkt && o->data_set) pkt = o->data_opt;
+    if (pkt)
+      return opt_fail(err, errlen, pkt, "%s changes raw probes: it needs root privileges (or --privileged)", pkt);
   }
   if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
   if (o->fast && o->top_ports != OPT_UNSET)
@@ -1043,6 +1144,12 @@ void options_usage(FILE *f) {
 "  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
 "  --noninteractive: do not read key presses\n"
 "  --packet-trace: show all packets sent and received\n"
+"FIREWALL/IDS EVASION AND SPOOFING:\n"
+"  --ttl <val>: set the IP time-to-live (IPv6: hop limit) of the raw probes\n"
+"  --data <hex string>: append a custom payload to the raw probes\n"
+"  --data-string <string>: append a custom ASCII string to the raw probes\n"
+"  --data-length <num>: append random data to the raw probes\n"
+"  --badsum: send the raw probes with a bogus TCP/UDP/ICMP checksum\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"
@@ -1129,6 +1236,13 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
+  if (o->ttl != OPT_UNSET || o->data_set || o->badsum) {
+    fputs("packets:    ", f);
+    if (o->ttl != OPT_UNSET) fprintf(f, " ttl %d", o->ttl);
+    if (o->data_set) fprintf(f, " payload %zu bytes", o->data_len);
+    if (o->badsum) fputs(" bad checksums", f);
+    fputc('\n', f);
+  }
   fprintf(f, "dns:         %s\n", o->dns == DNS_NEVER ? "never (-n)" : o->dns == DNS_ALWAYS ? "always (-R)" : "reverse-resolve hosts that are up");
   fprintf(f, "timing:      -T%d, max-retries %ld, scan-delay ", o->timing, o->max_retries);
   opt_ms(f, o->scan_delay_ms);

@@ -107,6 +107,13 @@ struct options {
   const char *iface;
   const char *privileged_user; /* --privileged-user: drop root to (NULL: nobody) */
   long source_port;
+  /* the raw probes (probe/pktopt.h) */
+  int ttl;           /* --ttl 0-255; OPT_UNSET: trawl's own (64) */
+  uint8_t *data;     /* --data, --data-string, --data-length (random bytes) */
+  size_t data_len;
+  bool data_set;     /* one of them was given (0 bytes too: no UDP payloads) */
+  const char *data_opt; /* which one */
+  bool badsum;       /* --badsum */
   /* scripts */
   bool script_default; /* -sC */
   const char *scripts, *script_args, *script_args_file, *script_help;

@@ -66,7 +66,15 @@ struct engine_config {
    * hands them to itself here (0: sent, -EAGAIN: try later, < 0: error). */
   int (*send)(void *arg, const uint8_t *buf, size_t len);
   void *send_arg;
+  /* Applied to every raw IP probe the module built (buf holds
+   * ENGINE_PKT_MAX bytes), before it is traced and sent: the new length,
+   * <= 0 to skip it. NULL: none. The packet options (probe/pktopt.h). */
+  int (*finish)(const void *arg, uint8_t *buf, int len, size_t cap);
+  const void *finish_arg;
 };
+
+/* Room for one probe: a whole IP packet, as the packet options may make it. */
+#define ENGINE_PKT_MAX 65536
 
 struct engine_stats {
   uint64_t sent, resent, answered, late, unsolicited, timeouts, send_errors;
@@ -90,6 +98,7 @@ struct engine {
   uint64_t last_send_ns;
   int running;
   uint64_t stash; /* a permutation index the kernel could not take yet */
+  uint8_t *pkt;   /* ENGINE_PKT_MAX bytes: the probe being built */
   void (*done)(struct engine *e);
   struct engine_stats st;
   /* address -> host index */

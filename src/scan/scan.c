@@ -231,6 +231,11 @@ static void out_check(struct scan *s, int k, int r) {
 
 /* ---- what the stages share ------------------------------------------------ */
 
+/* engine_config.finish: the packet options on a raw probe */
+static int scan_pktopt_finish(const void *arg, uint8_t *buf, int len, size_t cap) {
+  return pktopt_apply(arg, buf, len, cap);
+}
+
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
                     void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
                     void (*done)(struct engine *e)) {
@@ -239,7 +244,12 @@ int scan_start_pass(struct scan *s, const struct engine_config *c, const struct 
             (double)(tw_hrtime() - s->start_ns) / 1e9);
   s->stage_ctx = ctx;
   s->eng_live = true;
-  int err = engine_start(&s->eng, s->loop, c, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
+  struct engine_config cc = *c;
+  if (pktopt_active(&s->pktopt)) {
+    cc.finish = scan_pktopt_finish;
+    cc.finish_arg = &s->pktopt;
+  }
+  int err = engine_start(&s->eng, s->loop, &cc, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
   if (err < 0) {
     s->eng_live = false;
     s->stage_ctx = NULL;
@@ -906,6 +916,9 @@ int scan_run(struct options *o) {
     uint64_t seed;
     if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
   }
+  s->pktopt = (struct pktopt){o->ttl, o->data, o->data_len, o->data_set, o->badsum};
+  if (o->data_len > 1400) /* as Nmap warns: the kernel refuses what exceeds the MTU */
+    fprintf(stderr, "trawl: warning: payloads bigger than 1400 bytes may not be sent successfully\n");
   if (o->source_port >= 0 && o->source_port <= 65535) {
     s->sport_lo = s->sport_hi = (uint16_t)o->source_port;
   } else {

@@ -27,6 +27,7 @@
 #include "core/result.h"
 #include "os/synack.h"
 #include "cli/status.h"
+#include "probe/pktopt.h"
 
 /* A port verdict kept compactly until the host is written (6 bytes; its
  * host_result record, with copied strings, is over 100). */
@@ -91,6 +92,7 @@ struct scan {
   int exit_code;
   char errmsg[256];
   struct cookie_key key;
+  struct pktopt pktopt; /* --ttl, --data*, --badsum: applied to every engine probe */
   /* network */
   tw_rawsock *rs4, *rs6;
   struct scan_iface ifs[SCAN_MAX_IFACES];

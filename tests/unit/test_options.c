@@ -711,6 +711,91 @@ static void test_issue13_more(void **state) {
   bad("-sL -sV 10.0.0.1", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A: '-sL'");
 }
 
+/* The packet options (--ttl, --data, --data-string, --data-length,
+ * --badsum): values, Nmap's hex forms, Nmap's limits and its "only one
+ * payload" rule. */
+static void test_packet_options(void **state) {
+  (void)state;
+  ok("-p 22 198.18.0.1");
+  assert_int_equal(o.ttl, OPT_UNSET);
+  assert_false(o.data_set);
+  assert_false(o.badsum);
+  done();
+  ok("--ttl 30 --badsum -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 30);
+  assert_true(o.badsum);
+  done();
+  ok("--ttl 0 -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 0);
+  done();
+  ok("--ttl=255 -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 255);
+  done();
+  bad("--ttl 256 -p 22 198.18.0.1", "--ttl must be between 0 and 255: '256'");
+  bad("--ttl -1 -p 22 198.18.0.1", "invalid number for --ttl: '-1'");
+  bad("--ttl x -p 22 198.18.0.1", "invalid number for --ttl: 'x'");
+  bad("-p 22 198.18.0.1 --ttl", "option requires an argument: '--ttl'");
+  static const struct { const char *arg; const char *bytes; size_t n; } hex[] = {
+      {"0xdeadbeef", "\xde\xad\xbe\xef", 4}, {"0XDEAD", "\xde\xad", 2},
+      {"cafe09", "\xca\xfe\x09", 3},        {"\\xCA\\xFE\\x09", "\xca\xfe\x09", 3},
+      {"0x00ff", "\x00\xff", 2}};
+  char line[128];
+  for (size_t k = 0; k < sizeof hex / sizeof hex[0]; k++) {
+    snprintf(line, sizeof line, "--data %s -p 22 198.18.0.1", hex[k].arg);
+    ok(line);
+    assert_true(o.data_set);
+    assert_int_equal(o.data_len, hex[k].n);
+    assert_memory_equal(o.data, hex[k].bytes, hex[k].n);
+    done();
+  }
+  static const char *const badhex[] = {"0x", "0x1", "abc", "zz", "0xdead\\xbe", "\\x4", "\\x41x", "\\xg1"};
+  char msg[256];
+  for (size_t k = 0; k < sizeof badhex / sizeof badhex[0]; k++) {
+    snprintf(line, sizeof line, "--data %s -p 22 198.18.0.1", badhex[k]);
+    snprintf(msg, sizeof msg, "invalid hex string for --data (0xAABB..., AABB... or \\xAA\\xBB...): '%s'",
+             badhex[k]);
+    bad(line, msg);
+  }
+  ok("--data-string hello -p 22 198.18.0.1");
+  assert_int_equal(o.data_len, 5);
+  assert_memory_equal(o.data, "hello", 5);
+  done();
+  ok("--data-length 20 -p 22 198.18.0.1");
+  assert_true(o.data_set);
+  assert_int_equal(o.data_len, 20);
+  done();
+  ok("--data-length 0 -p 22 198.18.0.1"); /* no payload, and no UDP protocol payloads */
+  assert_true(o.data_set);
+  assert_int_equal(o.data_len, 0);
+  done();
+  ok("--data-length 65435 -p 22 198.18.0.1");
+  assert_int_equal(o.data_len, 65435);
+  done();
+  bad("--data-length 65436 -p 22 198.18.0.1", "--data-length must be between 0 and 65435: '65436'");
+  bad("--data-length -5 -p 22 198.18.0.1", "invalid number for --data-length: '-5'");
+  bad("--data-string x --data-length 3 -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data-length'");
+  bad("--data 0x41 --data 0x42 -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data'");
+  bad("--data-length 3 --data-string y -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data-string'");
+  bad("--badsum=1 -p 22 198.18.0.1", "option takes no argument: '--badsum=1'");
+  /* raw probes only: without privileges there are none to change */
+  static const char *const raw[] = {"--ttl 3", "--data 0x41", "--data-string x", "--data-length 1", "--badsum"};
+  for (size_t k = 0; k < sizeof raw / sizeof raw[0]; k++) {
+    snprintf(line, sizeof line, "%s -p 22 198.18.0.1", raw[k]);
+    int r = parse(line);
+    if (r == 0) r = options_finalize(&o, false, err, sizeof err);
+    if (r == 0) fail_msg("'%s' accepted unprivileged", line);
+    char opt[32];
+    snprintf(opt, sizeof opt, "%s", raw[k]);
+    *strchrnul(opt, ' ') = '\0';
+    snprintf(msg, sizeof msg, "%s changes raw probes: it needs root privileges (or --privileged): '%s'", opt, opt);
+    assert_string_equal(err, msg);
+    options_free(&o);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -719,7 +804,7 @@ int main(void) {
       cmocka_unit_test(test_issue13_options),
       cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
-      cmocka_unit_test(test_man_page),
+      cmocka_unit_test(test_man_page),   cmocka_unit_test(test_packet_options),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
