@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -537,6 +538,19 @@ static int opt_iface(struct opt_state *st, const char *v) {
   return 0;
 }
 
+/* -S ADDR: an IPv4 or IPv6 address (which one -6 wants is checked by
+ * finalize); the family's bits go to o->spoof. */
+static int opt_spoof(struct opt_state *st, const char *v) {
+  tw_pkt_addr a;
+  memset(&a, 0, sizeof a);
+  if (inet_pton(AF_INET, v, &a.v4) == 1) a.family = AF_INET;
+  else if (inet_pton(AF_INET6, v, &a.v6) == 1) a.family = AF_INET6;
+  else return opt_fail(st->err, st->errlen, v, "-S needs an IPv4 or IPv6 address");
+  st->o->spoof = a;
+  st->o->spoof_arg = v;
+  return 0;
+}
+
 static int opt_do_long(struct opt_state *st, int id, const char *word,
                        const char *v) {
   struct options *o = st->o;
@@ -718,6 +732,9 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'e':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_iface(st, v);
+    case 'S':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      return r < 0 ? r : opt_spoof(st, v);
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
@@ -956,7 +973,7 @@ int options_finalize(struct options *o, bool is_root, char *err,
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
       return opt_fail(err, errlen, "-P", "ICMP, ACK and UDP discovery probes need root privileges (or --privileged)");
-    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : NULL;
+    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S" : NULL;
     if (!pkt && o->data_set) pkt = o->data_opt;
     if (pkt)
       return opt_fail(err, errlen, pkt, "%s changes raw probes: it needs root privileges (or --privileged)", pkt);
@@ -988,6 +1005,17 @@ int options_finalize(struct options *o, bool is_root, char *err,
       o->ps.v[1] = 443;
       o->ps.n = 2;
     }
+  }
+  /* -S: the raw probes' source. Connections (-sT, -sV, scripts) keep the
+   * kernel's own source address in trawl: refused rather than half done. */
+  if (o->spoof.family) {
+    if (o->spoof.family != (o->ipv6 ? AF_INET6 : AF_INET))
+      return opt_fail(err, errlen, o->spoof_arg, o->ipv6 ? "-S needs an IPv6 address with -6"
+                                                           : "-S needs an IPv4 address (IPv6 with -6)");
+    if ((o->scans & SCANF(SCAN_CONNECT)) || o->version_scan || o->script_default || o->scripts ||
+        o->aggressive)
+      return opt_fail(err, errlen, "-S",
+                      "-S sets the source of raw probes only; with -sT, -sV, -sC, --script or -A it is not in trawl yet");
   }
   /* timing: the template fills what was not given */
   int r = timing_finalize(o, err, errlen);
@@ -1150,6 +1178,7 @@ void options_usage(FILE *f) {
 "  --data-string <string>: append a custom ASCII string to the raw probes\n"
 "  --data-length <num>: append random data to the raw probes\n"
 "  --badsum: send the raw probes with a bogus TCP/UDP/ICMP checksum\n"
+"  -S <IP_Address>: spoof the source address of the raw probes\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"
@@ -1236,8 +1265,9 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
-  if (o->ttl != OPT_UNSET || o->data_set || o->badsum) {
+  if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family) {
     fputs("packets:    ", f);
+    if (o->spoof.family) fprintf(f, " source %s", o->spoof_arg);
     if (o->ttl != OPT_UNSET) fprintf(f, " ttl %d", o->ttl);
     if (o->data_set) fprintf(f, " payload %zu bytes", o->data_len);
     if (o->badsum) fputs(" bad checksums", f);

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <trawl/packet.h>
 
 #include "core/ports.h"
 #include "core/result.h"
@@ -114,6 +115,8 @@ struct options {
   bool data_set;     /* one of them was given (0 bytes too: no UDP payloads) */
   const char *data_opt; /* which one */
   bool badsum;       /* --badsum */
+  tw_pkt_addr spoof; /* -S: source address of the raw probes (family 0: not given) */
+  const char *spoof_arg;
   /* scripts */
   bool script_default; /* -sC */
   const char *scripts, *script_args, *script_args_file, *script_help;

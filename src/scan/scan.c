@@ -448,6 +448,8 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
     if (tw_route_get_sync(&g->addr, &r) == 0) {
       rc->noroute = false;
       if (r.type != 1 /* RTN_UNICAST */) rc->valid = false; /* this address only */
+      /* -S: the given source instead of the route's (same family) */
+      if (s->o->spoof.family == r.src.family) r.src = s->o->spoof;
       int k;
       for (k = 0; k < s->nsrcs; k++)
         if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
@@ -917,6 +919,9 @@ int scan_run(struct options *o) {
     if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
   }
   s->pktopt = (struct pktopt){o->ttl, o->data, o->data_len, o->data_set, o->badsum};
+  if (o->spoof.family && !o->skip_discovery) /* as Nmap warns */
+    fprintf(stderr, "trawl: warning: if -S fakes your source address, you may also need -e <interface> "
+                    "and -Pn; if it is your real address, ignore this\n");
   if (o->data_len > 1400) /* as Nmap warns: the kernel refuses what exceeds the MTU */
     fprintf(stderr, "trawl: warning: payloads bigger than 1400 bytes may not be sent successfully\n");
   if (o->source_port >= 0 && o->source_port <= 65535) {

@@ -2,15 +2,15 @@
 """sent_types.py: the packets a scan sent, by type, from its --packet-trace
 output (trawl's or nmap's SENT lines), one sorted unique line per type:
 
-  TCP DST:DPORT FLAGS iplen=N [ttl=N]
-  UDP DST:DPORT iplen=N [ttl=N]
-  ICMP DST type=T/code=C iplen=N [ttl=N]   (ICMPv6 too)
+  TCP SRC > DST:DPORT FLAGS iplen=N [ttl=N]
+  UDP SRC > DST:DPORT iplen=N [ttl=N]
+  ICMP SRC > DST type=T/code=C iplen=N [ttl=N]   (ICMPv6 too)
   ARP who-has DST
 
   sent_types.py [--ttl] FILE   --ttl: keep the TTL (nmap's is random
                                unless --ttl sets it, so only then)
 
-Source ports, IP ids, sequence numbers and times differ between any two
+Source ports (not addresses), IP ids, sequence numbers and times differ between any two
 runs and are left out; IPv6 lengths (payloadlen) are given as iplen; TCP flags are sorted (trawl prints them in bit
 order, nmap in its own)."""
 import re
@@ -32,17 +32,17 @@ def types(path, keep_ttl):
             tail += " iplen=%d" % (int(plen.group(1)) + 40)
         if keep_ttl and ttl:
             tail += " ttl=" + ttl.group(1)
-        m = re.search(r"\bTCP \S+ > (\S+) ([A-Z]*) ", line)
+        m = re.search(r"\bTCP (\S+):\d+ > (\S+) ([A-Z]*) ", line)
         if m:
-            out.add("TCP %s %s%s" % (m.group(1), "".join(sorted(m.group(2))), tail))
+            out.add("TCP %s > %s %s%s" % (m.group(1), m.group(2), "".join(sorted(m.group(3))), tail))
             continue
-        m = re.search(r"\bUDP \S+ > (\S+) ", line)
+        m = re.search(r"\bUDP (\S+):\d+ > (\S+) ", line)
         if m:
-            out.add("UDP %s%s" % (m.group(1), tail))
+            out.add("UDP %s > %s%s" % (m.group(1), m.group(2), tail))
             continue
-        m = re.search(r"\bICMP(?:v6)? (?:\(58\) )?\[?\S+ > (\S+) .*?\(?type=(\d+)/code=(\d+)", line)
+        m = re.search(r"\bICMP(?:v6)? (?:\(58\) )?\[?(\S+) > (\S+) .*?\(?type=(\d+)/code=(\d+)", line)
         if m:
-            out.add("ICMP %s type=%s/code=%s%s" % (m.group(1), m.group(2), m.group(3), tail))
+            out.add("ICMP %s > %s type=%s/code=%s%s" % (m.group(1), m.group(2), m.group(3), m.group(4), tail))
             continue
         m = re.search(r"\bARP who-has (\S+)", line)
         if m:

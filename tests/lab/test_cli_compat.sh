@@ -35,6 +35,13 @@ set -uo pipefail
 scan_init clicompat "${1:-}"
 scan_lab_up
 
+# -S rows: a second address of the scanner's own, on its routed link (an
+# address of the lab's, inside the scanner namespace), so that the answers
+# to the spoofed probes come back to it
+ALT=${LAB_SCAN_IP%.*}.5
+FAKE=${LAB_SCAN_IP%.*}.77 # nobody's: the answers never come back (filtered)
+ip -n "$S" addr add "$ALT/24" dev "$LAB_SCAN_IF_ROUTED" || nok "cannot add $ALT to the scanner"
+
 WEB=$LAB_WEB_IP
 WEB6=$LAB_WEB_IP6
 DEAD=$LAB_DEAD_IP
@@ -123,7 +130,11 @@ gap|-n --max-parallelism 2 -p 22 $WEB
 gap|-n -f -p 22 $WEB
 gap|-n --mtu 16 -p 22 $WEB
 gap|-n -D RND:2,ME -p 22 $WEB
-gap|-n -S 198.18.10.2 -p 22 $WEB
+wire|-n -S 198.18.10.2 -p 22 $WEB
+wire|-n -S $ALT -p 22,80 $WEB
+wire|-n -S $ALT -Pn -e $LAB_SCAN_IF_ROUTED -p 22,80 $WEB
+wire|-n -S $ALT -sU -Pn -p 53,161 $UDPH
+known|nmap 7.93 refuses a source address this machine lacks (setup_target: failed to determine route) and scans nothing; trawl sends from it and, with no answer coming back, reports the port filtered|-n -S $FAKE -Pn -e $LAB_SCAN_IF_ROUTED -p 22 $WEB
 wire|-n --ttl 30 -p 22 $WEB
 wire|-n --data-length 20 -p 22 $WEB
 wire|-n --data-string x -p 22 $WEB
@@ -193,6 +204,8 @@ while IFS='|' read -r kind args rest; do
   hosts "$OUT/n.xml" | awk '{ print $1, $2 }' >"$TMP/n.h"
   ports "$OUT/t.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/t.p"
   ports "$OUT/n.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/n.p"
+  : >"$TMP/dh"
+  : >"$TMP/dp"
   if [ "$kind" = wire ] && ! wire_compare "$args"; then
     nok "row $i sends packets nmap does not: $args"
     show "$TMP/wire.extra" 8
