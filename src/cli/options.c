@@ -116,7 +116,8 @@ enum {
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
-  O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM
+  O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
+  O_MAXSCANDELAY
 };
 
 static const struct {
@@ -157,6 +158,10 @@ static const struct {
     {"unprivileged", 0, O_UNPRIV},
     {"privileged-user", 1, O_PRIVUSER},
     {"max-hostgroup", 1, O_MAXHOSTGROUP},
+    {"min-hostgroup", 1, O_MINHOSTGROUP},
+    {"min-parallelism", 1, O_MINPAR},
+    {"max-parallelism", 1, O_MAXPAR},
+    {"max-scan-delay", 1, O_MAXSCANDELAY},
     {"source-port", 1, O_SRCPORT},
     {"ttl", 1, O_TTL},
     {"data", 1, O_DATA},
@@ -193,7 +198,7 @@ void options_init(struct options *o) {
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
-      o->initial_rtt_ms = o->script_timeout_ms = OPT_UNSET_MS;
+      o->initial_rtt_ms = o->script_timeout_ms = o->max_scan_delay_ms = OPT_UNSET_MS;
   o->shards = 1;
   o->privileged = OPT_UNSET;
   o->source_port = OPT_UNSET;
@@ -624,6 +629,15 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_MAXHOSTGROUP:
       r = opt_number(st, "--max-hostgroup", v, 1, 1u << 20, false, &o->max_hostgroup);
       break;
+    case O_MINHOSTGROUP:
+      r = opt_number(st, "--min-hostgroup", v, 1, 100000, false, &o->min_hostgroup);
+      break;
+    case O_MINPAR:
+    case O_MAXPAR:
+      r = opt_number(st, word, v, 1, OPT_PARALLELISM_MAX, false,
+                     id == O_MINPAR ? &o->min_parallelism : &o->max_parallelism);
+      break;
+    case O_MAXSCANDELAY: r = opt_time(st, word, v, &o->max_scan_delay_ms); break;
     case O_PRIVUSER:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
       else o->privileged_user = v;
@@ -1025,6 +1039,16 @@ int options_finalize(struct options *o, bool is_root, char *err,
     snprintf(v, sizeof v, "%g", o->min_rate);
     return opt_fail(err, errlen, v, "--min-rate is greater than --max-rate (%g)", o->max_rate);
   }
+  if (o->min_parallelism && o->max_parallelism && o->min_parallelism > o->max_parallelism) {
+    snprintf(v, sizeof v, "%" PRIu64, o->min_parallelism);
+    return opt_fail(err, errlen, v, "--min-parallelism is greater than --max-parallelism (%" PRIu64 ")",
+                    o->max_parallelism);
+  }
+  if (o->min_hostgroup && o->max_hostgroup && o->min_hostgroup > o->max_hostgroup) {
+    snprintf(v, sizeof v, "%" PRIu64, o->min_hostgroup);
+    return opt_fail(err, errlen, v, "--min-hostgroup is greater than --max-hostgroup (%" PRIu64 ")",
+                    o->max_hostgroup);
+  }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
   /* -A: version detection, OS detection, the default scripts and
@@ -1156,6 +1180,9 @@ void options_usage(FILE *f) {
 "  --max-retries <tries>: caps number of port scan probe retransmissions\n"
 "  --host-timeout <time>: give up on a host after this long\n"
 "  --scan-delay <time>: wait this long between probes to a host\n"
+"  --max-scan-delay <time>: ceiling of the scan delay (trawl never raises its own)\n"
+"  --min-parallelism/max-parallelism <numprobes>: probes outstanding at once\n"
+"  --min-hostgroup <size>: at least this many hosts per group\n"
 "  --min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout <time>: probe\n"
 "     round trip time bounds\n"
 "  --stats-every <time>: print progress at this interval\n"

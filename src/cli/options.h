@@ -44,6 +44,8 @@ enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };
 /* Unset numeric options hold these values until options_finalize(). */
 #define OPT_UNSET_MS UINT64_MAX
 #define OPT_UNSET (-1)
+/* --min/--max-parallelism: the raw engine's largest window */
+#define OPT_PARALLELISM_MAX 262144
 
 struct ping_ports {
   uint16_t *v;
@@ -87,6 +89,9 @@ struct options {
   unsigned timing_given;   /* finalize: TIMING_GIVEN_* (scan/timing.h), the ones the user gave */
   uint64_t stats_every_ms; /* 0: none */
   uint64_t max_hostgroup;  /* --max-hostgroup: hosts per group (0: by size) */
+  uint64_t min_hostgroup;  /* --min-hostgroup: at least this many per group (0: not given) */
+  uint64_t min_parallelism, max_parallelism; /* probes outstanding (0: not given) */
+  uint64_t max_scan_delay_ms; /* --max-scan-delay (OPT_UNSET_MS: the template's) */
   /* output */
   const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
   bool open_only, reason, packet_trace;

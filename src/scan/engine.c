@@ -132,6 +132,16 @@ static void tick_cb(tw_timer *t, int status) {
   uint64_t now = tw_hrtime();
   ratectl_tick(&e->rc, now);
   uint64_t budget = ratectl_budget(&e->rc, now), used = 0;
+  if (e->cfg.min_parallelism && e->ost.count + budget < e->cfg.min_parallelism) {
+    /* --min-parallelism: at least this many outstanding, faster than the
+     * controller's pace if need be, but never above the --max-rate ceiling
+     * (counted from the last send) */
+    uint64_t floor = e->cfg.min_parallelism - e->ost.count;
+    uint64_t since = e->last_send_ns ? now - e->last_send_ns : TICK_NS;
+    double room = e->cfg.max_rate * (double)since / 1e9;
+    if (room < (double)floor) floor = (uint64_t)room;
+    if (floor > budget) budget = floor;
+  }
   if (e->cfg.scan_delay_ns) {
     if (now - e->last_send_ns < e->cfg.scan_delay_ns) budget = 0;
     else if (budget > 1) budget = 1;

@@ -60,7 +60,9 @@ struct engine_config {
   uint64_t seed;
   uint64_t shards, shard;
   bool ordered;            /* -r: ports in order (permute_init_ordered) */
-  size_t window;           /* most probes outstanding */
+  size_t window;           /* most probes outstanding (--max-parallelism) */
+  size_t min_parallelism;  /* --min-parallelism: fewer outstanding are topped up
+                              whatever the rate controller says (0: none) */
   uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
   /* Where probes go; NULL: tw_rawsend() on the probe's socket. A test
    * hands them to itself here (0: sent, -EAGAIN: try later, < 0: error). */

@@ -231,6 +231,17 @@ static void out_check(struct scan *s, int k, int r) {
 
 /* ---- what the stages share ------------------------------------------------ */
 
+uint32_t scan_group_size(const struct options *o) {
+  size_t nports = portlist_count(&o->ports);
+  if (nports == 0) nports = 1;
+  uint64_t g = GROUP_PROBES / nports;
+  if (g < 256) g = 256;
+  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
+  if (o->min_hostgroup > g) g = o->min_hostgroup; /* --min-hostgroup: a floor (<= the maximum) */
+  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
+  return (uint32_t)g;
+}
+
 /* engine_config.finish: the packet options on a raw probe */
 static int scan_pktopt_finish(const void *arg, uint8_t *buf, int len, size_t cap) {
   return pktopt_apply(arg, buf, len, cap);
@@ -937,13 +948,7 @@ int scan_run(struct options *o) {
                     "host discovery\n");
   s->ntargets = targets_count(o->targets);
   if (o->resuming) s->next_target = o->resume_next < s->ntargets ? o->resume_next : s->ntargets;
-  size_t nports = portlist_count(&o->ports);
-  if (nports == 0) nports = 1;
-  uint64_t g = GROUP_PROBES / nports;
-  if (g < 256) g = 256;
-  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
-  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
-  s->group_size = (uint32_t)g;
+  s->group_size = scan_group_size(o);
   if (!o->no_portscan) {
     unsigned tcp_types = (unsigned)__builtin_popcount(o->scans & SCANS_TCP);
     s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +

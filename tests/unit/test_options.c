@@ -22,6 +22,9 @@
 #include "core/ports.h"
 #include "db/services.h"
 #include "core/targets.h"
+#include "scan/engine.h"
+#include "scan/scan.h"
+#include "scan/timing.h"
 
 static struct options o;
 static char err[512];
@@ -590,6 +593,17 @@ static void test_errors(void **state) {
   done();
 }
 
+/* What a printer of o writes, as a string to free. */
+static char *report_text(void (*print)(FILE *f, const struct options *o)) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  print(f, &o);
+  fclose(f);
+  return text;
+}
+
 static void test_plan(void **state) {
   ok("-sS -sU -p T:22,80,U:53 --seed 7 --shards 2 --shard 1 -oX out.xml --reason -n "
      "198.18.0.0/30 lab.example --exclude 198.18.0.1 --min-rate 1000 --script-timeout 5m -sC");
@@ -834,6 +848,86 @@ static void test_spoof_source(void **state) {
   options_free(&o);
 }
 
+/* --min-parallelism, --max-parallelism, --min-hostgroup, --max-scan-delay:
+ * values, Nmap's bounds and order checks, and where they land (the
+ * engine's window and floor, the timing report). */
+static void test_parallelism_hostgroup(void **state) {
+  (void)state;
+  ok("-p 22 198.18.0.1");
+  assert_int_equal(o.min_parallelism, 0);
+  assert_int_equal(o.max_parallelism, 0);
+  assert_int_equal(o.min_hostgroup, 0);
+  assert_true(o.max_scan_delay_ms == OPT_UNSET_MS);
+  done();
+  ok("--min-parallelism 2 --max-parallelism 5 --min-hostgroup 3 --max-scan-delay 10ms -p 22 198.18.0.1");
+  assert_int_equal(o.min_parallelism, 2);
+  assert_int_equal(o.max_parallelism, 5);
+  assert_int_equal(o.min_hostgroup, 3);
+  assert_int_equal(o.max_scan_delay_ms, 10);
+  done();
+  ok("--max-parallelism 1 --min-parallelism 1 -p 22 198.18.0.1");
+  assert_int_equal(o.max_parallelism, 1);
+  done();
+  ok("--max-scan-delay 0 -p 22 198.18.0.1"); /* Nmap takes 0 */
+  assert_int_equal(o.max_scan_delay_ms, 0);
+  done();
+  ok("--min-hostgroup 5 --max-hostgroup 5 -p 22 198.18.0.1");
+  assert_int_equal(o.min_hostgroup, 5);
+  done();
+  bad("--min-parallelism 0 -p 22 198.18.0.1", "--min-parallelism must be between 1 and 262144: '0'");
+  bad("--max-parallelism 0 -p 22 198.18.0.1", "--max-parallelism must be between 1 and 262144: '0'");
+  bad("--max-parallelism 262145 -p 22 198.18.0.1", "--max-parallelism must be between 1 and 262144: '262145'");
+  bad("--max-parallelism x -p 22 198.18.0.1", "invalid number for --max-parallelism: 'x'");
+  bad("--min-parallelism 6 --max-parallelism 5 -p 22 198.18.0.1",
+      "--min-parallelism is greater than --max-parallelism (5): '6'");
+  bad("--min-hostgroup 0 -p 22 198.18.0.1", "--min-hostgroup must be between 1 and 100000: '0'");
+  bad("--min-hostgroup 100001 -p 22 198.18.0.1", "--min-hostgroup must be between 1 and 100000: '100001'");
+  bad("--min-hostgroup 10 --max-hostgroup 5 -p 22 198.18.0.1",
+      "--min-hostgroup is greater than --max-hostgroup (5): '10'");
+  bad("--max-scan-delay -1 -p 22 198.18.0.1",
+      "invalid time for --max-scan-delay (a number with optional ms, s, m or h): '-1'");
+  bad("--max-scan-delay 5x -p 22 198.18.0.1",
+      "invalid time for --max-scan-delay (a number with optional ms, s, m or h): '5x'");
+  /* where they land: the host groups... */
+  ok("-p- 198.18.0.0/20"); /* 65535 ports: groups of 256 */
+  assert_int_equal(scan_group_size(&o), 256);
+  done();
+  ok("-p- --min-hostgroup 300 198.18.0.0/20");
+  assert_int_equal(scan_group_size(&o), 300);
+  done();
+  ok("-p- --min-hostgroup 100 198.18.0.0/20"); /* below trawl's own floor: no change */
+  assert_int_equal(scan_group_size(&o), 256);
+  done();
+  ok("-p 22 --min-hostgroup 5000 198.18.0.0/16"); /* above trawl's 4096 for a small scan */
+  assert_int_equal(scan_group_size(&o), 5000);
+  done();
+  ok("-p- --min-hostgroup 300 --max-hostgroup 300 198.18.0.0/20");
+  assert_int_equal(scan_group_size(&o), 300);
+  done();
+  /* ... the engine and the timing report */
+  ok("--min-parallelism 2 --max-parallelism 5 -p 22 198.18.0.1");
+  struct engine_config c;
+  timing_engine_config(&o, 0, &c);
+  assert_int_equal(c.window, 5);
+  assert_int_equal(c.min_parallelism, 2);
+  assert_int_equal(timing_connect_parallelism(&o), 5);
+  done();
+  ok("-p 22 198.18.0.1");
+  timing_engine_config(&o, 0, &c);
+  assert_int_equal(c.window, 1u << 18);
+  assert_int_equal(c.min_parallelism, 0);
+  done();
+  ok("-T4 --scan-delay 10ms --max-scan-delay 5ms --min-hostgroup 3 --max-parallelism 7 -p 22 198.18.0.1");
+  char *text = report_text(timing_print_report);
+  /* as Nmap's report: the given ceiling, whatever --scan-delay says */
+  assert_non_null(strstr(text, "  max-scan-delay: TCP 5, UDP 5, SCTP 5\n"));
+  assert_non_null(strstr(text, "  hostgroups: min 3, max 100000\n"));
+  assert_non_null(strstr(text, "  parallelism: min 0, max 7\n"));
+  assert_int_equal(o.scan_delay_ms, 10); /* trawl's fixed delay stays as given */
+  free(text);
+  done();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -844,6 +938,7 @@ int main(void) {
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
       cmocka_unit_test(test_man_page),   cmocka_unit_test(test_packet_options),
       cmocka_unit_test(test_spoof_source),
+      cmocka_unit_test(test_parallelism_hostgroup),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
