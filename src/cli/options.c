@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "cli/options.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include "core/version.h"
 #include "output/output.h"
 #include "scan/timing.h"
+#include "probe/pktopt.h"
+#include <sys/random.h>
 
 /* ---- errors ----------------------------------------------------------------- */
 
@@ -112,7 +115,9 @@ enum {
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
-  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET
+  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
+  O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
+  O_MAXSCANDELAY
 };
 
 static const struct {
@@ -153,7 +158,16 @@ static const struct {
     {"unprivileged", 0, O_UNPRIV},
     {"privileged-user", 1, O_PRIVUSER},
     {"max-hostgroup", 1, O_MAXHOSTGROUP},
+    {"min-hostgroup", 1, O_MINHOSTGROUP},
+    {"min-parallelism", 1, O_MINPAR},
+    {"max-parallelism", 1, O_MAXPAR},
+    {"max-scan-delay", 1, O_MAXSCANDELAY},
     {"source-port", 1, O_SRCPORT},
+    {"ttl", 1, O_TTL},
+    {"data", 1, O_DATA},
+    {"data-string", 1, O_DATASTRING},
+    {"data-length", 1, O_DATALENGTH},
+    {"badsum", 0, O_BADSUM},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
     {"script-args", 1, O_SCRIPTARGS},
@@ -184,10 +198,11 @@ void options_init(struct options *o) {
   o->timing = 3;
   o->max_retries = OPT_UNSET;
   o->host_timeout_ms = o->scan_delay_ms = o->min_rtt_ms = o->max_rtt_ms =
-      o->initial_rtt_ms = o->script_timeout_ms = OPT_UNSET_MS;
+      o->initial_rtt_ms = o->script_timeout_ms = o->max_scan_delay_ms = OPT_UNSET_MS;
   o->shards = 1;
   o->privileged = OPT_UNSET;
   o->source_port = OPT_UNSET;
+  o->ttl = OPT_UNSET;
   o->version_intensity = OPT_UNSET;
   o->verbose = 0;
 }
@@ -200,6 +215,7 @@ void options_free(struct options *o) {
   free(o->pa.v);
   free(o->pu.v);
   free(o->args);
+  free(o->data);
   for (int k = 0; k < 4; k++) free(o->owned[k]);
   options_init(o);
 }
@@ -309,6 +325,85 @@ static int opt_scanflags(struct opt_state *st, const char *v) {
   }
   if (*v == '\0') return opt_fail(st->err, st->errlen, v, "--scanflags needs flags");
   st->o->scanflags = flags;
+  return 0;
+}
+
+static int opt_hexdigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* --data: Nmap's hex forms, 0xAABB..., AABB... or \xAA\xBB..., into out
+ * (at most strlen(v) / 2 bytes). The number of bytes, or -1. */
+static long opt_hex(const char *v, uint8_t *out) {
+  size_t n = 0;
+  if (v[0] == '\\' && (v[1] == 'x' || v[1] == 'X')) {
+    for (const char *c = v; *c; c += 4) {
+      if (c[0] != '\\' || (c[1] != 'x' && c[1] != 'X') || opt_hexdigit(c[2]) < 0 || opt_hexdigit(c[3]) < 0)
+        return -1;
+      out[n++] = (uint8_t)(opt_hexdigit(c[2]) << 4 | opt_hexdigit(c[3]));
+    }
+    return (long)n;
+  }
+  if (v[0] == '0' && (v[1] == 'x' || v[1] == 'X')) v += 2;
+  size_t len = strlen(v);
+  if (len == 0 || len % 2) return -1;
+  for (size_t i = 0; i < len; i += 2) {
+    int hi = opt_hexdigit(v[i]), lo = opt_hexdigit(v[i + 1]);
+    if (hi < 0 || lo < 0) return -1;
+    out[n++] = (uint8_t)(hi << 4 | lo);
+  }
+  return (long)n;
+}
+
+/* --data, --data-string, --data-length: one payload for every raw probe,
+ * given once (Nmap refuses a second one, of either kind). */
+static int opt_data(struct opt_state *st, int id, const char *word, const char *v) {
+  struct options *o = st->o;
+  if (o->data_set)
+    return opt_fail(st->err, st->errlen, word,
+                    "--data, --data-string and --data-length cannot be combined or given twice");
+  size_t len = strlen(v);
+  uint8_t *buf = NULL;
+  if (id == O_DATALENGTH) {
+    uint64_t n;
+    int r = opt_number(st, word, v, 0, PKTOPT_DATA_MAX, false, &n);
+    if (r < 0) return r;
+    len = (size_t)n;
+    if (!(buf = malloc(len ? len : 1))) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+    /* random bytes, as Nmap's: drawn once, the same in every probe */
+    for (size_t got = 0; got < len;) {
+      ssize_t k = getrandom(buf + got, len - got, 0);
+      if (k <= 0) {
+        free(buf);
+        return errmsg_set(st->err, st->errlen, -errno, "cannot get random bytes for --data-length");
+      }
+      got += (size_t)k;
+    }
+  } else {
+    if (!(buf = malloc(len ? len : 1))) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+    if (id == O_DATASTRING) {
+      memcpy(buf, v, len);
+    } else {
+      long n = opt_hex(v, buf);
+      if (n < 0) {
+        free(buf);
+        return opt_fail(st->err, st->errlen, v,
+                        "invalid hex string for --data (0xAABB..., AABB... or \\xAA\\xBB...)");
+      }
+      len = (size_t)n;
+    }
+    if (len > PKTOPT_DATA_MAX) {
+      free(buf);
+      return opt_fail(st->err, st->errlen, word, "payload too long (at most %d bytes)", PKTOPT_DATA_MAX);
+    }
+  }
+  o->data = buf;
+  o->data_opt = id == O_DATA ? "--data" : id == O_DATASTRING ? "--data-string" : "--data-length";
+  o->data_len = len;
+  o->data_set = true;
   return 0;
 }
 
@@ -448,6 +543,19 @@ static int opt_iface(struct opt_state *st, const char *v) {
   return 0;
 }
 
+/* -S ADDR: an IPv4 or IPv6 address (which one -6 wants is checked by
+ * finalize); the family's bits go to o->spoof. */
+static int opt_spoof(struct opt_state *st, const char *v) {
+  tw_pkt_addr a;
+  memset(&a, 0, sizeof a);
+  if (inet_pton(AF_INET, v, &a.v4) == 1) a.family = AF_INET;
+  else if (inet_pton(AF_INET6, v, &a.v6) == 1) a.family = AF_INET6;
+  else return opt_fail(st->err, st->errlen, v, "-S needs an IPv4 or IPv6 address");
+  st->o->spoof = a;
+  st->o->spoof_arg = v;
+  return 0;
+}
+
 static int opt_do_long(struct opt_state *st, int id, const char *word,
                        const char *v) {
   struct options *o = st->o;
@@ -521,6 +629,15 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_MAXHOSTGROUP:
       r = opt_number(st, "--max-hostgroup", v, 1, 1u << 20, false, &o->max_hostgroup);
       break;
+    case O_MINHOSTGROUP:
+      r = opt_number(st, "--min-hostgroup", v, 1, 100000, false, &o->min_hostgroup);
+      break;
+    case O_MINPAR:
+    case O_MAXPAR:
+      r = opt_number(st, word, v, 1, OPT_PARALLELISM_MAX, false,
+                     id == O_MINPAR ? &o->min_parallelism : &o->max_parallelism);
+      break;
+    case O_MAXSCANDELAY: r = opt_time(st, word, v, &o->max_scan_delay_ms); break;
     case O_PRIVUSER:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
       else o->privileged_user = v;
@@ -530,6 +647,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->source_port = (long)n;
       break;
     case O_PKTTRACE: o->packet_trace = true; break;
+    case O_TTL:
+      r = opt_number(st, word, v, 0, 255, false, &n);
+      if (r == 0) o->ttl = (int)n;
+      break;
+    case O_DATA:
+    case O_DATASTRING:
+    case O_DATALENGTH: r = opt_data(st, id, word, v); break;
+    case O_BADSUM: o->badsum = true; break;
     case O_SCRIPT: o->scripts = v; break;
     case O_SCRIPTARGS: o->script_args = v; break;
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
@@ -561,7 +686,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       if (r == 0) o->max_os_tries = (long)n;
       break;
   }
-  if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE)
+  if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE && id != O_DATASTRING)
     r = opt_fail(st->err, st->errlen, v, "empty argument for %s", word);
   return r;
 }
@@ -621,6 +746,9 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'e':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_iface(st, v);
+    case 'S':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      return r < 0 ? r : opt_spoof(st, v);
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
@@ -859,6 +987,10 @@ int options_finalize(struct options *o, bool is_root, char *err,
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
       return opt_fail(err, errlen, "-P", "ICMP, ACK and UDP discovery probes need root privileges (or --privileged)");
+    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S" : NULL;
+    if (!pkt && o->data_set) pkt = o->data_opt;
+    if (pkt)
+      return opt_fail(err, errlen, pkt, "%s changes raw probes: it needs root privileges (or --privileged)", pkt);
   }
   if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
   if (o->fast && o->top_ports != OPT_UNSET)
@@ -888,6 +1020,17 @@ int options_finalize(struct options *o, bool is_root, char *err,
       o->ps.n = 2;
     }
   }
+  /* -S: the raw probes' source. Connections (-sT, -sV, scripts) keep the
+   * kernel's own source address in trawl: refused rather than half done. */
+  if (o->spoof.family) {
+    if (o->spoof.family != (o->ipv6 ? AF_INET6 : AF_INET))
+      return opt_fail(err, errlen, o->spoof_arg, o->ipv6 ? "-S needs an IPv6 address with -6"
+                                                           : "-S needs an IPv4 address (IPv6 with -6)");
+    if ((o->scans & SCANF(SCAN_CONNECT)) || o->version_scan || o->script_default || o->scripts ||
+        o->aggressive)
+      return opt_fail(err, errlen, "-S",
+                      "-S sets the source of raw probes only; with -sT, -sV, -sC, --script or -A it is not in trawl yet");
+  }
   /* timing: the template fills what was not given */
   int r = timing_finalize(o, err, errlen);
   if (r < 0) return r;
@@ -895,6 +1038,16 @@ int options_finalize(struct options *o, bool is_root, char *err,
   if (o->min_rate > 0 && o->max_rate > 0 && o->min_rate > o->max_rate) {
     snprintf(v, sizeof v, "%g", o->min_rate);
     return opt_fail(err, errlen, v, "--min-rate is greater than --max-rate (%g)", o->max_rate);
+  }
+  if (o->min_parallelism && o->max_parallelism && o->min_parallelism > o->max_parallelism) {
+    snprintf(v, sizeof v, "%" PRIu64, o->min_parallelism);
+    return opt_fail(err, errlen, v, "--min-parallelism is greater than --max-parallelism (%" PRIu64 ")",
+                    o->max_parallelism);
+  }
+  if (o->min_hostgroup && o->max_hostgroup && o->min_hostgroup > o->max_hostgroup) {
+    snprintf(v, sizeof v, "%" PRIu64, o->min_hostgroup);
+    return opt_fail(err, errlen, v, "--min-hostgroup is greater than --max-hostgroup (%" PRIu64 ")",
+                    o->max_hostgroup);
   }
   r = opt_check_outputs(o, err, errlen);
   if (r < 0) return r;
@@ -1027,6 +1180,9 @@ void options_usage(FILE *f) {
 "  --max-retries <tries>: caps number of port scan probe retransmissions\n"
 "  --host-timeout <time>: give up on a host after this long\n"
 "  --scan-delay <time>: wait this long between probes to a host\n"
+"  --max-scan-delay <time>: ceiling of the scan delay (trawl never raises its own)\n"
+"  --min-parallelism/max-parallelism <numprobes>: probes outstanding at once\n"
+"  --min-hostgroup <size>: at least this many hosts per group\n"
 "  --min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout <time>: probe\n"
 "     round trip time bounds\n"
 "  --stats-every <time>: print progress at this interval\n"
@@ -1043,6 +1199,13 @@ void options_usage(FILE *f) {
 "  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
 "  --noninteractive: do not read key presses\n"
 "  --packet-trace: show all packets sent and received\n"
+"FIREWALL/IDS EVASION AND SPOOFING:\n"
+"  --ttl <val>: set the IP time-to-live (IPv6: hop limit) of the raw probes\n"
+"  --data <hex string>: append a custom payload to the raw probes\n"
+"  --data-string <string>: append a custom ASCII string to the raw probes\n"
+"  --data-length <num>: append random data to the raw probes\n"
+"  --badsum: send the raw probes with a bogus TCP/UDP/ICMP checksum\n"
+"  -S <IP_Address>: spoof the source address of the raw probes\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"
@@ -1129,6 +1292,14 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
+  if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family) {
+    fputs("packets:    ", f);
+    if (o->spoof.family) fprintf(f, " source %s", o->spoof_arg);
+    if (o->ttl != OPT_UNSET) fprintf(f, " ttl %d", o->ttl);
+    if (o->data_set) fprintf(f, " payload %zu bytes", o->data_len);
+    if (o->badsum) fputs(" bad checksums", f);
+    fputc('\n', f);
+  }
   fprintf(f, "dns:         %s\n", o->dns == DNS_NEVER ? "never (-n)" : o->dns == DNS_ALWAYS ? "always (-R)" : "reverse-resolve hosts that are up");
   fprintf(f, "timing:      -T%d, max-retries %ld, scan-delay ", o->timing, o->max_retries);
   opt_ms(f, o->scan_delay_ms);

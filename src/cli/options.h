@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <trawl/packet.h>
 
 #include "core/ports.h"
 #include "core/result.h"
@@ -43,6 +44,8 @@ enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };
 /* Unset numeric options hold these values until options_finalize(). */
 #define OPT_UNSET_MS UINT64_MAX
 #define OPT_UNSET (-1)
+/* --min/--max-parallelism: the raw engine's largest window */
+#define OPT_PARALLELISM_MAX 262144
 
 struct ping_ports {
   uint16_t *v;
@@ -86,6 +89,9 @@ struct options {
   unsigned timing_given;   /* finalize: TIMING_GIVEN_* (scan/timing.h), the ones the user gave */
   uint64_t stats_every_ms; /* 0: none */
   uint64_t max_hostgroup;  /* --max-hostgroup: hosts per group (0: by size) */
+  uint64_t min_hostgroup;  /* --min-hostgroup: at least this many per group (0: not given) */
+  uint64_t min_parallelism, max_parallelism; /* probes outstanding (0: not given) */
+  uint64_t max_scan_delay_ms; /* --max-scan-delay (OPT_UNSET_MS: the template's) */
   /* output */
   const char *out_normal, *out_xml, *out_grep, *out_json; /* "-" stdout */
   bool open_only, reason, packet_trace;
@@ -107,6 +113,15 @@ struct options {
   const char *iface;
   const char *privileged_user; /* --privileged-user: drop root to (NULL: nobody) */
   long source_port;
+  /* the raw probes (probe/pktopt.h) */
+  int ttl;           /* --ttl 0-255; OPT_UNSET: trawl's own (64) */
+  uint8_t *data;     /* --data, --data-string, --data-length (random bytes) */
+  size_t data_len;
+  bool data_set;     /* one of them was given (0 bytes too: no UDP payloads) */
+  const char *data_opt; /* which one */
+  bool badsum;       /* --badsum */
+  tw_pkt_addr spoof; /* -S: source address of the raw probes (family 0: not given) */
+  const char *spoof_arg;
   /* scripts */
   bool script_default; /* -sC */
   const char *scripts, *script_args, *script_args_file, *script_help;

@@ -39,18 +39,21 @@ void trace_packet(FILE *f, const char *dir, double t, const uint8_t *buf, size_t
     tcp_flags(fl, p.tcp.flags);
     fprintf(f, "TCP %s:%u > %s:%u %s ttl=%u", a, p.sport, b, p.dport, fl, ttl);
     if (v4) fprintf(f, " id=%u iplen=%u", p.ip4.id, p.ip4.tot_len);
+    else fprintf(f, " payloadlen=%u", p.ip6.plen);
     fprintf(f, " seq=%u win=%u", p.tcp.seq, p.tcp.win);
     if (p.tcp.flags & 0x10) fprintf(f, " ack=%u", p.tcp.ack);
     fputc('\n', f);
   } else if (p.proto == IPPROTO_UDP && !p.err) {
-    fprintf(f, "UDP %s:%u > %s:%u ttl=%u len=%u\n", a, p.sport, b, p.dport, ttl,
-            p.payload_len);
+    fprintf(f, "UDP %s:%u > %s:%u ttl=%u", a, p.sport, b, p.dport, ttl);
+    if (v4) fprintf(f, " id=%u iplen=%u", p.ip4.id, p.ip4.tot_len);
+    else fprintf(f, " payloadlen=%u", p.ip6.plen);
+    fprintf(f, " len=%u\n", p.payload_len);
   } else if (p.proto == IPPROTO_ICMP && !p.err) {
-    fprintf(f, "ICMP [%s > %s type=%u/code=%u id=%u seq=%u] ttl=%u\n", a, b, p.icmp.type,
-            p.icmp.code, p.icmp.id, p.icmp.seq, ttl);
+    fprintf(f, "ICMP [%s > %s type=%u/code=%u id=%u seq=%u] ttl=%u id=%u iplen=%u\n", a, b,
+            p.icmp.type, p.icmp.code, p.icmp.id, p.icmp.seq, ttl, p.ip4.id, p.ip4.tot_len);
   } else if (p.proto == IPPROTO_ICMPV6 && !p.err) {
-    fprintf(f, "ICMPv6 [%s > %s type=%u/code=%u id=%u seq=%u] hlim=%u\n", a, b, p.icmp6.type,
-            p.icmp6.code, p.icmp6.id, p.icmp6.seq, ttl);
+    fprintf(f, "ICMPv6 [%s > %s type=%u/code=%u id=%u seq=%u] hlim=%u payloadlen=%u\n", a, b,
+            p.icmp6.type, p.icmp6.code, p.icmp6.id, p.icmp6.seq, ttl, p.ip6.plen);
   } else {
     fprintf(f, "IP %s > %s proto=%u ttl=%u%s%s\n", a, b, p.proto, ttl, p.err ? " malformed: " : "",
             p.err ? p.why : "");

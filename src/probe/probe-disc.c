@@ -98,6 +98,12 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     t.seq = k->type == PROBE_D_SYN ? c : 0;
     t.ack = k->type == PROBE_D_ACK ? c : 0;
     t.win = 1024;
+    if (t.flags == TW_TCP_SYN) {
+      /* MSS 1460, as Nmap's SYN ping carries and the SYN scan's probes do */
+      static const uint8_t mss[4] = {2, 4, 0x05, 0xb4};
+      t.opt = mss;
+      t.optlen = sizeof mss;
+    }
     return tw_pkt_build_tcp(buf, cap, &ip, &t, NULL, 0);
   }
   case PROBE_D_UDP: {

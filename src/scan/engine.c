@@ -117,18 +117,27 @@ int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
   return 1;
 }
 
+/* Build packet k (0: the probe itself, then build_more's) of try `try`
+ * for (h, p) into e->pkt, with the packet options applied to raw IP ones. */
+static int build_packet(struct engine *e, uint32_t h, uint32_t p, int try, int k, bool raw) {
+  int len = k == 0 ? e->ops->build(e, h, p, try, e->pkt, ENGINE_PKT_MAX)
+                   : e->ops->build_more(e, h, p, try, k, e->pkt, ENGINE_PKT_MAX);
+  if (len > 0 && raw && e->cfg.finish) len = e->cfg.finish(e->cfg.finish_arg, e->pkt, len, ENGINE_PKT_MAX);
+  return len;
+}
+
 static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
-  uint8_t buf[1600];
-  int len = e->ops->build(e, h, p, try, buf, sizeof buf);
-  if (len <= 0) return 1; /* nothing to send for this pair */
   tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
                                 : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
+  bool raw = !e->ops->sock || rs == e->rs4 || rs == e->rs6;
+  int len = build_packet(e, h, p, try, 0, raw);
+  if (len <= 0) return 1; /* nothing to send for this pair */
   if (!rs && !e->cfg.send) return 1;
   if (e->cfg.trace_t0)
-    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
-                 rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
-  int err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, buf, (size_t)len)
-                        : tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
+    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, e->pkt, (size_t)len,
+                 raw ? TW_LINK_RAW : TW_LINK_ETH);
+  int err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, e->pkt, (size_t)len)
+                        : tw_rawsend(rs, e->pkt, (size_t)len, NULL, NULL);
   if (err == -EAGAIN) return -EAGAIN;
   if (err < 0) {
     e->st.send_errors++;
@@ -136,13 +145,13 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   }
   /* the probe's further packets: best effort, the first one counts */
   for (int k = 1; e->ops->build_more && k < 64; k++) {
-    len = e->ops->build_more(e, h, p, try, k, buf, sizeof buf);
+    len = build_packet(e, h, p, try, k, raw);
     if (len <= 0) break;
     if (e->cfg.trace_t0)
-      trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, buf, (size_t)len,
-                   rs == e->rs4 || rs == e->rs6 ? TW_LINK_RAW : TW_LINK_ETH);
-    err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, buf, (size_t)len)
-                      : tw_rawsend(rs, buf, (size_t)len, NULL, NULL);
+      trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, e->pkt, (size_t)len,
+                   raw ? TW_LINK_RAW : TW_LINK_ETH);
+    err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, e->pkt, (size_t)len)
+                      : tw_rawsend(rs, e->pkt, (size_t)len, NULL, NULL);
     if (err < 0) e->st.send_errors++;
   }
   return 0;
@@ -162,6 +171,16 @@ static void tick_cb(tw_timer *t, int status) {
   uint64_t now = tw_hrtime();
   ratectl_tick(&e->rc, now);
   uint64_t budget = ratectl_budget(&e->rc, now), used = 0;
+  if (e->cfg.min_parallelism && e->ost.count + budget < e->cfg.min_parallelism) {
+    /* --min-parallelism: at least this many outstanding, faster than the
+     * controller's pace if need be, but never above the --max-rate ceiling
+     * (counted from the last send) */
+    uint64_t floor = e->cfg.min_parallelism - e->ost.count;
+    uint64_t since = e->last_send_ns ? now - e->last_send_ns : TICK_NS;
+    double room = e->cfg.max_rate * (double)since / 1e9;
+    if (room < (double)floor) floor = (uint64_t)room;
+    if (floor > budget) budget = floor;
+  }
   if (e->cfg.scan_delay_ns) {
     if (now - e->last_send_ns < e->cfg.scan_delay_ns) budget = 0;
     else if (budget > 1) budget = 1;
@@ -278,6 +297,7 @@ int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cf
                                         cfg->shards ? cfg->shard : 0)) < 0) {
     return err;
   }
+  if (!(e->pkt = malloc(ENGINE_PKT_MAX))) return -ENOMEM;
   if ((err = build_host_index(e)) < 0) return err;
   if (!(e->hs = calloc(nhosts ? nhosts : 1, sizeof *e->hs))) return -ENOMEM;
   for (uint32_t i = 0; i < nhosts; i++) e->hs[i].unsent = nports;
@@ -301,6 +321,8 @@ void engine_free(struct engine *e) {
   e->hidx = NULL;
   free(e->hs);
   e->hs = NULL;
+  free(e->pkt);
+  e->pkt = NULL;
 }
 
 double engine_progress(const struct engine *e) {

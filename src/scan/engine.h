@@ -60,13 +60,23 @@ struct engine_config {
   uint64_t seed;
   uint64_t shards, shard;
   bool ordered;            /* -r: ports in order (permute_init_ordered) */
-  size_t window;           /* most probes outstanding */
+  size_t window;           /* most probes outstanding (--max-parallelism) */
+  size_t min_parallelism;  /* --min-parallelism: fewer outstanding are topped up
+                              whatever the rate controller says (0: none) */
   uint64_t trace_t0;       /* --packet-trace: scan start (tw_hrtime), 0: off */
   /* Where probes go; NULL: tw_rawsend() on the probe's socket. A test
    * hands them to itself here (0: sent, -EAGAIN: try later, < 0: error). */
   int (*send)(void *arg, const uint8_t *buf, size_t len);
   void *send_arg;
+  /* Applied to every raw IP probe the module built (buf holds
+   * ENGINE_PKT_MAX bytes), before it is traced and sent: the new length,
+   * <= 0 to skip it. NULL: none. The packet options (probe/pktopt.h). */
+  int (*finish)(const void *arg, uint8_t *buf, int len, size_t cap);
+  const void *finish_arg;
 };
+
+/* Room for one probe: a whole IP packet, as the packet options may make it. */
+#define ENGINE_PKT_MAX 65536
 
 struct engine_stats {
   uint64_t sent, resent, answered, late, unsolicited, timeouts, send_errors;
@@ -100,6 +110,7 @@ struct engine {
   uint64_t last_send_ns;
   int running;
   uint64_t stash; /* a permutation index the kernel could not take yet */
+  uint8_t *pkt;   /* ENGINE_PKT_MAX bytes: the probe being built */
   void (*done)(struct engine *e);
   struct engine_stats st;
   struct engine_host *hs; /* [nhosts] */

@@ -18,6 +18,7 @@ static size_t hash_key(uint64_t k) {
 }
 
 int ost_init(struct outstanding *o, size_t window) {
+  size_t limit = window ? window : 1; /* --max-parallelism may ask for 1 */
   if (window < 16) window = 16;
   size_t cap = 32;
   while (cap < window * 2) cap <<= 1; /* load factor <= 1/2 */
@@ -34,7 +35,7 @@ int ost_init(struct outstanding *o, size_t window) {
   for (size_t i = 0; i < cap; i++) o->slots[i].key = OST_EMPTY;
   o->mask = cap - 1;
   o->count = 0;
-  o->limit = window;
+  o->limit = limit;
   o->fifo_head = o->fifo_len = 0;
   return 0;
 }

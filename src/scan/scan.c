@@ -231,6 +231,22 @@ static void out_check(struct scan *s, int k, int r) {
 
 /* ---- what the stages share ------------------------------------------------ */
 
+uint32_t scan_group_size(const struct options *o) {
+  size_t nports = portlist_count(&o->ports);
+  if (nports == 0) nports = 1;
+  uint64_t g = GROUP_PROBES / nports;
+  if (g < 256) g = 256;
+  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
+  if (o->min_hostgroup > g) g = o->min_hostgroup; /* --min-hostgroup: a floor (<= the maximum) */
+  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
+  return (uint32_t)g;
+}
+
+/* engine_config.finish: the packet options on a raw probe */
+static int scan_pktopt_finish(const void *arg, uint8_t *buf, int len, size_t cap) {
+  return pktopt_apply(arg, buf, len, cap);
+}
+
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
                     void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
                     void (*done)(struct engine *e)) {
@@ -239,7 +255,12 @@ int scan_start_pass(struct scan *s, const struct engine_config *c, const struct 
             (double)(tw_hrtime() - s->start_ns) / 1e9);
   s->stage_ctx = ctx;
   s->eng_live = true;
-  int err = engine_start(&s->eng, s->loop, c, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
+  struct engine_config cc = *c;
+  if (pktopt_active(&s->pktopt)) {
+    cc.finish = scan_pktopt_finish;
+    cc.finish_arg = &s->pktopt;
+  }
+  int err = engine_start(&s->eng, s->loop, &cc, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
   if (err < 0) {
     s->eng_live = false;
     s->stage_ctx = NULL;
@@ -439,6 +460,8 @@ static void route_host(struct scan *s, struct ghost *g, struct route_cache *rc) 
     if (tw_route_get_sync(&g->addr, &r) == 0) {
       rc->noroute = false;
       if (r.type != 1 /* RTN_UNICAST */) rc->valid = false; /* this address only */
+      /* -S: the given source instead of the route's (same family) */
+      if (s->o->spoof.family == r.src.family) r.src = s->o->spoof;
       int k;
       for (k = 0; k < s->nsrcs; k++)
         if (tw_pkt_addr_eq(&s->srcs[k], &r.src)) break;
@@ -907,6 +930,12 @@ int scan_run(struct options *o) {
     uint64_t seed;
     if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
   }
+  s->pktopt = (struct pktopt){o->ttl, o->data, o->data_len, o->data_set, o->badsum};
+  if (o->spoof.family && !o->skip_discovery) /* as Nmap warns */
+    fprintf(stderr, "trawl: warning: if -S fakes your source address, you may also need -e <interface> "
+                    "and -Pn; if it is your real address, ignore this\n");
+  if (o->data_len > 1400) /* as Nmap warns: the kernel refuses what exceeds the MTU */
+    fprintf(stderr, "trawl: warning: payloads bigger than 1400 bytes may not be sent successfully\n");
   if (o->source_port >= 0 && o->source_port <= 65535) {
     s->sport_lo = s->sport_hi = (uint16_t)o->source_port;
   } else {
@@ -920,13 +949,7 @@ int scan_run(struct options *o) {
                     "host discovery\n");
   s->ntargets = targets_count(o->targets);
   if (o->resuming) s->next_target = o->resume_next < s->ntargets ? o->resume_next : s->ntargets;
-  size_t nports = portlist_count(&o->ports);
-  if (nports == 0) nports = 1;
-  uint64_t g = GROUP_PROBES / nports;
-  if (g < 256) g = 256;
-  if (g > GROUP_HOSTS) g = GROUP_HOSTS;
-  if (o->max_hostgroup > 0 && g > (uint64_t)o->max_hostgroup) g = (uint64_t)o->max_hostgroup;
-  s->group_size = (uint32_t)g;
+  s->group_size = scan_group_size(o);
   if (!o->no_portscan) {
     unsigned tcp_types = (unsigned)__builtin_popcount(o->scans & SCANS_TCP);
     s->verdicts_per_host = (uint32_t)(tcp_types * o->ports.n[PROTO_TCP] +

@@ -27,6 +27,7 @@
 #include "core/result.h"
 #include "os/synack.h"
 #include "cli/status.h"
+#include "probe/pktopt.h"
 
 /* A port verdict kept compactly until the host is written (6 bytes; its
  * host_result record, with copied strings, is over 100). */
@@ -91,6 +92,7 @@ struct scan {
   int exit_code;
   char errmsg[256];
   struct cookie_key key;
+  struct pktopt pktopt; /* --ttl, --data*, --badsum: applied to every engine probe */
   /* network */
   tw_rawsock *rs4, *rs6;
   struct scan_iface ifs[SCAN_MAX_IFACES];
@@ -198,6 +200,9 @@ void scan_fail(struct scan *s, const char *fmt, ...) __attribute__((format(print
 void scan_next(struct scan *s);
 /* Start a stage's engine pass over hosts x nports; ctx becomes the running
  * stage. Returns 1 (running) or a negative error. */
+/* Hosts per group for a finalized o: about GROUP_PROBES probes, 256 to
+ * GROUP_HOSTS hosts, then --min-hostgroup and --max-hostgroup. */
+uint32_t scan_group_size(const struct options *o);
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
                     void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
                     void (*done)(struct engine *e));

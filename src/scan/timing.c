@@ -152,12 +152,14 @@ void timing_engine_config(const struct options *o, uint64_t trace_t0, struct eng
   c->shards = o->shards;
   c->shard = o->shard;
   c->ordered = o->ports_in_order;
-  c->window = 1u << 18;
+  c->window = o->max_parallelism ? o->max_parallelism : 1u << 18;
+  c->min_parallelism = o->min_parallelism;
   c->trace_t0 = trace_t0;
 }
 
 uint32_t timing_connect_parallelism(const struct options *o) {
   const struct timing_template *t = timing_template(o->timing);
+  if (o->max_parallelism) return (uint32_t)o->max_parallelism; /* --max-parallelism */
   return t->max_parallelism ? t->max_parallelism : t->connect_parallelism;
 }
 
@@ -177,8 +179,11 @@ void timing_max_scan_delay(const struct options *o, uint64_t ms[TIMING_NPROTO]) 
   const struct timing_template *t = timing_template(o->timing);
   for (int p = 0; p < TIMING_NPROTO; p++) {
     ms[p] = t->max_scan_delay_ms[p];
-    /* a --scan-delay the user gave raises the ceiling; the template's does not */
+    /* a --scan-delay the user gave raises the ceiling; the template's does
+     * not; --max-scan-delay sets it, whatever --scan-delay says (as in
+     * Nmap's report) */
     if ((o->timing_given & TIMING_GIVEN_SCAN_DELAY) && o->scan_delay_ms > ms[p]) ms[p] = o->scan_delay_ms;
+    if (o->max_scan_delay_ms != OPT_UNSET_MS) ms[p] = o->max_scan_delay_ms;
   }
 }
 
@@ -188,12 +193,15 @@ void timing_print_report(FILE *f, const struct options *o) {
   timing_max_scan_delay(o, msd);
   uint64_t hg = o->max_hostgroup ? o->max_hostgroup : t->max_hostgroup;
   fprintf(f, "timing report (-T%d %s; milliseconds, 0: none):\n", o->timing, t->name);
-  fprintf(f, "  hostgroups: min %" PRIu32 ", max %" PRIu64 "\n", t->min_hostgroup, hg);
+  fprintf(f, "  hostgroups: min %" PRIu64 ", max %" PRIu64 "\n",
+          o->min_hostgroup ? o->min_hostgroup : (uint64_t)t->min_hostgroup, hg);
   fprintf(f, "  rtt-timeouts: init %" PRIu64 ", min %" PRIu64 ", max %" PRIu64 "\n", o->initial_rtt_ms,
           o->min_rtt_ms, o->max_rtt_ms);
   fprintf(f, "  max-scan-delay: TCP %" PRIu64 ", UDP %" PRIu64 ", SCTP %" PRIu64 "\n", msd[TIMING_TCP],
           msd[TIMING_UDP], msd[TIMING_SCTP]);
-  fprintf(f, "  parallelism: min %" PRIu32 ", max %" PRIu32 "\n", t->min_parallelism, t->max_parallelism);
+  fprintf(f, "  parallelism: min %" PRIu64 ", max %" PRIu64 "\n",
+          o->min_parallelism ? o->min_parallelism : (uint64_t)t->min_parallelism,
+          o->max_parallelism ? o->max_parallelism : (uint64_t)t->max_parallelism);
   fprintf(f, "  max-retries: %ld, host-timeout: %" PRIu64 "\n", o->max_retries, o->host_timeout_ms);
   fprintf(f, "  min-rate: %g, max-rate: %g\n", o->min_rate, o->max_rate);
   fprintf(f, "  scan-delay: %" PRIu64 ", script-timeout: %" PRIu64 "\n", o->scan_delay_ms,

@@ -24,11 +24,16 @@
  *   script_timeout_ms  0 (none), 600000 for T5: give up on a script
  *   min/max_hostgroup  1 / 100000 for every template: bounds of a host
  *                      group. trawl sizes its own groups inside them (and
- *                      within --max-hostgroup).
+ *                      within --min-hostgroup and --max-hostgroup).
  *   min/max_parallelism  0 / 1 for T0-T2, 0 / 0 (no limit) for T3-T5:
  *                      probes outstanding at once. trawl's connect scan
  *                      keeps to the maximum; the raw engine does not (it
  *                      paces T0-T2 by the scan delay and its start rate).
+ *                      --min/--max-parallelism given by the user bound the
+ *                      raw engine's outstanding probes (its floor and
+ *                      window) and the connect scan's connections.
+ *   --max-scan-delay   replaces the maximum scan delay of every protocol
+ *                      (reported; trawl has no dynamic scan delay to cap).
  *
  * Two Nmap quirks the rows keep: T0 and T1 raise the maximum RTT timeout
  * to their initial one (300 s, 15 s), and their scan delay does not raise

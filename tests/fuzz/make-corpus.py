@@ -193,6 +193,8 @@ TEXT = {
         "help": "\x00" + "-h",
         "port-names": "\x01" + "-sS\n-sU\n-p\nT:http,ms-*,[1-100],U:domain,ntp?\n--exclude-ports\nssh\n198.18.0.1",
         "fast": "\x01" + "-F\n-sU\n-sS\n--top-ports\n50\n198.18.0.1",
+        "packets": "\x01" + "--ttl\n30\n--data\n\\xCA\\xFE\n--badsum\n-S\n198.18.10.5\n-sU\n-p\n53\n198.18.0.1",
+        "parallel": "\x01" + "--min-parallelism\n2\n--max-parallelism=8\n--min-hostgroup\n3\n--max-scan-delay\n10ms\n198.18.0.1",
     },
     "script_args": {
         "simple": "k=v,k2={a,b},k3=\"quo,ted \\\" x\",flag,t={x=1,y={2,3}},args.port=80",

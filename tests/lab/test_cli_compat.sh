@@ -5,12 +5,22 @@
 # through trawl and through nmap in the same lab, compared on
 #   - the hosts and their status (scan_results.py hosts: ADDR STATUS), and
 #   - every listed port: ADDR PROTO PORT STATE REASON (scan_results.py ports).
-# (Service names are compared in test_nmap_data.sh, the packets on the
-# wire only for UDP payloads there; the packet-type comparison the issue
-# asks for is not in this table yet.)
+# "wire" rows also compare the packets sent, by type (below).
+# (Service names are compared in test_nmap_data.sh, and UDP payloads on
+# the wire there.)
 #
 # Each row is "KIND|ARGS" with the lab's names substituted:
 #   match   trawl must accept the line and give the same hosts and ports;
+#   wire    a match row run with --packet-trace by both, whose packets sent
+#           are compared by type (sent_types.py: protocol, destination and
+#           port, TCP flags or ICMP type, IP length, and the TTL when the row
+#           sets --ttl): every type trawl sends must be one nmap sends. Types
+#           nmap sends and trawl does not are listed, not failed: trawl stops
+#           a host's other discovery probes once one is answered, where nmap
+#           sends all of them at once. Rows whose discovery nmap itself
+#           thins (--max-parallelism: nmap sends its probes in a fixed order
+#           up to the cap, trawl in its random one) stay match rows, with a
+#           -Pn wire row beside them;
 #   known   KIND|REASON|ARGS: runs like match, but a difference with a
 #           written reason is reported ("known") rather than failed;
 #   gap     an Nmap option trawl does not have yet (issue 13's list): it
@@ -27,6 +37,13 @@ set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
 scan_init clicompat "${1:-}"
 scan_lab_up
+
+# -S rows: a second address of the scanner's own, on its routed link (an
+# address of the lab's, inside the scanner namespace), so that the answers
+# to the spoofed probes come back to it
+ALT=${LAB_SCAN_IP%.*}.5
+FAKE=${LAB_SCAN_IP%.*}.77 # nobody's: the answers never come back (filtered)
+ip -n "$S" addr add "$ALT/24" dev "$LAB_SCAN_IF_ROUTED" || nok "cannot add $ALT to the scanner"
 
 WEB=$LAB_WEB_IP
 WEB6=$LAB_WEB_IP6
@@ -63,7 +80,7 @@ match|-n -sSU -p T:22,U:53 $UDPH
 match|-n -p 22 $L1 $L2 $L3 $LD
 match|-n -6 -p 22,80,443,8443 $WEB6
 match|-n --open -p $WP $WEB
-gap|-n --max-scan-delay 10ms -p 22 $WEB
+wire|-n --max-scan-delay 10ms -p 22 $WEB
 match|-n -T2 -Pn -p 22 $WEB
 match|-n --scan-delay 10ms -p 22,80 $WEB
 match|-n -T4 -p $WP $WEB
@@ -110,18 +127,30 @@ gap|-n -PR -p 22 $L1
 gap|-n --dns-servers 198.18.30.11 -p 22 $WEB
 gap|-n --system-dns -p 22 $WEB
 gap|-n -iR 1 -p 22
-gap|-n --min-hostgroup 2 -p 22 $WEB
-gap|-n --min-parallelism 2 -p 22 $WEB
-gap|-n --max-parallelism 2 -p 22 $WEB
+wire|-n --min-hostgroup 2 -p 22 $WEB
+wire|-n --min-parallelism 2 -p 22 $WEB
+match|-n --max-parallelism 2 -p 22 $WEB
+wire|-n -Pn --max-parallelism 2 -p 22,80 $WEB $UDPH
+wire|-n -Pn --max-parallelism 1 -p $WP $WEB
+wire|-n -Pn --min-parallelism 16 --max-retries 1 -p $WP $WEB $UDPH
+wire|-n -Pn --min-hostgroup 2 --max-hostgroup 2 -p 22,80 $WEB $UDPH
 gap|-n -f -p 22 $WEB
 gap|-n --mtu 16 -p 22 $WEB
 gap|-n -D RND:2,ME -p 22 $WEB
-gap|-n -S 198.18.10.2 -p 22 $WEB
-gap|-n --ttl 30 -p 22 $WEB
-gap|-n --data-length 20 -p 22 $WEB
-gap|-n --data-string x -p 22 $WEB
+wire|-n -S 198.18.10.2 -p 22 $WEB
+wire|-n -S $ALT -p 22,80 $WEB
+wire|-n -S $ALT -Pn -e $LAB_SCAN_IF_ROUTED -p 22,80 $WEB
+wire|-n -S $ALT -sU -Pn -p 53,161 $UDPH
+known|nmap 7.93 refuses a source address this machine lacks (setup_target: failed to determine route) and scans nothing; trawl sends from it and, with no answer coming back, reports the port filtered|-n -S $FAKE -Pn -e $LAB_SCAN_IF_ROUTED -p 22 $WEB
+wire|-n --ttl 30 -p 22 $WEB
+wire|-n --data-length 20 -p 22 $WEB
+wire|-n --data-string x -p 22 $WEB
 gap|-n --ip-options R -p 22 $WEB
-gap|-n --badsum -p 22 $WEB
+wire|-n --badsum -p 22 $WEB
+wire|-n --data 0xdeadbeef -sU -Pn -p 53,161 $UDPH
+wire|-n --data-length 0 -sU -Pn -p 53 $UDPH
+wire|-n --badsum -Pn -p 22,80 $WEB
+wire|-n -6 --ttl 9 --data-string abc -p 22,80 $WEB6
 gap|-n --spoof-mac 0 -p 22 $L1
 gap|-n --send-eth -p 22 $WEB
 gap|-n --send-ip -p 22 $WEB
@@ -132,6 +161,20 @@ match|-nPn -p 22 $WEB
 match|-nvv -p 22 $WEB
 EOF
 )
+
+# wire_compare ARGS: the packet types of trawl's and nmap's traces
+# ($TMP/tr.out, $TMP/nm.out): trawl's must all be nmap's (extra ones in
+# $TMP/wire.extra), and both must have sent something; the types only
+# nmap sent go to $TMP/wire.missing.
+wire_compare() {
+  local ttl=
+  case " $1 " in *" --ttl "*) ttl=--ttl ;; esac
+  "$PY" "$HERE/sent_types.py" $ttl "$TMP/tr.out" >"$TMP/t.sent"
+  "$PY" "$HERE/sent_types.py" $ttl "$TMP/nm.out" >"$TMP/n.sent"
+  comm -23 "$TMP/t.sent" "$TMP/n.sent" >"$TMP/wire.extra"
+  comm -13 "$TMP/t.sent" "$TMP/n.sent" >"$TMP/wire.missing"
+  [ -s "$TMP/t.sent" ] && [ -s "$TMP/n.sent" ] && [ ! -s "$TMP/wire.extra" ]
+}
 
 n_match=0 n_gap=0 n_gap_ok=0 n_known=0
 gaps=()
@@ -144,6 +187,7 @@ while IFS='|' read -r kind args rest; do
   if [ -n "${CLI_COMPAT_ONLY:-}" ] && ! grep -qE -- "$CLI_COMPAT_ONLY" <<<"$args"; then continue; fi
   # shellcheck disable=SC2086
   set -- $args
+  [ "$kind" = wire ] && set -- "$@" --packet-trace
   rm -f "$OUT/t.xml" "$OUT/n.xml"
   TR 120 "$@" -oX "$OUT/t.xml"
   rc=$(cat "$TMP/tr.rc")
@@ -167,8 +211,16 @@ while IFS='|' read -r kind args rest; do
   hosts "$OUT/n.xml" | awk '{ print $1, $2 }' >"$TMP/n.h"
   ports "$OUT/t.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/t.p"
   ports "$OUT/n.xml" | awk '{ print $1, $2, $3, $4, $5 }' >"$TMP/n.p"
-  if diff "$TMP/n.h" "$TMP/t.h" >"$TMP/dh" && diff "$TMP/n.p" "$TMP/t.p" >"$TMP/dp"; then
+  : >"$TMP/dh"
+  : >"$TMP/dp"
+  if [ "$kind" = wire ] && ! wire_compare "$args"; then
+    nok "row $i sends packets nmap does not: $args"
+    show "$TMP/wire.extra" 8
+    echo "       nmap sent:"; show "$TMP/n.sent" 12
+  elif diff "$TMP/n.h" "$TMP/t.h" >"$TMP/dh" && diff "$TMP/n.p" "$TMP/t.p" >"$TMP/dp"; then
     n_match=$((n_match + 1))
+    [ "$kind" = wire ] && [ -s "$TMP/wire.missing" ] &&
+      echo "note - row $i: nmap also sent $(paste -sd ';' "$TMP/wire.missing")"
     [ "$kind" = known ] && echo "note - row $i now matches nmap: make it a match row"
     ok "row $i match ($(wc -l <"$TMP/t.h") hosts, $(wc -l <"$TMP/t.p") ports): $args"
   elif [ "$kind" = known ]; then
@@ -203,6 +255,25 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-n -sL"; 
   awk -v m="$mark" '$1 < m && $3 == "Out"' "$TMP/cap.txt" >"$TMP/cap.before"
   if [ ! -s "$TMP/cap.before" ]; then ok "-n -sL sent no packet"
   else nok "-n -sL sent $(wc -l <"$TMP/cap.before") packets"; show "$TMP/cap.before" 10; fi
+fi
+
+# --max-parallelism 1: one probe outstanding at a time, so on ports that
+# all answer each probe's answer comes before the next probe; without it
+# the probes go out together (the control, so that this can fail)
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--max-parallelism"; then
+  for par in 1 none; do
+    extra=()
+    [ "$par" = 1 ] && extra=(--max-parallelism 1)
+    TR 60 -n -Pn "${extra[@]}" -p 21-25,80,443,2323,8081 --packet-trace "$WEB"
+    seq=$(grep -E '^(SENT|RCVD) ' "$TMP/tr.out" | awk '{ printf "%s ", $1 }')
+    if [ "$par" = 1 ]; then
+      check "--max-parallelism 1: 9 probes, each answered before the next (SENT RCVD ...)" \
+        test "$seq" = "$(printf 'SENT RCVD %.0s' $(seq 9))"
+    else
+      check "without --max-parallelism the probes go out together (SENT SENT in: $seq)" \
+        grep -q "SENT SENT" <<<"$seq"
+    fi
+  done
 fi
 
 total=$i

@@ -155,10 +155,21 @@ same --scan-delay 2s -T4
 same -T0 --scan-delay 10ms
 same --max-hostgroup 7
 same --min-rate 100.5 --max-rate 1000
+same --min-parallelism 2 --max-parallelism 5 --min-hostgroup 3 --max-scan-delay 10ms
+same -T4 --max-scan-delay 20ms
+same --scan-delay 10ms --max-scan-delay 5ms
+same --max-scan-delay 0 -T5
+same -T1 --max-parallelism 4
+same --min-hostgroup 7 --max-hostgroup 7
 # what Nmap refuses
 refused --max-rtt-timeout 4ms
 refused --max-rtt-timeout 0
 refused --initial-rtt-timeout 0
+refused --min-parallelism 0
+refused --max-parallelism 0
+refused --min-parallelism 6 --max-parallelism 5
+refused --min-hostgroup 10 --max-hostgroup 5
+refused --max-scan-delay -1
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

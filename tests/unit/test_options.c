@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +22,9 @@
 #include "core/ports.h"
 #include "db/services.h"
 #include "core/targets.h"
+#include "scan/engine.h"
+#include "scan/scan.h"
+#include "scan/timing.h"
 
 static struct options o;
 static char err[512];
@@ -589,6 +593,17 @@ static void test_errors(void **state) {
   done();
 }
 
+/* What a printer of o writes, as a string to free. */
+static char *report_text(void (*print)(FILE *f, const struct options *o)) {
+  char *text = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&text, &len);
+  assert_non_null(f);
+  print(f, &o);
+  fclose(f);
+  return text;
+}
+
 static void test_plan(void **state) {
   ok("-sS -sU -p T:22,80,U:53 --seed 7 --shards 2 --shard 1 -oX out.xml --reason -n "
      "198.18.0.0/30 lab.example --exclude 198.18.0.1 --min-rate 1000 --script-timeout 5m -sC");
@@ -711,6 +726,208 @@ static void test_issue13_more(void **state) {
   bad("-sL -sV 10.0.0.1", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A: '-sL'");
 }
 
+/* The packet options (--ttl, --data, --data-string, --data-length,
+ * --badsum): values, Nmap's hex forms, Nmap's limits and its "only one
+ * payload" rule. */
+static void test_packet_options(void **state) {
+  (void)state;
+  ok("-p 22 198.18.0.1");
+  assert_int_equal(o.ttl, OPT_UNSET);
+  assert_false(o.data_set);
+  assert_false(o.badsum);
+  done();
+  ok("--ttl 30 --badsum -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 30);
+  assert_true(o.badsum);
+  done();
+  ok("--ttl 0 -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 0);
+  done();
+  ok("--ttl=255 -p 22 198.18.0.1");
+  assert_int_equal(o.ttl, 255);
+  done();
+  bad("--ttl 256 -p 22 198.18.0.1", "--ttl must be between 0 and 255: '256'");
+  bad("--ttl -1 -p 22 198.18.0.1", "invalid number for --ttl: '-1'");
+  bad("--ttl x -p 22 198.18.0.1", "invalid number for --ttl: 'x'");
+  bad("-p 22 198.18.0.1 --ttl", "option requires an argument: '--ttl'");
+  static const struct { const char *arg; const char *bytes; size_t n; } hex[] = {
+      {"0xdeadbeef", "\xde\xad\xbe\xef", 4}, {"0XDEAD", "\xde\xad", 2},
+      {"cafe09", "\xca\xfe\x09", 3},        {"\\xCA\\xFE\\x09", "\xca\xfe\x09", 3},
+      {"0x00ff", "\x00\xff", 2}};
+  char line[128];
+  for (size_t k = 0; k < sizeof hex / sizeof hex[0]; k++) {
+    snprintf(line, sizeof line, "--data %s -p 22 198.18.0.1", hex[k].arg);
+    ok(line);
+    assert_true(o.data_set);
+    assert_int_equal(o.data_len, hex[k].n);
+    assert_memory_equal(o.data, hex[k].bytes, hex[k].n);
+    done();
+  }
+  static const char *const badhex[] = {"0x", "0x1", "abc", "zz", "0xdead\\xbe", "\\x4", "\\x41x", "\\xg1"};
+  char msg[256];
+  for (size_t k = 0; k < sizeof badhex / sizeof badhex[0]; k++) {
+    snprintf(line, sizeof line, "--data %s -p 22 198.18.0.1", badhex[k]);
+    snprintf(msg, sizeof msg, "invalid hex string for --data (0xAABB..., AABB... or \\xAA\\xBB...): '%s'",
+             badhex[k]);
+    bad(line, msg);
+  }
+  ok("--data-string hello -p 22 198.18.0.1");
+  assert_int_equal(o.data_len, 5);
+  assert_memory_equal(o.data, "hello", 5);
+  done();
+  ok("--data-length 20 -p 22 198.18.0.1");
+  assert_true(o.data_set);
+  assert_int_equal(o.data_len, 20);
+  done();
+  ok("--data-length 0 -p 22 198.18.0.1"); /* no payload, and no UDP protocol payloads */
+  assert_true(o.data_set);
+  assert_int_equal(o.data_len, 0);
+  done();
+  ok("--data-length 65435 -p 22 198.18.0.1");
+  assert_int_equal(o.data_len, 65435);
+  done();
+  bad("--data-length 65436 -p 22 198.18.0.1", "--data-length must be between 0 and 65435: '65436'");
+  bad("--data-length -5 -p 22 198.18.0.1", "invalid number for --data-length: '-5'");
+  bad("--data-string x --data-length 3 -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data-length'");
+  bad("--data 0x41 --data 0x42 -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data'");
+  bad("--data-length 3 --data-string y -p 22 198.18.0.1",
+      "--data, --data-string and --data-length cannot be combined or given twice: '--data-string'");
+  bad("--badsum=1 -p 22 198.18.0.1", "option takes no argument: '--badsum=1'");
+  /* raw probes only: without privileges there are none to change */
+  static const char *const raw[] = {"--ttl 3", "--data 0x41", "--data-string x", "--data-length 1", "--badsum"};
+  for (size_t k = 0; k < sizeof raw / sizeof raw[0]; k++) {
+    snprintf(line, sizeof line, "%s -p 22 198.18.0.1", raw[k]);
+    int r = parse(line);
+    if (r == 0) r = options_finalize(&o, false, err, sizeof err);
+    if (r == 0) fail_msg("'%s' accepted unprivileged", line);
+    char opt[32];
+    snprintf(opt, sizeof opt, "%s", raw[k]);
+    *strchrnul(opt, ' ') = '\0';
+    snprintf(msg, sizeof msg, "%s changes raw probes: it needs root privileges (or --privileged): '%s'", opt, opt);
+    assert_string_equal(err, msg);
+    options_free(&o);
+  }
+}
+
+/* -S: the raw probes' source address, of the family -6 says; connections
+ * cannot carry it yet, so those stages refuse it with one line. */
+static void test_spoof_source(void **state) {
+  (void)state;
+  ok("-S 198.18.10.5 -Pn -p 22 198.18.0.1");
+  assert_int_equal(o.spoof.family, AF_INET);
+  assert_int_equal(ntohl(o.spoof.v4.s_addr), 0xc6120a05u);
+  done();
+  ok("-S198.18.10.5 -e up0 -p 22 198.18.0.1"); /* attached, as getopt takes it */
+  assert_int_equal(o.spoof.family, AF_INET);
+  assert_string_equal(o.iface, "up0");
+  done();
+  ok("-6 -S 2001:db8:10::5 -p 22 2001:db8::1");
+  assert_int_equal(o.spoof.family, AF_INET6);
+  assert_int_equal(o.spoof.v6.s6_addr[15], 5);
+  done();
+  ok("-p 22 198.18.0.1");
+  assert_int_equal(o.spoof.family, 0);
+  done();
+  bad("-S foo -p 22 198.18.0.1", "-S needs an IPv4 or IPv6 address: 'foo'");
+  bad("-S 198.18.10.256 -p 22 198.18.0.1", "-S needs an IPv4 or IPv6 address: '198.18.10.256'");
+  bad("-p 22 198.18.0.1 -S", "option requires an argument: '-S'");
+  bad("-S 2001:db8::5 -p 22 198.18.0.1", "-S needs an IPv4 address (IPv6 with -6): '2001:db8::5'");
+  bad("-6 -S 198.18.10.5 -p 22 2001:db8::1", "-S needs an IPv6 address with -6: '198.18.10.5'");
+  static const char *const conn[] = {"-sT", "-sV", "-sC", "--script banner", "-A"};
+  char line[128];
+  for (size_t k = 0; k < sizeof conn / sizeof conn[0]; k++) {
+    snprintf(line, sizeof line, "-S 198.18.10.5 %s -p 22 198.18.0.1", conn[k]);
+    bad(line, "-S sets the source of raw probes only; with -sT, -sV, -sC, --script or -A it is not in trawl yet: '-S'");
+  }
+  int r = parse("-S 198.18.10.5 -p 22 198.18.0.1");
+  if (r == 0) r = options_finalize(&o, false, err, sizeof err);
+  assert_int_not_equal(r, 0);
+  assert_string_equal(err, "-S changes raw probes: it needs root privileges (or --privileged): '-S'");
+  options_free(&o);
+}
+
+/* --min-parallelism, --max-parallelism, --min-hostgroup, --max-scan-delay:
+ * values, Nmap's bounds and order checks, and where they land (the
+ * engine's window and floor, the timing report). */
+static void test_parallelism_hostgroup(void **state) {
+  (void)state;
+  ok("-p 22 198.18.0.1");
+  assert_int_equal(o.min_parallelism, 0);
+  assert_int_equal(o.max_parallelism, 0);
+  assert_int_equal(o.min_hostgroup, 0);
+  assert_true(o.max_scan_delay_ms == OPT_UNSET_MS);
+  done();
+  ok("--min-parallelism 2 --max-parallelism 5 --min-hostgroup 3 --max-scan-delay 10ms -p 22 198.18.0.1");
+  assert_int_equal(o.min_parallelism, 2);
+  assert_int_equal(o.max_parallelism, 5);
+  assert_int_equal(o.min_hostgroup, 3);
+  assert_int_equal(o.max_scan_delay_ms, 10);
+  done();
+  ok("--max-parallelism 1 --min-parallelism 1 -p 22 198.18.0.1");
+  assert_int_equal(o.max_parallelism, 1);
+  done();
+  ok("--max-scan-delay 0 -p 22 198.18.0.1"); /* Nmap takes 0 */
+  assert_int_equal(o.max_scan_delay_ms, 0);
+  done();
+  ok("--min-hostgroup 5 --max-hostgroup 5 -p 22 198.18.0.1");
+  assert_int_equal(o.min_hostgroup, 5);
+  done();
+  bad("--min-parallelism 0 -p 22 198.18.0.1", "--min-parallelism must be between 1 and 262144: '0'");
+  bad("--max-parallelism 0 -p 22 198.18.0.1", "--max-parallelism must be between 1 and 262144: '0'");
+  bad("--max-parallelism 262145 -p 22 198.18.0.1", "--max-parallelism must be between 1 and 262144: '262145'");
+  bad("--max-parallelism x -p 22 198.18.0.1", "invalid number for --max-parallelism: 'x'");
+  bad("--min-parallelism 6 --max-parallelism 5 -p 22 198.18.0.1",
+      "--min-parallelism is greater than --max-parallelism (5): '6'");
+  bad("--min-hostgroup 0 -p 22 198.18.0.1", "--min-hostgroup must be between 1 and 100000: '0'");
+  bad("--min-hostgroup 100001 -p 22 198.18.0.1", "--min-hostgroup must be between 1 and 100000: '100001'");
+  bad("--min-hostgroup 10 --max-hostgroup 5 -p 22 198.18.0.1",
+      "--min-hostgroup is greater than --max-hostgroup (5): '10'");
+  bad("--max-scan-delay -1 -p 22 198.18.0.1",
+      "invalid time for --max-scan-delay (a number with optional ms, s, m or h): '-1'");
+  bad("--max-scan-delay 5x -p 22 198.18.0.1",
+      "invalid time for --max-scan-delay (a number with optional ms, s, m or h): '5x'");
+  /* where they land: the host groups... */
+  ok("-p- 198.18.0.0/20"); /* 65535 ports: groups of 256 */
+  assert_int_equal(scan_group_size(&o), 256);
+  done();
+  ok("-p- --min-hostgroup 300 198.18.0.0/20");
+  assert_int_equal(scan_group_size(&o), 300);
+  done();
+  ok("-p- --min-hostgroup 100 198.18.0.0/20"); /* below trawl's own floor: no change */
+  assert_int_equal(scan_group_size(&o), 256);
+  done();
+  ok("-p 22 --min-hostgroup 5000 198.18.0.0/16"); /* above trawl's 4096 for a small scan */
+  assert_int_equal(scan_group_size(&o), 5000);
+  done();
+  ok("-p- --min-hostgroup 300 --max-hostgroup 300 198.18.0.0/20");
+  assert_int_equal(scan_group_size(&o), 300);
+  done();
+  /* ... the engine and the timing report */
+  ok("--min-parallelism 2 --max-parallelism 5 -p 22 198.18.0.1");
+  struct engine_config c;
+  timing_engine_config(&o, 0, &c);
+  assert_int_equal(c.window, 5);
+  assert_int_equal(c.min_parallelism, 2);
+  assert_int_equal(timing_connect_parallelism(&o), 5);
+  done();
+  ok("-p 22 198.18.0.1");
+  timing_engine_config(&o, 0, &c);
+  assert_int_equal(c.window, 1u << 18);
+  assert_int_equal(c.min_parallelism, 0);
+  done();
+  ok("-T4 --scan-delay 10ms --max-scan-delay 5ms --min-hostgroup 3 --max-parallelism 7 -p 22 198.18.0.1");
+  char *text = report_text(timing_print_report);
+  /* as Nmap's report: the given ceiling, whatever --scan-delay says */
+  assert_non_null(strstr(text, "  max-scan-delay: TCP 5, UDP 5, SCTP 5\n"));
+  assert_non_null(strstr(text, "  hostgroups: min 3, max 100000\n"));
+  assert_non_null(strstr(text, "  parallelism: min 0, max 7\n"));
+  assert_int_equal(o.scan_delay_ms, 10); /* trawl's fixed delay stays as given */
+  free(text);
+  done();
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -719,7 +936,9 @@ int main(void) {
       cmocka_unit_test(test_issue13_options),
       cmocka_unit_test(test_timing),     cmocka_unit_test(test_timing_values), cmocka_unit_test(test_output_misc),
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
-      cmocka_unit_test(test_man_page),
+      cmocka_unit_test(test_man_page),   cmocka_unit_test(test_packet_options),
+      cmocka_unit_test(test_spoof_source),
+      cmocka_unit_test(test_parallelism_hostgroup),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
