@@ -117,7 +117,7 @@ enum {
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
-  O_MAXSCANDELAY
+  O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS
 };
 
 static const struct {
@@ -162,6 +162,8 @@ static const struct {
     {"min-parallelism", 1, O_MINPAR},
     {"max-parallelism", 1, O_MAXPAR},
     {"max-scan-delay", 1, O_MAXSCANDELAY},
+    {"dns-servers", 1, O_DNSSERVERS},
+    {"system-dns", 0, O_SYSTEMDNS},
     {"source-port", 1, O_SRCPORT},
     {"ttl", 1, O_TTL},
     {"data", 1, O_DATA},
@@ -556,6 +558,28 @@ static int opt_spoof(struct opt_state *st, const char *v) {
   return 0;
 }
 
+/* --dns-servers S1[,S2...]: IPv4 or IPv6 addresses, as Nmap takes them
+ * (libtrawl's resolver asks them in turn). */
+static int opt_dns_servers(struct opt_state *st, const char *v) {
+  const char *p = v;
+  for (;;) {
+    const char *end = strchr(p, ',');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    char buf[INET6_ADDRSTRLEN];
+    unsigned char bin[16];
+    if (len == 0 || len >= sizeof buf)
+      return opt_fail(st->err, st->errlen, v, "--dns-servers needs IP addresses separated by commas");
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+    if (inet_pton(AF_INET, buf, bin) != 1 && inet_pton(AF_INET6, buf, bin) != 1)
+      return opt_fail(st->err, st->errlen, buf, "--dns-servers needs IP addresses separated by commas");
+    if (!end) break;
+    p = end + 1;
+  }
+  st->o->dns_servers = v;
+  return 0;
+}
+
 static int opt_do_long(struct opt_state *st, int id, const char *word,
                        const char *v) {
   struct options *o = st->o;
@@ -638,6 +662,8 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
                      id == O_MINPAR ? &o->min_parallelism : &o->max_parallelism);
       break;
     case O_MAXSCANDELAY: r = opt_time(st, word, v, &o->max_scan_delay_ms); break;
+    case O_DNSSERVERS: r = opt_dns_servers(st, v); break;
+    case O_SYSTEMDNS: o->system_dns = true; break;
     case O_PRIVUSER:
       if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
       else o->privileged_user = v;
@@ -1126,6 +1152,8 @@ void options_usage(FILE *f) {
 "  -PS/PA/PU[portlist]: TCP SYN, TCP ACK, UDP discovery to the given ports\n"
 "  -PE/PP: ICMP echo, timestamp discovery\n"
 "  -n/-R: never resolve / always resolve reverse DNS names\n"
+"  --dns-servers <serv1[,serv2],...>: use these DNS servers\n"
+"  --system-dns: use the system's resolver (getaddrinfo/getnameinfo)\n"
 "SCAN TECHNIQUES:\n"
 "  -sS/sT/sA: TCP SYN / connect() / ACK scan\n"
 "  -sU: UDP scan\n"

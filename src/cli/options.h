@@ -101,6 +101,8 @@ struct options {
   bool no_stylesheet;     /* --no-stylesheet */
   int verbose, debug;
   enum dns_mode dns;
+  const char *dns_servers; /* --dns-servers "S1,S2": NULL: resolv.conf */
+  bool system_dns;         /* --system-dns: getaddrinfo/getnameinfo on the pool */
   /* order, sharding, resume */
   uint64_t seed;
   bool seed_set;

@@ -1,11 +1,14 @@
 /* resolve.c: DNS for a scan, through libtrawl's c-ares resolver in the
- * scan's own loop — never a blocking call:
+ * scan's own loop (asking --dns-servers when given), or with --system-dns
+ * through getaddrinfo(3)/getnameinfo(3) on libtrawl's worker pool, as
+ * Nmap's --system-dns — never a blocking call in the loop:
  *   - names on the command line (targets and --exclude) become addresses
  *     before the scan starts; a name that does not resolve is reported and
  *     the scan goes on with the rest;
  *   - before a host group is written, the up hosts' addresses are turned
  *     into names (PTR), as Nmap does unless -n. */
 #include <errno.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,12 +72,38 @@ static void on_forward(tw_req *req, int status, const struct sockaddr_storage *a
   free(f);
 }
 
+/* --system-dns: a forward lookup's answer from getaddrinfo(3), handed to
+ * on_forward as c-ares' would be (its first address). */
+static void on_forward_sys(tw_req *req, int status, struct addrinfo *res, void *data) {
+  struct sockaddr_storage ss;
+  size_t n = 0;
+  memset(&ss, 0, sizeof ss);
+  for (struct addrinfo *ai = res; status == 0 && ai && n == 0; ai = ai->ai_next) {
+    if ((ai->ai_family == AF_INET || ai->ai_family == AF_INET6) && ai->ai_addr &&
+        ai->ai_addrlen <= sizeof ss) {
+      memcpy(&ss, ai->ai_addr, ai->ai_addrlen);
+      n = 1;
+    }
+  }
+  if (res) freeaddrinfo(res);
+  on_forward(req, status == 0 && n == 0 ? TW_ENODATA : status, &ss, n, data);
+}
+
+int resolve_resolver_new(struct scan *s, tw_resolver **r, int tries, uint64_t timeout_ns,
+                         void *data) {
+  tw_resolver_opts opts = {0};
+  opts.tries = tries;
+  opts.timeout_ns = timeout_ns;
+  opts.servers = s->o->dns_servers;
+  return tw_resolver_new(s->loop, r, &opts, data);
+}
+
 int scan_resolve_targets(struct scan *s) {
   struct targets *t = s->o->targets;
   size_t nt = targets_name_count(t), ne = targets_excluded_name_count(t);
   if (nt + ne == 0) return 0;
   tw_resolver *r;
-  int err = tw_resolver_new(s->loop, &r, NULL, s);
+  int err = resolve_resolver_new(s, &r, 0, 0, s);
   if (err < 0) {
     fprintf(stderr, "trawl: cannot start the DNS resolver: %s\n", tw_strerror(err));
     return err;
@@ -87,7 +116,14 @@ int scan_resolve_targets(struct scan *s) {
     f->s = s;
     f->exclude = i >= nt;
     f->tn = f->exclude ? targets_excluded_name(t, i - nt) : targets_name(t, i);
-    if (tw_resolve(r, NULL, f->tn->name, family, on_forward, f) < 0) {
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = family;
+    hints.ai_socktype = SOCK_STREAM; /* one answer per address */
+    int rc = s->o->system_dns
+                 ? tw_getaddrinfo(s->loop, NULL, f->tn->name, NULL, &hints, on_forward_sys, f)
+                 : tw_resolve(r, NULL, f->tn->name, family, on_forward, f);
+    if (rc < 0) {
       fprintf(stderr, "trawl: cannot resolve '%s'\n", f->tn->name);
       free(f);
       continue;
@@ -117,6 +153,47 @@ void scan_names_free(struct scan *s) {
   free(s->names);
   s->names = NULL;
   s->nnames = 0;
+}
+
+/* ---- --system-dns reverse lookups: getnameinfo(3) on the pool ---------- */
+
+struct sysptr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  char name[NI_MAXHOST];
+  tw_reverse_cb cb;
+  void *data;
+};
+
+/* On a worker thread: only the job's own fields. */
+static int sysptr_work(void *data) {
+  struct sysptr *j = data;
+  int rc = getnameinfo((const struct sockaddr *)&j->ss, j->len, j->name, sizeof j->name, NULL, 0,
+                       NI_NAMEREQD);
+  if (rc == 0) return 0;
+  return rc == EAI_NONAME ? TW_ENOTFOUND : TW_EDNS;
+}
+
+static void sysptr_after(tw_req *req, int status, void *data) {
+  struct sysptr *j = data;
+  (void)req;
+  j->name[sizeof j->name - 1] = '\0';
+  j->cb(NULL, status, status == 0 ? j->name : NULL, j->data);
+  free(j);
+}
+
+int resolve_reverse(struct scan *s, tw_resolver *r, const struct sockaddr *sa,
+                    tw_reverse_cb cb, void *data) {
+  if (!s->o->system_dns) return tw_reverse(r, NULL, sa, cb, data);
+  struct sysptr *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->len = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  memcpy(&j->ss, sa, j->len);
+  j->cb = cb;
+  j->data = data;
+  int err = tw_work(s->loop, NULL, sysptr_work, sysptr_after, j);
+  if (err < 0) free(j);
+  return err;
 }
 
 /* ---- reverse lookups of a group's up hosts ------------------------------ */
@@ -176,7 +253,7 @@ static void rdns_pump(struct rdns *d) {
       sin->sin_family = AF_INET;
       sin->sin_addr = a->v4;
     }
-    if (tw_reverse(d->r, NULL, (struct sockaddr *)&ss, on_reverse, q) < 0) {
+    if (resolve_reverse(s, d->r, (struct sockaddr *)&ss, on_reverse, q) < 0) {
       free(q);
       continue;
     }
@@ -193,10 +270,7 @@ int stage_rdns(struct scan *s) {
   struct rdns *d = calloc(1, sizeof *d);
   if (!d) return -ENOMEM;
   d->s = s;
-  tw_resolver_opts opts = {0};
-  opts.tries = 2;
-  opts.timeout_ns = 1000000000ull;
-  int err = tw_resolver_new(s->loop, &d->r, &opts, d);
+  int err = resolve_resolver_new(s, &d->r, 2, 1000000000ull, d);
   if (err < 0) {
     free(d);
     return err;

@@ -233,5 +233,12 @@ int os_stage_load(struct scan *s); /* os/os-stage.c: nmap-os-db into s->osdb */
 int scan_resolve_targets(struct scan *s);
 const char *scan_name_of(const struct scan *s, const tw_pkt_addr *a);
 void scan_names_free(struct scan *s);
+/* A resolver for the scan's lookups (--dns-servers when given), and a PTR
+ * lookup through it, or through getnameinfo(3) on the worker pool with
+ * --system-dns (then r may be NULL). cb as tw_reverse's (req NULL). */
+int resolve_resolver_new(struct scan *s, tw_resolver **r, int tries, uint64_t timeout_ns,
+                         void *data);
+int resolve_reverse(struct scan *s, tw_resolver *r, const struct sockaddr *sa,
+                    tw_reverse_cb cb, void *data);
 
 #endif

@@ -228,7 +228,7 @@ static void ptr_pump(struct trstage *st) {
       sin->sin_family = AF_INET;
       sin->sin_addr = st->names[k].a.v4;
     }
-    if (tw_reverse(st->r, NULL, (struct sockaddr *)&ss, on_ptr_q, q) < 0) {
+    if (resolve_reverse(st->s, st->r, (struct sockaddr *)&ss, on_ptr_q, q) < 0) {
       free(q);
       continue;
     }
@@ -265,10 +265,7 @@ static void tr_end(tw_timer *t, int status) {
       for (size_t k = 0; r && r->trace && k < r->trace->nhops && err == 0; k++)
         err = name_add(st, r->trace->hops[k].addr);
     }
-    tw_resolver_opts opts = {0};
-    opts.tries = 2;
-    opts.timeout_ns = 1000000000ull;
-    if (err == 0 && st->nnames > 0 && tw_resolver_new(s->loop, &st->r, &opts, st) == 0) {
+    if (err == 0 && st->nnames > 0 && resolve_resolver_new(s, &st->r, 2, 1000000000ull, st) == 0) {
       ptr_pump(st);
       return;
     }

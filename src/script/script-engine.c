@@ -52,6 +52,7 @@ void script_config_from_options(struct script_config *c, const struct options *o
   c->version_scripts = o->version_scan && !o->no_portscan;
   c->script_args = o->script_args;
   c->script_args_file = o->script_args_file;
+  c->dns_servers = o->dns_servers;
   c->trace = o->script_trace;
   c->timeout_ms = o->script_timeout_ms;
   c->max_threads = o->script_threads;

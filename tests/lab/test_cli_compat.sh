@@ -124,8 +124,8 @@ gap|-n -PY -p 22 $WEB
 gap|-n -PO -p 22 $WEB
 gap|-n -PM -p 22 $WEB
 gap|-n -PR -p 22 $L1
-gap|-n --dns-servers 198.18.30.11 -p 22 $WEB
-gap|-n --system-dns -p 22 $WEB
+match|--dns-servers $LAB_DNS_IP -p 22 $WEB
+match|--system-dns -p 22 $WEB
 gap|-n -iR 1 -p 22
 wire|-n --min-hostgroup 2 -p 22 $WEB
 wire|-n --min-parallelism 2 -p 22 $WEB
@@ -274,6 +274,36 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--max-par
         grep -q "SENT SENT" <<<"$seq"
     fi
   done
+fi
+
+# --dns-servers and --system-dns: the names, as nmap's. The scanner's
+# resolv.conf names the lab's DNS, so a server that never answers ($DEAD)
+# shows that --dns-servers is used, and that --system-dns is not.
+dns_names() { "$PY" -c 'import sys, xml.etree.ElementTree as E
+for h in E.parse(sys.argv[1]).getroot().iter("host"):
+    a = h.find("address").get("addr")
+    print(a, ",".join(n.get("name") for n in h.iter("hostname")) or "-")' "$1" | sort; }
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--dns-servers --system-dns"; then
+  for dargs in "--dns-servers $LAB_DNS_IP" "--dns-servers $DEAD" "--dns-servers $LAB_DNS_IP6" \
+    "--system-dns" "--system-dns --dns-servers $DEAD"; do
+    # shellcheck disable=SC2086
+    TR 60 $dargs -sn "$WEB" "$L1" -oX "$OUT/t.xml"
+    # shellcheck disable=SC2086
+    NM 60 $dargs -sn "$WEB" "$L1" -oX "$OUT/n.xml"
+    dns_names "$OUT/t.xml" >"$TMP/t.names"
+    dns_names "$OUT/n.xml" >"$TMP/n.names"
+    if [ "$(cat "$TMP/tr.rc")" = 0 ] && diff "$TMP/n.names" "$TMP/t.names" >"$TMP/dn"; then
+      ok "$dargs: the names are nmap's ($(paste -sd ' ' "$TMP/t.names"))"
+    else
+      nok "$dargs: the names differ from nmap's"; show "$TMP/dn" 6; show "$TMP/tr.err" 3
+    fi
+  done
+  TR 60 --dns-servers "$DEAD" -sn "$WEB"
+  check "--dns-servers $DEAD (no answer): no name for $WEB" grep -q "report for $WEB\$" "$TMP/tr.out"
+  TR 60 --system-dns --dns-servers "$DEAD" -sn web.lab.test
+  check "--system-dns: web.lab.test resolved by the system" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
+  TR 60 --dns-servers "$LAB_DNS_IP" -sn web.lab.test
+  check "--dns-servers: web.lab.test resolved by $LAB_DNS_IP" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
 fi
 
 total=$i

@@ -937,6 +937,28 @@ static void test_parallelism_hostgroup(void **state) {
   done();
 }
 
+/* --dns-servers, --system-dns (issue 13) */
+static void test_dns_options(void **state) {
+  (void)state;
+  ok("-p 22 198.18.0.1");
+  assert_null(o.dns_servers);
+  assert_false(o.system_dns);
+  done();
+  ok("--dns-servers 198.18.30.11,2001:db8::53 -p 22 198.18.0.1");
+  assert_string_equal(o.dns_servers, "198.18.30.11,2001:db8::53");
+  done();
+  ok("--system-dns -p 22 198.18.0.1");
+  assert_true(o.system_dns);
+  done();
+  bad("--dns-servers 198.18.30 -p 22 198.18.0.1",
+      "--dns-servers needs IP addresses separated by commas: '198.18.30'");
+  bad("--dns-servers 198.18.30.11,,198.18.30.12 -p 22 198.18.0.1",
+      "--dns-servers needs IP addresses separated by commas: '198.18.30.11,,198.18.30.12'");
+  bad("--dns-servers 198.18.30.11,ns.example -p 22 198.18.0.1",
+      "--dns-servers needs IP addresses separated by commas: 'ns.example'");
+  bad("--system-dns=yes -p 22 198.18.0.1", "option takes no argument: '--system-dns=yes'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -948,6 +970,7 @@ int main(void) {
       cmocka_unit_test(test_man_page),   cmocka_unit_test(test_packet_options),
       cmocka_unit_test(test_spoof_source),
       cmocka_unit_test(test_parallelism_hostgroup),
+      cmocka_unit_test(test_dns_options),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
