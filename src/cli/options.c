@@ -456,13 +456,11 @@ static int opt_ping(struct opt_state *st, const char *word, const char *rest) {
     case 'U':
       o->probes |= PROBE_UDP;
       return opt_ping_ports(st, "-PU", rest + 1, &o->pu, 40125);
-    case 'E':
-      if (rest[1] != '\0') break;
-      o->probes |= PROBE_ECHO;
-      return 0;
+    case 'E': /* the letters that take nothing after them */
     case 'P':
+    case 'M':
       if (rest[1] != '\0') break;
-      o->probes |= PROBE_TIMESTAMP;
+      o->probes |= rest[0] == 'E' ? PROBE_ECHO : rest[0] == 'P' ? PROBE_TIMESTAMP : PROBE_MASK;
       return 0;
     case '\0':
       return opt_fail(st->err, st->errlen, word, "missing host discovery type after -P");
@@ -1150,7 +1148,7 @@ void options_usage(FILE *f) {
 "  -sn: host discovery only, no port scan\n"
 "  -Pn: treat every host as up, skip discovery\n"
 "  -PS/PA/PU[portlist]: TCP SYN, TCP ACK, UDP discovery to the given ports\n"
-"  -PE/PP: ICMP echo, timestamp discovery\n"
+"  -PE/PP/PM: ICMP echo, timestamp, address mask discovery\n"
 "  -n/-R: never resolve / always resolve reverse DNS names\n"
 "  --dns-servers <serv1[,serv2],...>: use these DNS servers\n"
 "  --system-dns: use the system's resolver (getaddrinfo/getnameinfo)\n"
@@ -1318,6 +1316,7 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_ACK) opt_print_ping(f, "-PA", &o->pa);
   if (o->probes & PROBE_UDP) opt_print_ping(f, "-PU", &o->pu);
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
+  if (o->probes & PROBE_MASK) fputs(" -PM", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
   if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family) {

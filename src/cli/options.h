@@ -36,7 +36,8 @@ enum {
   PROBE_ACK = 1 << 1,
   PROBE_UDP = 1 << 2,
   PROBE_ECHO = 1 << 3,
-  PROBE_TIMESTAMP = 1 << 4
+  PROBE_TIMESTAMP = 1 << 4,
+  PROBE_MASK = 1 << 5 /* -PM: ICMP address mask request */
 };
 
 enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };

@@ -4,9 +4,10 @@
  *
  *   on a directly attached IPv4 network: ARP request   -> arp-response
  *   on a directly attached IPv6 network: neighbour solicitation -> nd-response
- *   elsewhere (and for IPv6): the -PE/-PP/-PS/-PA/-PU probes, by default
- *   ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as Nmap:
- *     echo-reply, timestamp-reply, syn-ack, reset, port-unreach, udp-response
+ *   elsewhere (and for IPv6): the -PE/-PP/-PM/-PS/-PA/-PU probes, by
+ *   default ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as
+ *   Nmap: echo-reply, timestamp-reply, addressmask-reply, syn-ack, reset,
+ *   port-unreach, udp-response (-PP and -PM are IPv4 only)
  *   our own address (one of the scan's source addresses): localhost-response,
  *   without a probe
  *
@@ -68,8 +69,9 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
                                   : tw_pkt_ns_request(buf, cap, mac, &src->v6, &dst->v6);
   }
   case PROBE_D_ECHO:
-  case PROBE_D_TS: {
-    if (v6 && k->type == PROBE_D_TS) return 0; /* no ICMPv6 timestamp */
+  case PROBE_D_TS:
+  case PROBE_D_MASK: {
+    if (v6 && k->type != PROBE_D_ECHO) return 0; /* no ICMPv6 timestamp or mask */
     uint16_t id, seq;
     probe_flow(&f, src, dst, v6 ? IPPROTO_ICMPV6 : IPPROTO_ICMP, 0, 0);
     cookie_icmp_echo(env->key, &f, &id, &seq);
@@ -81,9 +83,14 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
       return tw_pkt_build_icmp(buf, cap, &ip, NULL, &ic, NULL, 0);
     }
     tw_pkt_icmp ic = {0};
-    ic.type = k->type == PROBE_D_ECHO ? 8 : 13;
+    ic.type = k->type == PROBE_D_ECHO ? 8 : k->type == PROBE_D_TS ? 13 : 17;
     ic.id = id;
     ic.seq = seq;
+    if (k->type == PROBE_D_MASK) {
+      /* RFC 950: the 4-byte address mask follows, zero in a request */
+      static const uint8_t mask[4] = {0, 0, 0, 0};
+      return tw_pkt_build_icmp(buf, cap, &ip, &ic, NULL, mask, sizeof mask);
+    }
     return tw_pkt_build_icmp(buf, cap, &ip, &ic, NULL, NULL, 0);
   }
   case PROBE_D_SYN:
@@ -192,6 +199,8 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
       host_up(env, r.h, "echo-reply", rx->ttl, NULL);
     else if (!v6 && rx->icmp_type == 14)
       host_up(env, r.h, "timestamp-reply", rx->ttl, NULL);
+    else if (!v6 && rx->icmp_type == 18) /* the mask itself is not needed */
+      host_up(env, r.h, "addressmask-reply", rx->ttl, NULL);
     return;
   }
   if (rx->proto == IPPROTO_TCP) {

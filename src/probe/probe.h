@@ -160,7 +160,7 @@ void probe_udp_close(struct probe_env *env);
 
 /* Host discovery (probe-disc.c): the probes are the pass's "ports". */
 enum probe_disc_type {
-  PROBE_D_ARP, PROBE_D_ND, PROBE_D_ECHO, PROBE_D_TS, PROBE_D_SYN, PROBE_D_ACK, PROBE_D_UDP
+  PROBE_D_ARP, PROBE_D_ND, PROBE_D_ECHO, PROBE_D_TS, PROBE_D_MASK, PROBE_D_SYN, PROBE_D_ACK, PROBE_D_UDP
 };
 struct probe_disc_kind {
   enum probe_disc_type type;

@@ -167,6 +167,7 @@ int stage_discovery(struct scan *s) {
   unsigned probes = o->probes;
   if (probes & PROBE_ECHO) add_kind(kinds, &n, PROBE_D_ECHO, 0);
   if (probes & PROBE_TIMESTAMP) add_kind(kinds, &n, PROBE_D_TS, 0);
+  if (probes & PROBE_MASK) add_kind(kinds, &n, PROBE_D_MASK, 0);
   if (probes & PROBE_SYN)
     for (size_t i = 0; i < o->ps.n; i++) add_kind(kinds, &n, PROBE_D_SYN, o->ps.v[i]);
   if (probes & PROBE_ACK)

@@ -91,6 +91,8 @@ def built_frames():
     f["icmp-unreach-echo"] = eth(0x0800, ip4(RTR4, ME4, 1, icmp(3, 1, b"\0" * 4, echo)))
     f["icmp-quote-cut"] = eth(0x0800, ip4(RTR4, ME4, 1, icmp(3, 3, b"\0" * 4, syn[:24])))
     f["icmp-echo-reply"] = eth(0x0800, ip4(YOU4, ME4, 1, icmp(0, 0, struct.pack("!HH", 0x1234, 7))))
+    # -PM's answer: an address mask reply (type 18) with its 4-byte mask
+    f["icmp-mask-reply"] = eth(0x0800, ip4(YOU4, ME4, 1, icmp(18, 0, struct.pack("!HH4s", 0x1234, 7, bytes([255, 255, 255, 0])))))
     f["vlan-tcp"] = eth(0x0800, ip4(YOU4, ME4, 6, tcp(443, 40002, 0x14)), vlan=0x2005)
     syn6 = ip6(ME6, YOU6, 6, tcp(40000, 22))
     f["icmp6-unreach-tcp"] = eth(0x86dd, ip6(RTR6, ME6, 58, icmp(1, 4, b"\0" * 4, syn6)))

@@ -122,7 +122,8 @@ gap|-n -sO -p 1,6,17 $WEB
 gap|-n -sI $L1 -p 22 $WEB
 gap|-n -PY -p 22 $WEB
 gap|-n -PO -p 22 $WEB
-gap|-n -PM -p 22 $WEB
+match|-n -PM -p 22 $WEB $L1
+wire|-n -PM -sn $WEB
 gap|-n -PR -p 22 $L1
 match|--dns-servers $LAB_DNS_IP -p 22 $WEB
 match|--system-dns -p 22 $WEB
@@ -304,6 +305,21 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--dns-ser
   check "--system-dns: web.lab.test resolved by the system" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
   TR 60 --dns-servers "$LAB_DNS_IP" -sn web.lab.test
   check "--dns-servers: web.lab.test resolved by $LAB_DNS_IP" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
+fi
+
+# -PM against a host that answers address mask requests (mask_reply.py in
+# the web namespace; Linux itself never answers them): up, with nmap's
+# reason, for both
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-PM"; then
+  timeout 40 ip netns exec "${TRAWL_LAB_PREFIX}web" "$PY" "$HERE/mask_reply.py" 30 >"$TMP/mr.log" 2>&1 &
+  MR=$!
+  sleep 0.5
+  TR 30 -n -PM -sn --reason "$WEB"
+  NM 30 -n -PM -sn --reason "$WEB"
+  check "-PM: trawl finds $WEB up by its address mask reply" grep -q "Host is up, received addressmask-reply" "$TMP/tr.out"
+  check "-PM: so does nmap" grep -q "Host is up, received addressmask-reply" "$TMP/nm.out"
+  kill "$MR" 2>/dev/null
+  wait "$MR" 2>/dev/null
 fi
 
 total=$i

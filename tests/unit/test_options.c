@@ -491,7 +491,8 @@ static void test_errors(void **state) {
   bad("-Ax 198.18.0.1", "unrecognized option: '-Ax'");
   bad("-sQ 198.18.0.1", "unknown scan type: '-sQ'");
   bad("-s 198.18.0.1", "missing scan type after -s: '-s'");
-  bad("-PM 198.18.0.1", "unsupported host discovery option: '-PM'");
+  bad("-PY 198.18.0.1", "unsupported host discovery option: '-PY'");
+  bad("-PMx 198.18.0.1", "unknown host discovery option: '-PMx'");
   bad("-PEx 198.18.0.1", "unknown host discovery option: '-PEx'");
   bad("-P 198.18.0.1", "missing host discovery type after -P: '-P'");
   bad("-PS70000 198.18.0.1", "invalid -PS port list '70000': port 70000 out of range (0-65535)");
@@ -959,6 +960,22 @@ static void test_dns_options(void **state) {
   bad("--system-dns=yes -p 22 198.18.0.1", "option takes no argument: '--system-dns=yes'");
 }
 
+/* -PM: the ICMP address mask request, alone or with others (issue 13) */
+static void test_ping_mask(void **state) {
+  (void)state;
+  ok("-PM -p 22 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_MASK);
+  assert_false(o.default_probes);
+  done();
+  ok("-PE -PM -PS22 -p 22 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_ECHO | PROBE_MASK | PROBE_SYN);
+  char *text = report_text(options_print_plan);
+  assert_non_null(strstr(text, "discovery:   -PE -PS22 -PM\n"));
+  free(text);
+  done();
+  bad("-PM -Pn 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -971,6 +988,7 @@ int main(void) {
       cmocka_unit_test(test_spoof_source),
       cmocka_unit_test(test_parallelism_hostgroup),
       cmocka_unit_test(test_dns_options),
+      cmocka_unit_test(test_ping_mask),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
