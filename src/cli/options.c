@@ -459,8 +459,10 @@ static int opt_ping(struct opt_state *st, const char *word, const char *rest) {
     case 'E': /* the letters that take nothing after them */
     case 'P':
     case 'M':
+    case 'R':
       if (rest[1] != '\0') break;
-      o->probes |= rest[0] == 'E' ? PROBE_ECHO : rest[0] == 'P' ? PROBE_TIMESTAMP : PROBE_MASK;
+      o->probes |= rest[0] == 'E' ? PROBE_ECHO : rest[0] == 'P' ? PROBE_TIMESTAMP
+                 : rest[0] == 'M' ? PROBE_MASK : PROBE_ARP;
       return 0;
     case '\0':
       return opt_fail(st->err, st->errlen, word, "missing host discovery type after -P");
@@ -1010,7 +1012,7 @@ int options_finalize(struct options *o, bool is_root, char *err,
       if (o->scans & raw[k].bit)
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
-      return opt_fail(err, errlen, "-P", "ICMP, ACK and UDP discovery probes need root privileges (or --privileged)");
+      return opt_fail(err, errlen, "-P", "ICMP, ACK, UDP and ARP discovery probes need root privileges (or --privileged)");
     const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S" : NULL;
     if (!pkt && o->data_set) pkt = o->data_opt;
     if (pkt)
@@ -1023,11 +1025,13 @@ int options_finalize(struct options *o, bool is_root, char *err,
     return opt_fail(err, errlen, "--port-ratio", "--port-ratio cannot be combined with -F or --top-ports");
   if (o->skip_discovery && o->probes)
     return opt_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
-  /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without privileges */
-  if (!o->skip_discovery && o->probes == 0) {
+  /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without
+   * privileges. ARP (and ND) is used on attached links whatever is given;
+   * -PR alone, as in Nmap, leaves the defaults for the other hosts. */
+  if (!o->skip_discovery && (o->probes & ~(unsigned)PROBE_ARP) == 0) {
     o->default_probes = true;
     if (priv) {
-      o->probes = PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP;
+      o->probes |= PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP;
       static const uint16_t p443[] = {443}, p80[] = {80};
       o->ps.v = malloc(sizeof p443);
       o->pa.v = malloc(sizeof p80);
@@ -1149,6 +1153,7 @@ void options_usage(FILE *f) {
 "  -Pn: treat every host as up, skip discovery\n"
 "  -PS/PA/PU[portlist]: TCP SYN, TCP ACK, UDP discovery to the given ports\n"
 "  -PE/PP/PM: ICMP echo, timestamp, address mask discovery\n"
+"  -PR: ARP discovery on attached networks (always used there)\n"
 "  -n/-R: never resolve / always resolve reverse DNS names\n"
 "  --dns-servers <serv1[,serv2],...>: use these DNS servers\n"
 "  --system-dns: use the system's resolver (getaddrinfo/getnameinfo)\n"
@@ -1317,6 +1322,7 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_UDP) opt_print_ping(f, "-PU", &o->pu);
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
   if (o->probes & PROBE_MASK) fputs(" -PM", f);
+  if (o->probes & PROBE_ARP) fputs(" -PR", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
   if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family) {

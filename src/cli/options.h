@@ -37,7 +37,9 @@ enum {
   PROBE_UDP = 1 << 2,
   PROBE_ECHO = 1 << 3,
   PROBE_TIMESTAMP = 1 << 4,
-  PROBE_MASK = 1 << 5 /* -PM: ICMP address mask request */
+  PROBE_MASK = 1 << 5, /* -PM: ICMP address mask request */
+  PROBE_ARP = 1 << 6   /* -PR: ARP (ND) on attached links, which trawl
+                          always uses there; alone, the defaults elsewhere */
 };
 
 enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };

@@ -124,7 +124,9 @@ gap|-n -PY -p 22 $WEB
 gap|-n -PO -p 22 $WEB
 match|-n -PM -p 22 $WEB $L1
 wire|-n -PM -sn $WEB
-gap|-n -PR -p 22 $L1
+match|-n -PR -p 22 $L1 $LD
+match|-n -PR -p 22 $WEB $L1 $DEAD
+wire|-n -PR -PS22 -sn $L1 $WEB
 match|--dns-servers $LAB_DNS_IP -p 22 $WEB
 match|--system-dns -p 22 $WEB
 gap|-n -iR 1 -p 22

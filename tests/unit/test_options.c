@@ -579,10 +579,12 @@ static void test_errors(void **state) {
   assert_int_equal(options_finalize(&o, true, err, sizeof err), TW_EMALFORMED);
   assert_string_equal(err, "this scan type needs root privileges (or --privileged): '-sU'");
   done();
-  assert_int_equal(parse("-sT -PE 198.18.0.1"), 0);
-  assert_int_equal(options_finalize(&o, false, err, sizeof err), TW_EMALFORMED);
-  assert_string_equal(err, "ICMP, ACK and UDP discovery probes need root privileges (or --privileged): '-P'");
-  done();
+  for (int k = 0; k < 2; k++) { /* -PE, and -PR (test_ping_arp) */
+    assert_int_equal(parse(k ? "-sT -PR 198.18.0.1" : "-sT -PE 198.18.0.1"), 0);
+    assert_int_equal(options_finalize(&o, false, err, sizeof err), TW_EMALFORMED);
+    assert_string_equal(err, "ICMP, ACK, UDP and ARP discovery probes need root privileges (or --privileged): '-P'");
+    done();
+  }
   /* hostile argument text is quoted safely and cut short */
   bad("--bogus\x1b[2J 198.18.0.1", "unrecognized option: '--bogus\\x1b[2J'");
   char line[1200] = "--max-retries ";
@@ -976,6 +978,25 @@ static void test_ping_mask(void **state) {
   bad("-PM -Pn 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
 }
 
+/* -PR: ARP on attached links (used there anyway); alone it keeps Nmap's
+ * default probes for the other hosts, as Nmap's -PR does */
+static void test_ping_arp(void **state) {
+  (void)state;
+  ok("-PR -p 22 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_ARP | PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP);
+  assert_true(o.default_probes);
+  char *text = report_text(options_print_plan);
+  assert_non_null(strstr(text, "discovery:   -PE -PS443 -PA80 -PP -PR (default)\n"));
+  free(text);
+  done();
+  ok("-PR -PS22 -p 22 198.18.0.1"); /* with others: only those elsewhere */
+  assert_int_equal(o.probes, PROBE_ARP | PROBE_SYN);
+  assert_false(o.default_probes);
+  done();
+  bad("-PRx 198.18.0.1", "unknown host discovery option: '-PRx'");
+  bad("-PR -Pn 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -989,6 +1010,7 @@ int main(void) {
       cmocka_unit_test(test_parallelism_hostgroup),
       cmocka_unit_test(test_dns_options),
       cmocka_unit_test(test_ping_mask),
+      cmocka_unit_test(test_ping_arp),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
