@@ -117,7 +117,7 @@ enum {
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
-  O_MAXSCANDELAY, O_IPOPTIONS, O_MTU
+  O_MAXSCANDELAY, O_IPOPTIONS, O_MTU, O_SENDIP
 };
 
 static const struct {
@@ -170,6 +170,7 @@ static const struct {
     {"badsum", 0, O_BADSUM},
     {"ip-options", 1, O_IPOPTIONS},
     {"mtu", 1, O_MTU},
+    {"send-ip", 0, O_SENDIP},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
     {"script-args", 1, O_SCRIPTARGS},
@@ -760,6 +761,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       else o->ipopt_len = (size_t)len;
       break;
     }
+    case O_SENDIP: o->send_ip = true; break;
     case O_MTU:
       r = opt_number(st, word, v, 1, 65528, false, &n);
       if (r == 0 && n % 8) r = opt_fail(st->err, st->errlen, v, "--mtu must be a multiple of 8 (the fragments' payload)");
@@ -823,6 +825,12 @@ static int opt_long_word(struct opt_state *st, const char *word,
     }
     return opt_do_long(st, opt_long[k].id, canon, v);
   }
+  /* Nmap's Ethernet-level sending: not in trawl yet, said in one line */
+  static const char *const eth[] = {"send-eth", "spoof-mac"};
+  for (size_t k = 0; k < sizeof eth / sizeof eth[0]; k++)
+    if (strlen(eth[k]) == len && strncmp(eth[k], name, len) == 0)
+      return opt_fail(st->err, st->errlen, word,
+                      "--%s is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip)", eth[k]);
   return 1;
 }
 
@@ -1344,6 +1352,7 @@ void options_usage(FILE *f) {
 "  --ip-options <options>: send raw IPv4 probes with these IP options (R, T, U, L/S addrs, \\xHH)\n"
 "  -f; --mtu <val>: fragment raw IPv4 probes (8 bytes, -ff 16, --mtu a multiple of 8)\n"
 "  -D <decoy1,decoy2[,ME],...>: also send each raw probe from these decoys (RND[:n] random ones)\n"
+"  --send-ip: send at the IP level only: no ARP/neighbour discovery on attached networks\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"

@@ -120,6 +120,7 @@ struct options {
   bool data_set;     /* one of them was given (0 bytes too: no UDP payloads) */
   const char *data_opt; /* which one */
   bool badsum;       /* --badsum */
+  bool send_ip;      /* --send-ip: no ARP/ND discovery frames, IP probes only */
   tw_pkt_addr spoof; /* -S: source address of the raw probes (family 0: not given) */
   uint8_t ipopt[40]; /* --ip-options, as sent (probe/pktopt.h) */
   size_t ipopt_len;

@@ -166,7 +166,8 @@ wire|-n --badsum -Pn -p 22,80 $WEB
 wire|-n -6 --ttl 9 --data-string abc -p 22,80 $WEB6
 gap|-n --spoof-mac 0 -p 22 $L1
 gap|-n --send-eth -p 22 $WEB
-gap|-n --send-ip -p 22 $WEB
+wire|-n --send-ip -p 22 $WEB
+wire|-n --send-ip -p 22,80 $L1
 match|-n --append-output -p 22 $WEB
 gap|-n --iflist
 match|-n --noninteractive -p 22 $WEB

@@ -932,6 +932,13 @@ static void test_evasion_options(void **state) {
   bad("-D decoy.example -p 22 198.18.0.1", "-D takes IP addresses (not names), ME and RND[:n]: 'decoy.example'");
   bad("-D RND:200 -p 22 198.18.0.1", "-D takes at most 128 decoys, ME included: 'RND:200'");
   bad("-D 2001:db8::7 -p 22 198.18.0.1", "-D needs IPv4 decoys (IPv6 with -6): '-D'");
+  ok("--send-ip -p 22 198.18.0.1");
+  assert_true(o.send_ip);
+  done();
+  bad("--send-eth -p 22 198.18.0.1",
+      "--send-eth is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--send-eth'");
+  bad("--spoof-mac 0 -p 22 198.18.0.1",
+      "--spoof-mac is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--spoof-mac'");
 }
 
 /* --min-parallelism, --max-parallelism, --min-hostgroup, --max-scan-delay:
