@@ -142,7 +142,6 @@ wire|-n -f -p 22 $WEB
 wire|-n -ff -Pn -p 22,80 $WEB
 wire|-n --mtu 16 -p 22 $WEB
 wire|-n -f -sU -p 53,161 $UDPH
-gap|-n -f -sU -Pn -p 53,161 $UDPH
 wire|-n -D $DECOY1,ME,$DECOY2 -p 22 $WEB
 wire|-n -D $DECOY1,$DECOY2 -Pn -p 22,80 $WEB
 wire|-n -D $DECOY1,ME -f -Pn -p 22 $WEB
@@ -247,6 +246,19 @@ while IFS='|' read -r kind args rest; do
     show "$TMP/dp" 10
   fi
 done <<<"$ROWS"
+
+# -f where nothing would be fragmented (a UDP scan without discovery):
+# nmap refuses it ("Fragscan only works with TCP ..."), and so does trawl,
+# in one line with exit 2 (not a gap: both refuse it)
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-f -sU -Pn"; then
+  TR 60 -n -f -sU -Pn -p 53 "$UDPH"
+  NM 60 -n -f -sU -Pn -p 53 "$UDPH"
+  if [ "$(cat "$TMP/tr.rc")" = 2 ] && [ "$(wc -l <"$TMP/tr.err")" -eq 1 ] && grep -q "Fragscan only works" "$TMP/nm.err"; then
+    ok "-f -sU -Pn refused by both: $(cat "$TMP/tr.err")"
+  else
+    nok "-f -sU -Pn: trawl exit $(cat "$TMP/tr.rc"), nmap: $(head -1 "$TMP/nm.err")"
+  fi
+fi
 
 # -sL sends nothing: a capture around it holds no outgoing packet before
 # the control scan's (-n, since without it the names are looked up; lab
