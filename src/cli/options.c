@@ -117,7 +117,7 @@ enum {
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
-  O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS
+  O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS, O_IPOPTIONS, O_MTU, O_SENDIP
 };
 
 static const struct {
@@ -170,6 +170,9 @@ static const struct {
     {"data-string", 1, O_DATASTRING},
     {"data-length", 1, O_DATALENGTH},
     {"badsum", 0, O_BADSUM},
+    {"ip-options", 1, O_IPOPTIONS},
+    {"mtu", 1, O_MTU},
+    {"send-ip", 0, O_SENDIP},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
     {"script-args", 1, O_SCRIPTARGS},
@@ -218,6 +221,7 @@ void options_free(struct options *o) {
   free(o->pu.v);
   free(o->args);
   free(o->data);
+  free(o->decoys);
   for (int k = 0; k < 4; k++) free(o->owned[k]);
   options_init(o);
 }
@@ -580,6 +584,101 @@ static int opt_dns_servers(struct opt_state *st, const char *v) {
   return 0;
 }
 
+/* Is the IPv4 address a (big-endian bytes) one RND may not draw: a
+ * reserved, private, loopback, link-local, documentation, benchmark or
+ * multicast range? */
+static bool opt_rnd_reserved(const uint8_t *a) {
+  static const struct { uint8_t b[4]; int bits; } r[] = {
+      {{0, 0, 0, 0}, 8},       {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
+      {{169, 254, 0, 0}, 16},  {{172, 16, 0, 0}, 12},  {{192, 0, 0, 0}, 24},  {{192, 0, 2, 0}, 24},
+      {{192, 88, 99, 0}, 24},  {{192, 168, 0, 0}, 16}, {{198, 18, 0, 0}, 15}, {{198, 51, 100, 0}, 24},
+      {{203, 0, 113, 0}, 24},  {{224, 0, 0, 0}, 3}};
+  uint32_t x = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
+  for (size_t k = 0; k < sizeof r / sizeof r[0]; k++) {
+    uint32_t y = (uint32_t)r[k].b[0] << 24 | (uint32_t)r[k].b[1] << 16 | (uint32_t)r[k].b[2] << 8 | r[k].b[3];
+    uint32_t m = ~0u << (32 - r[k].bits);
+    if ((x & m) == y) return true;
+  }
+  return false;
+}
+
+/* -D decoy1,decoy2,ME,RND,RND:n: the sources of each raw probe, in order;
+ * ME (family 0) is the scanner's own place, at random when not given, as
+ * in Nmap. Decoys are addresses (trawl does not look up names here). */
+static int opt_decoys(struct opt_state *st, const char *v) {
+  struct options *o = st->o;
+  if (o->decoys) return opt_fail(st->err, st->errlen, v, "-D given twice");
+  tw_pkt_addr *d = calloc(PKTOPT_DECOY_MAX, sizeof *d);
+  if (!d) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+  size_t n = 0;
+  bool me = false;
+  const char *s = v;
+  int r = 0;
+  for (;;) {
+    size_t w = strcspn(s, ",");
+    char word[64];
+    if (w == 0 || w >= sizeof word) {
+      r = opt_fail(st->err, st->errlen, v, "-D takes addresses, ME and RND[:n] separated by commas");
+      break;
+    }
+    memcpy(word, s, w);
+    word[w] = '\0';
+    unsigned long count = 0;
+    if (strcmp(word, "ME") == 0) {
+      if (me) { r = opt_fail(st->err, st->errlen, v, "-D: ME may be given only once"); break; }
+      me = true;
+      if (n < PKTOPT_DECOY_MAX) n++; /* family 0 */
+      else count = ~0ul;
+    } else if (strcmp(word, "RND") == 0 || strncmp(word, "RND:", 4) == 0) {
+      char *end = NULL;
+      count = word[3] ? strtoul(word + 4, &end, 10) : 1;
+      if (word[3] && (word[4] < '0' || word[4] > '9' || *end || count == 0)) {
+        r = opt_fail(st->err, st->errlen, word, "-D: RND:n needs a count of 1 or more");
+        break;
+      }
+      while (count && n < PKTOPT_DECOY_MAX) {
+        uint8_t a[4];
+        if (getrandom(a, 4, 0) != 4) { r = errmsg_set(st->err, st->errlen, -EIO, "getrandom failed"); break; }
+        if (opt_rnd_reserved(a)) continue;
+        d[n].family = AF_INET;
+        memcpy(d[n].b, a, 4);
+        n++;
+        count--;
+      }
+      if (r < 0) break;
+    } else {
+      if (inet_pton(AF_INET, word, &d[n].v4) == 1) d[n].family = AF_INET;
+      else if (inet_pton(AF_INET6, word, &d[n].v6) == 1) d[n].family = AF_INET6;
+      else { r = opt_fail(st->err, st->errlen, word, "-D takes IP addresses (not names), ME and RND[:n]"); break; }
+      if (n < PKTOPT_DECOY_MAX) n++;
+      else count = 1;
+    }
+    if (count) { r = opt_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX); break; }
+    s += w;
+    if (!*s) break;
+    s++;
+  }
+  if (r == 0 && !me) { /* ME at a random place, as Nmap does */
+    if (n >= PKTOPT_DECOY_MAX) {
+      r = opt_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX);
+    } else {
+      uint32_t x = 0;
+      if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x) x = 0;
+      size_t at = x % (n + 1);
+      memmove(d + at + 1, d + at, (n - at) * sizeof *d);
+      memset(d + at, 0, sizeof *d);
+      n++;
+    }
+  }
+  if (r < 0) {
+    free(d);
+    return r;
+  }
+  o->decoys = d;
+  o->ndecoys = n;
+  return 0;
+}
+
 static int opt_do_long(struct opt_state *st, int id, const char *word,
                        const char *v) {
   struct options *o = st->o;
@@ -681,6 +780,22 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_DATASTRING:
     case O_DATALENGTH: r = opt_data(st, id, word, v); break;
     case O_BADSUM: o->badsum = true; break;
+    case O_IPOPTIONS: {
+      const char *why = "";
+      int len = pktopt_ipopt_parse(v, o->ipopt, &why);
+      if (len < 0) r = opt_fail(st->err, st->errlen, v, "--ip-options %s", why);
+      else o->ipopt_len = (size_t)len;
+      break;
+    }
+    case O_SENDIP: o->send_ip = true; break;
+    case O_MTU:
+      r = opt_number(st, word, v, 1, 65528, false, &n);
+      if (r == 0 && n % 8) r = opt_fail(st->err, st->errlen, v, "--mtu must be a multiple of 8 (the fragments' payload)");
+      if (r == 0) {
+        o->frag = (unsigned)n;
+        o->frag_opt = "--mtu";
+      }
+      break;
     case O_SCRIPT: o->scripts = v; break;
     case O_SCRIPTARGS: o->script_args = v; break;
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
@@ -736,6 +851,12 @@ static int opt_long_word(struct opt_state *st, const char *word,
     }
     return opt_do_long(st, opt_long[k].id, canon, v);
   }
+  /* Nmap's Ethernet-level sending: not in trawl yet, said in one line */
+  static const char *const eth[] = {"send-eth", "spoof-mac"};
+  for (size_t k = 0; k < sizeof eth / sizeof eth[0]; k++)
+    if (strlen(eth[k]) == len && strncmp(eth[k], name, len) == 0)
+      return opt_fail(st->err, st->errlen, word,
+                      "--%s is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip)", eth[k]);
   return 1;
 }
 
@@ -775,6 +896,9 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'S':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_spoof(st, v);
+    case 'D':
+      r = opt_arg(st, word, *rest ? rest : NULL, &v);
+      return r < 0 ? r : opt_decoys(st, v);
     case 'g':
       r = opt_arg(st, word, *rest ? rest : NULL, &v);
       return r < 0 ? r : opt_do_long(st, O_SRCPORT, "-g", v);
@@ -808,6 +932,11 @@ static int opt_short(struct opt_state *st, const char *word) {
       case '6': o->ipv6 = true; break;
       case 'F': o->fast = true; break;
       case 'r': o->ports_in_order = true; break;
+      case 'f': /* -f: 8-byte fragments, -ff (or -f -f): 16 */
+        if (o->frag_opt && strcmp(o->frag_opt, "--mtu") == 0) break; /* --mtu wins, as in Nmap */
+        o->frag = o->frag ? 16 : 8;
+        o->frag_opt = "-f";
+        break;
       case 'h': o->help = true; break;
       case 'V': o->version = true; break;
       default: return opt_fail(st->err, st->errlen, word, "unrecognized option");
@@ -1013,7 +1142,8 @@ int options_finalize(struct options *o, bool is_root, char *err,
         return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
     if (o->probes & ~(unsigned)PROBE_SYN)
       return opt_fail(err, errlen, "-P", "ICMP, ACK, UDP and ARP discovery probes need root privileges (or --privileged)");
-    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S" : NULL;
+    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S"
+                    : o->ipopt_len ? "--ip-options" : o->frag ? o->frag_opt : o->ndecoys ? "-D" : NULL;
     if (!pkt && o->data_set) pkt = o->data_opt;
     if (pkt)
       return opt_fail(err, errlen, pkt, "%s changes raw probes: it needs root privileges (or --privileged)", pkt);
@@ -1059,6 +1189,19 @@ int options_finalize(struct options *o, bool is_root, char *err,
       return opt_fail(err, errlen, "-S",
                       "-S sets the source of raw probes only; with -sT, -sV, -sC, --script or -A it is not in trawl yet");
   }
+  /* -f/--mtu: IPv4 only, and, as in Nmap, with a raw TCP scan or TCP or
+   * ICMP timestamp discovery probes among what is sent; -D: the decoys'
+   * family is the scan's */
+  if (o->frag && o->ipv6)
+    return opt_fail(err, errlen, o->frag_opt, "fragmentation (%s) is not supported with IPv6", o->frag_opt);
+  if (o->frag && !(o->scans & SCANS_TCP_RAW) && !(o->probes & (PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP)))
+    return opt_fail(err, errlen, o->frag_opt,
+                    "fragmentation (%s) needs a raw TCP scan (-sS -sA -sN -sF -sX -sM -sW) or TCP or ICMP timestamp discovery probes, as in Nmap",
+                    o->frag_opt);
+  for (size_t k = 0; k < o->ndecoys; k++)
+    if (o->decoys[k].family && o->decoys[k].family != (o->ipv6 ? AF_INET6 : AF_INET))
+      return opt_fail(err, errlen, "-D", o->ipv6 ? "-D needs IPv6 decoys with -6 (RND is IPv4 only)"
+                                                 : "-D needs IPv4 decoys (IPv6 with -6)");
   /* timing: the template fills what was not given */
   int r = timing_finalize(o, err, errlen);
   if (r < 0) return r;
@@ -1237,6 +1380,10 @@ void options_usage(FILE *f) {
 "  --data-length <num>: append random data to the raw probes\n"
 "  --badsum: send the raw probes with a bogus TCP/UDP/ICMP checksum\n"
 "  -S <IP_Address>: spoof the source address of the raw probes\n"
+"  --ip-options <options>: send raw IPv4 probes with these IP options (R, T, U, L/S addrs, \\xHH)\n"
+"  -f; --mtu <val>: fragment raw IPv4 probes (8 bytes, -ff 16, --mtu a multiple of 8)\n"
+"  -D <decoy1,decoy2[,ME],...>: also send each raw probe from these decoys (RND[:n] random ones)\n"
+"  --send-ip: send at the IP level only: no ARP/neighbour discovery on attached networks\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"
@@ -1325,12 +1472,16 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_ARP) fputs(" -PR", f);
   if (o->default_probes) fputs(" (default)", f);
   fputc('\n', f);
-  if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family) {
+  if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family || o->ipopt_len || o->frag ||
+      o->ndecoys) {
     fputs("packets:    ", f);
     if (o->spoof.family) fprintf(f, " source %s", o->spoof_arg);
     if (o->ttl != OPT_UNSET) fprintf(f, " ttl %d", o->ttl);
     if (o->data_set) fprintf(f, " payload %zu bytes", o->data_len);
     if (o->badsum) fputs(" bad checksums", f);
+    if (o->ipopt_len) fprintf(f, " ip-options %zu bytes", o->ipopt_len);
+    if (o->frag) fprintf(f, " fragments of %u bytes", o->frag);
+    if (o->ndecoys) fprintf(f, " %zu sources (-D)", o->ndecoys);
     fputc('\n', f);
   }
   fprintf(f, "dns:         %s\n", o->dns == DNS_NEVER ? "never (-n)" : o->dns == DNS_ALWAYS ? "always (-R)" : "reverse-resolve hosts that are up");

@@ -125,7 +125,14 @@ struct options {
   bool data_set;     /* one of them was given (0 bytes too: no UDP payloads) */
   const char *data_opt; /* which one */
   bool badsum;       /* --badsum */
+  bool send_ip;      /* --send-ip: no ARP/ND discovery frames, IP probes only */
   tw_pkt_addr spoof; /* -S: source address of the raw probes (family 0: not given) */
+  uint8_t ipopt[40]; /* --ip-options, as sent (probe/pktopt.h) */
+  size_t ipopt_len;
+  unsigned frag;     /* -f 8, -ff 16, --mtu N: fragment payload bytes; 0: none */
+  const char *frag_opt; /* which one */
+  tw_pkt_addr *decoys; /* -D, in order, ME (family 0) at its place */
+  size_t ndecoys;
   const char *spoof_arg;
   /* scripts */
   bool script_default; /* -sC */

@@ -126,6 +126,46 @@ static int build_packet(struct engine *e, uint32_t h, uint32_t p, int try, int k
   return len;
 }
 
+static int send_raw(struct engine *e, tw_rawsock *rs, const uint8_t *pkt, int len) {
+  return e->cfg.send ? e->cfg.send(e->cfg.send_arg, pkt, (size_t)len)
+                     : tw_rawsend(rs, pkt, (size_t)len, NULL, NULL);
+}
+
+/* Trace and send one packet: whole, or as its fragments (cfg.fragment). */
+static int send_one(struct engine *e, tw_rawsock *rs, const uint8_t *pkt, int len, bool raw) {
+  if (e->cfg.trace_t0)
+    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, pkt, (size_t)len,
+                 raw ? TW_LINK_RAW : TW_LINK_ETH);
+  uint8_t *frag = e->wire ? e->wire + ENGINE_PKT_MAX : NULL;
+  int n = raw && frag && e->cfg.fragment
+              ? e->cfg.fragment(e->cfg.finish_arg, pkt, len, 0, frag, ENGINE_PKT_MAX) : -1;
+  if (n < 0) return send_raw(e, rs, pkt, len);
+  int first = send_raw(e, rs, frag, n);
+  if (first < 0) return first;
+  for (int j = 1; (n = e->cfg.fragment(e->cfg.finish_arg, pkt, len, j, frag, ENGINE_PKT_MAX)) > 0; j++)
+    if (send_raw(e, rs, frag, n) < 0) e->st.send_errors++;
+  return first;
+}
+
+/* Send the probe packet in e->pkt: itself, or the copies cfg.expand makes
+ * of it (the first one's result counts; the rest are best effort). */
+static int send_built(struct engine *e, tw_rawsock *rs, int len, bool raw) {
+  if (!raw || !e->cfg.expand) return send_one(e, rs, e->pkt, len, raw);
+  int first = 0;
+  for (int k = 0;; k++) {
+    int n = e->cfg.expand(e->cfg.finish_arg, e->pkt, len, k, e->wire, ENGINE_PKT_MAX);
+    if (n <= 0) break;
+    int err = send_one(e, rs, e->wire, n, raw);
+    if (k == 0) {
+      first = err;
+      if (err < 0) return err;
+    } else if (err < 0) {
+      e->st.send_errors++;
+    }
+  }
+  return first;
+}
+
 static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
                                 : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
@@ -133,11 +173,7 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   int len = build_packet(e, h, p, try, 0, raw);
   if (len <= 0) return 1; /* nothing to send for this pair */
   if (!rs && !e->cfg.send) return 1;
-  if (e->cfg.trace_t0)
-    trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, e->pkt, (size_t)len,
-                 raw ? TW_LINK_RAW : TW_LINK_ETH);
-  int err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, e->pkt, (size_t)len)
-                        : tw_rawsend(rs, e->pkt, (size_t)len, NULL, NULL);
+  int err = send_built(e, rs, len, raw);
   if (err == -EAGAIN) return -EAGAIN;
   if (err < 0) {
     e->st.send_errors++;
@@ -147,12 +183,7 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   for (int k = 1; e->ops->build_more && k < 64; k++) {
     len = build_packet(e, h, p, try, k, raw);
     if (len <= 0) break;
-    if (e->cfg.trace_t0)
-      trace_packet(stdout, "SENT", (double)(tw_hrtime() - e->cfg.trace_t0) / 1e9, e->pkt, (size_t)len,
-                   raw ? TW_LINK_RAW : TW_LINK_ETH);
-    err = e->cfg.send ? e->cfg.send(e->cfg.send_arg, e->pkt, (size_t)len)
-                      : tw_rawsend(rs, e->pkt, (size_t)len, NULL, NULL);
-    if (err < 0) e->st.send_errors++;
+    if (send_built(e, rs, len, raw) < 0) e->st.send_errors++;
   }
   return 0;
 }
@@ -298,6 +329,7 @@ int engine_start(struct engine *e, tw_loop *loop, const struct engine_config *cf
     return err;
   }
   if (!(e->pkt = malloc(ENGINE_PKT_MAX))) return -ENOMEM;
+  if (cfg->expand && !(e->wire = malloc(2 * ENGINE_PKT_MAX))) return -ENOMEM;
   if ((err = build_host_index(e)) < 0) return err;
   if (!(e->hs = calloc(nhosts ? nhosts : 1, sizeof *e->hs))) return -ENOMEM;
   for (uint32_t i = 0; i < nhosts; i++) e->hs[i].unsent = nports;
@@ -323,6 +355,8 @@ void engine_free(struct engine *e) {
   e->hs = NULL;
   free(e->pkt);
   e->pkt = NULL;
+  free(e->wire);
+  e->wire = NULL;
 }
 
 double engine_progress(const struct engine *e) {

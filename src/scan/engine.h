@@ -73,6 +73,14 @@ struct engine_config {
    * <= 0 to skip it. NULL: none. The packet options (probe/pktopt.h). */
   int (*finish)(const void *arg, uint8_t *buf, int len, size_t cap);
   const void *finish_arg;
+  /* After finish, what a raw IP probe becomes on the wire (-D, -f:
+   * pktopt_source, pktopt_frag; both use finish_arg). expand: copy k = 0,
+   * 1, ... of the probe into out (ENGINE_PKT_MAX bytes), 0 past the last;
+   * each copy is traced whole (as Nmap traces its probes), then sent:
+   * itself, or, when fragment returns >= 0 for it, fragment j = 0, 1, ...
+   * (0 past the last), back to back. NULL: the probe itself. */
+  int (*expand)(const void *arg, const uint8_t *pkt, int len, int k, uint8_t *out, size_t cap);
+  int (*fragment)(const void *arg, const uint8_t *pkt, int len, int j, uint8_t *out, size_t cap);
 };
 
 /* Room for one probe: a whole IP packet, as the packet options may make it. */
@@ -111,6 +119,7 @@ struct engine {
   int running;
   uint64_t stash; /* a permutation index the kernel could not take yet */
   uint8_t *pkt;   /* ENGINE_PKT_MAX bytes: the probe being built */
+  uint8_t *wire;  /* 2 x ENGINE_PKT_MAX bytes, with cfg.expand: a copy, a fragment */
   void (*done)(struct engine *e);
   struct engine_stats st;
   struct engine_host *hs; /* [nhosts] */

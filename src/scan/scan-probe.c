@@ -30,8 +30,11 @@ static int env_source(const struct probe_env *env, uint32_t g) {
   return h->noroute ? -1 : h->src;
 }
 
+/* --send-ip: no host is on a link of ours to the probe modules, so none
+ * gets Ethernet frames (ARP, neighbour solicitations), as in Nmap */
 static int env_link(const struct probe_env *env, uint32_t g) {
-  return scan_of(env)->hosts[g].link;
+  const struct scan *s = scan_of(env);
+  return s->o->send_ip ? 0 : s->hosts[g].link;
 }
 
 static bool env_is_up(const struct probe_env *env, uint32_t g) {

@@ -256,6 +256,17 @@ static int scan_pktopt_finish(const void *arg, uint8_t *buf, int len, size_t cap
   return pktopt_apply(arg, buf, len, cap);
 }
 
+/* engine_config.expand and .fragment: -D's sources, -f's fragments */
+static int scan_pktopt_expand(const void *arg, const uint8_t *pkt, int len, int k, uint8_t *out,
+                              size_t cap) {
+  return pktopt_source(arg, pkt, len, k, out, cap);
+}
+
+static int scan_pktopt_fragment(const void *arg, const uint8_t *pkt, int len, int j, uint8_t *out,
+                                size_t cap) {
+  return pktopt_frag(arg, pkt, len, j, out, cap);
+}
+
 int scan_start_pass(struct scan *s, const struct engine_config *c, const struct probe_ops *ops,
                     void *ctx, const tw_pkt_addr *hosts, uint32_t nhosts, uint32_t nports,
                     void (*done)(struct engine *e)) {
@@ -267,6 +278,11 @@ int scan_start_pass(struct scan *s, const struct engine_config *c, const struct 
   struct engine_config cc = *c;
   if (pktopt_active(&s->pktopt)) {
     cc.finish = scan_pktopt_finish;
+    cc.finish_arg = &s->pktopt;
+  }
+  if (pktopt_expands(&s->pktopt)) {
+    cc.expand = scan_pktopt_expand;
+    cc.fragment = scan_pktopt_fragment;
     cc.finish_arg = &s->pktopt;
   }
   int err = engine_start(&s->eng, s->loop, &cc, ops, ctx, hosts, nhosts, nports, s->rs4, s->rs6, done);
@@ -939,7 +955,12 @@ int scan_run(struct options *o) {
     uint64_t seed;
     if (getrandom(&seed, sizeof seed, 0) == (ssize_t)sizeof seed) o->seed = seed;
   }
-  s->pktopt = (struct pktopt){o->ttl, o->data, o->data_len, o->data_set, o->badsum};
+  s->pktopt = (struct pktopt){o->ttl, o->data, o->data_len, o->data_set, o->badsum, {0}, 0, 0, NULL, 0};
+  memcpy(s->pktopt.ipopt, o->ipopt, sizeof s->pktopt.ipopt);
+  s->pktopt.ipopt_len = o->ipopt_len;
+  s->pktopt.frag = o->frag;
+  s->pktopt.decoys = o->decoys;
+  s->pktopt.ndecoys = o->ndecoys;
   if (o->spoof.family && !o->skip_discovery) /* as Nmap warns */
     fprintf(stderr, "trawl: warning: if -S fakes your source address, you may also need -e <interface> "
                     "and -Pn; if it is your real address, ignore this\n");

@@ -43,6 +43,10 @@ scan_lab_up
 # to the spoofed probes come back to it
 ALT=${LAB_SCAN_IP%.*}.5
 FAKE=${LAB_SCAN_IP%.*}.77 # nobody's: the answers never come back (filtered)
+# -D rows: decoys are nobody's addresses of the lab (198.18.0.0/15), never
+# RND: its random addresses are outside the lab's ranges (RND is checked
+# by test_options: drawn outside reserved ranges)
+DECOY1=${LAB_SCAN_IP%.*}.78 DECOY2=${LAB_SCAN_IP%.*}.79
 ip -n "$S" addr add "$ALT/24" dev "$LAB_SCAN_IF_ROUTED" || nok "cannot add $ALT to the scanner"
 
 WEB=$LAB_WEB_IP
@@ -137,9 +141,13 @@ wire|-n -Pn --max-parallelism 2 -p 22,80 $WEB $UDPH
 wire|-n -Pn --max-parallelism 1 -p $WP $WEB
 wire|-n -Pn --min-parallelism 16 --max-retries 1 -p $WP $WEB $UDPH
 wire|-n -Pn --min-hostgroup 2 --max-hostgroup 2 -p 22,80 $WEB $UDPH
-gap|-n -f -p 22 $WEB
-gap|-n --mtu 16 -p 22 $WEB
-gap|-n -D RND:2,ME -p 22 $WEB
+wire|-n -f -p 22 $WEB
+wire|-n -ff -Pn -p 22,80 $WEB
+wire|-n --mtu 16 -p 22 $WEB
+wire|-n -f -sU -p 53,161 $UDPH
+wire|-n -D $DECOY1,ME,$DECOY2 -p 22 $WEB
+wire|-n -D $DECOY1,$DECOY2 -Pn -p 22,80 $WEB
+wire|-n -D $DECOY1,ME -f -Pn -p 22 $WEB
 wire|-n -S 198.18.10.2 -p 22 $WEB
 wire|-n -S $ALT -p 22,80 $WEB
 wire|-n -S $ALT -Pn -e $LAB_SCAN_IF_ROUTED -p 22,80 $WEB
@@ -148,7 +156,11 @@ known|nmap 7.93 refuses a source address this machine lacks (setup_target: faile
 wire|-n --ttl 30 -p 22 $WEB
 wire|-n --data-length 20 -p 22 $WEB
 wire|-n --data-string x -p 22 $WEB
-gap|-n --ip-options R -p 22 $WEB
+wire|-n --ip-options R -p 22 $WEB
+wire|-n --ip-options T -Pn -p 22,80 $WEB
+wire|-n --ip-options U -Pn -sU -p 53 $UDPH
+wire|-n --ip-options \x01\x01\x01\x01 -Pn -p 22 $WEB
+wire|-n --ip-options R -f -Pn -p 22 $WEB
 wire|-n --badsum -p 22 $WEB
 wire|-n --data 0xdeadbeef -sU -Pn -p 53,161 $UDPH
 wire|-n --data-length 0 -sU -Pn -p 53 $UDPH
@@ -156,7 +168,8 @@ wire|-n --badsum -Pn -p 22,80 $WEB
 wire|-n -6 --ttl 9 --data-string abc -p 22,80 $WEB6
 gap|-n --spoof-mac 0 -p 22 $L1
 gap|-n --send-eth -p 22 $WEB
-gap|-n --send-ip -p 22 $WEB
+wire|-n --send-ip -p 22 $WEB
+wire|-n --send-ip -p 22,80 $L1
 match|-n --append-output -p 22 $WEB
 gap|-n --iflist
 match|-n --noninteractive -p 22 $WEB
@@ -236,6 +249,19 @@ while IFS='|' read -r kind args rest; do
     show "$TMP/dp" 10
   fi
 done <<<"$ROWS"
+
+# -f where nothing would be fragmented (a UDP scan without discovery):
+# nmap refuses it ("Fragscan only works with TCP ..."), and so does trawl,
+# in one line with exit 2 (not a gap: both refuse it)
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-f -sU -Pn"; then
+  TR 60 -n -f -sU -Pn -p 53 "$UDPH"
+  NM 60 -n -f -sU -Pn -p 53 "$UDPH"
+  if [ "$(cat "$TMP/tr.rc")" = 2 ] && [ "$(wc -l <"$TMP/tr.err")" -eq 1 ] && grep -q "Fragscan only works" "$TMP/nm.err"; then
+    ok "-f -sU -Pn refused by both: $(cat "$TMP/tr.err")"
+  else
+    nok "-f -sU -Pn: trawl exit $(cat "$TMP/tr.rc"), nmap: $(head -1 "$TMP/nm.err")"
+  fi
+fi
 
 # -sL sends nothing: a capture around it holds no outgoing packet before
 # the control scan's (-n, since without it the names are looked up; lab

@@ -799,7 +799,9 @@ static void test_packet_options(void **state) {
       "--data, --data-string and --data-length cannot be combined or given twice: '--data-string'");
   bad("--badsum=1 -p 22 198.18.0.1", "option takes no argument: '--badsum=1'");
   /* raw probes only: without privileges there are none to change */
-  static const char *const raw[] = {"--ttl 3", "--data 0x41", "--data-string x", "--data-length 1", "--badsum"};
+  static const char *const raw[] = {"--ttl 3",        "--data 0x41", "--data-string x", "--data-length 1",
+                                    "--badsum",       "--ip-options R", "-f",           "--mtu 16",
+                                    "-D 198.18.0.7"};
   for (size_t k = 0; k < sizeof raw / sizeof raw[0]; k++) {
     snprintf(line, sizeof line, "%s -p 22 198.18.0.1", raw[k]);
     int r = parse(line);
@@ -849,6 +851,97 @@ static void test_spoof_source(void **state) {
   assert_int_not_equal(r, 0);
   assert_string_equal(err, "-S changes raw probes: it needs root privileges (or --privileged): '-S'");
   options_free(&o);
+}
+
+/* --ip-options, -f/-ff/--mtu, -D: the forms Nmap takes, and one line for
+ * each bad value. */
+static void test_evasion_options(void **state) {
+  (void)state;
+  ok("--ip-options R -p 22 198.18.0.1");
+  assert_int_equal(o.ipopt_len, 40);
+  assert_int_equal(o.ipopt[0], 7);
+  assert_int_equal(o.ipopt[1], 39);
+  assert_int_equal(o.ipopt[2], 4);
+  assert_int_equal(o.ipopt[39], 0);
+  done();
+  ok("--ip-options \\x01\\x07\\x04\\x00*36\\x01 -p 22 198.18.0.1"); /* the man page's example */
+  assert_int_equal(o.ipopt_len, 40);
+  assert_int_equal(o.ipopt[1], 7);
+  assert_int_equal(o.ipopt[38], 0);
+  assert_int_equal(o.ipopt[39], 1);
+  done();
+  ok("--ip-options \\x01 -p 22 198.18.0.1"); /* padded to 4 */
+  assert_int_equal(o.ipopt_len, 4);
+  done();
+  bad("--ip-options X -p 22 198.18.0.1",
+      "--ip-options takes R, T, U, L or S and addresses, or bytes as \\xHH (\\xHH*N repeats one): 'X'");
+  bad("--ip-options \\x01*41 -p 22 198.18.0.1", "--ip-options repeat count must be 1-40: '\\x01*41'");
+  bad("--ip-options \\x01*40\\x01 -p 22 198.18.0.1",
+      "--ip-options IP options cannot be more than 40 bytes: '\\x01*40\\x01'");
+  bad("--ip-options RR -p 22 198.18.0.1",
+      "--ip-options takes R, T, U, L or S and addresses, or bytes as \\xHH (\\xHH*N repeats one): 'RR'");
+  ok("-f -p 22 198.18.0.1");
+  assert_int_equal(o.frag, 8);
+  done();
+  ok("-ff -p 22 198.18.0.1");
+  assert_int_equal(o.frag, 16);
+  done();
+  ok("-f -f -p 22 198.18.0.1");
+  assert_int_equal(o.frag, 16);
+  done();
+  ok("--mtu 24 -p 22 198.18.0.1");
+  assert_int_equal(o.frag, 24);
+  done();
+  bad("--mtu 12 -p 22 198.18.0.1", "--mtu must be a multiple of 8 (the fragments' payload): '12'");
+  bad("--mtu 0 -p 22 198.18.0.1", "--mtu must be between 1 and 65528: '0'");
+  bad("--mtu x -p 22 198.18.0.1", "invalid number for --mtu: 'x'");
+  bad("-6 -f -p 22 2001:db8::1", "fragmentation (-f) is not supported with IPv6: '-f'");
+  bad("-f -sU -Pn -p 53 198.18.0.1",
+      "fragmentation (-f) needs a raw TCP scan (-sS -sA -sN -sF -sX -sM -sW) or TCP or ICMP timestamp discovery probes, as in Nmap: '-f'");
+  ok("-f -sU -p 53 198.18.0.1"); /* the discovery's TCP probes: Nmap takes it */
+  done();
+  ok("-D 198.18.0.7,ME,198.18.0.8 -p 22 198.18.0.1");
+  assert_int_equal(o.ndecoys, 3);
+  assert_int_equal(o.decoys[0].family, AF_INET);
+  assert_int_equal(o.decoys[0].b[3], 7);
+  assert_int_equal(o.decoys[1].family, 0); /* ME */
+  assert_int_equal(o.decoys[2].b[3], 8);
+  done();
+  ok("-D 198.18.0.7,198.18.0.8 -p 22 198.18.0.1"); /* ME at a random place */
+  assert_int_equal(o.ndecoys, 3);
+  int me = 0;
+  for (size_t k = 0; k < 3; k++) me += o.decoys[k].family == 0;
+  assert_int_equal(me, 1);
+  done();
+  for (int round = 0; round < 20; round++) {
+    ok("-D RND:8,ME -p 22 198.18.0.1");
+    assert_int_equal(o.ndecoys, 9);
+    for (size_t k = 0; k < 8; k++) {
+      const uint8_t *b = o.decoys[k].b;
+      assert_int_equal(o.decoys[k].family, AF_INET);
+      /* never reserved: private, loopback, the lab's 198.18/15, multicast... */
+      assert_false(b[0] == 0 || b[0] == 10 || b[0] == 127 || b[0] >= 224);
+      assert_false(b[0] == 198 && (b[1] & 0xfe) == 18);
+      assert_false(b[0] == 192 && b[1] == 168);
+      assert_false(b[0] == 172 && (b[1] & 0xf0) == 16);
+    }
+    assert_int_equal(o.decoys[8].family, 0);
+    done();
+  }
+  bad("-D 198.18.0.7,ME,ME -p 22 198.18.0.1", "-D: ME may be given only once: '198.18.0.7,ME,ME'");
+  bad("-D RND:0 -p 22 198.18.0.1", "-D: RND:n needs a count of 1 or more: 'RND:0'");
+  bad("-D RND:x -p 22 198.18.0.1", "-D: RND:n needs a count of 1 or more: 'RND:x'");
+  bad("-D ,ME -p 22 198.18.0.1", "-D takes addresses, ME and RND[:n] separated by commas: ',ME'");
+  bad("-D decoy.example -p 22 198.18.0.1", "-D takes IP addresses (not names), ME and RND[:n]: 'decoy.example'");
+  bad("-D RND:200 -p 22 198.18.0.1", "-D takes at most 128 decoys, ME included: 'RND:200'");
+  bad("-D 2001:db8::7 -p 22 198.18.0.1", "-D needs IPv4 decoys (IPv6 with -6): '-D'");
+  ok("--send-ip -p 22 198.18.0.1");
+  assert_true(o.send_ip);
+  done();
+  bad("--send-eth -p 22 198.18.0.1",
+      "--send-eth is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--send-eth'");
+  bad("--spoof-mac 0 -p 22 198.18.0.1",
+      "--spoof-mac is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--spoof-mac'");
 }
 
 /* --min-parallelism, --max-parallelism, --min-hostgroup, --max-scan-delay:
@@ -1007,6 +1100,7 @@ int main(void) {
       cmocka_unit_test(test_errors),     cmocka_unit_test(test_plan),
       cmocka_unit_test(test_man_page),   cmocka_unit_test(test_packet_options),
       cmocka_unit_test(test_spoof_source),
+      cmocka_unit_test(test_evasion_options),
       cmocka_unit_test(test_parallelism_hostgroup),
       cmocka_unit_test(test_dns_options),
       cmocka_unit_test(test_ping_mask),
