@@ -29,14 +29,7 @@
 
 #define STORE_CAP 25          /* ports kept one by one per (proto, state) */
 #define GROUP_PROBES (1u << 22) /* probes per host group, about */
-/* What a group keeps is per host and per port listed one by one: at most
- * GROUP_STORED port results (a host lists up to 2 x STORE_CAP of them in a
- * scan of many ports: 4096 hosts, as many as groups held before), and at
- * most GROUP_HOSTS hosts. A scan of few ports gets big groups: each group
- * is a pass with its own ramp-up and its own tail of late answers, so
- * /16 x 3 ports in groups of 4096 hosts paid that 16 times. */
-#define GROUP_STORED (4096u * 2 * STORE_CAP)
-#define GROUP_HOSTS 65536
+#define GROUP_HOSTS 4096        /* and hosts: what a group holds is per host */
 
 /* ---- results ---------------------------------------------------------------- */
 
@@ -242,8 +235,6 @@ uint32_t scan_group_size(const struct options *o) {
   size_t nports = portlist_count(&o->ports);
   if (nports == 0) nports = 1;
   uint64_t g = GROUP_PROBES / nports;
-  uint64_t listed = nports < 2 * STORE_CAP ? nports : 2 * STORE_CAP;
-  if (g > GROUP_STORED / listed) g = GROUP_STORED / listed;
   if (g < 256) g = 256;
   if (g > GROUP_HOSTS) g = GROUP_HOSTS;
   if (o->min_hostgroup > g) g = o->min_hostgroup; /* --min-hostgroup: a floor (<= the maximum) */

@@ -994,17 +994,8 @@ static void test_parallelism_hostgroup(void **state) {
   ok("-p- --min-hostgroup 100 198.18.0.0/20"); /* below trawl's own floor: no change */
   assert_int_equal(scan_group_size(&o), 256);
   done();
-  ok("-p 1-100 --min-hostgroup 5000 198.18.0.0/16"); /* above trawl's 4096 for 100 ports */
+  ok("-p 22 --min-hostgroup 5000 198.18.0.0/16"); /* above trawl's 4096 for a small scan */
   assert_int_equal(scan_group_size(&o), 5000);
-  done();
-  ok("-p 1-100 198.18.0.0/16"); /* 100 ports: 4096 hosts (what a group lists one by one) */
-  assert_int_equal(scan_group_size(&o), 4096);
-  done();
-  ok("-p 22,80,443 198.18.0.0/16"); /* few ports: one pass for the /16 */
-  assert_int_equal(scan_group_size(&o), 65536);
-  done();
-  ok("-p 1-10000 198.18.0.0/16"); /* 2^22 probes */
-  assert_int_equal(scan_group_size(&o), 419);
   done();
   ok("-p- --min-hostgroup 300 --max-hostgroup 300 198.18.0.0/20");
   assert_int_equal(scan_group_size(&o), 300);
