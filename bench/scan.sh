@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory] [wide@anyip]
-# [lossy@anyip]: trawl against nmap, masscan, zmap and the floor (below) on
+# [lossy@anyip] [bottleneck] [plot]: trawl against nmap, masscan, zmap and the floor (below) on
 # the same lab targets, one run each, in one lab (tests/lab/lab.sh, prefix
 # twbsc<pid>-, torn down on exit) and, for the @anyip scenarios, in a
 # second topology this script builds itself (below). `make bench-scan`
@@ -99,9 +99,9 @@
 # every 50 ms runs alongside masscan so that packets keep arriving; it adds
 # 20 packets/s next to 1,000,000 (on anyip: a ping to t0's address).
 set -uo pipefail
-BUILD=${1:?usage: scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory] [wide@anyip] [lossy@anyip]}
+BUILD=${1:?usage: scan.sh BUILD_DIR [wide] [lossy] [deep] [udp] [memory] [wide@anyip] [lossy@anyip] [bottleneck] [plot]}
 shift
-SCENARIOS=${*:-wide lossy deep udp memory wide@anyip lossy@anyip}
+SCENARIOS=${*:-wide lossy bottleneck deep udp memory wide@anyip lossy@anyip plot}
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 LAB=$HERE/../tests/lab/lab.sh
 RESULTS=$HERE/../tests/lab/scan_results.py
@@ -328,6 +328,43 @@ if want lossy; then
   timeout 30 "$LAB" loss 5 >/dev/null || die "lab.sh loss 5 failed"
   big_scenario lossy "$LAB_BIG_NET" -sS -n -Pn -T5
   timeout 30 "$LAB" loss 0 >/dev/null
+fi
+
+# bottleneck: the bench path through an htb of 20 Mbit/s both ways (lab.sh
+# bottleneck), no random loss, trawl's default flags: every re-send is
+# then the controller's own overshoot. RESULT: time, recall, re-sent %.
+if want bottleneck; then
+  timeout 30 "$LAB" loss 0 >/dev/null 2>&1
+  timeout 30 "$LAB" bottleneck 20mbit >/dev/null || die "lab.sh bottleneck 20mbit failed"
+  load bottleneck
+  tt=$(run_trawl 240 "$TMP/t.gnmap" -sS -n -Pn -d -p 22,80,443 "$LAB_BIG_NET"); rt=$(rc)
+  timeout 30 "$LAB" bottleneck off >/dev/null
+  st=$(score "$TMP/t.gnmap" "${LAB_BIG_NET%%0.0/16}" "22 80 443" 196608)
+  # summed over the passes (host groups)
+  sent=$(sed -n 's/.*SYN pass: sent \([0-9]*\) (re-sent \([0-9]*\)).*/\1 \2/p' "$TMP/trawl.log" |
+    awk '{ s += $1; r += $2 } END { print s + 0, r + 0 }')
+  echo "RESULT bottleneck $(field trawl "$tt" "$rt" "${st% *}") rate_limit=20mbit" \
+    "resent=$(awk -v s="${sent% *}" -v r="${sent#* }" 'BEGIN { if (s > r) printf "%.2f%%", 100 * r / (s - r); else print "n/a" }')" \
+    "false_open=trawl:${st#* } floor=n/a vs_floor=n/a topo=routed"
+fi
+
+# plot: the controller's rate over time (--stats-every 50ms) on the clean,
+# lossy (5 %) and bottleneck (20 Mbit/s) bench path, trawl's default
+# flags, drawn by rate-plot.py into $RATE_SVG (default rate.svg in the
+# scratch directory, named on stdout); docs/rate-control.md shows it
+if want plot; then
+  load plot
+  for cond in clean lossy bottleneck; do
+    timeout 30 "$LAB" loss "$([ $cond = lossy ] && echo 5 || echo 0)" >/dev/null 2>&1
+    timeout 30 "$LAB" bottleneck "$([ $cond = bottleneck ] && echo 20mbit || echo off)" >/dev/null 2>&1
+    timeout -k 5 240 ip netns exec "$S" "$TRAWL" -sS -n -Pn --stats-every 50ms -p 22,80,443 "$LAB_BIG_NET" \
+      -oG /dev/null >/dev/null 2>"$TMP/plot.$cond" </dev/null
+  done
+  timeout 30 "$LAB" loss 0 >/dev/null 2>&1
+  timeout 30 "$LAB" bottleneck off >/dev/null 2>&1
+  svg=${RATE_SVG:-$TMP/rate.svg}
+  "$PY" "$HERE/rate-plot.py" "$svg" "clean=$TMP/plot.clean" "lossy 5%=$TMP/plot.lossy" \
+    "bottleneck 20 Mbit/s=$TMP/plot.bottleneck" && echo "# rate plot: $svg"
 fi
 
 if want deep; then
