@@ -1,5 +1,7 @@
-/* options.c: parsing and checking trawl's Nmap-style command line, the
- * --help text and the --dry-run plan (see options.h). */
+/* options.c: parsing trawl's Nmap-style command line word by word into
+ * struct options (see options.h). Checking it as a whole is
+ * options-finalize.c, the --help text options-help.c, the --dry-run plan
+ * options-plan.c. */
 #define _GNU_SOURCE
 #include "cli/options.h"
 
@@ -12,6 +14,7 @@
 #include <strings.h>
 #include <trawl/error.h>
 
+#include "cli/options-int.h"
 #include "core/errmsg.h"
 #include "core/version.h"
 #include "output/output.h"
@@ -21,12 +24,7 @@
 
 /* ---- errors ----------------------------------------------------------------- */
 
-/* "<what>: '<arg>'" with the argument made printable. */
-static int opt_fail(char *err, size_t errlen, const char *arg, const char *fmt,
-                    ...) __attribute__((format(printf, 4, 5)));
-
-static int opt_fail(char *err, size_t errlen, const char *arg, const char *fmt,
-                    ...) {
+int options_fail(char *err, size_t errlen, const char *arg, const char *fmt, ...) {
   char what[256], q[ERRMSG_QUOTE_MAX + 8];
   va_list ap;
   va_start(ap, fmt);
@@ -251,7 +249,7 @@ static int opt_arg(struct opt_state *st, const char *opt, const char *attached,
     return 0;
   }
   if (st->i + 1 >= st->argc)
-    return opt_fail(st->err, st->errlen, opt, "option requires an argument");
+    return options_fail(st->err, st->errlen, opt, "option requires an argument");
   *out = st->argv[++st->i];
   return 0;
 }
@@ -259,7 +257,7 @@ static int opt_arg(struct opt_state *st, const char *opt, const char *attached,
 static int opt_time(struct opt_state *st, const char *opt, const char *v,
                     uint64_t *ms) {
   if (options_parse_time(v, ms) != 0)
-    return opt_fail(st->err, st->errlen, v,
+    return options_fail(st->err, st->errlen, v,
                     "invalid time for %s (a number with optional ms, s, m or h)", opt);
   return 0;
 }
@@ -268,9 +266,9 @@ static int opt_number(struct opt_state *st, const char *opt, const char *v,
                       uint64_t min, uint64_t max, bool hex, uint64_t *out) {
   uint64_t n;
   int r = opt_uint(v, max, hex, &n);
-  if (r == -1) return opt_fail(st->err, st->errlen, v, "invalid number for %s", opt);
+  if (r == -1) return options_fail(st->err, st->errlen, v, "invalid number for %s", opt);
   if (r == -2 || n < min)
-    return opt_fail(st->err, st->errlen, v, "%s must be between %" PRIu64 " and %" PRIu64, opt, min, max);
+    return options_fail(st->err, st->errlen, v, "%s must be between %" PRIu64 " and %" PRIu64, opt, min, max);
   *out = n;
   return 0;
 }
@@ -324,12 +322,12 @@ static int opt_scanflags(struct opt_state *st, const char *v) {
     size_t k = 0;
     while (k < 8 && strncasecmp(c, names[k].name, 3) != 0) k++;
     if (k == 8)
-      return opt_fail(st->err, st->errlen, v,
+      return options_fail(st->err, st->errlen, v,
                       "--scanflags takes a number or flag names (URG ACK PSH RST SYN FIN ECE CWR) run together, e.g. SYNFIN");
     flags |= names[k].bit;
     c += 3;
   }
-  if (*v == '\0') return opt_fail(st->err, st->errlen, v, "--scanflags needs flags");
+  if (*v == '\0') return options_fail(st->err, st->errlen, v, "--scanflags needs flags");
   st->o->scanflags = flags;
   return 0;
 }
@@ -369,7 +367,7 @@ static long opt_hex(const char *v, uint8_t *out) {
 static int opt_data(struct opt_state *st, int id, const char *word, const char *v) {
   struct options *o = st->o;
   if (o->data_set)
-    return opt_fail(st->err, st->errlen, word,
+    return options_fail(st->err, st->errlen, word,
                     "--data, --data-string and --data-length cannot be combined or given twice");
   size_t len = strlen(v);
   uint8_t *buf = NULL;
@@ -396,14 +394,14 @@ static int opt_data(struct opt_state *st, int id, const char *word, const char *
       long n = opt_hex(v, buf);
       if (n < 0) {
         free(buf);
-        return opt_fail(st->err, st->errlen, v,
+        return options_fail(st->err, st->errlen, v,
                         "invalid hex string for --data (0xAABB..., AABB... or \\xAA\\xBB...)");
       }
       len = (size_t)n;
     }
     if (len > PKTOPT_DATA_MAX) {
       free(buf);
-      return opt_fail(st->err, st->errlen, word, "payload too long (at most %d bytes)", PKTOPT_DATA_MAX);
+      return options_fail(st->err, st->errlen, word, "payload too long (at most %d bytes)", PKTOPT_DATA_MAX);
     }
   }
   o->data = buf;
@@ -416,7 +414,7 @@ static int opt_data(struct opt_state *st, int id, const char *word, const char *
 static int opt_scan_letters(struct opt_state *st, const char *word,
                             const char *letters) {
   struct options *o = st->o;
-  if (*letters == '\0') return opt_fail(st->err, st->errlen, word, "missing scan type after -s");
+  if (*letters == '\0') return options_fail(st->err, st->errlen, word, "missing scan type after -s");
   for (const char *c = letters; *c; c++) {
     switch (*c) {
       case 'S': o->scans |= SCANF(SCAN_SYN); break;
@@ -435,9 +433,9 @@ static int opt_scan_letters(struct opt_state *st, const char *word,
       case 'W': o->scans |= SCANF(SCAN_WINDOW); break;
       case 'O':
       case 'Y': case 'Z': case 'I': case 'R':
-        return opt_fail(st->err, st->errlen, word, "unsupported scan type");
+        return options_fail(st->err, st->errlen, word, "unsupported scan type");
       default:
-        return opt_fail(st->err, st->errlen, word, "unknown scan type");
+        return options_fail(st->err, st->errlen, word, "unknown scan type");
     }
   }
   return 0;
@@ -469,11 +467,11 @@ static int opt_ping(struct opt_state *st, const char *word, const char *rest) {
                  : rest[0] == 'M' ? PROBE_MASK : PROBE_ARP;
       return 0;
     case '\0':
-      return opt_fail(st->err, st->errlen, word, "missing host discovery type after -P");
+      return options_fail(st->err, st->errlen, word, "missing host discovery type after -P");
     default:
-      return opt_fail(st->err, st->errlen, word, "unsupported host discovery option");
+      return options_fail(st->err, st->errlen, word, "unsupported host discovery option");
   }
-  return opt_fail(st->err, st->errlen, word, "unknown host discovery option");
+  return options_fail(st->err, st->errlen, word, "unknown host discovery option");
 }
 
 static int opt_timing(struct opt_state *st, const char *v) {
@@ -485,7 +483,7 @@ static int opt_timing(struct opt_state *st, const char *v) {
       return 0;
     }
   }
-  return opt_fail(st->err, st->errlen, v, "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane)");
+  return options_fail(st->err, st->errlen, v, "invalid timing template (0-5 or paranoid|sneaky|polite|normal|aggressive|insane)");
 }
 
 /* -v, -vv, -v3 (and -d likewise); c is the letter, rest what follows it
@@ -500,12 +498,12 @@ static int opt_level(struct opt_state *st, const char *word, char c, const char 
   if (rest[0] >= '0' && rest[0] <= '9') {
     uint64_t n;
     if (opt_uint(rest, 9, false, &n) != 0)
-      return opt_fail(st->err, st->errlen, word, "-%c level must be between 0 and 9", c);
+      return options_fail(st->err, st->errlen, word, "-%c level must be between 0 and 9", c);
     *level = (int)n;
     return 0;
   }
   for (const char *p = rest; *p; p++)
-    if (*p != c) return opt_fail(st->err, st->errlen, word, "unknown option");
+    if (*p != c) return options_fail(st->err, st->errlen, word, "unknown option");
   *level += (int)strlen(rest) + 1;
   return 0;
 }
@@ -514,7 +512,7 @@ static int opt_output(struct opt_state *st, const char *word, char kind) {
   const char *path = NULL;
   int r = opt_arg(st, word, NULL, &path);
   if (r < 0) return r;
-  if (*path == '\0') return opt_fail(st->err, st->errlen, word, "empty output file name");
+  if (*path == '\0') return options_fail(st->err, st->errlen, word, "empty output file name");
   struct options *o = st->o;
   switch (kind) {
     case 'N': o->out_normal = path; break;
@@ -523,11 +521,11 @@ static int opt_output(struct opt_state *st, const char *word, char kind) {
     case 'J': o->out_json = path; break;
     case 'A':
       if (strcmp(path, "-") == 0)
-        return opt_fail(st->err, st->errlen, path, "-oA needs a base file name, not standard output");
+        return options_fail(st->err, st->errlen, path, "-oA needs a base file name, not standard output");
       st->out_all = path;
       break;
     default:
-      return opt_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
+      return options_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
   }
   return 0;
 }
@@ -541,10 +539,10 @@ static int opt_target(struct opt_state *st, const char *spec) {
 static int opt_iface(struct opt_state *st, const char *v) {
   size_t n = strlen(v);
   if (n == 0 || n >= 16)
-    return opt_fail(st->err, st->errlen, v, "interface name must be 1-15 characters");
+    return options_fail(st->err, st->errlen, v, "interface name must be 1-15 characters");
   for (const char *p = v; *p; p++)
     if (*p <= ' ' || *p == '/' || (unsigned char)*p >= 0x7f)
-      return opt_fail(st->err, st->errlen, v, "invalid interface name");
+      return options_fail(st->err, st->errlen, v, "invalid interface name");
   st->o->iface = v;
   return 0;
 }
@@ -556,7 +554,7 @@ static int opt_spoof(struct opt_state *st, const char *v) {
   memset(&a, 0, sizeof a);
   if (inet_pton(AF_INET, v, &a.v4) == 1) a.family = AF_INET;
   else if (inet_pton(AF_INET6, v, &a.v6) == 1) a.family = AF_INET6;
-  else return opt_fail(st->err, st->errlen, v, "-S needs an IPv4 or IPv6 address");
+  else return options_fail(st->err, st->errlen, v, "-S needs an IPv4 or IPv6 address");
   st->o->spoof = a;
   st->o->spoof_arg = v;
   return 0;
@@ -572,11 +570,11 @@ static int opt_dns_servers(struct opt_state *st, const char *v) {
     char buf[INET6_ADDRSTRLEN];
     unsigned char bin[16];
     if (len == 0 || len >= sizeof buf)
-      return opt_fail(st->err, st->errlen, v, "--dns-servers needs IP addresses separated by commas");
+      return options_fail(st->err, st->errlen, v, "--dns-servers needs IP addresses separated by commas");
     memcpy(buf, p, len);
     buf[len] = '\0';
     if (inet_pton(AF_INET, buf, bin) != 1 && inet_pton(AF_INET6, buf, bin) != 1)
-      return opt_fail(st->err, st->errlen, buf, "--dns-servers needs IP addresses separated by commas");
+      return options_fail(st->err, st->errlen, buf, "--dns-servers needs IP addresses separated by commas");
     if (!end) break;
     p = end + 1;
   }
@@ -607,7 +605,7 @@ static bool opt_rnd_reserved(const uint8_t *a) {
  * in Nmap. Decoys are addresses (trawl does not look up names here). */
 static int opt_decoys(struct opt_state *st, const char *v) {
   struct options *o = st->o;
-  if (o->decoys) return opt_fail(st->err, st->errlen, v, "-D given twice");
+  if (o->decoys) return options_fail(st->err, st->errlen, v, "-D given twice");
   tw_pkt_addr *d = calloc(PKTOPT_DECOY_MAX, sizeof *d);
   if (!d) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
   size_t n = 0;
@@ -618,14 +616,14 @@ static int opt_decoys(struct opt_state *st, const char *v) {
     size_t w = strcspn(s, ",");
     char word[64];
     if (w == 0 || w >= sizeof word) {
-      r = opt_fail(st->err, st->errlen, v, "-D takes addresses, ME and RND[:n] separated by commas");
+      r = options_fail(st->err, st->errlen, v, "-D takes addresses, ME and RND[:n] separated by commas");
       break;
     }
     memcpy(word, s, w);
     word[w] = '\0';
     unsigned long count = 0;
     if (strcmp(word, "ME") == 0) {
-      if (me) { r = opt_fail(st->err, st->errlen, v, "-D: ME may be given only once"); break; }
+      if (me) { r = options_fail(st->err, st->errlen, v, "-D: ME may be given only once"); break; }
       me = true;
       if (n < PKTOPT_DECOY_MAX) n++; /* family 0 */
       else count = ~0ul;
@@ -633,7 +631,7 @@ static int opt_decoys(struct opt_state *st, const char *v) {
       char *end = NULL;
       count = word[3] ? strtoul(word + 4, &end, 10) : 1;
       if (word[3] && (word[4] < '0' || word[4] > '9' || *end || count == 0)) {
-        r = opt_fail(st->err, st->errlen, word, "-D: RND:n needs a count of 1 or more");
+        r = options_fail(st->err, st->errlen, word, "-D: RND:n needs a count of 1 or more");
         break;
       }
       while (count && n < PKTOPT_DECOY_MAX) {
@@ -649,18 +647,18 @@ static int opt_decoys(struct opt_state *st, const char *v) {
     } else {
       if (inet_pton(AF_INET, word, &d[n].v4) == 1) d[n].family = AF_INET;
       else if (inet_pton(AF_INET6, word, &d[n].v6) == 1) d[n].family = AF_INET6;
-      else { r = opt_fail(st->err, st->errlen, word, "-D takes IP addresses (not names), ME and RND[:n]"); break; }
+      else { r = options_fail(st->err, st->errlen, word, "-D takes IP addresses (not names), ME and RND[:n]"); break; }
       if (n < PKTOPT_DECOY_MAX) n++;
       else count = 1;
     }
-    if (count) { r = opt_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX); break; }
+    if (count) { r = options_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX); break; }
     s += w;
     if (!*s) break;
     s++;
   }
   if (r == 0 && !me) { /* ME at a random place, as Nmap does */
     if (n >= PKTOPT_DECOY_MAX) {
-      r = opt_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX);
+      r = options_fail(st->err, st->errlen, v, "-D takes at most %d decoys, ME included", PKTOPT_DECOY_MAX);
     } else {
       uint32_t x = 0;
       if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x) x = 0;
@@ -702,7 +700,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       const char *rest;
       double ratio;
       if (opt_decimal(v, &ratio, &rest) < 0 || *rest != '\0' || ratio > 1)
-        return opt_fail(st->err, st->errlen, v, "--port-ratio must be a decimal from 0 to 1");
+        return options_fail(st->err, st->errlen, v, "--port-ratio must be a decimal from 0 to 1");
       o->port_ratio = ratio;
       break;
     }
@@ -710,7 +708,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_MAXRATE: {
       double rate;
       if (options_parse_rate(v, &rate) != 0)
-        return opt_fail(st->err, st->errlen, v, "invalid rate for %s (packets per second, more than 0)", word);
+        return options_fail(st->err, st->errlen, v, "invalid rate for %s (packets per second, more than 0)", word);
       if (id == O_MINRATE) o->min_rate = rate;
       else o->max_rate = rate;
       break;
@@ -764,7 +762,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_DNSSERVERS: r = opt_dns_servers(st, v); break;
     case O_SYSTEMDNS: o->system_dns = true; break;
     case O_PRIVUSER:
-      if (!*v) r = opt_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
+      if (!*v) r = options_fail(st->err, st->errlen, v, "--privileged-user needs a user name");
       else o->privileged_user = v;
       break;
     case O_SRCPORT:
@@ -783,14 +781,14 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_IPOPTIONS: {
       const char *why = "";
       int len = pktopt_ipopt_parse(v, o->ipopt, &why);
-      if (len < 0) r = opt_fail(st->err, st->errlen, v, "--ip-options %s", why);
+      if (len < 0) r = options_fail(st->err, st->errlen, v, "--ip-options %s", why);
       else o->ipopt_len = (size_t)len;
       break;
     }
     case O_SENDIP: o->send_ip = true; break;
     case O_MTU:
       r = opt_number(st, word, v, 1, 65528, false, &n);
-      if (r == 0 && n % 8) r = opt_fail(st->err, st->errlen, v, "--mtu must be a multiple of 8 (the fragments' payload)");
+      if (r == 0 && n % 8) r = options_fail(st->err, st->errlen, v, "--mtu must be a multiple of 8 (the fragments' payload)");
       if (r == 0) {
         o->frag = (unsigned)n;
         o->frag_opt = "--mtu";
@@ -810,7 +808,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_VTRACE: o->version_trace = true; break;
     case O_TRACEROUTE: o->traceroute = true; break;
     case O_VERSIONDB:
-      if (!*v) r = opt_fail(st->err, st->errlen, v, "--versiondb needs a file name");
+      if (!*v) r = options_fail(st->err, st->errlen, v, "--versiondb needs a file name");
       else o->versiondb = v;
       break;
     case O_SCRIPTTHREADS:
@@ -828,7 +826,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       break;
   }
   if (r == 0 && v != NULL && *v == '\0' && id != O_EXCLUDE && id != O_DATASTRING)
-    r = opt_fail(st->err, st->errlen, v, "empty argument for %s", word);
+    r = options_fail(st->err, st->errlen, v, "empty argument for %s", word);
   return r;
 }
 
@@ -847,7 +845,7 @@ static int opt_long_word(struct opt_state *st, const char *word,
       int r = opt_arg(st, canon, eq ? eq + 1 : NULL, &v);
       if (r < 0) return r;
     } else if (eq) {
-      return opt_fail(st->err, st->errlen, word, "option takes no argument");
+      return options_fail(st->err, st->errlen, word, "option takes no argument");
     }
     return opt_do_long(st, opt_long[k].id, canon, v);
   }
@@ -855,7 +853,7 @@ static int opt_long_word(struct opt_state *st, const char *word,
   static const char *const eth[] = {"send-eth", "spoof-mac"};
   for (size_t k = 0; k < sizeof eth / sizeof eth[0]; k++)
     if (strlen(eth[k]) == len && strncmp(eth[k], name, len) == 0)
-      return opt_fail(st->err, st->errlen, word,
+      return options_fail(st->err, st->errlen, word,
                       "--%s is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip)", eth[k]);
   return 1;
 }
@@ -878,11 +876,11 @@ static int opt_short(struct opt_state *st, const char *word) {
       return r;
     case 'o':
       if (rest[0] == '\0' || rest[1] != '\0')
-        return opt_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
+        return options_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
       return opt_output(st, word, rest[0]);
     case 'i':
       if (rest[0] != 'L')
-        return opt_fail(st->err, st->errlen, word, rest[0] == 'R' ? "unsupported option (random targets)" : "unknown option");
+        return options_fail(st->err, st->errlen, word, rest[0] == 'R' ? "unsupported option (random targets)" : "unknown option");
       r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
       if (r == 0) {
         o->ntarget_args++;
@@ -905,11 +903,11 @@ static int opt_short(struct opt_state *st, const char *word) {
     case 'v': return opt_level(st, word, 'v', rest, &o->verbose);
     case 'd': return opt_level(st, word, 'd', rest, &o->debug);
     case 'A':
-      if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
+      if (*rest) return options_fail(st->err, st->errlen, word, "unrecognized option");
       o->aggressive = true;
       return 0;
     case 'O':
-      if (*rest) return opt_fail(st->err, st->errlen, word, "unrecognized option");
+      if (*rest) return options_fail(st->err, st->errlen, word, "unrecognized option");
       o->os_scan = true;
       return 0;
     default: break;
@@ -923,7 +921,7 @@ static int opt_short(struct opt_state *st, const char *word) {
       case 'v': return opt_level(st, word, 'v', c + 1, &o->verbose);
       case 'd': return opt_level(st, word, 'd', c + 1, &o->debug);
       case 'P':
-        if (c[1] != 'n' && c[1] != '0') return opt_fail(st->err, st->errlen, word, "unrecognized option");
+        if (c[1] != 'n' && c[1] != '0') return options_fail(st->err, st->errlen, word, "unrecognized option");
         o->skip_discovery = true;
         c++;
         break;
@@ -939,7 +937,7 @@ static int opt_short(struct opt_state *st, const char *word) {
         break;
       case 'h': o->help = true; break;
       case 'V': o->version = true; break;
-      default: return opt_fail(st->err, st->errlen, word, "unrecognized option");
+      default: return options_fail(st->err, st->errlen, word, "unrecognized option");
     }
   }
   return 0;
@@ -981,7 +979,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
         continue;
       }
       r = opt_long_word(&st, w, w + 2);
-      if (r == 1) r = opt_fail(err, errlen, w, "unrecognized option");
+      if (r == 1) r = options_fail(err, errlen, w, "unrecognized option");
     } else {
       /* getopt_long_only: a single-dash word may be a long option */
       r = strlen(w) > 2 ? opt_long_word(&st, w, w + 1) : 1;
@@ -993,7 +991,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
   /* --resume: everything comes from the file, as with Nmap; an option
    * given with it would be silently lost */
   if (o->resume && argc - 1 > resume_words)
-    return opt_fail(err, errlen, o->resume,
+    return options_fail(err, errlen, o->resume,
                     "--resume takes no other options (the command line comes from the file)");
   if (st.out_all) {
     /* -oA BASE: every format, unless one was given on its own */
@@ -1012,532 +1010,7 @@ int options_parse(struct options *o, int argc, char **argv, char *err,
   if (st.shard_set && o->shard >= o->shards) {
     char v[32];
     snprintf(v, sizeof v, "%" PRIu64, o->shard);
-    return opt_fail(err, errlen, v, "--shard must be less than --shards (%" PRIu64 ")", o->shards);
+    return options_fail(err, errlen, v, "--shard must be less than --shards (%" PRIu64 ")", o->shards);
   }
   return 0;
-}
-
-/* ---- finalize ------------------------------------------------------------------ */
-
-static int opt_check_outputs(struct options *o, char *err, size_t errlen) {
-  const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
-  int to_stdout = 0;
-  for (int k = 0; k < 4; k++) to_stdout += outs[k] && strcmp(outs[k], "-") == 0;
-  if (to_stdout > 1) return opt_fail(err, errlen, "-", "only one output format can go to standard output");
-  for (int a = 0; a < 4; a++)
-    for (int b = a + 1; b < 4; b++)
-      if (outs[a] && outs[b] && strcmp(outs[a], "-") != 0 && strcmp(outs[a], outs[b]) == 0)
-        return opt_fail(err, errlen, outs[a], "two output formats name the same file");
-  return 0;
-}
-
-static int opt_ports(struct options *o, char *err, size_t errlen) {
-  unsigned protos = 0;
-  if (o->scans & SCANS_TCP) protos |= PROTO_MASK(PROTO_TCP);
-  if (o->scans & SCANF(SCAN_UDP)) protos |= PROTO_MASK(PROTO_UDP);
-  struct portset *set = calloc(1, sizeof *set), *tmp = calloc(1, sizeof *tmp);
-  int r = 0;
-  if (set == NULL || tmp == NULL) {
-    r = errmsg_set(err, errlen, -ENOMEM, "out of memory");
-  } else if (o->port_ratio >= 0 && !services_has_ratios(o->services)) {
-    r = opt_fail(err, errlen, services_path(o->services),
-                 "--port-ratio needs Nmap's nmap-services (Debian package nmap-common), not");
-  } else if (o->port_ratio >= 0) {
-    if (o->port_spec) r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
-    if (r == 0) ports_add_ratio(set, o->services, protos, o->port_ratio, o->port_spec ? tmp : NULL);
-  } else if (o->port_spec) {
-    r = ports_parse(tmp, o->port_spec, protos, 1, o->services, NULL, err, errlen);
-    if (r == 0 && o->top_ports != OPT_UNSET)
-      ports_add_top(set, o->services, protos, (size_t)o->top_ports, tmp);
-    else if (r == 0)
-      *set = *tmp;
-  } else {
-    size_t n = o->fast ? 100 : o->top_ports != OPT_UNSET ? (size_t)o->top_ports : 1000;
-    ports_add_top(set, o->services, protos, n, NULL);
-  }
-  if (r == 0 && o->exclude_ports) {
-    portset_clear(tmp);
-    r = ports_parse(tmp, o->exclude_ports, PROTO_MASK_ALL, 1, o->services,
-                    "--exclude-ports specification", err, errlen);
-    if (r == 0) portset_subtract(set, tmp);
-  }
-  if (r == 0) {
-    r = portlist_from_set(&o->ports, set);
-    if (r < 0) errmsg_set(err, errlen, r, "out of memory");
-  }
-  if (r == 0 && portlist_count(&o->ports) == 0)
-    r = opt_fail(err, errlen, o->port_spec ? o->port_spec : o->exclude_ports ? o->exclude_ports : "",
-                 "no ports left to scan");
-  free(set);
-  free(tmp);
-  return r;
-}
-
-/* A name's prefix ("localhost/24") is checked once the address family is
- * known: 0-32 without -6, 0-128 with it, as for an address. */
-static int opt_check_name_prefixes(const struct options *o, char *err, size_t errlen) {
-  int max = o->ipv6 ? 128 : 32;
-  char q[ERRMSG_QUOTE_MAX + 8];
-  for (int ex = 0; ex < 2; ex++) {
-    size_t n = ex ? targets_excluded_name_count(o->targets) : targets_name_count(o->targets);
-    for (size_t i = 0; i < n; i++) {
-      const struct tgt_name *t = ex ? targets_excluded_name(o->targets, i) : targets_name(o->targets, i);
-      if (t->prefix > max)
-        return errmsg_set(err, errlen, TW_EMALFORMED,
-                          "invalid %s '%s/%d': prefix length %d out of range (0-%d)",
-                          ex ? "exclusion" : "target", errmsg_quote(q, sizeof q, t->name, (size_t)-1),
-                          t->prefix, t->prefix, max);
-    }
-  }
-  return 0;
-}
-
-int options_finalize(struct options *o, bool is_root, char *err,
-                     size_t errlen) {
-  bool priv = o->privileged == OPT_UNSET ? is_root : o->privileged == 1;
-  /* scan types */
-  unsigned tcp = o->scans & SCANS_TCP;
-  if ((tcp & (tcp - 1)) != 0) {
-    static const char *const flag[SCAN_NTYPES] = {"-sS", "-sT", "-sA", "-sU", "-sN",
-                                                  "-sF", "-sX", "-sM", "-sW"};
-    int k = SCAN_NTYPES - 1;
-    while (k > 0 && (k == SCAN_CONNECT || !(tcp & SCANF(k)))) k--;
-    return opt_fail(err, errlen, (o->scans & SCANF(SCAN_CONNECT)) ? "-sT" : flag[k],
-                    "only one TCP scan type (-sS, -sT, -sA, -sN, -sF, -sX, -sM, -sW) can be used");
-  }
-  /* -sL: no discovery and no port scan; every target is listed with status
-   * unknown (reason user-set), names from reverse DNS unless -n. Ports
-   * given with it are ignored, as Nmap ignores them. */
-  if (o->list_scan) {
-    if (o->scans || o->no_portscan)
-      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with another scan type or -sn");
-    if (o->probes || o->skip_discovery)
-      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with discovery options (-P...)");
-    if (o->version_scan || o->os_scan || o->script_default || o->scripts || o->traceroute || o->aggressive)
-      return opt_fail(err, errlen, "-sL", "-sL (list scan) cannot be combined with -sV, -O, -sC, --script, --traceroute or -A");
-    o->no_portscan = o->skip_discovery = true;
-    o->port_spec = o->exclude_ports = NULL;
-    o->fast = false;
-    o->top_ports = OPT_UNSET;
-    o->port_ratio = -1;
-  }
-  if (o->no_portscan) {
-    if (o->scans) return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with a port scan type");
-    if (o->port_spec || o->fast || o->top_ports != OPT_UNSET || o->exclude_ports || o->port_ratio >= 0)
-      return opt_fail(err, errlen, "-sn", "-sn (no port scan) cannot be combined with port selection (-p, -F, --top-ports, --exclude-ports)");
-  } else if (o->scans == 0) {
-    o->scans = priv ? SCANF(SCAN_SYN) : SCANF(SCAN_CONNECT);
-  }
-  if (o->scanflags >= 0 && !(o->scans & SCANS_TCP_RAW) && priv)
-    return opt_fail(err, errlen, "--scanflags", "--scanflags needs a raw TCP scan (-sS, -sA, -sN, -sF, -sX, -sM or -sW)");
-  if (!priv) {
-    static const struct { unsigned bit; const char *opt; } raw[] = {
-        {SCANF(SCAN_SYN), "-sS"},    {SCANF(SCAN_ACK), "-sA"},    {SCANF(SCAN_UDP), "-sU"},
-        {SCANF(SCAN_NULL), "-sN"},   {SCANF(SCAN_FIN), "-sF"},    {SCANF(SCAN_XMAS), "-sX"},
-        {SCANF(SCAN_MAIMON), "-sM"}, {SCANF(SCAN_WINDOW), "-sW"}};
-    if (o->scanflags >= 0)
-      return opt_fail(err, errlen, "--scanflags", "this scan type needs root privileges (or --privileged)");
-    for (size_t k = 0; k < 8; k++)
-      if (o->scans & raw[k].bit)
-        return opt_fail(err, errlen, raw[k].opt, "this scan type needs root privileges (or --privileged)");
-    if (o->probes & ~(unsigned)PROBE_SYN)
-      return opt_fail(err, errlen, "-P", "ICMP, ACK, UDP and ARP discovery probes need root privileges (or --privileged)");
-    const char *pkt = o->ttl != OPT_UNSET ? "--ttl" : o->badsum ? "--badsum" : o->spoof.family ? "-S"
-                    : o->ipopt_len ? "--ip-options" : o->frag ? o->frag_opt : o->ndecoys ? "-D" : NULL;
-    if (!pkt && o->data_set) pkt = o->data_opt;
-    if (pkt)
-      return opt_fail(err, errlen, pkt, "%s changes raw probes: it needs root privileges (or --privileged)", pkt);
-  }
-  if (o->fast && o->port_spec) return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with -p");
-  if (o->fast && o->top_ports != OPT_UNSET)
-    return opt_fail(err, errlen, "-F", "-F (fast scan) cannot be combined with --top-ports");
-  if (o->port_ratio >= 0 && (o->fast || o->top_ports != OPT_UNSET))
-    return opt_fail(err, errlen, "--port-ratio", "--port-ratio cannot be combined with -F or --top-ports");
-  if (o->skip_discovery && o->probes)
-    return opt_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
-  /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without
-   * privileges. ARP (and ND) is used on attached links whatever is given;
-   * -PR alone, as in Nmap, leaves the defaults for the other hosts. */
-  if (!o->skip_discovery && (o->probes & ~(unsigned)PROBE_ARP) == 0) {
-    o->default_probes = true;
-    if (priv) {
-      o->probes |= PROBE_ECHO | PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP;
-      static const uint16_t p443[] = {443}, p80[] = {80};
-      o->ps.v = malloc(sizeof p443);
-      o->pa.v = malloc(sizeof p80);
-      if (!o->ps.v || !o->pa.v) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
-      memcpy(o->ps.v, p443, sizeof p443);
-      memcpy(o->pa.v, p80, sizeof p80);
-      o->ps.n = o->pa.n = 1;
-    } else {
-      o->probes = PROBE_SYN;
-      o->ps.v = malloc(2 * sizeof *o->ps.v);
-      if (!o->ps.v) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
-      o->ps.v[0] = 80;
-      o->ps.v[1] = 443;
-      o->ps.n = 2;
-    }
-  }
-  /* -S: the raw probes' source. Connections (-sT, -sV, scripts) keep the
-   * kernel's own source address in trawl: refused rather than half done. */
-  if (o->spoof.family) {
-    if (o->spoof.family != (o->ipv6 ? AF_INET6 : AF_INET))
-      return opt_fail(err, errlen, o->spoof_arg, o->ipv6 ? "-S needs an IPv6 address with -6"
-                                                           : "-S needs an IPv4 address (IPv6 with -6)");
-    if ((o->scans & SCANF(SCAN_CONNECT)) || o->version_scan || o->script_default || o->scripts ||
-        o->aggressive)
-      return opt_fail(err, errlen, "-S",
-                      "-S sets the source of raw probes only; with -sT, -sV, -sC, --script or -A it is not in trawl yet");
-  }
-  /* -f/--mtu: IPv4 only, and, as in Nmap, with a raw TCP scan or TCP or
-   * ICMP timestamp discovery probes among what is sent; -D: the decoys'
-   * family is the scan's */
-  if (o->frag && o->ipv6)
-    return opt_fail(err, errlen, o->frag_opt, "fragmentation (%s) is not supported with IPv6", o->frag_opt);
-  if (o->frag && !(o->scans & SCANS_TCP_RAW) && !(o->probes & (PROBE_SYN | PROBE_ACK | PROBE_TIMESTAMP)))
-    return opt_fail(err, errlen, o->frag_opt,
-                    "fragmentation (%s) needs a raw TCP scan (-sS -sA -sN -sF -sX -sM -sW) or TCP or ICMP timestamp discovery probes, as in Nmap",
-                    o->frag_opt);
-  for (size_t k = 0; k < o->ndecoys; k++)
-    if (o->decoys[k].family && o->decoys[k].family != (o->ipv6 ? AF_INET6 : AF_INET))
-      return opt_fail(err, errlen, "-D", o->ipv6 ? "-D needs IPv6 decoys with -6 (RND is IPv4 only)"
-                                                 : "-D needs IPv4 decoys (IPv6 with -6)");
-  /* timing: the template fills what was not given */
-  int r = timing_finalize(o, err, errlen);
-  if (r < 0) return r;
-  char v[64];
-  if (o->min_rate > 0 && o->max_rate > 0 && o->min_rate > o->max_rate) {
-    snprintf(v, sizeof v, "%g", o->min_rate);
-    return opt_fail(err, errlen, v, "--min-rate is greater than --max-rate (%g)", o->max_rate);
-  }
-  if (o->min_parallelism && o->max_parallelism && o->min_parallelism > o->max_parallelism) {
-    snprintf(v, sizeof v, "%" PRIu64, o->min_parallelism);
-    return opt_fail(err, errlen, v, "--min-parallelism is greater than --max-parallelism (%" PRIu64 ")",
-                    o->max_parallelism);
-  }
-  if (o->min_hostgroup && o->max_hostgroup && o->min_hostgroup > o->max_hostgroup) {
-    snprintf(v, sizeof v, "%" PRIu64, o->min_hostgroup);
-    return opt_fail(err, errlen, v, "--min-hostgroup is greater than --max-hostgroup (%" PRIu64 ")",
-                    o->max_hostgroup);
-  }
-  r = opt_check_outputs(o, err, errlen);
-  if (r < 0) return r;
-  /* -A: version detection, OS detection, the default scripts and
-   * traceroute, as in Nmap. -O refuses to run unprivileged (below), as
-   * Nmap's -A does; traceroute needs raw packets too. */
-  if (o->aggressive) o->version_scan = o->script_default = o->os_scan = true;
-  if (o->aggressive && priv) o->traceroute = true;
-  if (o->traceroute && !priv)
-    return opt_fail(err, errlen, "--traceroute", "traceroute needs raw packets (root or CAP_NET_RAW)");
-  /* -O: raw packets are a must, as in Nmap */
-  if (o->os_scan && !priv)
-    return opt_fail(err, errlen, "-O", "OS detection needs root privileges (raw packets); it cannot run unprivileged");
-  if (o->os_scan && o->ipv6)
-    return opt_fail(err, errlen, "-O", "OS detection over IPv6 is not in trawl yet");
-  if (!o->os_scan && (o->osscan_limit || o->osscan_guess || o->max_os_tries))
-    return opt_fail(err, errlen, o->osscan_limit ? "--osscan-limit" : o->osscan_guess ? "--osscan-guess" : "--max-os-tries",
-                    "OS detection options need -O (or -A)");
-  if (o->max_os_tries == 0) o->max_os_tries = 5;
-  if (!o->version_scan && (o->version_intensity != OPT_UNSET || o->version_trace || o->versiondb))
-    return opt_fail(err, errlen, o->versiondb ? "--versiondb" : o->version_trace ? "--version-trace"
-                                                                                 : "--version-intensity",
-                    "version detection options need -sV (or -A)");
-  if (o->version_intensity == OPT_UNSET) o->version_intensity = 7;
-  if (o->version_scan && o->no_portscan)
-    return opt_fail(err, errlen, "-sV", "version detection needs a port scan (not -sn)");
-  /* scripts: -sC is the "default" category */
-  if (o->script_default && o->scripts == NULL) o->scripts = "default";
-  /* ports */
-  if (!o->no_portscan) {
-    r = services_load_default(&o->services, o->datadir, err, errlen);
-    if (r < 0) return r;
-    r = opt_ports(o, err, errlen);
-    if (r < 0) return r;
-  }
-  /* targets */
-  r = targets_finalize(o->targets, err, errlen);
-  if (r < 0) return r;
-  r = opt_check_name_prefixes(o, err, errlen);
-  if (r < 0) return r;
-  if (o->resume == NULL && targets_count(o->targets) == 0 && targets_name_count(o->targets) == 0) {
-    if (o->ntarget_args && o->nexclude_args)
-      return errmsg_set(err, errlen, TW_EMALFORMED, "no targets left after exclusions");
-    if (o->input_list)
-      return opt_fail(err, errlen, o->input_list, "no targets in the -iL file");
-    return errmsg_set(err, errlen, TW_EMALFORMED, "no targets were specified (see trawl --help)");
-  }
-  struct tgt_addr a;
-  char as[INET6_ADDRSTRLEN];
-  if (!o->ipv6 && targets_count6(o->targets) > 0) {
-    targets_get(o->targets, targets_count4(o->targets), &a);
-    return opt_fail(err, errlen, tgt_addr_str(&a, as, sizeof as), "IPv6 targets need -6");
-  }
-  if (o->ipv6 && targets_count4(o->targets) > 0) {
-    targets_get(o->targets, 0, &a);
-    return opt_fail(err, errlen, tgt_addr_str(&a, as, sizeof as), "IPv4 targets cannot be scanned with -6");
-  }
-  return 0;
-}
-
-/* ---- --help --------------------------------------------------------------------- */
-
-void options_usage(FILE *f) {
-  fprintf(f,
-"%s %s: a fast network scanner with Nmap's command line and output formats\n"
-"Usage: trawl [Scan Type(s)] [Options] {target specification}\n"
-"TARGET SPECIFICATION:\n"
-"  Addresses, CIDR blocks, octet ranges, IPv6 addresses/blocks, hostnames:\n"
-"  198.18.0.1, 198.18.0.0/15, 198.18.1-3.*, 198.18.0.1,3,5-7, 2001:db8::/120\n"
-"  -iL <file>: read targets from a file (\"-\" for standard input)\n"
-"  --exclude <host1[,host2],...>: exclude hosts/networks\n"
-"  --excludefile <file>: exclude the hosts/networks listed in a file\n"
-"HOST DISCOVERY:\n"
-"  -sn: host discovery only, no port scan\n"
-"  -Pn: treat every host as up, skip discovery\n"
-"  -PS/PA/PU[portlist]: TCP SYN, TCP ACK, UDP discovery to the given ports\n"
-"  -PE/PP/PM: ICMP echo, timestamp, address mask discovery\n"
-"  -PR: ARP discovery on attached networks (always used there)\n"
-"  -n/-R: never resolve / always resolve reverse DNS names\n"
-"  --dns-servers <serv1[,serv2],...>: use these DNS servers\n"
-"  --system-dns: use the system's resolver (getaddrinfo/getnameinfo)\n"
-"SCAN TECHNIQUES:\n"
-"  -sS/sT/sA: TCP SYN / connect() / ACK scan\n"
-"  -sU: UDP scan\n"
-"  -sN/sF/sX: TCP null, FIN, Xmas scan; -sM: Maimon; -sW: window scan\n"
-"  --scanflags <flags>: TCP flags of the probes (a number or e.g. SYNFIN)\n"
-"  -sL: list scan: list the targets (and their names), send nothing\n"
-"PORT SPECIFICATION AND SCAN ORDER:\n"
-"  -p <port ranges>: only scan these ports, e.g. -p22; -p1-65535; -p-;\n"
-"     -p U:53,111,137,T:21-25,80,139,8080; -p http,ssh; -p [1-1024]\n"
-"  --exclude-ports <port ranges>: leave these ports out\n"
-"  -F: fast mode: the 100 most common ports of each protocol\n"
-"  -r: scan ports in order, not randomized\n"
-"  --top-ports <number>: the <number> most common ports\n"
-"  --port-ratio <ratio>: every port found open at least this often (0-1)\n"
-"  --seed <number>: repeatable pseudo-random order (decimal or 0x hex)\n"
-"  --shards <N> --shard <I>: scan only part I (0..N-1) of N of the space\n"
-"    (trawl merge [-oX <file>...] [--allow-partial] <output>...: the shards' outputs as one)\n"
-"  --resume <file>: continue an interrupted scan\n"
-"SERVICE/VERSION DETECTION:\n"
-"  -sV: find which service and version answers on each open port\n"
-"  --version-intensity <0-9>: how many of the rarer probes to try (default 7)\n"
-"  --version-light: intensity 2, the likeliest probes only\n"
-"  --version-all: intensity 9, every probe\n"
-"  --version-trace: show every probe, wait and match decision\n"
-"  --versiondb <file>: read probes from this file, not nmap-service-probes\n"
-"  -A: -sV, -O, -sC and --traceroute together\n"
-"  --traceroute: trace the hop path to each host (raw packets)\n"
-"OS DETECTION:\n"
-"  -O: enable OS detection (IPv4, needs root)\n"
-"  --osscan-limit: only hosts with at least one open and one closed TCP port\n"
-"  --osscan-guess, --fuzzy: report near matches even when the fingerprint is good\n"
-"  --max-os-tries <n>: tries per host at most (default 5; 2 when the fingerprint is good)\n"
-"  --osscan-per-port: also fingerprint each open TCP port and group the ports by\n"
-"     the stack that answers (implies -O)\n"
-"SCRIPT SCAN:\n"
-"  -sC: equivalent to --script=default\n"
-"  --script=<Lua scripts>: comma-separated list of directories, script\n"
-"     files or script categories\n"
-"  --script-args=<n1=v1,[n2=v2,...]>: provide arguments to scripts\n"
-"  --script-args-file=<filename>: provide script args in a file\n"
-"  --script-trace: show all data sent and received by scripts\n"
-"  --script-timeout <time>: stop each script after this long\n"
-"  --script-threads <n>: run at most n scripts at once (default 1000)\n"
-"  --script-help=<Lua scripts>: show help about scripts\n"
-"TIMING AND PERFORMANCE:\n"
-"  Options which take <time> are in seconds, or append 'ms' (milliseconds),\n"
-"  's' (seconds), 'm' (minutes), or 'h' (hours) to the value (e.g. 30m).\n"
-"  -T<0-5>: set timing template (higher is faster)\n"
-"  --min-rate <number>: send packets no slower than <number> per second\n"
-"  --max-rate <number>: send packets no faster than <number> per second\n"
-"     (per trawl process: with --shards, per shard)\n"
-"  --max-retries <tries>: caps number of port scan probe retransmissions\n"
-"  --host-timeout <time>: give up on a host after this long\n"
-"  --scan-delay <time>: wait this long between probes to a host\n"
-"  --max-scan-delay <time>: ceiling of the scan delay (trawl never raises its own)\n"
-"  --min-parallelism/max-parallelism <numprobes>: probes outstanding at once\n"
-"  --min-hostgroup <size>: at least this many hosts per group\n"
-"  --min-rtt-timeout/max-rtt-timeout/initial-rtt-timeout <time>: probe\n"
-"     round trip time bounds\n"
-"  --stats-every <time>: print progress at this interval\n"
-"OUTPUT:\n"
-"  -oN/-oX/-oG/-oJ <file>: normal, XML, grepable, JSON Lines output to\n"
-"     the file (\"-\" for standard output)\n"
-"  -oA <basename>: all four formats at once (.nmap .xml .gnmap .json)\n"
-"  -v: increase verbosity level (use -vv or -v<level> for more)\n"
-"  -d: increase debugging level (use -dd or -d<level> for more)\n"
-"  --reason: display the reason a port or host is in a particular state\n"
-"  --open: only show open (or possibly open) ports\n"
-"  --append-output: add to the output files rather than replace them\n"
-"  --stylesheet <path/URL>: XSL stylesheet named in the XML output\n"
-"  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
-"  --noninteractive: do not read key presses\n"
-"  --packet-trace: show all packets sent and received\n"
-"FIREWALL/IDS EVASION AND SPOOFING:\n"
-"  --ttl <val>: set the IP time-to-live (IPv6: hop limit) of the raw probes\n"
-"  --data <hex string>: append a custom payload to the raw probes\n"
-"  --data-string <string>: append a custom ASCII string to the raw probes\n"
-"  --data-length <num>: append random data to the raw probes\n"
-"  --badsum: send the raw probes with a bogus TCP/UDP/ICMP checksum\n"
-"  -S <IP_Address>: spoof the source address of the raw probes\n"
-"  --ip-options <options>: send raw IPv4 probes with these IP options (R, T, U, L/S addrs, \\xHH)\n"
-"  -f; --mtu <val>: fragment raw IPv4 probes (8 bytes, -ff 16, --mtu a multiple of 8)\n"
-"  -D <decoy1,decoy2[,ME],...>: also send each raw probe from these decoys (RND[:n] random ones)\n"
-"  --send-ip: send at the IP level only: no ARP/neighbour discovery on attached networks\n"
-"MISC:\n"
-"  -6: scan IPv6 targets\n"
-"  -e <iface>: use this network interface\n"
-"  -g/--source-port <portnum>: use this source port\n"
-"  --privileged/--unprivileged: assume raw packet privileges, or not\n"
-"  --privileged-user NAME: user to become once raw sockets are open (default nobody)\n"
-"  --max-hostgroup <n>: at most n hosts per group (results are written per group)\n"
-"  --datadir <dir>: look for trawl's data files here first\n"
-"  --dry-run: check everything and print the scan plan; send nothing\n"
-"  -V/--version: print the version\n"
-"  -h/--help: print this summary\n"
-"EXAMPLES:\n"
-"  trawl -v -sS -p 22,80,443 198.18.0.0/24\n"
-"  trawl -sU --top-ports 20 -oX out.xml 198.18.1.1-50\n"
-"  trawl -6 -Pn -p- 2001:db8::1\n"
-"See the trawl(1) manual page for more options and descriptions.\n",
-          TRAWL_NAME, TRAWL_VERSION);
-}
-
-/* ---- --dry-run ------------------------------------------------------------------- */
-
-static void opt_ms(FILE *f, uint64_t ms) {
-  if (ms % 3600000 == 0 && ms) fprintf(f, "%" PRIu64 "h", ms / 3600000);
-  else if (ms % 60000 == 0 && ms) fprintf(f, "%" PRIu64 "m", ms / 60000);
-  else if (ms % 1000 == 0 && ms) fprintf(f, "%" PRIu64 "s", ms / 1000);
-  else fprintf(f, "%" PRIu64 "ms", ms);
-}
-
-static void opt_print_ping(FILE *f, const char *flag, const struct ping_ports *pp) {
-  char *l = ports_format(pp->v, pp->n);
-  fprintf(f, " %s%s", flag, l ? l : "");
-  free(l);
-}
-
-void options_print_plan(FILE *f, const struct options *o) {
-  char q[ERRMSG_QUOTE_MAX + 8], as[INET6_ADDRSTRLEN];
-  const struct targets *t = o->targets;
-  fprintf(f, "%s %s dry run: nothing will be sent\n", TRAWL_NAME, TRAWL_VERSION);
-  fprintf(f, "scan types:  ");
-  if (o->list_scan) fputs("none (-sL, list targets only)", f);
-  else if (o->no_portscan) fputs("none (-sn, host discovery only)", f);
-  static const char *const tn[SCAN_NTYPES] = {"syn (-sS)",  "connect (-sT)", "ack (-sA)",
-                                              "udp (-sU)",  "null (-sN)",    "fin (-sF)",
-                                              "xmas (-sX)", "maimon (-sM)",  "window (-sW)"};
-  bool first = true;
-  for (int k = 0; k < SCAN_NTYPES; k++)
-    if (o->scans & SCANF(k)) fprintf(f, "%s%s", first ? "" : ", ", tn[k]), first = false;
-  fputc('\n', f);
-  fprintf(f, "targets:     %" PRIu64 " addresses (%" PRIu64 " IPv4, %" PRIu64 " IPv6) in %zu ranges\n",
-          targets_count(t), targets_count4(t), targets_count6(t), targets_range_count(t));
-  if (targets_count(t) > 0) {
-    struct tgt_addr a;
-    targets_get(t, 0, &a);
-    fprintf(f, "             first %s", tgt_addr_str(&a, as, sizeof as));
-    targets_get(t, targets_count(t) - 1, &a);
-    fprintf(f, ", last %s\n", tgt_addr_str(&a, as, sizeof as));
-  }
-  for (size_t i = 0; i < targets_name_count(t); i++) {
-    const struct tgt_name *n = targets_name(t, i);
-    fprintf(f, "to resolve:  %s", errmsg_quote(q, sizeof q, n->name, (size_t)-1));
-    if (n->prefix >= 0) fprintf(f, "/%d", n->prefix);
-    fputc('\n', f);
-  }
-  for (size_t i = 0; i < targets_excluded_name_count(t); i++)
-    fprintf(f, "exclude:     %s (name, resolved before the scan)\n",
-            errmsg_quote(q, sizeof q, targets_excluded_name(t, i)->name, (size_t)-1));
-  if (!o->no_portscan) {
-    for (int p = 0; p < PROTO_COUNT; p++) {
-      char *l = ports_format(o->ports.ports[p], o->ports.n[p]);
-      fprintf(f, "%s ports:   %zu%s%s%s\n", proto_name((enum scan_proto)p), o->ports.n[p],
-              o->ports.n[p] ? " (" : "", o->ports.n[p] && l ? l : "", o->ports.n[p] ? ")" : "");
-      free(l);
-    }
-    unsigned __int128 probes = (unsigned __int128)targets_count(t) * portlist_count(&o->ports);
-    fprintf(f, "probes:      %" PRIu64 "%s (addresses x ports, before retries)\n",
-            probes > UINT64_MAX ? UINT64_MAX : (uint64_t)probes, probes > UINT64_MAX ? "+" : "");
-  }
-  fputs("discovery:  ", f);
-  if (o->skip_discovery) fputs(" none (-Pn: every host is treated as up)", f);
-  if (o->probes & PROBE_ECHO) fputs(" -PE", f);
-  if (o->probes & PROBE_SYN) opt_print_ping(f, "-PS", &o->ps);
-  if (o->probes & PROBE_ACK) opt_print_ping(f, "-PA", &o->pa);
-  if (o->probes & PROBE_UDP) opt_print_ping(f, "-PU", &o->pu);
-  if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
-  if (o->probes & PROBE_MASK) fputs(" -PM", f);
-  if (o->probes & PROBE_ARP) fputs(" -PR", f);
-  if (o->default_probes) fputs(" (default)", f);
-  fputc('\n', f);
-  if (o->ttl != OPT_UNSET || o->data_set || o->badsum || o->spoof.family || o->ipopt_len || o->frag ||
-      o->ndecoys) {
-    fputs("packets:    ", f);
-    if (o->spoof.family) fprintf(f, " source %s", o->spoof_arg);
-    if (o->ttl != OPT_UNSET) fprintf(f, " ttl %d", o->ttl);
-    if (o->data_set) fprintf(f, " payload %zu bytes", o->data_len);
-    if (o->badsum) fputs(" bad checksums", f);
-    if (o->ipopt_len) fprintf(f, " ip-options %zu bytes", o->ipopt_len);
-    if (o->frag) fprintf(f, " fragments of %u bytes", o->frag);
-    if (o->ndecoys) fprintf(f, " %zu sources (-D)", o->ndecoys);
-    fputc('\n', f);
-  }
-  fprintf(f, "dns:         %s\n", o->dns == DNS_NEVER ? "never (-n)" : o->dns == DNS_ALWAYS ? "always (-R)" : "reverse-resolve hosts that are up");
-  fprintf(f, "timing:      -T%d, max-retries %ld, scan-delay ", o->timing, o->max_retries);
-  opt_ms(f, o->scan_delay_ms);
-  fputs(", rtt timeout ", f);
-  opt_ms(f, o->min_rtt_ms);
-  fputs("..", f);
-  opt_ms(f, o->max_rtt_ms);
-  fputs(" (initial ", f);
-  opt_ms(f, o->initial_rtt_ms);
-  fputs("), host-timeout ", f);
-  if (o->host_timeout_ms) opt_ms(f, o->host_timeout_ms); else fputs("none", f);
-  fputc('\n', f);
-  if (o->debug) timing_print_report(f, o);
-  fputs("rate:        min ", f);
-  if (o->min_rate > 0) fprintf(f, "%g/s", o->min_rate); else fputs("none", f);
-  fputs(", max ", f);
-  if (o->max_rate > 0) fprintf(f, "%g/s", o->max_rate); else fputs("none", f);
-  fputc('\n', f);
-  fprintf(f, "order:       ");
-  if (o->seed_set) fprintf(f, "seed %" PRIu64, o->seed); else fputs("random seed", f);
-  fprintf(f, ", shard %" PRIu64 " of %" PRIu64 "\n", o->shard, o->shards);
-  if (o->resume) fprintf(f, "resume:      %s\n", errmsg_quote(q, sizeof q, o->resume, (size_t)-1));
-  if (o->stats_every_ms) {
-    fputs("stats every: ", f);
-    opt_ms(f, o->stats_every_ms);
-    fputc('\n', f);
-  }
-  const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
-  static const char *const on[4] = {"normal", "xml", "grepable", "json"};
-  fputs("output:      normal -> terminal", f);
-  for (int k = 0; k < 4; k++)
-    if (outs[k])
-      fprintf(f, "; %s -> %s", on[k],
-              strcmp(outs[k], "-") == 0 ? "stdout" : errmsg_quote(q, sizeof q, outs[k], (size_t)-1));
-  fputc('\n', f);
-  fprintf(f, "display:     verbose %d, debug %d%s%s%s\n", o->verbose, o->debug,
-          o->reason ? ", --reason" : "", o->open_only ? ", --open" : "",
-          o->packet_trace ? ", --packet-trace" : "");
-  fprintf(f, "privileges:  %s\n", o->privileged == 1 ? "raw packets (--privileged)"
-                                   : o->privileged == 0 ? "none (--unprivileged)"
-                                   : "detected at start");
-  if (o->iface) fprintf(f, "interface:   %s\n", o->iface);
-  if (o->source_port != OPT_UNSET) fprintf(f, "source port: %ld\n", o->source_port);
-  if (o->scripts || o->script_help) {
-    fprintf(f, "scripts:     %s", errmsg_quote(q, sizeof q, o->scripts ? o->scripts : "(none)", (size_t)-1));
-    if (o->script_args) fprintf(f, "; args %s", errmsg_quote(q, sizeof q, o->script_args, (size_t)-1));
-    if (o->script_args_file) fprintf(f, "; args file %s", errmsg_quote(q, sizeof q, o->script_args_file, (size_t)-1));
-    if (o->script_trace) fputs("; --script-trace", f);
-    if (o->script_timeout_ms) {
-      fputs("; timeout ", f);
-      opt_ms(f, o->script_timeout_ms);
-    }
-    if (o->script_threads) fprintf(f, "; at most %u at once", o->script_threads);
-    fputc('\n', f);
-  }
-  if (o->datadir) fprintf(f, "datadir:     %s\n", errmsg_quote(q, sizeof q, o->datadir, (size_t)-1));
 }
