@@ -20,6 +20,7 @@
 #include "output/output.h"
 #include "scan/timing.h"
 #include "probe/pktopt.h"
+#include "core/hex.h"
 #include <sys/random.h>
 
 /* ---- errors ----------------------------------------------------------------- */
@@ -332,22 +333,15 @@ static int opt_scanflags(struct opt_state *st, const char *v) {
   return 0;
 }
 
-static int opt_hexdigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* --data: Nmap's hex forms, 0xAABB..., AABB... or \xAA\xBB..., into out
  * (at most strlen(v) / 2 bytes). The number of bytes, or -1. */
 static long opt_hex(const char *v, uint8_t *out) {
   size_t n = 0;
   if (v[0] == '\\' && (v[1] == 'x' || v[1] == 'X')) {
     for (const char *c = v; *c; c += 4) {
-      if (c[0] != '\\' || (c[1] != 'x' && c[1] != 'X') || opt_hexdigit(c[2]) < 0 || opt_hexdigit(c[3]) < 0)
+      if (c[0] != '\\' || (c[1] != 'x' && c[1] != 'X') || hex_value(c[2]) < 0 || hex_value(c[3]) < 0)
         return -1;
-      out[n++] = (uint8_t)(opt_hexdigit(c[2]) << 4 | opt_hexdigit(c[3]));
+      out[n++] = (uint8_t)(hex_value(c[2]) << 4 | hex_value(c[3]));
     }
     return (long)n;
   }
@@ -355,7 +349,7 @@ static long opt_hex(const char *v, uint8_t *out) {
   size_t len = strlen(v);
   if (len == 0 || len % 2) return -1;
   for (size_t i = 0; i < len; i += 2) {
-    int hi = opt_hexdigit(v[i]), lo = opt_hexdigit(v[i + 1]);
+    int hi = hex_value(v[i]), lo = hex_value(v[i + 1]);
     if (hi < 0 || lo < 0) return -1;
     out[n++] = (uint8_t)(hi << 4 | lo);
   }

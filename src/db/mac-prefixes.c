@@ -12,6 +12,7 @@
 
 #include "core/datadir.h"
 #include "core/errmsg.h"
+#include "core/hex.h"
 
 #define MP_MAX_ENTRIES (1u << 20)
 
@@ -36,13 +37,6 @@ void mac_prefixes_free(struct mac_prefixes *m) {
   free(m);
 }
 
-static int mp_hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* One line (without its newline): 0, or an error naming the line. */
 static int mp_line(struct mac_prefixes *m, const char *line, size_t len, const char *qp,
                    unsigned lineno, char *err, size_t errlen) {
@@ -50,7 +44,7 @@ static int mp_line(struct mac_prefixes *m, const char *line, size_t len, const c
   if (len == 0 || line[0] == '#') return 0;
   uint32_t prefix = 0;
   for (int i = 0; i < 6; i++) {
-    int h = (size_t)i < len ? mp_hex(line[i]) : -1;
+    int h = (size_t)i < len ? hex_value(line[i]) : -1;
     if (h < 0) return errmsg_set(err, errlen, TW_EMALFORMED, "%s:%u: expected six hex digits", qp, lineno);
     prefix = prefix << 4 | (uint32_t)h;
   }

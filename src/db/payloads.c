@@ -15,6 +15,7 @@
 
 #include "core/datadir.h"
 #include "core/errmsg.h"
+#include "core/hex.h"
 
 #define PL_MAX_FILE (4u << 20)   /* bytes of file read */
 #define PL_MAX_MAPS (1u << 20)   /* (port, entry) pairs over the file */
@@ -104,13 +105,6 @@ static size_t pl_word(struct pl_parse *ps, char *buf, size_t cap) {
   return n;
 }
 
-static int pl_hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* A quoted string at ps->t, its bytes appended to buf (*len of at most
  * PAYLOADS_MAX_LEN). */
 static int pl_string(struct pl_parse *ps, uint8_t *buf, size_t *len) {
@@ -133,8 +127,8 @@ static int pl_string(struct pl_parse *ps, uint8_t *buf, size_t *len) {
         case 'v': c = '\v'; break;
         case '\\': case '"': case '\'': c = e; break;
         case 'x': {
-          int h1 = ps->t < ps->end ? pl_hex(ps->t[0]) : -1;
-          int h2 = ps->t + 1 < ps->end ? pl_hex(ps->t[1]) : -1;
+          int h1 = ps->t < ps->end ? hex_value(ps->t[0]) : -1;
+          int h2 = ps->t + 1 < ps->end ? hex_value(ps->t[1]) : -1;
           if (h1 < 0 || h2 < 0) return pl_fail(ps, "bad \\x escape (two hex digits)");
           c = (char)(h1 << 4 | h2);
           ps->t += 2;

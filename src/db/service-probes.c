@@ -21,6 +21,7 @@
 #include "core/datadir.h"
 #include "core/errmsg.h"
 #include "core/ports.h"
+#include "core/hex.h"
 
 #define SP_INSTALL_HINT                                                           \
   "install Debian's nmap-common package (apt-get install nmap-common), or point " \
@@ -100,13 +101,6 @@ const char *sp_escape_end(const char *s, char delim) {
   return NULL;
 }
 
-static int sp_hex(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 int sp_unescape(const char *s, size_t n, char delim, uint8_t *out, size_t *outlen,
                 const char **why) {
   size_t o = 0;
@@ -130,7 +124,7 @@ int sp_unescape(const char *s, size_t n, char delim, uint8_t *out, size_t *outle
       case 'v': out[o++] = '\v'; break;
       case '\\': case '\'': case '"': out[o++] = (uint8_t)s[i]; break;
       case 'x': {
-        int h = i + 2 < n ? sp_hex(s[i + 1]) : -1, l = h >= 0 ? sp_hex(s[i + 2]) : -1;
+        int h = i + 2 < n ? hex_value(s[i + 1]) : -1, l = h >= 0 ? hex_value(s[i + 2]) : -1;
         if (h < 0 || l < 0) {
           *why = "\\x needs two hex digits";
           return -1;

@@ -122,18 +122,11 @@ int mread_os_seq(struct mread *r, int64_t index, const char *difficulty, const c
              : 0;
 }
 
-int mread_os_ipid(struct mread *r, const char *cls, const char *values) {
+int mread_os_class_values(struct mread *r, bool ts, const char *cls, const char *values) {
   struct os_result *os = mread_os(r);
   if (!os) return -1;
-  return mread_os_str(r, &os->ipid_class, cls) < 0 || mread_os_str(r, &os->ipid_values, values) < 0
-             ? -1
-             : 0;
-}
-
-int mread_os_ts(struct mread *r, const char *cls, const char *values) {
-  struct os_result *os = mread_os(r);
-  if (!os) return -1;
-  return mread_os_str(r, &os->ts_class, cls) < 0 || mread_os_str(r, &os->ts_values, values) < 0
+  return mread_os_str(r, ts ? &os->ts_class : &os->ipid_class, cls) < 0 ||
+                 mread_os_str(r, ts ? &os->ts_values : &os->ipid_values, values) < 0
              ? -1
              : 0;
 }

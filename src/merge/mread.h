@@ -132,8 +132,8 @@ struct os_class_result *mread_os_class(struct mread *r, struct os_match_item *m,
 int mread_os_cpe(struct mread *r, struct os_class_result *c, const char *cpe);
 int mread_os_fingerprint(struct mread *r, const char *fp);
 int mread_os_seq(struct mread *r, int64_t index, const char *difficulty, const char *values);
-int mread_os_ipid(struct mread *r, const char *cls, const char *values);
-int mread_os_ts(struct mread *r, const char *cls, const char *values);
+/* <ipidsequence> (ts false) or <tcptssequence> (ts true): class, values */
+int mread_os_class_values(struct mread *r, bool ts, const char *cls, const char *values);
 int mread_os_uptime(struct mread *r, int64_t seconds, const char *lastboot);
 /* After the host's OS data: verdict as given (enum os_result_verdict) or,
  * -1, inferred (XML); unreliable inferred with it. */

@@ -307,9 +307,9 @@ static int os(struct mread *r, struct jparse *j, int o) {
                               jstr(j, sq, "values")) < 0)
     return -1;
   int ip = jget(j, o, "ipidsequence");
-  if (ip >= 0 && mread_os_ipid(r, jstr(j, ip, "class"), jstr(j, ip, "values")) < 0) return -1;
+  if (ip >= 0 && mread_os_class_values(r, false, jstr(j, ip, "class"), jstr(j, ip, "values")) < 0) return -1;
   int ts = jget(j, o, "tcptssequence");
-  if (ts >= 0 && mread_os_ts(r, jstr(j, ts, "class"), jstr(j, ts, "values")) < 0) return -1;
+  if (ts >= 0 && mread_os_class_values(r, true, jstr(j, ts, "class"), jstr(j, ts, "values")) < 0) return -1;
   const char *v = jstr(j, o, "verdict");
   int verdict = -1;
   for (int i = 0; v && i < 4; i++)

@@ -332,9 +332,9 @@ static int on_os_seq(struct mread *r, struct xml_state *x, int *rc) {
     *rc = mread_os_seq(r, (int64_t)num_or(x, "index", INT32_MAX, UINT64_MAX),
                        attr(x, "difficulty"), attr(x, "values"));
   } else if (strcmp(n, "ipidsequence") == 0) {
-    *rc = mread_os_ipid(r, attr(x, "class"), attr(x, "values"));
+    *rc = mread_os_class_values(r, false, attr(x, "class"), attr(x, "values"));
   } else if (strcmp(n, "tcptssequence") == 0) {
-    *rc = mread_os_ts(r, attr(x, "class"), attr(x, "values"));
+    *rc = mread_os_class_values(r, true, attr(x, "class"), attr(x, "values"));
   } else {
     return 0;
   }

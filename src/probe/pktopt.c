@@ -14,6 +14,7 @@
 #include <trawl/packet.h>
 
 #include "probe/pktopt.h"
+#include "core/hex.h"
 
 bool pktopt_active(const struct pktopt *po) {
   return po && (po->ttl >= 0 || po->data_set || po->badsum || po->ipopt_len);
@@ -200,22 +201,15 @@ int pktopt_source(const struct pktopt *po, const uint8_t *pkt, int len, int k, u
 
 /* ---- --ip-options ------------------------------------------------------------------- */
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 /* "\xHH[*N]..." */
 static int ipopt_hex(const char *s, uint8_t *out, const char **why) {
   size_t n = 0;
   while (*s) {
-    if (s[0] != '\\' || (s[1] != 'x' && s[1] != 'X') || hexval(s[2]) < 0 || hexval(s[3]) < 0) {
+    if (s[0] != '\\' || (s[1] != 'x' && s[1] != 'X') || hex_value(s[2]) < 0 || hex_value(s[3]) < 0) {
       *why = "takes R, T, U, L or S and addresses, or bytes as \\xHH (\\xHH*N repeats one)";
       return -1;
     }
-    uint8_t b = (uint8_t)(hexval(s[2]) << 4 | hexval(s[3]));
+    uint8_t b = (uint8_t)(hex_value(s[2]) << 4 | hex_value(s[3]));
     s += 4;
     unsigned long rep = 1;
     if (*s == '*') {
