@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lab.sh: trawl's test lab, a small network of Linux network namespaces with
-# real services (nginx, sshd, dnsmasq, socat) for lab tests, benchmarks and
+# real services (nginx, sshd, dnsmasq, a line server) for lab tests, benchmarks and
 # the demo, and on request a host of real daemons (lab-services.sh). Everything lives in namespaces named ${TRAWL_LAB_PREFIX}NAME and
 # uses only 198.18.0.0/15 and 2001:db8::/32; nothing is set up in the root
 # namespace. Topology and ground truth: tests/lab/README.md.
@@ -258,15 +258,15 @@ EOF
   daemon "$1" "$2" /usr/sbin/dnsmasq -k --conf-file="$d/dnsmasq.conf"
 }
 
-# A TCP service that prints one line and closes.
+# A TCP service that prints one line and closes; UDP services: echo, or
+# one line per datagram. One process each, no fork per client
+# (line_server.py says why).
+LINE_SERVER=$(dirname "$SELF")/line_server.py
 banner_start() { # NAME NS PORT TEXT
-  daemon "$1" "$2" socat "TCP6-LISTEN:$3,ipv6only=0,reuseaddr,fork,backlog=1024" "SYSTEM:echo $4"
+  daemon "$1" "$2" python3 "$LINE_SERVER" tcp "$3" "$4"
 }
-# UDP services: echo (cat) or one line per datagram.
 udp_start() { # NAME NS PORT echo|TEXT
-  local what="SYSTEM:echo $4"
-  [ "$4" = echo ] && what="EXEC:cat"
-  daemon "$1" "$2" socat -T 3 "UDP4-RECVFROM:$3,reuseaddr,fork" "$what"
+  daemon "$1" "$2" python3 "$LINE_SERVER" udp "$3" "$4"
 }
 
 # Listeners each namespace must show before `up` returns: "NS proto:port ...".
@@ -608,7 +608,7 @@ do_down() {
   stop_pids 60 "${pids[@]}" # at most 3 s
   for n in "${NSS[@]}"; do
     if ns_exists "$n"; then
-      # Late children (forks of socat, nginx workers) are killed by id too.
+      # Late children (nginx workers, daemons that forked) are killed by id too.
       while read -r p; do [ -n "$p" ] && kill -KILL "$p" 2>/dev/null; done < <(ip netns pids "$P$n" 2>/dev/null || true)
       ip netns del "$P$n"
     fi

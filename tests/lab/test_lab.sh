@@ -145,9 +145,7 @@ for p in $LAB_UDP_UDP_CLOSED; do
   check "udp-host udp/$p is closed" grep -q "[ ,]$p/closed/udp" "$TMP/nmapu"
 done
 # udpq IP PORT TEXT: a datagram, print the first answer; up to 3 tries of
-# 4 s. One try is not enough right after the scans above: a socat child
-# forked for a scanner's datagram shares the service's socket until it has
-# been idle 3 s (-T 3), and a datagram it reads meanwhile is lost.
+# 4 s (UDP may drop a datagram right after the scans above filled queues).
 udpq() {
   X "$PY" -c 'import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
