@@ -3,14 +3,17 @@
  * Exit status: 0 success, 1 runtime failure, 2 bad command line. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <trawl/trawl.h>
 
+#include "cli/iflist.h"
 #include "cli/merge.h"
 #include "cli/options.h"
 #include "cli/resume.h"
 #include "db/services.h"
+#include "output/output.h"
 #include "scan/privilege.h"
 #include "scan/scan.h"
 #include "script/script.h"
@@ -59,6 +62,18 @@ int main(int argc, char **argv) {
     printf("%s version %s\n", TRAWL_NAME, TRAWL_VERSION);
     options_free(&o);
     return 0;
+  }
+  if (o.iflist) {
+    /* Nmap prints its starting line, the two tables, and scans nothing */
+    char t[64];
+    size_t skipped = 0;
+    printf("Starting %s %s at %s\n", TRAWL_NAME, TRAWL_VERSION,
+           output_datetime(time(NULL), t, sizeof t));
+    int irc = iflist_print(stdout, &iflist_proc, &skipped, err, sizeof err);
+    if (irc < 0) fprintf(stderr, "trawl: %s\n", err);
+    else if (skipped && o.debug) fprintf(stderr, "trawl: --iflist: %zu malformed lines skipped\n", skipped);
+    options_free(&o);
+    return irc < 0 ? 2 : 0;
   }
   if (o.script_help) {
     int hrc = script_help(&o, stdout, err, sizeof err);

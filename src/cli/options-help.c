@@ -98,6 +98,7 @@ void options_usage(FILE *f) {
 "  --stylesheet <path/URL>: XSL stylesheet named in the XML output\n"
 "  --webxml: name nmap.org's stylesheet; --no-stylesheet: name none\n"
 "  --noninteractive: do not read key presses\n"
+"  --iflist: print host interfaces and routes (for debugging)\n"
 "  --packet-trace: show all packets sent and received\n"
 "FIREWALL/IDS EVASION AND SPOOFING:\n"
 "  --ttl <val>: set the IP time-to-live (IPv6: hop limit) of the raw probes\n"

@@ -114,7 +114,7 @@ enum {
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
   O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
-  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
+  O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_IFLIST, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
   O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS, O_IPOPTIONS, O_MTU, O_SENDIP
 };
@@ -131,6 +131,7 @@ static const struct {
     {"port-ratio", 1, O_PORTRATIO},
     {"append-output", 0, O_APPENDOUT},
     {"noninteractive", 0, O_NONINTERACTIVE},
+    {"iflist", 0, O_IFLIST},
     {"stylesheet", 1, O_STYLESHEET},
     {"webxml", 0, O_WEBXML},
     {"no-stylesheet", 0, O_NOSTYLESHEET},
@@ -687,6 +688,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_EXCLPORTS: o->exclude_ports = v; break;
     case O_APPENDOUT: o->append_output = true; break;
     case O_NONINTERACTIVE: o->noninteractive = true; break;
+    case O_IFLIST: o->iflist = true; break;
     case O_STYLESHEET: o->stylesheet = v; o->no_stylesheet = false; break;
     case O_WEBXML: o->stylesheet = OPT_WEBXML_HREF; o->no_stylesheet = false; break;
     case O_NOSTYLESHEET: o->no_stylesheet = true; o->stylesheet = NULL; break;

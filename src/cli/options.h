@@ -100,6 +100,7 @@ struct options {
   bool open_only, reason, packet_trace;
   bool append_output;   /* --append-output: add to the output files */
   bool noninteractive;  /* --noninteractive: no key presses read */
+  bool iflist;          /* --iflist: print interfaces and routes, no scan */
   const char *stylesheet; /* --stylesheet; NULL: Nmap's nmap.xsl when found */
   bool no_stylesheet;     /* --no-stylesheet */
   int verbose, debug;

@@ -171,7 +171,6 @@ gap|-n --send-eth -p 22 $WEB
 wire|-n --send-ip -p 22 $WEB
 wire|-n --send-ip -p 22,80 $L1
 match|-n --append-output -p 22 $WEB
-gap|-n --iflist
 match|-n --noninteractive -p 22 $WEB
 match|-nPn -p 22 $WEB
 match|-nvv -p 22 $WEB
@@ -261,6 +260,27 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-f -sU -P
   else
     nok "-f -sU -Pn: trawl exit $(cat "$TMP/tr.rc"), nmap: $(head -1 "$TMP/nm.err")"
   fi
+fi
+
+# --iflist: the same two tables as nmap's (after the starting line), in
+# the scanner's namespace: its routed link holds two IPv4 addresses (ALT
+# above), and a veth pair added here, down and without addresses, gives the
+# "(none)/0 ... down" rows. A changed MTU makes the pair's rows differ from
+# the others'.
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--iflist"; then
+  ip -n "$S" link add twif0 type veth peer name twif1 && ip -n "$S" link set twif1 mtu 1400 ||
+    nok "cannot add a veth pair to the scanner"
+  TR 30 --iflist
+  NM 30 --iflist
+  tail -n +2 "$TMP/tr.out" >"$TMP/tr.if"
+  tail -n +2 "$TMP/nm.out" >"$TMP/nm.if"
+  if [ "$(cat "$TMP/tr.rc")" = 0 ] && grep -q "^twif1 .*(none)/0 .* down 1400 " "$TMP/nm.if" &&
+     grep -q "^198.18.0.0/15 " "$TMP/nm.if" && diff "$TMP/nm.if" "$TMP/tr.if" >"$TMP/if.diff"; then
+    ok "--iflist: interfaces and routes as nmap lists them ($(grep -c . "$TMP/tr.if") lines)"
+  else
+    nok "--iflist differs from nmap's (trawl exit $(cat "$TMP/tr.rc"))"; show "$TMP/if.diff" 20
+  fi
+  ip -n "$S" link del twif0 2>/dev/null
 fi
 
 # -sL sends nothing: a capture around it holds no outgoing packet before
