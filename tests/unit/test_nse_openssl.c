@@ -357,6 +357,15 @@ static void test_nselib(void **st) {
          "  unhex('0123456789abcdef'), false)\n"
          "eq(hex(ntr), '67c43011f30298a2ad35ece64f16331c44bdbed927841f94', 'NTLMv1 response')\n"
          "eq(hex(lm), '98def7b87f88aa5dafe2df779688a172def11c7d5ccdef13', 'LMv1 response')\n");
+  run_ok(L, "sasl",
+         /* sasl's own suite (DIGEST-MD5 challenges), then CRAM-MD5 with
+          * the example of RFC 2195 section 2 */
+         "local sasl = require 'sasl'\n"
+         "local failed, n = sasl.test_suite()\n"
+         "assert(n > 0, 'sasl tests run')\n"
+         "eq(failed, 0, 'sasl tests failed (' .. table.concat(nmap_log, ' / ') .. ')')\n"
+         "local enc = sasl.cram_md5_enc('tim', 'tanstaaftanstaaf', '<1896.697170952@postoffice.reston.mci.net>')\n"
+         "eq(enc, 'tim b913a602c7eda7a495b4e6e7334d3890', 'CRAM-MD5')\n");
   lua_close(L);
 }
 
