@@ -5,9 +5,9 @@
  * makes its result userdata before any OpenSSL work, so a Lua error never
  * leaks a BIGNUM, and raises only after the work's temporaries are freed.
  * Sizes are bounded (nse-openssl-int.h): reading a string, drawing a
- * random number or setting a bit past NSE_OPENSSL_BN_MAX_BITS, or a
- * modular exponentiation or primality test past NSE_OPENSSL_BN_HEAVY_BITS,
- * is a Lua error, never an allocation of gigabytes or a minutes-long
+ * random number or setting a bit past NSE_OPENSSL_BN_MAX_BITS, a modular
+ * exponentiation past NSE_OPENSSL_BN_EXP_BITS or a primality test past
+ * NSE_OPENSSL_BN_PRIME_BITS is a Lua error, never an allocation of gigabytes or a minutes-long
  * computation. Methods: bn:tobin(), bn:tohex(), bn:todec() and the
  * bignum_* functions without their prefix (bn:num_bits(), ...);
  * tostring(bn) is its decimal form. */
@@ -168,9 +168,9 @@ static int nse_openssl_bn_mod_exp(lua_State *L) {
   const BIGNUM *a = nse_openssl_bn_check(L, 1);
   const BIGNUM *p = nse_openssl_bn_check(L, 2);
   const BIGNUM *m = nse_openssl_bn_check(L, 3);
-  if (BN_num_bits(m) > NSE_OPENSSL_BN_HEAVY_BITS || BN_num_bits(p) > NSE_OPENSSL_BN_HEAVY_BITS)
+  if (BN_num_bits(m) > NSE_OPENSSL_BN_EXP_BITS || BN_num_bits(p) > NSE_OPENSSL_BN_EXP_BITS)
     return luaL_error(L, "openssl.bignum_mod_exp: exponent or modulus over %d bits",
-                      NSE_OPENSSL_BN_HEAVY_BITS);
+                      NSE_OPENSSL_BN_EXP_BITS);
   if (BN_is_zero(m)) return luaL_error(L, "openssl.bignum_mod_exp: modulus is zero");
   BIGNUM *r = nse_openssl_bn_push(L);
   BN_CTX *c = nse_openssl_bn_ctx(L, "bignum_mod_exp");
@@ -263,15 +263,15 @@ static int nse_openssl_bn_prime(const BIGNUM *a, BN_CTX *c) {
   return BN_check_prime(a, c, NULL);
 }
 
-static const BIGNUM *nse_openssl_bn_check_heavy(lua_State *L, const char *what) {
+static const BIGNUM *nse_openssl_bn_check_prime(lua_State *L, const char *what) {
   const BIGNUM *a = nse_openssl_bn_check(L, 1);
-  if (BN_num_bits(a) > NSE_OPENSSL_BN_HEAVY_BITS)
-    luaL_error(L, "openssl.%s: over %d bits", what, NSE_OPENSSL_BN_HEAVY_BITS);
+  if (BN_num_bits(a) > NSE_OPENSSL_BN_PRIME_BITS)
+    luaL_error(L, "openssl.%s: over %d bits", what, NSE_OPENSSL_BN_PRIME_BITS);
   return a;
 }
 
 static int nse_openssl_bn_is_prime(lua_State *L) {
-  const BIGNUM *a = nse_openssl_bn_check_heavy(L, "bignum_is_prime");
+  const BIGNUM *a = nse_openssl_bn_check_prime(L, "bignum_is_prime");
   BN_CTX *c = nse_openssl_bn_ctx(L, "bignum_is_prime");
   int r = nse_openssl_bn_prime(a, c);
   BN_CTX_free(c);
@@ -282,7 +282,7 @@ static int nse_openssl_bn_is_prime(lua_State *L) {
 
 /* is_safe_prime(p): whether p and (p-1)/2 are both prime, and whether p is */
 static int nse_openssl_bn_is_safe_prime(lua_State *L) {
-  const BIGNUM *a = nse_openssl_bn_check_heavy(L, "bignum_is_safe_prime");
+  const BIGNUM *a = nse_openssl_bn_check_prime(L, "bignum_is_safe_prime");
   BIGNUM *q = nse_openssl_bn_push(L); /* (p-1)/2, a userdata so that it is freed */
   BN_CTX *c = nse_openssl_bn_ctx(L, "bignum_is_safe_prime");
   int prime = nse_openssl_bn_prime(a, c), safe = 0;

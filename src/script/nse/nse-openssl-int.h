@@ -18,11 +18,16 @@ struct nse_openssl_state {
 
 /* Bounds on bignums (refused with a Lua error beyond them): any bignum
  * read from a string or made at random has at most NSE_OPENSSL_BN_MAX_BITS
- * (a TLS DH prime's 2-byte length field fits); modular exponentiation and
- * the primality tests, whose cost grows with the cube of the size, take
- * at most NSE_OPENSSL_BN_HEAVY_BITS (twice the largest DH group in use). */
+ * (a TLS DH prime's 2-byte length field fits). Costs grow with the cube
+ * of the size: a modular exponentiation takes a modulus and exponent of
+ * at most NSE_OPENSSL_BN_EXP_BITS (twice the largest DH group in use,
+ * about 1 s), a primality test a number of at most
+ * NSE_OPENSSL_BN_PRIME_BITS (the largest DH group; OpenSSL's 128
+ * Miller-Rabin rounds take about 2 s on a 4096-bit prime, so some 15 s
+ * at 8192 bits, and four minutes at 16384). */
 #define NSE_OPENSSL_BN_MAX_BITS (1 << 19)
-#define NSE_OPENSSL_BN_HEAVY_BITS 16384
+#define NSE_OPENSSL_BN_EXP_BITS 16384
+#define NSE_OPENSSL_BN_PRIME_BITS 8192
 
 /* The state (upvalue 1 of the running C function). */
 struct nse_openssl_state *nse_openssl_state(lua_State *L);
