@@ -153,6 +153,13 @@ static void test_ciphers(void **st) {
          "eq(hex(o.encrypt('des-ecb', ek, nil, ep)), '85e813540f0ab405', 'des-ecb')\n"
          "eq(hex(o.encrypt('DES', ek, nil, ep)), '85e813540f0ab405', 'DES, nil iv')\n"
          "eq(hex(o.encrypt('DES', ek, '', ep)), '85e813540f0ab405', 'DES, empty iv')\n"
+         /* RFC 6229 section 2: RC4 keystream at offset 0, 40-bit and
+          * 128-bit keys; a key longer than RC4's default 16 bytes is cut */
+         "local z16 = ('\\0'):rep(16)\n"
+         "eq(hex(o.encrypt('rc4', unhex('0102030405'), nil, z16)), 'b2396305f03dc027ccc3524a0a1118a8', 'rc4 40')\n"
+         "local k128 = unhex('0102030405060708090a0b0c0d0e0f10')\n"
+         "eq(hex(o.encrypt('rc4', k128, nil, z16)), '9ac7cc9a609d1ef7b2932899cde41b97', 'rc4 128')\n"
+         "eq(hex(o.encrypt('RC4', k128 .. 'more', nil, z16)), '9ac7cc9a609d1ef7b2932899cde41b97', 'rc4 cut')\n"
          /* a longer key is cut (tns.lua passes 24 bytes for aes-192) */
          "eq(o.encrypt('aes-128-cbc', k .. 'extra', iv, p), c, 'long key cut')\n");
   lua_close(L);

@@ -126,7 +126,9 @@ static int nse_openssl_hmac(lua_State *L) {
  * message. A missing or empty iv is all zeros; a shorter key or iv than
  * the cipher takes is refused (longer ones are cut); padding defaults to
  * false, so without it the data must fill whole blocks. Ciphers of
- * variable key length (RC4, Blowfish, CAST5) take the key's length. */
+ * variable key length (RC4, Blowfish, CAST5) are cut to their default
+ * length (16 bytes) like the others, as plain EVP use would; a shorter
+ * key is taken at its own length rather than refused. */
 static int nse_openssl_crypt(lua_State *L, int enc) {
   const char *what = enc ? "encrypt" : "decrypt";
   const char *alg = luaL_checkstring(L, 1);
@@ -141,10 +143,13 @@ static int nse_openssl_crypt(lua_State *L, int enc) {
   if (!ciph) return nse_openssl_unknown(L, what, "cipher", alg);
   int need_key = EVP_CIPHER_get_key_length(ciph);
   int need_iv = EVP_CIPHER_get_iv_length(ciph);
-  int variable = (EVP_CIPHER_get_flags(ciph) & EVP_CIPH_VARIABLE_LENGTH) != 0;
+  /* a provider's cipher of variable key length takes a key length
+   * parameter (EVP_CIPH_VARIABLE_LENGTH is not set for them in 3.0) */
+  int variable = OSSL_PARAM_locate_const(EVP_CIPHER_settable_ctx_params(ciph),
+                                         OSSL_CIPHER_PARAM_KEYLEN) != NULL;
   const char *bad = NULL;
   if (need_key < 0 || need_iv < 0 || need_iv > EVP_MAX_IV_LENGTH) bad = "cipher has no usable key or IV size";
-  else if (variable ? klen == 0 || klen > 256 : klen < (size_t)need_key) bad = "key too short for the cipher";
+  else if (variable ? klen == 0 : klen < (size_t)need_key) bad = "key too short for the cipher";
   else if (ivlen && ivlen < (size_t)need_iv) bad = "iv too short for the cipher";
   if (bad) {
     EVP_CIPHER_free(ciph);
@@ -158,10 +163,11 @@ static int nse_openssl_crypt(lua_State *L, int enc) {
    * most 15 bytes. */
   luaL_Buffer b;
   unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, len + 2 * EVP_MAX_BLOCK_LENGTH);
+  int short_key = variable && klen < (size_t)need_key;
   EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
   int n1 = 0, n2 = 0;
   int ok = c && EVP_CipherInit_ex2(c, ciph, NULL, NULL, enc, NULL)
-           && (!variable || EVP_CIPHER_CTX_set_key_length(c, (int)klen))
+           && (!short_key || EVP_CIPHER_CTX_set_key_length(c, (int)klen))
            && EVP_CipherInit_ex2(c, NULL, (const unsigned char *)key, ivp, enc, NULL)
            && EVP_CIPHER_CTX_set_padding(c, padding)
            && EVP_CipherUpdate(c, out, &n1, (const unsigned char *)data, (int)len)
