@@ -10,12 +10,67 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "cli/options-int.h"
 #include "core/errmsg.h"
 #include "scan/timing.h"
 
 /* ---- finalize ------------------------------------------------------------------ */
+
+/* splitmix64: -iR's draws, reproducible under --seed */
+static uint64_t opt_mix(uint64_t *x) {
+  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* -iR N: N distinct public IPv4 addresses, none excluded. Drawn in rounds:
+ * each round adds what is missing, and the set (which merges duplicates
+ * and removes exclusions) says how many count. -iR 0: every public IPv4
+ * address, which the scan's random order turns into Nmap's endless
+ * random scan (ending after 3.7 billion hosts). */
+static int opt_random_draw(struct options *o, char *err, size_t errlen) {
+  if (o->ntarget_args > 1)
+    return errmsg_set(err, errlen, TW_EMALFORMED, "-iR cannot be combined with other targets");
+  struct tgt_addr a;
+  int r;
+  if (o->random_targets == 0) {
+    memset(&a, 0, sizeof a);
+    a.family = AF_INET;
+    r = targets_add_addr(o->targets, &a, 0);
+    for (size_t i = 0; r == 0 && i < tgt_reserved4_count(); i++) {
+      int bits = tgt_reserved4_range(i, &a);
+      r = targets_exclude_addr(o->targets, &a, bits);
+    }
+    return r < 0 ? errmsg_set(err, errlen, r, "-iR 0: out of memory") : 0;
+  }
+  uint64_t x = 0;
+  if (o->seed_set) x = o->seed;
+  else if (getrandom(&x, sizeof x, 0) != (ssize_t)sizeof x)
+    return errmsg_set(err, errlen, -EIO, "-iR: getrandom failed");
+  uint64_t have = 0;
+  for (int round = 0; have < o->random_targets; round++) {
+    if (round == 64)
+      return errmsg_set(err, errlen, TW_EMALFORMED,
+                        "-iR: the exclusions leave fewer than %" PRIu64 " random targets", o->random_targets);
+    for (uint64_t k = have; k < o->random_targets;) {
+      uint32_t v = (uint32_t)opt_mix(&x);
+      memset(&a, 0, sizeof a);
+      a.family = AF_INET;
+      memcpy(&a.u.v4, &(uint8_t[4]){v >> 24, v >> 16, v >> 8, v}, 4);
+      if (tgt_reserved4((const uint8_t *)&a.u.v4)) continue;
+      r = targets_add_addr(o->targets, &a, 32);
+      if (r < 0) return errmsg_set(err, errlen, r, "-iR: out of memory");
+      k++;
+    }
+    r = targets_finalize(o->targets, err, errlen);
+    if (r < 0) return r;
+    have = targets_count4(o->targets);
+  }
+  return 0;
+}
 
 static int opt_check_outputs(struct options *o, char *err, size_t errlen) {
   const char *outs[4] = {o->out_normal, o->out_xml, o->out_grep, o->out_json};
@@ -253,6 +308,10 @@ int options_finalize(struct options *o, bool is_root, char *err,
     if (r < 0) return r;
   }
   /* targets */
+  if (o->random_set) {
+    r = opt_random_draw(o, err, errlen);
+    if (r < 0) return r;
+  }
   r = targets_finalize(o->targets, err, errlen);
   if (r < 0) return r;
   r = opt_check_name_prefixes(o, err, errlen);

@@ -577,22 +577,22 @@ static int opt_dns_servers(struct opt_state *st, const char *v) {
   return 0;
 }
 
-/* Is the IPv4 address a (big-endian bytes) one RND may not draw: a
- * reserved, private, loopback, link-local, documentation, benchmark or
- * multicast range? */
-static bool opt_rnd_reserved(const uint8_t *a) {
-  static const struct { uint8_t b[4]; int bits; } r[] = {
-      {{0, 0, 0, 0}, 8},       {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
-      {{169, 254, 0, 0}, 16},  {{172, 16, 0, 0}, 12},  {{192, 0, 0, 0}, 24},  {{192, 0, 2, 0}, 24},
-      {{192, 88, 99, 0}, 24},  {{192, 168, 0, 0}, 16}, {{198, 18, 0, 0}, 15}, {{198, 51, 100, 0}, 24},
-      {{203, 0, 113, 0}, 24},  {{224, 0, 0, 0}, 3}};
-  uint32_t x = (uint32_t)a[0] << 24 | (uint32_t)a[1] << 16 | (uint32_t)a[2] << 8 | a[3];
-  for (size_t k = 0; k < sizeof r / sizeof r[0]; k++) {
-    uint32_t y = (uint32_t)r[k].b[0] << 24 | (uint32_t)r[k].b[1] << 16 | (uint32_t)r[k].b[2] << 8 | r[k].b[3];
-    uint32_t m = ~0u << (32 - r[k].bits);
-    if ((x & m) == y) return true;
-  }
-  return false;
+/* -iR N: N random public IPv4 targets (0: all of them, in random order);
+ * drawn in options_finalize, once the exclusions are known. */
+static int opt_random_targets(struct opt_state *st, const char *v) {
+  struct options *o = st->o;
+  if (o->random_set) return options_fail(st->err, st->errlen, v, "-iR given twice");
+  char *end = NULL;
+  errno = 0;
+  unsigned long long n = strtoull(v, &end, 10);
+  if (v[0] < '0' || v[0] > '9' || *end || errno || n > OPT_RANDOM_MAX)
+    return options_fail(st->err, st->errlen, v,
+                        "-iR takes a count of random targets from 0 (all public IPv4 addresses) to %u",
+                        OPT_RANDOM_MAX);
+  o->random_targets = n;
+  o->random_set = true;
+  o->ntarget_args++;
+  return 0;
 }
 
 /* -D decoy1,decoy2,ME,RND,RND:n: the sources of each raw probe, in order;
@@ -632,7 +632,7 @@ static int opt_decoys(struct opt_state *st, const char *v) {
       while (count && n < PKTOPT_DECOY_MAX) {
         uint8_t a[4];
         if (getrandom(a, 4, 0) != 4) { r = errmsg_set(st->err, st->errlen, -EIO, "getrandom failed"); break; }
-        if (opt_rnd_reserved(a)) continue;
+        if (tgt_reserved4(a)) continue;
         d[n].family = AF_INET;
         memcpy(d[n].b, a, 4);
         n++;
@@ -875,8 +875,11 @@ static int opt_short(struct opt_state *st, const char *word) {
         return options_fail(st->err, st->errlen, word, "unknown output format (use -oN, -oX, -oG, -oJ or -oA)");
       return opt_output(st, word, rest[0]);
     case 'i':
-      if (rest[0] != 'L')
-        return options_fail(st->err, st->errlen, word, rest[0] == 'R' ? "unsupported option (random targets)" : "unknown option");
+      if (rest[0] == 'R') {
+        r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
+        return r < 0 ? r : opt_random_targets(st, v);
+      }
+      if (rest[0] != 'L') return options_fail(st->err, st->errlen, word, "unknown option");
       r = opt_arg(st, word, rest[1] ? rest + 1 : NULL, &v);
       if (r == 0) {
         o->ntarget_args++;

@@ -23,6 +23,9 @@
 #include "db/services.h"
 #include "core/targets.h"
 
+/* -iR's largest count: each drawn address may be a range of its own. */
+#define OPT_RANDOM_MAX 4000000u
+
 #define SCANF(t) (1u << (t)) /* bit of an enum scan_type in options.scans */
 /* the raw TCP scans, and all the TCP ones (connect too) */
 #define SCANS_TCP_RAW                                                                              \
@@ -80,6 +83,8 @@ struct options {
   struct services *services; /* finalize */
   /* targets (parsed as given) */
   struct targets *targets;
+  uint64_t random_targets; /* -iR N (0: every public IPv4 address) */
+  bool random_set;
   size_t ntarget_args;
   size_t nexclude_args;      /* --exclude, --excludefile */
   const char *input_list;    /* the last -iL file */

@@ -830,3 +830,37 @@ const struct tgt_name *targets_excluded_name(const struct targets *t,
                                              size_t i) {
   return i < t->exnames.n ? &t->exnames.v[i] : NULL;
 }
+
+/* ---- ranges a random draw avoids ------------------------------------------ */
+
+static const struct {
+  uint8_t b[4];
+  int bits;
+} tgt_reserved[] = {
+    {{0, 0, 0, 0}, 8},      {{10, 0, 0, 0}, 8},     {{100, 64, 0, 0}, 10}, {{127, 0, 0, 0}, 8},
+    {{169, 254, 0, 0}, 16}, {{172, 16, 0, 0}, 12},  {{192, 0, 0, 0}, 24},  {{192, 0, 2, 0}, 24},
+    {{192, 88, 99, 0}, 24}, {{192, 168, 0, 0}, 16}, {{198, 18, 0, 0}, 15}, {{198, 51, 100, 0}, 24},
+    {{203, 0, 113, 0}, 24}, {{224, 0, 0, 0}, 3}};
+
+static uint32_t tgt_u32(const uint8_t b[4]) {
+  return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+int tgt_reserved4(const uint8_t a[4]) {
+  uint32_t x = tgt_u32(a);
+  for (size_t k = 0; k < sizeof tgt_reserved / sizeof tgt_reserved[0]; k++) {
+    uint32_t m = ~0u << (32 - tgt_reserved[k].bits);
+    if ((x & m) == tgt_u32(tgt_reserved[k].b)) return 1;
+  }
+  return 0;
+}
+
+size_t tgt_reserved4_count(void) { return sizeof tgt_reserved / sizeof tgt_reserved[0]; }
+
+int tgt_reserved4_range(size_t i, struct tgt_addr *out) {
+  if (i >= tgt_reserved4_count()) return -ERANGE;
+  memset(out, 0, sizeof *out);
+  out->family = AF_INET;
+  memcpy(&out->u.v4, tgt_reserved[i].b, 4);
+  return tgt_reserved[i].bits;
+}

@@ -91,6 +91,16 @@ int targets_finalize(struct targets *t, char *err, size_t errlen);
 uint64_t targets_count(const struct targets *t);
 uint64_t targets_count4(const struct targets *t);
 uint64_t targets_count6(const struct targets *t);
+/* Addresses a random draw (-iR, -D RND) must never give, as Nmap excludes
+ * them: this-network, private, shared (CGN), loopback, link-local, IETF
+ * protocol, documentation, 6to4 relay, benchmark (the lab's 198.18/15),
+ * multicast and the reserved 240/4. a holds 4 bytes in network order. */
+int tgt_reserved4(const uint8_t a[4]);
+/* The i-th of those ranges (0 <= i < tgt_reserved4_count()): its first
+ * address (network order bytes in out) and prefix length. */
+size_t tgt_reserved4_count(void);
+int tgt_reserved4_range(size_t i, struct tgt_addr *out);
+
 /* Number of ranges held after finalize (v4 + v6), for tests and stats. */
 size_t targets_range_count(const struct targets *t);
 /* The idx-th address (0 <= idx < count): 0 or -ERANGE. O(log ranges). */

@@ -528,7 +528,7 @@ static int load_group(struct scan *s) {
     if (ta.family == AF_INET6) a->v6 = ta.u.v6;
     else a->v4 = ta.u.v4;
     s->addrs[i] = *a;
-    if (s->raw) route_host(s, &s->hosts[i], &rc);
+    if (s->raw && !s->o->list_scan) route_host(s, &s->hosts[i], &rc); /* -sL sends nothing */
     if (s->hosts[i].noroute) {
       char as[INET6_ADDRSTRLEN];
       fprintf(stderr, "trawl: warning: no route to %s: skipped\n",
@@ -1026,7 +1026,7 @@ int scan_run(struct options *o) {
   }
   if (scan_resolve_targets(s) < 0) goto out;
   if (s->ntargets == 0) fprintf(stderr, "trawl: warning: no targets left to scan\n");
-  if (s->raw && s->ntargets > 0 && (err = open_network(s)) < 0) {
+  if (s->raw && !o->list_scan && s->ntargets > 0 && (err = open_network(s)) < 0) {
     if (err == -EPERM)
       fprintf(stderr, "trawl: raw packets need root (CAP_NET_RAW); use -sT for a connect scan\n");
     goto out;

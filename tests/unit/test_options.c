@@ -554,7 +554,7 @@ static void test_errors(void **state) {
   bad("-oA - 198.18.0.1", "-oA needs a base file name, not standard output: '-'");
   bad("-oN - -oX - 198.18.0.1", "only one output format can go to standard output: '-'");
   bad("-oN same -oG same 198.18.0.1", "two output formats name the same file: 'same'");
-  bad("-iR 10", "unsupported option (random targets): '-iR'");
+  bad("-iQ 10", "unknown option: '-iQ'");
   bad("-v12 198.18.0.1", "-v level must be between 0 and 9: '-v12'");
   bad("-vx 198.18.0.1", "unknown option: '-vx'");
   bad("-nPx 198.18.0.1", "unrecognized option: '-nPx'");
@@ -1081,6 +1081,55 @@ static void test_ping_arp(void **state) {
   bad("-PR -Pn 198.18.0.1", "-Pn (no host discovery) cannot be combined with discovery probes: '-Pn'");
 }
 
+/* -iR N: N distinct public addresses, repeatable under --seed, exclusions
+ * honoured; -iR 0: all public IPv4 space; bad counts, a second -iR and
+ * other targets refused. */
+static void test_random_targets(void **state) {
+  (void)state;
+  ok("-sL -n -iR 50 --seed 5 --exclude 128.0.0.0/1");
+  assert_int_equal(targets_count(o.targets), 50);
+  struct tgt_addr first[50];
+  for (uint64_t i = 0; i < 50; i++) {
+    assert_int_equal(targets_get(o.targets, i, &first[i]), 0);
+    const uint8_t *b = (const uint8_t *)&first[i].u.v4;
+    assert_false(tgt_reserved4(b));
+    assert_true(b[0] < 128); /* the exclusion */
+    assert_false(b[0] == 198 && (b[1] & 0xfe) == 18); /* never the lab */
+  }
+  done();
+  ok("-sL -n -iR 50 --seed 5 --exclude 128.0.0.0/1");
+  for (uint64_t i = 0; i < 50; i++) {
+    struct tgt_addr a;
+    assert_int_equal(targets_get(o.targets, i, &a), 0);
+    assert_memory_equal(&a.u.v4, &first[i].u.v4, 4);
+  }
+  done();
+  ok("-sL -n -iR 50 --seed 6 --exclude 128.0.0.0/1");
+  int same = 0;
+  for (uint64_t i = 0; i < 50; i++) {
+    struct tgt_addr a;
+    targets_get(o.targets, i, &a);
+    same += memcmp(&a.u.v4, &first[i].u.v4, 4) == 0;
+  }
+  assert_true(same < 50);
+  done();
+  ok("-sL -n -iR 0");
+  /* 2^32 minus the reserved ranges (which overlap nowhere) */
+  uint64_t reserved = 0;
+  for (size_t i = 0; i < tgt_reserved4_count(); i++) {
+    struct tgt_addr a;
+    reserved += 1ull << (32 - tgt_reserved4_range(i, &a));
+  }
+  assert_int_equal(targets_count(o.targets), (1ull << 32) - reserved);
+  done();
+  bad("-sL -iR x", "-iR takes a count of random targets from 0 (all public IPv4 addresses) to 4000000: 'x'");
+  bad("-sL -iR -1", "-iR takes a count of random targets from 0 (all public IPv4 addresses) to 4000000: '-1'");
+  bad("-sL -iR 4000001", "-iR takes a count of random targets from 0 (all public IPv4 addresses) to 4000000: '4000001'");
+  bad("-sL -iR 3 -iR 4", "-iR given twice: '4'");
+  bad("-sL -iR 3 198.18.0.1", "-iR cannot be combined with other targets");
+  bad("-sL -iR 3 --exclude 0.0.0.0/0", "-iR: the exclusions leave fewer than 3 random targets");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_issue13_more),
@@ -1096,6 +1145,7 @@ int main(void) {
       cmocka_unit_test(test_dns_options),
       cmocka_unit_test(test_ping_mask),
       cmocka_unit_test(test_ping_arp),
+      cmocka_unit_test(test_random_targets),
   };
   unsetenv("TRAWL_DATADIR");
   return cmocka_run_group_tests(tests, NULL, NULL);
