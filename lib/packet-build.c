@@ -1,5 +1,5 @@
 /* packet-build.c: whole IP packets in one call (IP + TCP, UDP, ICMP or
- * ICMPv6, with every checksum), and tw_pkt_ip_finish(), which fills in the
+ * ICMPv6, with every checksum; IP + any payload), and tw_pkt_ip_finish(), which fills in the
  * checksums of a packet assembled header by header. */
 #include <sys/socket.h>
 
@@ -111,4 +111,14 @@ int tw_pkt_build_icmp(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip,
              : tw_pkt_icmp6_build(buf + hl, cap - (size_t)hl, ic6, data, dlen);
   if (m < 0) return m;
   return finish_ip(buf, cap, ip, v4 ? IPPROTO_ICMP : IPPROTO_ICMPV6, (size_t)m);
+}
+
+int tw_pkt_build_ip(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip, uint8_t proto,
+                    const void *payload, size_t plen) {
+  int hl = ip_hl(ip);
+  if (hl < 0 || !buf || (plen && !payload)) return -EINVAL;
+  if (plen > 65535 - (size_t)hl) return -EMSGSIZE;
+  if (cap < (size_t)hl + plen) return -ENOBUFS;
+  if (plen) memcpy(buf + hl, payload, plen);
+  return finish_ip(buf, cap, ip, proto, plen);
 }

@@ -169,6 +169,14 @@ static int ports_first(uint8_t proto) {
          proto == 132 /* SCTP */ || proto == 136 /* UDP-Lite */;
 }
 
+/* Quotes hold at least 8 upper-layer bytes (RFC 792, 4443), which is where
+ * these protocols keep the fields a quote is matched on; a probe of another
+ * protocol may be shorter (a bare IP header: Nmap's -PO and -sO), and then
+ * its whole quote is shorter too. */
+static int quote_needs8(uint8_t proto) {
+  return ports_first(proto) || proto == IPPROTO_ICMP || proto == IPPROTO_ICMPV6;
+}
+
 int tw_pkt_quote_parse(const uint8_t *buf, size_t len, size_t base_off, tw_pkt_quote *out,
                        int *reason) {
   if (!out || (!buf && len)) return -EINVAL;
@@ -186,7 +194,7 @@ int tw_pkt_quote_parse(const uint8_t *buf, size_t len, size_t base_off, tw_pkt_q
                                      ? TW_PKT_R_ICMP_QUOTE_TRUNC
                                      : TW_PKT_R_ICMP_QUOTE_BAD);
     hl = (size_t)r;
-    if (len - hl < 8) return tw_pkt_fail(reason, TW_PKT_R_ICMP_QUOTE_TRUNC);
+    if (len - hl < 8 && quote_needs8(ip.proto)) return tw_pkt_fail(reason, TW_PKT_R_ICMP_QUOTE_TRUNC);
     out->proto = ip.proto;
     out->ttl = ip.ttl;
     out->ip_id = ip.id;
@@ -202,7 +210,7 @@ int tw_pkt_quote_parse(const uint8_t *buf, size_t len, size_t base_off, tw_pkt_q
                                      ? TW_PKT_R_ICMP6_QUOTE_TRUNC
                                      : TW_PKT_R_ICMP6_QUOTE_BAD);
     hl = (size_t)r;
-    if (len - hl < 8) return tw_pkt_fail(reason, TW_PKT_R_ICMP6_QUOTE_TRUNC);
+    if (len - hl < 8 && quote_needs8(ip.proto)) return tw_pkt_fail(reason, TW_PKT_R_ICMP6_QUOTE_TRUNC);
     out->proto = ip.proto;
     out->ttl = ip.hlim;
     out->ip_len = 40u + ip.plen;
@@ -217,7 +225,7 @@ int tw_pkt_quote_parse(const uint8_t *buf, size_t len, size_t base_off, tw_pkt_q
   out->l4_off = (uint32_t)(base_off + hl);
   out->l4_len = (uint32_t)(len - hl);
   const uint8_t *p = buf + hl;
-  if (!l4) return 0;
+  if (!l4 || len - hl < 8) return 0;
   if (ports_first(out->proto)) {
     out->sport = tw_rd16(p);
     out->dport = tw_rd16(p + 2);

@@ -144,7 +144,17 @@ static int quote_view(const uint8_t *q, size_t qlen, int v6, tw_rx *rx, const ui
   int err = ip_view(q, qlen, 1, 1, &v, reason);
   if (err) return err;
   if ((q[0] >> 4 == 6) != v6) return v6 ? MALFORMED(ICMP6_QUOTE_BAD) : MALFORMED(ICMP_QUOTE_BAD);
-  if (v.l4 && v.l4len < 8) return v6 ? MALFORMED(ICMP6_QUOTE_TRUNC) : MALFORMED(ICMP_QUOTE_TRUNC);
+  if (v.l4 && v.l4len < 8) {
+    /* the ports or the id and sequence of these are in the first 8 bytes,
+     * which RFC 792 and 4443 quotes always hold; another protocol's probe
+     * may be shorter than that (Nmap's -PO and -sO send bare IP headers):
+     * its quote is whole, with no upper-layer fields */
+    if (v.proto == IPPROTO_TCP || v.proto == IPPROTO_UDP || v.proto == IPPROTO_SCTP ||
+        v.proto == IPPROTO_UDPLITE || v.proto == 33 /* DCCP */ || v.proto == IPPROTO_ICMP ||
+        v.proto == IPPROTO_ICMPV6)
+      return v6 ? MALFORMED(ICMP6_QUOTE_TRUNC) : MALFORMED(ICMP_QUOTE_TRUNC);
+    v.l4 = NULL;
+  }
   rx->is_error = 1;
   rx->q_off = (uint16_t)(q - base);
   rx->q_proto = v.proto;

@@ -656,6 +656,12 @@ TW_API int tw_pkt_build_udp(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip,
 TW_API int tw_pkt_build_icmp(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip,
                              const tw_pkt_icmp *ic4, const tw_pkt_icmp6 *ic6,
                              const void *data, size_t dlen);
+/* IP (protocol or next header `proto`) + payload as given: for protocols
+ * without a builder here (IGMP, IP-in-IP, GRE, ... or none at all). The
+ * payload's own checksums are the caller's, except that a payload that
+ * parses as TCP, UDP or ICMP gets them filled like the builders above. */
+TW_API int tw_pkt_build_ip(uint8_t *buf, size_t cap, const tw_pkt_ipspec *ip, uint8_t proto,
+                           const void *payload, size_t plen);
 
 /* ---- asking a link for a MAC address ---------------------------------- */
 

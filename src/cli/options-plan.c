@@ -75,6 +75,7 @@ void options_print_plan(FILE *f, const struct options *o) {
   if (o->probes & PROBE_SYN) opt_print_ping(f, "-PS", &o->ps);
   if (o->probes & PROBE_ACK) opt_print_ping(f, "-PA", &o->pa);
   if (o->probes & PROBE_UDP) opt_print_ping(f, "-PU", &o->pu);
+  if (o->probes & PROBE_PROTO) opt_print_ping(f, "-PO", &o->po);
   if (o->probes & PROBE_TIMESTAMP) fputs(" -PP", f);
   if (o->probes & PROBE_MASK) fputs(" -PM", f);
   if (o->probes & PROBE_ARP) fputs(" -PR", f);

@@ -219,6 +219,7 @@ void options_free(struct options *o) {
   free(o->ps.v);
   free(o->pa.v);
   free(o->pu.v);
+  free(o->po.v);
   free(o->args);
   free(o->data);
   free(o->decoys);
@@ -303,6 +304,28 @@ static int opt_ping_ports(struct opt_state *st, const char *opt,
     }
   }
   free(set);
+  return r;
+}
+
+/* -PO[list]: protocol numbers 0-255, a list with ranges as -PS takes;
+ * Nmap's default is ICMP, IGMP and IP-in-IP. */
+static int opt_ping_protos(struct opt_state *st, const char *spec) {
+  struct options *o = st->o;
+  if (*spec == '\0') {
+    static const uint16_t dflt[] = {1, 2, 4};
+    free(o->po.v);
+    o->po.v = malloc(sizeof dflt);
+    if (o->po.v == NULL) return errmsg_set(st->err, st->errlen, -ENOMEM, "out of memory");
+    memcpy(o->po.v, dflt, sizeof dflt);
+    o->po.n = 3;
+    return 0;
+  }
+  int r = opt_ping_ports(st, "-PO", spec, &o->po, 0);
+  for (size_t i = 0; r == 0 && i < o->po.n; i++)
+    if (o->po.v[i] > 255)
+      r = options_fail(st->err, st->errlen, spec, "-PO takes IP protocol numbers from 0 to 255");
+  if (r == 0 && o->po.n > 32)
+    r = options_fail(st->err, st->errlen, spec, "-PO takes at most 32 protocols");
   return r;
 }
 
@@ -453,6 +476,9 @@ static int opt_ping(struct opt_state *st, const char *word, const char *rest) {
     case 'U':
       o->probes |= PROBE_UDP;
       return opt_ping_ports(st, "-PU", rest + 1, &o->pu, 40125);
+    case 'O':
+      o->probes |= PROBE_PROTO;
+      return opt_ping_protos(st, rest + 1);
     case 'E': /* the letters that take nothing after them */
     case 'P':
     case 'M':

@@ -41,8 +41,9 @@ enum {
   PROBE_ECHO = 1 << 3,
   PROBE_TIMESTAMP = 1 << 4,
   PROBE_MASK = 1 << 5, /* -PM: ICMP address mask request */
-  PROBE_ARP = 1 << 6   /* -PR: ARP (ND) on attached links, which trawl
+  PROBE_ARP = 1 << 6,  /* -PR: ARP (ND) on attached links, which trawl
                           always uses there; alone, the defaults elsewhere */
+  PROBE_PROTO = 1 << 7 /* -PO: IP protocol ping (IPv4) */
 };
 
 enum dns_mode { DNS_DEFAULT, DNS_NEVER, DNS_ALWAYS };
@@ -71,6 +72,7 @@ struct options {
   unsigned probes;     /* PROBE_* given; after finalize, the ones to use */
   bool default_probes; /* finalize chose the probes */
   struct ping_ports ps, pa, pu; /* -PS/-PA/-PU ports */
+  struct ping_ports po;         /* -PO protocol numbers (0-255) */
   bool ipv6;           /* -6 */
   /* ports */
   const char *port_spec;     /* -p */

@@ -54,6 +54,9 @@ void trace_packet(FILE *f, const char *dir, double t, const uint8_t *buf, size_t
   } else if (p.proto == IPPROTO_ICMPV6 && !p.err) {
     fprintf(f, "ICMPv6 [%s > %s type=%u/code=%u id=%u seq=%u] hlim=%u payloadlen=%u\n", a, b,
             p.icmp6.type, p.icmp6.code, p.icmp6.id, p.icmp6.seq, ttl, p.ip6.plen);
+  } else if (v4 && !p.err) { /* another protocol (-PO): Nmap's shape, number for name */
+    fprintf(f, "IP (%u) %s > %s: ttl=%u id=%u iplen=%u\n", p.proto, a, b, ttl, p.ip4.id,
+            p.ip4.tot_len);
   } else {
     fprintf(f, "IP %s > %s proto=%u ttl=%u%s%s\n", a, b, p.proto, ttl, p.err ? " malformed: " : "",
             p.err ? p.why : "");

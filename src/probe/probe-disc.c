@@ -8,6 +8,11 @@
  *   default ICMP echo, TCP SYN to 443, TCP ACK to 80, ICMP timestamp, as
  *   Nmap: echo-reply, timestamp-reply, addressmask-reply, syn-ack, reset,
  *   port-unreach, udp-response (-PP and -PM are IPv4 only)
+ *   -PO (IPv4): one packet per protocol, as Nmap sends them: ICMP echo
+ *   (1), TCP ACK to 80 (6), UDP to 40125 (17), an IGMP query (2), the bare
+ *   IP header for any other; an answer in the same protocol is
+ *   proto-response, an ICMP protocol unreachable quoting the probe (its IP
+ *   id is a cookie) proto-unreach, a UDP port unreachable port-unreach
  *   our own address (one of the scan's source addresses): localhost-response,
  *   without a probe
  *
@@ -20,12 +25,30 @@
 
 #include "probe/probe.h"
 
+/* -PO's protocols beyond ICMP, TCP and UDP, each with a waiter per source */
+#define DISC_MAX_OTHER_PROTOS 32
+
 struct disc_probe {
   struct probe_disc_kind kinds[PROBE_DISC_MAX_KINDS];
   uint32_t nkinds;
-  tw_req *waiters[3 * PROBE_MAX_SRCS + 1]; /* ARP; ICMP, TCP, UDP per source */
+  /* ARP; ICMP, TCP, UDP and -PO's other protocols per source */
+  tw_req *waiters[(3 + DISC_MAX_OTHER_PROTOS) * PROBE_MAX_SRCS + 1];
   int nwaiters;
+  bool proto[256];     /* -PO's protocols */
+  bool echo_is_proto;  /* ICMP echo sent only by -PO1: its reply is a proto-response */
+  bool tcp_is_proto;   /* TCP sent only by -PO6: the same */
 };
+
+/* -PO's IP id for an IPv4 probe of protocol proto: a cookie, checked in the
+ * protocol unreachable's quote */
+static uint16_t proto_ipid(struct probe_env *env, const tw_pkt_addr *src, const tw_pkt_addr *dst,
+                           uint8_t proto) {
+  struct cookie_flow f;
+  uint16_t id, seq;
+  probe_flow(&f, src, dst, proto, 0, 0);
+  cookie_icmp_echo(env->key, &f, &id, &seq);
+  return id;
+}
 
 static int wanted(struct engine *e, uint32_t h, uint32_t p) {
   struct probe_env *env = e->ctx;
@@ -44,6 +67,51 @@ static tw_rawsock *sock_for(struct engine *e, uint32_t h, uint32_t p) {
   if (d->kinds[p].type == PROBE_D_ARP || d->kinds[p].type == PROBE_D_ND)
     return link ? env->links[link - 1].eth : NULL;
   return e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
+}
+
+/* -PO's probe of protocol proto, as Nmap's: the protocols it has headers
+ * for get them (the same probes and cookies as -PE, -PA80 and -PU40125),
+ * the others the bare IP header. */
+static int build_proto(struct probe_env *env, tw_pkt_ipspec *ip, uint8_t proto, uint8_t *buf,
+                       size_t cap) {
+  struct cookie_flow f;
+  switch (proto) {
+  case IPPROTO_ICMP: {
+    tw_pkt_icmp ic = {0};
+    uint16_t id, seq;
+    probe_flow(&f, &ip->src, &ip->dst, IPPROTO_ICMP, 0, 0);
+    cookie_icmp_echo(env->key, &f, &id, &seq);
+    ic.type = 8;
+    ic.id = id;
+    ic.seq = seq;
+    return tw_pkt_build_icmp(buf, cap, ip, &ic, NULL, NULL, 0);
+  }
+  case IPPROTO_TCP: {
+    uint16_t sport = probe_sport(env, &ip->src, &ip->dst, IPPROTO_TCP, 80);
+    probe_flow(&f, &ip->src, &ip->dst, IPPROTO_TCP, sport, 80);
+    tw_pkt_tcp t = {0};
+    t.sport = sport;
+    t.dport = 80;
+    t.flags = TW_TCP_ACK;
+    t.ack = cookie_tcp_seq(env->key, &f);
+    t.win = 1024;
+    return tw_pkt_build_tcp(buf, cap, ip, &t, NULL, 0);
+  }
+  case IPPROTO_UDP:
+    return tw_pkt_build_udp(buf, cap, ip, probe_sport(env, &ip->src, &ip->dst, IPPROTO_TCP, 40125),
+                            40125, NULL, 0);
+  default:
+    ip->id = proto_ipid(env, &ip->src, &ip->dst, proto);
+    if (proto == IPPROTO_IGMP) {
+      /* a membership query (type 0x11) for no group, checksum over it */
+      uint8_t q[8] = {0x11, 0, 0, 0, 0, 0, 0, 0};
+      uint16_t c = tw_pkt_csum(q, sizeof q);
+      q[2] = (uint8_t)(c >> 8);
+      q[3] = (uint8_t)c;
+      return tw_pkt_build_ip(buf, cap, ip, proto, q, sizeof q);
+    }
+    return tw_pkt_build_ip(buf, cap, ip, proto, NULL, 0);
+  }
 }
 
 static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf, size_t cap) {
@@ -118,6 +186,8 @@ static int build(struct engine *e, uint32_t h, uint32_t p, int try, uint8_t *buf
     uint16_t sport = probe_sport(env, src, dst, IPPROTO_TCP, k->port);
     return tw_pkt_build_udp(buf, cap, &ip, sport, k->port, NULL, 0);
   }
+  case PROBE_D_PROTO:
+    return v6 ? 0 : build_proto(env, &ip, (uint8_t)k->port, buf, cap);
   }
   return 0;
 }
@@ -161,12 +231,28 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
     host_up(env, (uint32_t)h, "arp-response", 0, rx->arp_sha);
     return;
   }
+  struct disc_probe *d = env->probe;
   if (rx->quoted || rx->is_error) {
     /* An ICMP error quoting one of our probes (it also matches the plain
      * "to us" waiter, so is_error too): the UDP probe's port unreachable
      * says the host is up; errors from routers say nothing about it. */
     int64_t h = engine_host(env->eng, &rx->q_dst);
     if (h < 0 || !tw_pkt_addr_eq(&rx->src, &rx->q_dst)) return;
+    if (rx->proto == IPPROTO_ICMP && rx->icmp_type == 3 && rx->icmp_code == 2 && d->proto[rx->q_proto]) {
+      /* -PO: protocol unreachable; the quoted IP id must be our cookie */
+      const tw_frame *fr = rx->frame;
+      if (rx->q_off == 0 || (size_t)rx->q_off + 6 > fr->caplen) {
+        (*env->malformed)++;
+        return;
+      }
+      const uint8_t *q = fr->data + rx->q_off;
+      uint16_t id = (uint16_t)(q[4] << 8 | q[5]);
+      if (id == proto_ipid(env, &rx->q_src, &rx->q_dst, rx->q_proto))
+        host_up(env, (uint32_t)h, "proto-unreach", rx->ttl, NULL);
+      else
+        (*env->bad_cookies)++;
+      return;
+    }
     if (rx->q_proto == IPPROTO_UDP && (rx->q_fields & TW_M_SPORT) &&
         rx->q_sport == probe_sport(env, &rx->q_src, &rx->q_dst, IPPROTO_TCP, rx->q_dport))
       host_up(env, (uint32_t)h, "port-unreach", rx->ttl, NULL);
@@ -196,7 +282,7 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
       return;
     }
     if ((!v6 && rx->icmp_type == 0) || (v6 && rx->icmp_type == 129))
-      host_up(env, r.h, "echo-reply", rx->ttl, NULL);
+      host_up(env, r.h, !v6 && d->echo_is_proto ? "proto-response" : "echo-reply", rx->ttl, NULL);
     else if (!v6 && rx->icmp_type == 14)
       host_up(env, r.h, "timestamp-reply", rx->ttl, NULL);
     else if (!v6 && rx->icmp_type == 18) /* the mask itself is not needed */
@@ -206,20 +292,22 @@ static void on_reply(tw_req *req, int status, const tw_rx *rx, void *data) {
   if (rx->proto == IPPROTO_TCP) {
     probe_flow(&f, us, src, IPPROTO_TCP, rx->dport, rx->sport);
     uint32_t c = cookie_tcp_seq(env->key, &f);
+    const char *why = !v6 && d->tcp_is_proto ? "proto-response" : NULL;
     if (rx->tcp_ack == c + 1 && (rx->tcp_flags & TW_TCP_SYN))
-      host_up(env, r.h, "syn-ack", rx->ttl, NULL);
+      host_up(env, r.h, why ? why : "syn-ack", rx->ttl, NULL);
     else if ((rx->tcp_flags & TW_TCP_RST) && (rx->tcp_ack == c + 1 || rx->tcp_seq == c))
-      host_up(env, r.h, "reset", rx->ttl, NULL);
+      host_up(env, r.h, why ? why : "reset", rx->ttl, NULL);
     else
       (*env->bad_cookies)++;
     return;
   }
   if (rx->proto == IPPROTO_UDP) host_up(env, r.h, "udp-response", rx->ttl, NULL);
+  else if (!v6 && d->proto[rx->proto]) host_up(env, r.h, "proto-response", rx->ttl, NULL);
 }
 
 static int wait_for(struct probe_env *env, const tw_match *m, unsigned flags) {
   struct disc_probe *d = env->probe;
-  if (d->nwaiters == 3 * PROBE_MAX_SRCS + 1) return -ENOSPC;
+  if (d->nwaiters == (int)(sizeof d->waiters / sizeof d->waiters[0])) return -ENOSPC;
   return tw_wait(env->loop, &d->waiters[d->nwaiters++], m, flags, 0, on_reply, env);
 }
 
@@ -230,6 +318,27 @@ int probe_disc_open(struct probe_env *env, const struct probe_disc_kind *kinds, 
   if (!d) return -ENOMEM;
   memcpy(d->kinds, kinds, nkinds * sizeof *kinds);
   d->nkinds = nkinds;
+  bool echo = false, tcp = false;
+  uint8_t others[DISC_MAX_OTHER_PROTOS];
+  int nothers = 0;
+  for (uint32_t k = 0; k < nkinds; k++) {
+    enum probe_disc_type t = kinds[k].type;
+    echo |= t == PROBE_D_ECHO;
+    tcp |= t == PROBE_D_SYN || t == PROBE_D_ACK;
+    if (t != PROBE_D_PROTO || kinds[k].port > 255 || d->proto[kinds[k].port]) continue;
+    uint8_t pr = (uint8_t)kinds[k].port;
+    d->proto[pr] = true;
+    if (pr != IPPROTO_ICMP && pr != IPPROTO_TCP && pr != IPPROTO_UDP) {
+      if (nothers == DISC_MAX_OTHER_PROTOS) {
+        free(d);
+        env->probe = NULL;
+        return -E2BIG;
+      }
+      others[nothers++] = pr;
+    }
+  }
+  d->echo_is_proto = d->proto[IPPROTO_ICMP] && !echo;
+  d->tcp_is_proto = d->proto[IPPROTO_TCP] && !tcp;
   env->probe = d;
   int err = 0;
   tw_match m;
@@ -251,6 +360,13 @@ int probe_disc_open(struct probe_env *env, const struct probe_disc_kind *kinds, 
       m.proto = protos[k];
       m.dst = env->srcs[i];
       if ((err = wait_for(env, &m, TW_WAIT_ERRORS)) < 0) goto fail;
+    }
+    for (int k = 0; k < nothers && env->srcs[i].family == AF_INET; k++) {
+      memset(&m, 0, sizeof m);
+      m.fields = TW_M_PROTO | TW_M_DST;
+      m.proto = others[k];
+      m.dst = env->srcs[i];
+      if ((err = wait_for(env, &m, 0)) < 0) goto fail;
     }
   }
   /* Our own addresses answer no ARP or ND request of ours: up without a

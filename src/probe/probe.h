@@ -160,11 +160,12 @@ void probe_udp_close(struct probe_env *env);
 
 /* Host discovery (probe-disc.c): the probes are the pass's "ports". */
 enum probe_disc_type {
-  PROBE_D_ARP, PROBE_D_ND, PROBE_D_ECHO, PROBE_D_TS, PROBE_D_MASK, PROBE_D_SYN, PROBE_D_ACK, PROBE_D_UDP
+  PROBE_D_ARP, PROBE_D_ND, PROBE_D_ECHO, PROBE_D_TS, PROBE_D_MASK, PROBE_D_SYN, PROBE_D_ACK, PROBE_D_UDP,
+  PROBE_D_PROTO /* -PO: an IPv4 packet of protocol `port` */
 };
 struct probe_disc_kind {
   enum probe_disc_type type;
-  uint16_t port;
+  uint16_t port; /* TCP/UDP port, or the protocol of PROBE_D_PROTO */
 };
 #define PROBE_DISC_MAX_KINDS 64
 /* kinds: the probes, ARP and ND first; hosts: the pass's hosts (group

@@ -177,6 +177,8 @@ int stage_discovery(struct scan *s) {
     for (size_t i = 0; i < o->pa.n; i++) add_kind(kinds, &n, PROBE_D_ACK, o->pa.v[i]);
   if (probes & PROBE_UDP)
     for (size_t i = 0; i < o->pu.n; i++) add_kind(kinds, &n, PROBE_D_UDP, o->pu.v[i]);
+  if (probes & PROBE_PROTO)
+    for (size_t i = 0; i < o->po.n; i++) add_kind(kinds, &n, PROBE_D_PROTO, o->po.v[i]);
   struct probe_stage *ps = stage_new(s, "discovery", NULL, probe_disc_close);
   if (!ps) return -ENOMEM;
   int err = probe_disc_open(&ps->env, kinds, n, s->addrs, s->nhosts);

@@ -6,6 +6,7 @@ output (trawl's or nmap's SENT lines), one sorted unique line per type:
   UDP SRC > DST:DPORT iplen=N [ttl=N]
   ICMP SRC > DST type=T/code=C iplen=N [ttl=N]   (ICMPv6 too)
   ARP who-has DST
+  PROTO N SRC > DST iplen=N [ttl=N]              (any other IP protocol)
 
   sent_types.py [--ttl] FILE   --ttl: keep the TTL (nmap's is random
                                unless --ttl sets it, so only then)
@@ -43,6 +44,11 @@ def types(path, keep_ttl):
         m = re.search(r"\bICMP(?:v6)? (?:\(58\) )?\[?(\S+) > (\S+) .*?\(?type=(\d+)/code=(\d+)", line)
         if m:
             out.add("ICMP %s > %s type=%s/code=%s%s" % (m.group(1), m.group(2), m.group(3), m.group(4), tail))
+            continue
+        # another IP protocol (-PO): nmap "igmp (2) A > B:", trawl "IP (2) A > B:"
+        m = re.search(r"\S+ \((\d+)\) (\S+) > (\S+):", line)
+        if m:
+            out.add("PROTO %s %s > %s%s" % (m.group(1), m.group(2), m.group(3), tail))
             continue
         m = re.search(r"\bARP who-has (\S+)", line)
         if m:

@@ -125,7 +125,9 @@ match|-n --scanflags SYNFIN -p 22 $WEB
 gap|-n -sO -p 1,6,17 $WEB
 gap|-n -sI $L1 -p 22 $WEB
 gap|-n -PY -p 22 $WEB
-gap|-n -PO -p 22 $WEB
+match|-n -PO -p 22 $WEB $DEAD
+wire|-n -PO -sn $WEB
+wire|-n -PO2,6,17,47 -sn $WEB
 match|-n -PM -p 22 $WEB $L1
 wire|-n -PM -sn $WEB
 match|-n -PR -p 22 $L1 $LD
@@ -380,6 +382,22 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--dns-ser
   check "--system-dns: web.lab.test resolved by the system" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
   TR 60 --dns-servers "$LAB_DNS_IP" -sn web.lab.test
   check "--dns-servers: web.lab.test resolved by $LAB_DNS_IP" grep -q "report for web.lab.test ($WEB)" "$TMP/tr.out"
+fi
+
+# -PO: the reason each protocol's answer gives, as nmap names it: the
+# IGMP-less, GRE-less lab hosts answer a bare IP header of protocol 47
+# with protocol unreachable; the ICMP and TCP probes with an echo reply
+# and a reset (proto-response); the UDP probe with port unreachable
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-PO"; then
+  for po in 47:proto-unreach 1:proto-response 6:proto-response 17:port-unreach; do
+    TR 30 -n -PO"${po%%:*}" -sn --reason "$WEB"
+    NM 30 -n -PO"${po%%:*}" -sn --reason "$WEB"
+    check "-PO${po%%:*}: trawl: up, received ${po#*:}" grep -q "Host is up, received ${po#*:}" "$TMP/tr.out"
+    check "-PO${po%%:*}: nmap: up, received ${po#*:}" grep -q "Host is up, received ${po#*:}" "$TMP/nm.out"
+  done
+  TR 30 -n -PO256 -sn "$WEB"
+  check "-PO256: refused in one line, exit 2 ($(cat "$TMP/tr.err"))" \
+    test "$(cat "$TMP/tr.rc")" = 2 -a "$(wc -l <"$TMP/tr.err")" = 1
 fi
 
 # -PM against a host that answers address mask requests (mask_reply.py in

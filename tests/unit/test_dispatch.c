@@ -597,6 +597,54 @@ static void test_icmp_quote(void **state) {
   assert_int_equal(tw_loop_close(loop), 0);
 }
 
+/* A probe that is a bare IPv4 header (Nmap's -PO/-sO for protocols it has
+ * no header for) is quoted whole in 20 bytes: the protocol unreachable
+ * decodes, reaches the "ICMP to us" waiter and the quote's waiter (proto
+ * 47 answers from the target); the same 20-byte quote of a UDP probe is
+ * cut short (its ports are missing) and is counted malformed. */
+static void test_icmp_quote_bare(void **state) {
+  tw_loop *loop = new_loop();
+  rec icmp = {0}, gre = {0};
+  tw_match mi = {.fields = TW_M_PROTO | TW_M_DST, .proto = IPPROTO_ICMP, .dst = A("198.18.10.2")};
+  assert_int_equal(tw_wait(loop, NULL, &mi, TW_WAIT_ERRORS, 0, rec_cb, &icmp), 0);
+  tw_match mg = {.fields = TW_M_PROTO | TW_M_SRC | TW_M_DST, .proto = 47,
+                 .src = A("198.18.30.10"), .dst = A("198.18.10.2")};
+  assert_int_equal(tw_wait(loop, NULL, &mg, TW_WAIT_ERRORS, 0, rec_cb, &gre), 0);
+  for (int udp = 0; udp < 2; udp++) {
+    fr x;
+    uint8_t q[20];
+    iphdr(q, "198.18.10.2", "198.18.30.10", udp ? IPPROTO_UDP : 47, 0, 64);
+    size_t n = eth(x.b, 0x0800);
+    n += iphdr(x.b + n, "198.18.30.10", "198.18.10.2", IPPROTO_ICMP, 8 + sizeof q, 62);
+    n += icmphdr(x.b + n, 3, 2, 0, 0);
+    memcpy(x.b + n, q, sizeof q);
+    const tw_frame *f = done(&x, n + sizeof q, 1);
+    tw_rx rx;
+    int reason = 0;
+    if (udp) {
+      assert_int_equal(tw_rx_decode(f, &rx, &reason), TW_EMALFORMED);
+      assert_int_equal(reason, TW_PKT_R_ICMP_QUOTE_TRUNC);
+      assert_int_equal(tw_dispatch_input(loop, f), TW_EMALFORMED);
+      continue;
+    }
+    assert_int_equal(tw_rx_decode(f, &rx, &reason), 0);
+    assert_true(rx.is_error);
+    assert_int_equal(rx.q_proto, 47);
+    assert_int_equal(rx.q_fields & (TW_M_SPORT | TW_M_DPORT), 0);
+    assert_int_equal(tw_dispatch_input(loop, f), 2);
+    assert_int_equal(icmp.packets, 1);
+    assert_int_equal(gre.packets, 1);
+    assert_int_equal(gre.quoted, 1);
+    /* the packet parser agrees: a whole quote, no upper-layer fields */
+    tw_pkt_quote qt;
+    assert_int_equal(tw_pkt_quote_parse(q, sizeof q, 0, &qt, &reason), 0);
+    assert_int_equal(qt.proto, 47);
+    assert_int_equal(qt.l4_len, 0);
+    assert_int_equal(qt.sport, 0);
+  }
+  assert_int_equal(tw_loop_close(loop), 0);
+}
+
 static void test_arp(void **state) {
   tw_loop *loop = new_loop();
   rec r = {0}, req_only = {0};
@@ -975,6 +1023,7 @@ int main(void) {
     cmocka_unit_test(test_cancel_from_callback),
     cmocka_unit_test(test_loop_close),
     cmocka_unit_test(test_icmp_quote),
+    cmocka_unit_test(test_icmp_quote_bare),
     cmocka_unit_test(test_arp),
     cmocka_unit_test(test_malformed),
     cmocka_unit_test(test_garbage),

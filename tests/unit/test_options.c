@@ -1047,6 +1047,29 @@ static void test_dns_options(void **state) {
 }
 
 /* -PM: the ICMP address mask request, alone or with others (issue 13) */
+/* -PO: Nmap's default protocols 1,2,4; a list; the plan names it; numbers
+ * past 255, more than 32 protocols and IPv6 refused. */
+static void test_ping_proto(void **state) {
+  (void)state;
+  ok("-PO -sn 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_PROTO);
+  assert_int_equal(o.po.n, 3);
+  assert_int_equal(o.po.v[0], 1);
+  assert_int_equal(o.po.v[1], 2);
+  assert_int_equal(o.po.v[2], 4);
+  done();
+  ok("-PO6,47,17 -PE -sn 198.18.0.1");
+  assert_int_equal(o.probes, PROBE_PROTO | PROBE_ECHO);
+  assert_int_equal(o.po.n, 3);
+  char *text = report_text(options_print_plan);
+  assert_non_null(strstr(text, " -PO"));
+  free(text);
+  done();
+  bad("-PO256 -sn 198.18.0.1", "-PO takes IP protocol numbers from 0 to 255: '256'");
+  bad("-PO0-40 -sn 198.18.0.1", "-PO takes at most 32 protocols: '0-40'");
+  bad("-6 -PO -sn 2001:db8::1", "-PO (IP protocol ping) is IPv4 only in trawl: '-PO'");
+}
+
 static void test_ping_mask(void **state) {
   (void)state;
   ok("-PM -p 22 198.18.0.1");
@@ -1144,6 +1167,7 @@ int main(void) {
       cmocka_unit_test(test_parallelism_hostgroup),
       cmocka_unit_test(test_dns_options),
       cmocka_unit_test(test_ping_mask),
+      cmocka_unit_test(test_ping_proto),
       cmocka_unit_test(test_ping_arp),
       cmocka_unit_test(test_random_targets),
   };
