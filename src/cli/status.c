@@ -1,7 +1,8 @@
 /* status.c: progress reports (see status.h). The live line is redrawn
  * every 250 ms on stderr when it is a terminal; keys pressed on a terminal
- * stdin print a full status (the terminal is put in non-canonical mode for
- * the scan and restored after). */
+ * stdin change verbosity, debugging and packet tracing as Nmap's do, and
+ * any other key prints a full status (the terminal is put in
+ * non-canonical mode for the scan and restored after). */
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -69,8 +70,17 @@ void status_clear(struct scan *s) {
   fflush(stderr);
 }
 
+/* Verbosity changed by a key: the option and every output's copy of it */
+static void set_verbose(struct scan *s, int v) {
+  s->o->verbose = v;
+  for (int k = 0; k < s->nouts; k++) s->outs[k].opts.verbose = v;
+}
+
+/* Nmap's run-time keys, with its words: v/V verbosity, d/D debugging, p/P
+ * packet tracing, ? help; any other key prints the full status. */
 static void key(tw_io *io, int status, int events) {
   struct scan *s = tw_data(io);
+  struct options *o = s->o;
   char buf[64];
   if (status < 0) return;
   ssize_t n = read(0, buf, sizeof buf);
@@ -78,9 +88,47 @@ static void key(tw_io *io, int status, int events) {
     tw_io_stop(io);
     return;
   }
-  if (s->status.drawn) fputc('\n', stderr);
-  s->status.drawn = false;
-  status_print(s);
+  status_clear(s);
+  bool stats = false;
+  for (ssize_t i = 0; i < n; i++) {
+    switch (buf[i]) {
+    case 'v':
+      if (o->verbose < 9) set_verbose(s, o->verbose + 1);
+      printf("Verbosity Increased to %d.\n", o->verbose);
+      break;
+    case 'V':
+      if (o->verbose > 0) set_verbose(s, o->verbose - 1);
+      printf("Verbosity Decreased to %d.\n", o->verbose);
+      break;
+    case 'd':
+      if (o->debug < 9) o->debug++;
+      printf("Debugging Increased to %d.\n", o->debug);
+      break;
+    case 'D':
+      if (o->debug > 0) o->debug--;
+      printf("Debugging Decreased to %d.\n", o->debug);
+      break;
+    case 'p':
+      scan_packet_trace(s, true);
+      printf("Packet Tracing enabled.\n");
+      break;
+    case 'P':
+      scan_packet_trace(s, false);
+      printf("Packet Tracing disabled.\n");
+      break;
+    case '?':
+      printf("Interactive keyboard commands:\n"
+             "?               Display this information\n"
+             "v/V             Increase/decrease verbosity\n"
+             "d/D             Increase/decrease debugging\n"
+             "p/P             Enable/disable packet tracing\n"
+             "anything else   Print status\n");
+      break;
+    default: stats = true; break;
+    }
+  }
+  fflush(stdout);
+  if (stats) status_print(s);
 }
 
 void status_start(struct scan *s) {

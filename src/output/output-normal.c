@@ -200,6 +200,7 @@ static void nrm_ports(struct output *o, const struct host_result *h,
     fputs(" are in ignored states.\n", f);
   }
   if (s->hidden > 0) nrm_not_shown(f, s);
+  else if (n > 0) fputc('\n', f); /* Nmap's blank line where "Not shown" would be */
   if (n == 0) {
     free(shown);
     return;

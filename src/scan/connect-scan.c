@@ -24,6 +24,7 @@
 
 #include "probe/probe.h"
 #include "scan/scan.h"
+#include "scan/verbose.h"
 
 struct retry {
   uint32_t h;
@@ -35,6 +36,7 @@ struct cstage {
   struct scan *s;
   const uint16_t *ports;
   uint32_t nports;
+  uint32_t nhosts;
   struct permute perm;
   int perm_done;
   unsigned inflight, max_inflight;
@@ -72,6 +74,7 @@ static void finish(struct cstage *cs) {
   if (cs->finished) return;
   cs->finished = true;
   s->probes_sent += cs->sent;
+  verbose_pass_end(s, cs->discovery ? "discovery" : "connect", cs->nhosts, cs->nports);
   if (s->o->debug)
     fprintf(stderr, "trawl: connect pass: %llu connects, %llu answered\n",
             (unsigned long long)cs->sent, (unsigned long long)cs->answered);
@@ -325,6 +328,9 @@ static int start_stage(struct scan *s, bool discovery) {
   }
   tw_timer_start(cs->tick, tick, 1000000ull, 1000000ull);
   s->stage_ctx = cs;
+  cs->nhosts = nhosts;
+  verbose_pass_begin(s, discovery ? "discovery" : "connect", nhosts, cs->nports,
+                     discovery || nhosts == 0 ? 0 : s->live_idx[0]);
   pump(cs);
   return 1;
 }

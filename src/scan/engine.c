@@ -75,6 +75,30 @@ static void update_rto(struct engine *e, uint64_t rtt) {
   e->rto_ns = rto;
 }
 
+/* The same smoothing per host (RFC 6298's gains), for its reported latency. */
+static void host_rtt(struct engine *e, uint32_t h, uint64_t rtt_ns) {
+  struct engine_host *hs = &e->hs[h];
+  uint64_t r = rtt_ns / 1000;
+  if (r > UINT32_MAX) r = UINT32_MAX;
+  if (hs->nrtt == 0) {
+    hs->srtt_us = (uint32_t)r;
+    hs->rttvar_us = (uint32_t)(r / 2);
+  } else {
+    uint64_t d = r > hs->srtt_us ? r - hs->srtt_us : hs->srtt_us - r;
+    hs->rttvar_us = (uint32_t)((3 * (uint64_t)hs->rttvar_us + d) / 4);
+    hs->srtt_us = (uint32_t)((7 * (uint64_t)hs->srtt_us + r) / 8);
+  }
+  if (hs->nrtt < UINT16_MAX) hs->nrtt++;
+}
+
+unsigned engine_host_rtt(const struct engine *e, uint32_t h, uint32_t *srtt_us,
+                         uint32_t *rttvar_us) {
+  if (!e->hs || h >= e->nhosts || e->hs[h].nrtt == 0) return 0;
+  *srtt_us = e->hs[h].srtt_us;
+  *rttvar_us = e->hs[h].rttvar_us;
+  return e->hs[h].nrtt;
+}
+
 /* The transmissions a probe to host h may have (Tries, above). */
 static unsigned tries_allowed(const struct engine *e, uint32_t h) {
   unsigned retx = (unsigned)e->hs[h].succ + 1, max = (unsigned)e->cfg.max_retries;
@@ -110,7 +134,10 @@ int engine_answered(struct engine *e, uint32_t h, uint32_t p) {
   if (ent->tries - 1 > e->hs[h].succ) e->hs[h].succ = (uint8_t)(ent->tries - 1);
   host_forget(e, h, ent);
   /* Karn: only an answer to a probe sent once says how long answers take. */
-  if (!resent) update_rto(e, now - ent->sent_ns);
+  if (!resent) {
+    update_rto(e, now - ent->sent_ns);
+    host_rtt(e, h, now - ent->sent_ns);
+  }
   ratectl_answer(&e->rc, now - ent->sent_ns, resent, ent->gen);
   ost_remove(&e->ost, key);
   e->st.answered++;

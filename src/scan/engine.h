@@ -98,6 +98,8 @@ struct engine_host {
   uint32_t inost;    /* its probes outstanding */
   uint32_t held;     /* of those, waiting at the try limit */
   uint8_t succ;      /* highest try (0-based) that got an answer */
+  uint16_t nrtt;     /* RTT samples (Karn: answers to probes sent once) */
+  uint32_t srtt_us, rttvar_us; /* their smoothed mean and variation */
 };
 
 struct engine {
@@ -141,6 +143,10 @@ void engine_free(struct engine *e);
 
 /* The host index of an address, or -1. */
 int64_t engine_host(const struct engine *e, const tw_pkt_addr *a);
+/* Host h's round-trip time over this pass, as Nmap reports a host's
+ * latency (srtt) and timing (rttvar): the number of samples, 0 if none. */
+unsigned engine_host_rtt(const struct engine *e, uint32_t h, uint32_t *srtt_us,
+                         uint32_t *rttvar_us);
 /* A valid answer for (h, p) arrived (rx_ns: kernel receive time,
  * CLOCK_REALTIME; 0 if unknown). Returns 1 if the probe was outstanding
  * (first answer), 0 if it was not (late or duplicate). */

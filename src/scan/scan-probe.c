@@ -10,6 +10,7 @@
 #include "db/mac-prefixes.h"
 #include "probe/probe.h"
 #include "scan/scan.h"
+#include "scan/verbose.h"
 
 _Static_assert(SCAN_MAX_SRCS <= PROBE_MAX_SRCS, "a waiter per source address");
 _Static_assert(SCAN_MAX_IFACES <= PROBE_MAX_LINKS, "every link of the scan");
@@ -18,6 +19,7 @@ struct probe_stage {
   struct scan *s;
   struct probe_env env;
   const char *name;
+  uint32_t nprobes; /* per host, as -v's lines count them */
   void (*close)(struct probe_env *env);
 };
 
@@ -108,6 +110,12 @@ static void stage_done(struct engine *e) {
   struct probe_stage *ps = env->owner;
   struct scan *s = ps->s;
   env->active = false;
+  verbose_pass_end(s, ps->name, e->nhosts, ps->nprobes);
+  for (uint32_t h = 0; h < e->nhosts; h++) { /* each host's latency */
+    uint32_t srtt, var;
+    unsigned n = engine_host_rtt(e, h, &srtt, &var);
+    if (n) scan_host_rtt(s, probe_group(env, h), n, srtt, var, e->cfg.rtt_min_ns, e->cfg.rtt_max_ns);
+  }
   scan_end_pass(s, ps->name);
   ps->close(env);
   free(ps);
@@ -120,6 +128,9 @@ static int stage_run(struct probe_stage *ps, int err, const struct engine_config
                      uint32_t nports) {
   if (err >= 0) {
     ps->env.active = true;
+    /* discovery's ARP and ND kinds are not probes in Nmap's count */
+    ps->nprobes = strcmp(ps->name, "discovery") == 0 && nports >= 2 ? nports - 2 : nports;
+    verbose_pass_begin(ps->s, ps->name, nhosts, ps->nprobes, ps->env.group ? ps->env.group[0] : 0);
     err = scan_start_pass(ps->s, c, ops, &ps->env, hosts, nhosts, nports, stage_done);
     if (err > 0) return err;
     ps->env.active = false;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "scan/scan.h"
+#include "scan/verbose.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
 #include "core/datadir.h"
@@ -32,6 +33,21 @@
 #define GROUP_HOSTS 4096        /* and hosts: what a group holds is per host */
 
 /* ---- results ---------------------------------------------------------------- */
+
+void scan_host_rtt(struct scan *s, uint32_t h, unsigned n, uint32_t srtt_us, uint32_t rttvar_us,
+                   uint64_t min_ns, uint64_t max_ns) {
+  struct ghost *g = &s->hosts[h];
+  if (n <= g->nrtt) return;
+  struct host_result *r = scan_host(s, h);
+  if (!r) return;
+  g->nrtt = (uint16_t)(n > UINT16_MAX ? UINT16_MAX : n);
+  r->srtt_us = srtt_us;
+  r->rttvar_us = rttvar_us;
+  uint64_t to = ((uint64_t)srtt_us + 4 * (uint64_t)rttvar_us) * 1000;
+  if (to < min_ns) to = min_ns;
+  if (max_ns && to > max_ns) to = max_ns;
+  r->timeout_us = (int64_t)(to / 1000);
+}
 
 struct host_result *scan_host(struct scan *s, uint32_t h) {
   struct ghost *g = &s->hosts[h];
@@ -83,7 +99,10 @@ void scan_port(struct scan *s, uint32_t h, enum scan_proto proto, uint16_t port,
               sizeof s->reasons / sizeof s->reasons[0], reason);
     return;
   }
-  if (state == PORT_OPEN) s->open_ports++;
+  if (state == PORT_OPEN) {
+    s->open_ports++;
+    verbose_open_port(s, h, proto, port);
+  }
   g->nsettled++;
   if (state != PORT_OPEN && g->nstate[proto][state] >= STORE_CAP) {
     g->nstate[proto][state]++;
@@ -313,9 +332,20 @@ void scan_end_pass(struct scan *s, const char *name) {
 /* --packet-trace: every packet the captures hand to the dispatcher. */
 static void trace_rx(tw_req *req, int status, const tw_rx *rx, void *data) {
   struct scan *s = data;
-  if (status < 0) return;
+  if (status < 0 || !s->o->packet_trace) return;
   trace_packet(stdout, "RCVD", (double)(tw_hrtime() - s->start_ns) / 1e9, rx->frame->data,
                rx->frame->caplen, rx->frame->linktype);
+}
+
+void scan_packet_trace(struct scan *s, bool on) {
+  s->o->packet_trace = on;
+  if (s->eng_live) s->eng.cfg.trace_t0 = on ? s->start_ns : 0;
+  /* received packets: one waiter for everything, made on first use (it
+   * widens the capture filter, so not before) and left idle when off */
+  if (on && s->raw && !s->trace_req) {
+    tw_match all = {0};
+    tw_wait(s->loop, &s->trace_req, &all, 0, 0, trace_rx, s);
+  }
 }
 
 /* ---- groups ------------------------------------------------------------------ */
@@ -812,6 +842,7 @@ static int open_outputs(struct scan *s) {
     if (strcmp(path, "-") == 0) {
       fp = stdout;
       stdout_used = true;
+      s->chatty = want[i].ops == &output_normal_ops;
     } else if (!(fp = out_open(s, path, mode[0] == 'a'))) {
       fprintf(stderr, "trawl: cannot open output file '%s': %s\n", path, strerror(errno));
       return -1;
@@ -822,6 +853,7 @@ static int open_outputs(struct scan *s) {
     output_init(&s->outs[s->nouts++], want[i].ops, fp, &oo);
   }
   if (!stdout_used) { /* the terminal always gets the normal report */
+    s->chatty = true;
     oo.to_file = false;
     snprintf(s->out_names[s->nouts], sizeof s->out_names[0], "standard output");
     output_init(&s->outs[s->nouts++], &output_normal_ops, stdout, &oo);
@@ -1048,10 +1080,7 @@ int scan_run(struct options *o) {
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
   if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
   status_start(s);
-  if (o->packet_trace && s->raw) {
-    tw_match all = {0};
-    tw_wait(s->loop, &s->trace_req, &all, 0, 0, trace_rx, s);
-  }
+  if (o->packet_trace) scan_packet_trace(s, true);
   scan_next(s);
   err = tw_loop_run(s->loop, TW_RUN_DEFAULT);
   rc = s->exit_code ? s->exit_code : (s->interrupted ? 130 : 0);

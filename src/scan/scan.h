@@ -68,6 +68,7 @@ struct ghost {
   struct synack_kept *synacks;
   uint32_t nsynacks;
   uint32_t nsettled;       /* port verdicts so far, over every stage */
+  uint16_t nrtt;           /* RTT samples behind res's srtt (the best pass's) */
   bool settled;            /* its kept and counted ports are in res (settle_ports) */
 };
 
@@ -88,6 +89,8 @@ struct scan {
   tw_loop *loop;
   bool raw;           /* raw packets (root) or connect() */
   bool interrupted;
+  bool chatty;           /* the normal report goes to standard output (verbose.c) */
+  uint64_t verbose_t0;   /* when the current pass began (verbose.c) */
   bool finished;
   int exit_code;
   char errmsg[256];
@@ -173,6 +176,11 @@ static inline const tw_pkt_addr *scan_src(const struct scan *s, uint32_t h) {
 }
 /* The result record of host h of the group, created on first use. */
 struct host_result *scan_host(struct scan *s, uint32_t h);
+/* A pass measured host h's round trips (n samples, engine_host_rtt): the
+ * pass with the most samples gives its latency and timing (<times>); the
+ * timeout is srtt + 4 rttvar within [min_ns, max_ns], as Nmap's "to". */
+void scan_host_rtt(struct scan *s, uint32_t h, unsigned n, uint32_t srtt_us, uint32_t rttvar_us,
+                   uint64_t min_ns, uint64_t max_ns);
 /* The same, with every port verdict of the host so far added to it (once;
  * for the stages that read ports: version detection, scripts). */
 struct host_result *scan_settled_host(struct scan *s, uint32_t h);
@@ -210,6 +218,9 @@ int scan_start_pass(struct scan *s, const struct engine_config *c, const struct 
  * (-d), free the engine; the stage then frees its own state and calls
  * scan_next(). */
 void scan_end_pass(struct scan *s, const char *name);
+/* --packet-trace switched on or off while the scan runs (the p and P
+ * keys): the running pass's sent packets, and every received one. */
+void scan_packet_trace(struct scan *s, bool on);
 
 /* scan-probe.c: fill a probe module's view of the scan (probe/probe.h):
  * sources, links and counters of the current group; group maps the pass's

@@ -291,6 +291,47 @@ sys.exit(1 if bad or not a else 0)' "$TMP/ir.1"
     test "$(cat "$TMP/tr.rc")" = 2 -a "$(wc -l <"$TMP/tr.err")" = 1
 fi
 
+# -v's running lines, as nmap prints them on the terminal: the passes
+# begun and completed (titles and "Scanning" lines; times left out) and
+# every open port as it is found (sorted: the order is the scan's), for a
+# SYN, a UDP and a connect scan; and the latency on "Host is up", with the
+# blank line before the port table when no port is hidden
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-v running"; then
+  vlines() { grep -E '^(Initiating|Scanning|Completed|Discovered)' "$1" |
+    sed -E 's/ at [0-9]{2}:[0-9]{2}.*elapsed/ at T elapsed/; s/ at [0-9]{2}:[0-9]{2}$/ at T/' |
+    awk '/^Discovered/ { d[n++] = $0; next } { print } END { for (i = 0; i < n; i++) print d[i] | "sort" }'; }
+  for args in "-sS -p 22,25,80,443,2323 $WEB $DEAD" "-sU -p 7,53,123,9 $UDPH" "-sT -p 22,80,443 $WEB"; do
+    # shellcheck disable=SC2086
+    TR 60 -v -n $args
+    # shellcheck disable=SC2086
+    NM 60 -v -n $args
+    check "-v $args: the same running lines as nmap" diff <(vlines "$TMP/nm.out") <(vlines "$TMP/tr.out")
+  done
+  TR 60 -n -p 22,25,80,443,2323 "$WEB"
+  check "latency and the blank line before the ports: 'Host is up (Ns latency).' then ''" \
+    bash -c "grep -A1 -E '^Host is up \([0-9.]+s latency\)\.$' '$TMP/tr.out' | sed -n 2p | grep -q '^$'"
+fi
+
+# Run-time keys (Nmap's): on a terminal, v raises the verbosity (the down
+# host is then listed), p turns packet tracing on (SENT lines follow),
+# ? prints the key help; nmap prints the same words. pty_keys.py types each
+# key once the previous one has been answered.
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"keys"; then
+  KEYS="$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/pty_keys.py"
+  for who in trawl nmap; do
+    bin=$TRAWL
+    [ $who = nmap ] && bin=nmap
+    timeout -k 5 150 ip netns exec "$S" "$PY" "$KEYS" 'vp?' "$bin" -n --scan-delay 300ms -p 1-10 \
+      "$WEB" "$DEAD" >"$TMP/keys.$who" 2>&1
+    for want in "Verbosity Increased to 1." "Packet Tracing enabled." "p/P             Enable/disable packet tracing" \
+                "scan report for $DEAD \[host down\]"; do
+      check "keys ($who): '$want'" grep -q "$want" "$TMP/keys.$who"
+    done
+    check "keys ($who): SENT lines after 'Packet Tracing enabled.'" \
+      bash -c "sed -n '/Packet Tracing enabled/,\$p' '$TMP/keys.$who' | grep -q '^SENT'"
+  done
+fi
+
 # --iflist: the same two tables as nmap's (after the starting line), in
 # the scanner's namespace: its routed link holds two IPv4 addresses (ALT
 # above), and a veth pair added here, down and without addresses, gives the

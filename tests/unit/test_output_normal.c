@@ -57,6 +57,31 @@ static void test_default(void **state) {
   fx_free(&fx);
 }
 
+/* Every port shown (no "Not shown" line): a blank line before the table,
+ * as Nmap prints it. */
+static void test_all_shown(void **state) {
+  struct fixture fx;
+  fx_build(&fx, 0);
+  struct host_result *h = &fx.hosts[1];
+  host_result_free(h);
+  host_result_init(h);
+  fx_addr(h, "198.18.0.2");
+  host_set_reason(h, HOST_UP, "echo-reply", 63);
+  h->srtt_us = 75;
+  host_add_port(h, PROTO_TCP, 22, PORT_OPEN, "syn-ack", 63, "ssh");
+  host_add_port(h, PROTO_TCP, 25, PORT_CLOSED, "reset", 63, "smtp");
+  struct output_opts o = {0};
+  char *s = fx_render(&fx, &output_normal_ops, &o, 1, 2);
+  assert_non_null(strstr(s, "Trawl scan report for 198.18.0.2\n"
+                            "Host is up (0.000075s latency).\n"
+                            "\n"
+                            "PORT   STATE  SERVICE\n"
+                            "22/tcp open   ssh\n"
+                            "25/tcp closed smtp\n"));
+  free(s);
+  fx_free(&fx);
+}
+
 static void test_reason_verbose(void **state) {
   struct fixture fx;
   fx_build(&fx, 0);
@@ -147,7 +172,8 @@ static void test_write_error(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_default),     cmocka_unit_test(test_reason_verbose),
+      cmocka_unit_test(test_default),
+      cmocka_unit_test(test_all_shown),     cmocka_unit_test(test_reason_verbose),
       cmocka_unit_test(test_open_only),   cmocka_unit_test(test_file_and_interrupt),
       cmocka_unit_test(test_hostile),     cmocka_unit_test(test_write_error),
   };
