@@ -65,16 +65,36 @@ action = function(host, port)
   local snd_nxt = synack.tcp.ack
   local rcv_nxt = (synack.tcp.seq + 1) & 0xffffffff
   -- 2. copies of the connection's segment, TTL 1, 2, ...
+  local function waiter(ms)
+    return cap:waiter{ proto = "tcp", src = host.ip, sport = port.number, dst = host.srcip,
+      dport = lport, errors = true, timeout = ms }
+  end
+  -- The host's own segments on the connection (a banner, its FIN) are not
+  -- the answer to a copy, which is a bare ACK (or a reset): wait on. The
+  -- next waiter is made inside the previous one's delivery, so nothing
+  -- that comes between the two is missed.
+  local function answer(pw, deadline)
+    while true do
+      local r = pw:wait()
+      local own = r and not r.quoted and r.tcp and r.ip.src == host.ip and
+        ((r.payload and #r.payload > 0) or (r.tcp.flags & 0x01) ~= 0) and (r.tcp.flags & 0x04) == 0
+      if not own then return r end
+      local left = deadline - trawl.clock_ms()
+      if left <= 0 then return nil end
+      pw = waiter(left)
+      if not pw then return nil end
+    end
+  end
   local hops, silent, reached = {}, 0, false
   for ttl = 1, maxhops do
-    local pw = cap:waiter{ proto = "tcp", src = host.ip, sport = port.number, dst = host.srcip,
-      dport = lport, errors = true, timeout = timeout }
+    local pw = waiter(timeout)
     if not pw then break end
     local seg = trawl.packet.build_tcp{ src = host.srcip, dst = host.ip, ttl = ttl,
       id = 0x0700 + ttl, sport = lport, dport = port.number, seq = (snd_nxt - 1) & 0xffffffff,
       ack = rcv_nxt, flags = "A", win = 502, payload = "\0" }
+    local deadline = trawl.clock_ms() + timeout
     local sent = trawl.raw_send(seg)
-    local r = sent and pw:wait() or nil
+    local r = sent and answer(pw, deadline) or nil
     if not sent then pw:cancel() end
     if r and r.quoted and r.icmp and r.icmp.type == 11 then
       hops[#hops + 1] = { ttl = ttl, ip = r.ip.src, rtt = (r.ts_ns - sent) / 1e6 }

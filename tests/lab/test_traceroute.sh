@@ -141,4 +141,20 @@ check "otrace gets through fw to in4 ($(otrace_hops "$LAB_IN4_IP"))" test "$(otr
 check "otrace says it reached in4" grep -q "otrace: reached the host (80/tcp" "$TMP/otrace.out"
 want="$(hops_of "$LAB_WEB_IP" | tr ' ' '\n' | sed 's/^[0-9]*://' | tr '\n' ' ')"
 check "otrace on web finds --traceroute's hops ($want)" test "$(otrace_hops "$LAB_WEB_IP")" = "$want"
+# A host that speaks first (web's 2323 prints its banner at once) while a
+# hop is silent (r1 made to drop its time exceeded): the banner is the
+# host's own segment, not its answer to a copy, so the first hop stays
+# silent and otrace goes on to r2 and web (it once said "reached" at TTL 1)
+R1NS=${TRAWL_LAB_PREFIX}r1
+if ip netns exec "$R1NS" nft add table ip twotrace &&
+   ip netns exec "$R1NS" nft add chain ip twotrace out '{ type filter hook output priority 0 ; }' &&
+   ip netns exec "$R1NS" nft add rule ip twotrace out icmp type time-exceeded drop; then
+  TR 120 -n -Pn -sS -p "$LAB_WEB_BANNER_PORT" --script "$OTRACE" --script-args otrace.timeout=500 "$LAB_WEB_IP"
+  cp "$TMP/tr.out" "$TMP/otrace.out"
+  check "otrace, silent r1 and a banner: ... r2 web ($(otrace_hops "$LAB_WEB_IP"))" \
+    test "$(otrace_hops "$LAB_WEB_IP")" = "... $LAB_R2_IP $LAB_WEB_IP "
+  ip netns exec "$R1NS" nft delete table ip twotrace
+else
+  nok "cannot make r1 drop its time exceeded (nft)"
+fi
 finish
