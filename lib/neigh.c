@@ -54,7 +54,7 @@ typedef struct neigh_req {
 static void finish(neigh_req *q, int status) {
   q->state = ST_END;
   if (q->cap) tw_capture_release(q->cap);
-  if (q->rs) tw_close(q->rs, NULL);
+  if (q->rs && q->rs != q->o.eth) tw_close(q->rs, NULL); /* the caller's stays open */
   q->cap = NULL;
   q->rs = NULL;
   tw__req_done(&q->req);
@@ -69,8 +69,9 @@ static void on_answer(tw_req *w, int status, const tw_rx *rx, void *data);
 static int ask(neigh_req *q) {
   uint8_t frame[128];
   int v6 = q->target.family == AF_INET6;
-  int n = v6 ? tw_pkt_ns_request(frame, sizeof frame, q->ifc.mac, &q->src.v6, &q->target.v6)
-             : tw_pkt_arp_request(frame, sizeof frame, q->ifc.mac, q->src.v4, q->target.v4);
+  const uint8_t *mac = q->o.src_mac ? q->o.src_mac : q->ifc.mac;
+  int n = v6 ? tw_pkt_ns_request(frame, sizeof frame, mac, &q->src.v6, &q->target.v6)
+             : tw_pkt_arp_request(frame, sizeof frame, mac, q->src.v4, q->target.v4);
   if (n < 0) return n;
   tw_match m;
   memset(&m, 0, sizeof m);
@@ -147,7 +148,10 @@ static void on_answer(tw_req *w, int status, const tw_rx *rx, void *data) {
 static void start_asking(neigh_req *q) {
   q->state = ST_ASK;
   int err = tw_capture_open(q->req.loop, &q->cap, q->ifc.name, 0);
-  if (!err) err = tw_rawsock_new(q->req.loop, &q->rs, TW_RAW_ETH, q->ifc.name, 0, NULL);
+  if (!err) {
+    if (q->o.eth) q->rs = q->o.eth;
+    else err = tw_rawsock_new(q->req.loop, &q->rs, TW_RAW_ETH, q->ifc.name, 0, NULL);
+  }
   if (!err) err = ask(q);
   if (err) finish(q, err);
 }

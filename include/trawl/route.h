@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <trawl/loop.h>
 #include <trawl/packet.h>
+#include <trawl/rawsend.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -64,6 +65,11 @@ typedef struct tw_neigh_opts {
   int tries;           /* requests sent; 0 = 3 */
   int skip_kernel;     /* 1: ask the link even if the kernel knows it */
   tw_pkt_addr src;     /* our address on the link (family 0: the route's) */
+  tw_rawsock *eth;     /* a TW_RAW_ETH socket on that link to ask with, kept
+                          open by the caller (a process that has dropped
+                          CAP_NET_RAW cannot open one); NULL: one of its own */
+  const uint8_t *src_mac; /* the sender MAC of the requests (a spoofed one);
+                             NULL: the interface's */
 } tw_neigh_opts;
 
 /* status 0 with the MAC (valid during the callback), -EHOSTUNREACH after the

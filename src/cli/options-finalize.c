@@ -208,6 +208,9 @@ int options_finalize(struct options *o, bool is_root, char *err,
     return options_fail(err, errlen, "--port-ratio", "--port-ratio cannot be combined with -F or --top-ports");
   if (o->skip_discovery && o->probes)
     return options_fail(err, errlen, "-Pn", "-Pn (no host discovery) cannot be combined with discovery probes");
+  if (o->send_eth && o->send_ip)
+    return options_fail(err, errlen, o->spoof_mac ? "--spoof-mac" : "--send-eth",
+                        "%s and --send-ip cannot be combined", o->spoof_mac ? "--spoof-mac" : "--send-eth");
   if ((o->probes & PROBE_PROTO) && o->ipv6)
     return options_fail(err, errlen, "-PO", "-PO (IP protocol ping) is IPv4 only in trawl");
   /* discovery defaults: Nmap's -PE -PS443 -PA80 -PP, or TCP 80,443 without

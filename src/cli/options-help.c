@@ -111,6 +111,8 @@ void options_usage(FILE *f) {
 "  -f; --mtu <val>: fragment raw IPv4 probes (8 bytes, -ff 16, --mtu a multiple of 8)\n"
 "  -D <decoy1,decoy2[,ME],...>: also send each raw probe from these decoys (RND[:n] random ones)\n"
 "  --send-ip: send at the IP level only: no ARP/neighbour discovery on attached networks\n"
+"  --send-eth: send raw probes in Ethernet frames (next hops resolved first)\n"
+"  --spoof-mac <mac address/prefix/vendor name>: spoof your MAC address (0: random)\n"
 "MISC:\n"
 "  -6: scan IPv6 targets\n"
 "  -e <iface>: use this network interface\n"

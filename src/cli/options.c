@@ -116,7 +116,7 @@ enum {
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_IFLIST, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
-  O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS, O_IPOPTIONS, O_MTU, O_SENDIP
+  O_MAXSCANDELAY, O_DNSSERVERS, O_SYSTEMDNS, O_IPOPTIONS, O_MTU, O_SENDIP, O_SENDETH, O_SPOOFMAC
 };
 
 static const struct {
@@ -173,6 +173,8 @@ static const struct {
     {"ip-options", 1, O_IPOPTIONS},
     {"mtu", 1, O_MTU},
     {"send-ip", 0, O_SENDIP},
+    {"send-eth", 0, O_SENDETH},
+    {"spoof-mac", 1, O_SPOOFMAC},
     {"packet-trace", 0, O_PKTTRACE},
     {"script", 1, O_SCRIPT},
     {"script-args", 1, O_SCRIPTARGS},
@@ -808,6 +810,12 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
       break;
     }
     case O_SENDIP: o->send_ip = true; break;
+    case O_SENDETH: o->send_eth = true; break;
+    case O_SPOOFMAC:
+      if (o->spoof_mac) return options_fail(st->err, st->errlen, v, "--spoof-mac given twice");
+      o->spoof_mac = v;
+      o->send_eth = true; /* as in Nmap: a spoofed MAC needs Ethernet frames */
+      break;
     case O_MTU:
       r = opt_number(st, word, v, 1, 65528, false, &n);
       if (r == 0 && n % 8) r = options_fail(st->err, st->errlen, v, "--mtu must be a multiple of 8 (the fragments' payload)");
@@ -871,12 +879,6 @@ static int opt_long_word(struct opt_state *st, const char *word,
     }
     return opt_do_long(st, opt_long[k].id, canon, v);
   }
-  /* Nmap's Ethernet-level sending: not in trawl yet, said in one line */
-  static const char *const eth[] = {"send-eth", "spoof-mac"};
-  for (size_t k = 0; k < sizeof eth / sizeof eth[0]; k++)
-    if (strlen(eth[k]) == len && strncmp(eth[k], name, len) == 0)
-      return options_fail(st->err, st->errlen, word,
-                      "--%s is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip)", eth[k]);
   return 1;
 }
 

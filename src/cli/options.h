@@ -134,6 +134,8 @@ struct options {
   const char *data_opt; /* which one */
   bool badsum;       /* --badsum */
   bool send_ip;      /* --send-ip: no ARP/ND discovery frames, IP probes only */
+  bool send_eth;     /* --send-eth (or --spoof-mac): probes in Ethernet frames */
+  const char *spoof_mac; /* --spoof-mac's argument (scan/ethsend.c parses it) */
   tw_pkt_addr spoof; /* -S: source address of the raw probes (family 0: not given) */
   uint8_t ipopt[40]; /* --ip-options, as sent (probe/pktopt.h) */
   size_t ipopt_len;

@@ -143,3 +143,15 @@ const char *mac_prefixes_vendor(const struct mac_prefixes *m, const uint8_t mac[
   }
   return lo < m->n && m->v[lo].prefix == want ? m->names + m->v[lo].name : NULL;
 }
+
+int mac_prefixes_find(const struct mac_prefixes *m, const char *name, uint8_t prefix[3]) {
+  if (!m || !*name) return -ENOENT;
+  for (size_t i = 0; i < m->n; i++) { /* ascending prefixes: the lowest first */
+    if (strcasestr(m->names + m->v[i].name, name) == NULL) continue;
+    prefix[0] = (uint8_t)(m->v[i].prefix >> 16);
+    prefix[1] = (uint8_t)(m->v[i].prefix >> 8);
+    prefix[2] = (uint8_t)m->v[i].prefix;
+    return 0;
+  }
+  return -ENOENT;
+}

@@ -27,5 +27,8 @@ const char *mac_prefixes_path(const struct mac_prefixes *m);
 size_t mac_prefixes_count(const struct mac_prefixes *m);
 /* The vendor of mac, or NULL when its prefix is not listed (or m NULL). */
 const char *mac_prefixes_vendor(const struct mac_prefixes *m, const uint8_t mac[6]);
+/* --spoof-mac VENDOR: the lowest prefix whose vendor name contains name
+ * (ASCII case ignored), in prefix[3]; 0, or -ENOENT. */
+int mac_prefixes_find(const struct mac_prefixes *m, const char *name, uint8_t prefix[3]);
 
 #endif

@@ -153,9 +153,10 @@ static int build_packet(struct engine *e, uint32_t h, uint32_t p, int try, int k
   return len;
 }
 
-static int send_raw(struct engine *e, tw_rawsock *rs, const uint8_t *pkt, int len) {
-  return e->cfg.send ? e->cfg.send(e->cfg.send_arg, pkt, (size_t)len)
-                     : tw_rawsend(rs, pkt, (size_t)len, NULL, NULL);
+static int send_raw(struct engine *e, tw_rawsock *rs, const uint8_t *pkt, int len, bool raw) {
+  if (e->cfg.send) return e->cfg.send(e->cfg.send_arg, pkt, (size_t)len);
+  if (raw && e->cfg.link) return e->cfg.link(e->cfg.link_arg, e->cur_h, pkt, (size_t)len);
+  return tw_rawsend(rs, pkt, (size_t)len, NULL, NULL);
 }
 
 /* Trace and send one packet: whole, or as its fragments (cfg.fragment). */
@@ -166,11 +167,11 @@ static int send_one(struct engine *e, tw_rawsock *rs, const uint8_t *pkt, int le
   uint8_t *frag = e->wire ? e->wire + ENGINE_PKT_MAX : NULL;
   int n = raw && frag && e->cfg.fragment
               ? e->cfg.fragment(e->cfg.finish_arg, pkt, len, 0, frag, ENGINE_PKT_MAX) : -1;
-  if (n < 0) return send_raw(e, rs, pkt, len);
-  int first = send_raw(e, rs, frag, n);
+  if (n < 0) return send_raw(e, rs, pkt, len, raw);
+  int first = send_raw(e, rs, frag, n, raw);
   if (first < 0) return first;
   for (int j = 1; (n = e->cfg.fragment(e->cfg.finish_arg, pkt, len, j, frag, ENGINE_PKT_MAX)) > 0; j++)
-    if (send_raw(e, rs, frag, n) < 0) e->st.send_errors++;
+    if (send_raw(e, rs, frag, n, raw) < 0) e->st.send_errors++;
   return first;
 }
 
@@ -197,6 +198,7 @@ static int send_probe(struct engine *e, uint32_t h, uint32_t p, int try) {
   tw_rawsock *rs = e->ops->sock ? e->ops->sock(e, h, p)
                                 : e->hosts[h].family == AF_INET6 ? e->rs6 : e->rs4;
   bool raw = !e->ops->sock || rs == e->rs4 || rs == e->rs6;
+  e->cur_h = h;
   int len = build_packet(e, h, p, try, 0, raw);
   if (len <= 0) return 1; /* nothing to send for this pair */
   if (!rs && !e->cfg.send) return 1;

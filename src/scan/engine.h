@@ -80,6 +80,11 @@ struct engine_config {
    * itself, or, when fragment returns >= 0 for it, fragment j = 0, 1, ...
    * (0 past the last), back to back. NULL: the probe itself. */
   int (*expand)(const void *arg, const uint8_t *pkt, int len, int k, uint8_t *out, size_t cap);
+  /* --send-eth: every raw IP packet (after expand and fragment) goes
+   * through link, with the pass's host it is for: 0 sent, -EAGAIN, or an
+   * error. NULL: the raw IP socket. */
+  int (*link)(void *arg, uint32_t h, const uint8_t *pkt, size_t len);
+  void *link_arg;
   int (*fragment)(const void *arg, const uint8_t *pkt, int len, int j, uint8_t *out, size_t cap);
 };
 
@@ -120,6 +125,7 @@ struct engine {
   uint64_t last_send_ns;
   int running;
   uint64_t stash; /* a permutation index the kernel could not take yet */
+  uint32_t cur_h; /* the host of the probe being sent (cfg.link) */
   uint8_t *pkt;   /* ENGINE_PKT_MAX bytes: the probe being built */
   uint8_t *wire;  /* 2 x ENGINE_PKT_MAX bytes, with cfg.expand: a copy, a fragment */
   void (*done)(struct engine *e);

@@ -9,6 +9,7 @@
 
 #include "db/mac-prefixes.h"
 #include "probe/probe.h"
+#include "scan/ethsend.h"
 #include "scan/scan.h"
 #include "scan/verbose.h"
 
@@ -81,8 +82,8 @@ void scan_probe_env(struct scan *s, struct probe_env *env, const uint32_t *group
   env->sport_hi = s->sport_hi;
   env->srcs = s->srcs;
   env->nsrcs = s->nsrcs;
-  for (int i = 0; i < s->nifs; i++)
-    env->links[i] = (struct probe_link){s->ifs[i].eth, s->ifs[i].info.mac};
+  for (int i = 0; i < s->nifs; i++) /* ARP and ND from the spoofed MAC too */
+    env->links[i] = (struct probe_link){s->ifs[i].eth, s->spoof_mac_set ? s->spoof_mac : s->ifs[i].info.mac};
   env->group = group;
   env->source = env_source;
   env->link = env_link;
@@ -122,6 +123,12 @@ static void stage_done(struct engine *e) {
   scan_next(s);
 }
 
+/* --send-eth: the engine's raw IP packet for pass host h, framed */
+static int stage_link(void *arg, uint32_t h, const uint8_t *pkt, size_t len) {
+  struct probe_env *env = arg;
+  return ethsend_send(scan_of(env), probe_group(env, h), pkt, len);
+}
+
 /* Run the opened module on a pass; on failure close it. */
 static int stage_run(struct probe_stage *ps, int err, const struct engine_config *c,
                      const struct probe_ops *ops, const tw_pkt_addr *hosts, uint32_t nhosts,
@@ -131,7 +138,12 @@ static int stage_run(struct probe_stage *ps, int err, const struct engine_config
     /* discovery's ARP and ND kinds are not probes in Nmap's count */
     ps->nprobes = strcmp(ps->name, "discovery") == 0 && nports >= 2 ? nports - 2 : nports;
     verbose_pass_begin(ps->s, ps->name, nhosts, ps->nprobes, ps->env.group ? ps->env.group[0] : 0);
-    err = scan_start_pass(ps->s, c, ops, &ps->env, hosts, nhosts, nports, stage_done);
+    struct engine_config cc = *c;
+    if (ps->s->send_eth) {
+      cc.link = stage_link;
+      cc.link_arg = &ps->env;
+    }
+    err = scan_start_pass(ps->s, &cc, ops, &ps->env, hosts, nhosts, nports, stage_done);
     if (err > 0) return err;
     ps->env.active = false;
   }

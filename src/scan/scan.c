@@ -14,11 +14,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scan/ethsend.h"
 #include "scan/scan.h"
 #include "scan/verbose.h"
 #include "scan/stage.h"
 #include "scan/privilege.h"
 #include "core/datadir.h"
+#include "core/errmsg.h"
 #include "db/mac-prefixes.h"
 #include "db/payloads.h"
 #include "db/service-probes.h"
@@ -861,6 +863,27 @@ static int open_outputs(struct scan *s) {
   return 0;
 }
 
+/* --send-eth / --spoof-mac: the frame buffer, and the MAC to spoof (its
+ * random part from --seed when given, so that runs repeat). */
+static int setup_send_eth(struct scan *s, char *err, size_t errlen) {
+  s->send_eth = true;
+  s->eth_frame = malloc(ETHSEND_FRAME_MAX);
+  if (!s->eth_frame) return errmsg_set(err, errlen, -ENOMEM, "out of memory");
+  if (!s->o->spoof_mac) return 0;
+  uint8_t rnd[6];
+  if (s->o->seed_set) {
+    uint64_t x = s->o->seed ^ 0x5350304f464d4143ull; /* "SP0OFMAC" */
+    x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
+    x ^= x >> 27;
+    memcpy(rnd, &x, 6);
+  } else if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
+    return errmsg_set(err, errlen, -EIO, "--spoof-mac: getrandom failed");
+  }
+  int r = ethsend_spoof_parse(s->o->spoof_mac, s->macdb, rnd, s->spoof_mac, err, errlen);
+  if (r == 0) s->spoof_mac_set = true;
+  return r;
+}
+
 /* Interfaces, source addresses and raw sockets for the targets: route a
  * sample of target addresses and open one capture per interface met. */
 static int open_network(struct scan *s) {
@@ -888,7 +911,8 @@ static int open_network(struct scan *s) {
       struct scan_iface *f = &s->ifs[s->nifs];
       memset(f, 0, sizeof *f);
       snprintf(f->name, sizeof f->name, "%s", ifname);
-      err = tw_capture_open(s->loop, &f->cap, f->name, 0);
+      /* a spoofed MAC: the answers may be sent to it */
+      err = tw_capture_open(s->loop, &f->cap, f->name, o->spoof_mac ? TW_CAPTURE_PROMISC : 0);
       if (err < 0) {
         fprintf(stderr, "trawl: cannot capture on %s: %s\n", f->name, tw_strerror(err));
         return err;
@@ -1047,6 +1071,11 @@ int scan_run(struct options *o) {
       fprintf(stderr, "trawl: MAC vendors: %s\n",
               s->macdb ? mac_prefixes_path(s->macdb) : "none (no nmap-mac-prefixes found)");
   }
+  if (o->send_eth && s->raw && (err = setup_send_eth(s, why, sizeof why)) < 0) {
+    fprintf(stderr, "trawl: %s\n", why);
+    if (err == -EINVAL) rc = 2; /* a bad --spoof-mac */
+    goto out;
+  }
   if ((o->scans & SCANF(SCAN_UDP)) && !o->no_portscan) {
     if (payloads_load_default(&s->payloads, o->datadir, why, sizeof why) < 0) {
       fprintf(stderr, "trawl: %s\n", why);
@@ -1077,6 +1106,13 @@ int scan_run(struct options *o) {
   outputs_commit(s);
   fill_info(s);
   for (int k = 0; k < s->nouts; k++) out_check(s, k, output_begin(&s->outs[k], &s->info));
+  if (s->spoof_mac_set && s->chatty) { /* Nmap's line, after its starting line */
+    char mac[32];
+    const char *v = mac_prefixes_vendor(s->macdb, s->spoof_mac);
+    status_clear(s);
+    printf("Spoofing MAC address %s (%s)\n", output_mac(s->spoof_mac, mac, sizeof mac),
+           v ? v : "No registered vendor");
+  }
   if (tw_signal_new(s->loop, &s->sigint, s) == 0) tw_signal_start(s->sigint, on_signal, SIGINT);
   if (tw_signal_new(s->loop, &s->sigterm, s) == 0) tw_signal_start(s->sigterm, on_signal, SIGTERM);
   status_start(s);
@@ -1101,6 +1137,7 @@ out:
   if (s->osdb) osdb_free(s->osdb);
   payloads_free(s->payloads);
   mac_prefixes_free(s->macdb);
+  free(s->eth_frame);
   for (int k = 0; k < s->nouts; k++) /* a file's last bytes may fail only here */
     if (s->files[k] && fclose(s->files[k]) != 0) out_check(s, k, -errno);
   if (fflush(stdout) != 0 && !s->exit_code) s->exit_code = 1;

@@ -69,6 +69,8 @@ struct ghost {
   uint32_t nsynacks;
   uint32_t nsettled;       /* port verdicts so far, over every stage */
   uint16_t nrtt;           /* RTT samples behind res's srtt (the best pass's) */
+  bool nh_ok;              /* --send-eth: nh_mac is its next hop's MAC */
+  uint8_t nh_mac[6];
   bool settled;            /* its kept and counted ports are in res (settle_ports) */
 };
 
@@ -83,6 +85,8 @@ struct scan_iface {
 };
 
 #define SCAN_MAX_SRCS 8
+/* --send-eth: the largest frame written (Ethernet header + jumbo MTU) */
+#define ETHSEND_FRAME_MAX (14 + 9216)
 
 struct scan {
   struct options *o;
@@ -90,6 +94,10 @@ struct scan {
   bool raw;           /* raw packets (root) or connect() */
   bool interrupted;
   bool chatty;           /* the normal report goes to standard output (verbose.c) */
+  bool send_eth;         /* --send-eth / --spoof-mac with raw sockets (ethsend.c) */
+  bool spoof_mac_set;
+  uint8_t spoof_mac[6];
+  uint8_t *eth_frame;    /* ETHSEND_FRAME_MAX bytes, with send_eth */
   uint64_t verbose_t0;   /* when the current pass began (verbose.c) */
   bool finished;
   int exit_code;

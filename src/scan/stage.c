@@ -2,13 +2,16 @@
  * when it is wanted, and points at the start function in the stage's own
  * file: discovery and the port scans in their stages' glue, version
  * detection in version/version-stage.c, OS detection in os/os-stage.c,
- * reverse DNS in resolve.c, scripts in scan.c. */
+ * reverse DNS in resolve.c, scripts in scan.c, --send-eth's next hops in
+ * ethsend.c. */
 #include "scan/stage.h"
 
+#include "scan/ethsend.h"
 #include "scan/scan.h"
 #include "scan/traceroute.h"
 
 static bool want_always(const struct scan *s) { return true; }
+static bool want_send_eth(const struct scan *s) { return s->send_eth; }
 static bool want_assume_up(const struct scan *s) { return s->o->skip_discovery; }
 static bool want_discovery(const struct scan *s) { return !s->o->skip_discovery; }
 static bool want_scan(const struct scan *s, enum scan_type t) {
@@ -44,6 +47,7 @@ static int start_flags(struct scan *s) {
 }
 
 const struct stage scan_stages[] = {
+    {"next-hop", false, want_send_eth, ethsend_stage},
     {"assume-up", false, want_assume_up, start_assume_up},
     {"discovery", false, want_discovery, start_discovery},
     {"syn", true, want_syn, start_syn},

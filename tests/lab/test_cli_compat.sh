@@ -167,8 +167,8 @@ wire|-n --data 0xdeadbeef -sU -Pn -p 53,161 $UDPH
 wire|-n --data-length 0 -sU -Pn -p 53 $UDPH
 wire|-n --badsum -Pn -p 22,80 $WEB
 wire|-n -6 --ttl 9 --data-string abc -p 22,80 $WEB6
-gap|-n --spoof-mac 0 -p 22 $L1
-gap|-n --send-eth -p 22 $WEB
+match|-n --send-eth -p $WP $WEB $L1 $DEAD
+wire|-n --send-eth -PS22 -p 22 $WEB $L1
 wire|-n --send-ip -p 22 $WEB
 wire|-n --send-ip -p 22,80 $L1
 match|-n --append-output -p 22 $WEB
@@ -261,6 +261,47 @@ if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"-f -sU -P
   else
     nok "-f -sU -Pn: trawl exit $(cat "$TMP/tr.rc"), nmap: $(head -1 "$TMP/nm.err")"
   fi
+fi
+
+# --spoof-mac: both print the MAC they spoof; every frame trawl sends on
+# the LAN (ARP included) comes from it; the answers, sent to that MAC,
+# are still heard (the capture goes promiscuous) and the ports equal
+# nmap's. lan1 then believes the scanner's address is at the fake MAC:
+# its neighbour table is flushed after each run. A bad value: one line,
+# exit 2.
+if [ -z "${CLI_COMPAT_ONLY:-}" ] || grep -qE -- "$CLI_COMPAT_ONLY" <<<"--spoof-mac"; then
+  FAKE_MAC=02:74:77:aa:bb:cc
+  timeout -k 2 120 ip netns exec "$S" tcpdump -i "$LAB_SCAN_IF_LAN" -e -n -U --immediate-mode -w "$TMP/spoof.pcap" \
+    'arp or ip' 2>"$TMP/spoof.err" &
+  SPCAP=$!
+  for _ in $(seq 100); do grep -q "listening on" "$TMP/spoof.err" && break; sleep 0.1; done
+  TR 60 -n --spoof-mac $FAKE_MAC -p 22,2323 -oX "$TMP/spoof-tr.xml" "$L1"
+  cp "$TMP/tr.out" "$TMP/spoof-tr.out"
+  ip -n "${TRAWL_LAB_PREFIX}lan1" neigh flush all
+  kill -INT "$SPCAP" 2>/dev/null
+  wait "$SPCAP" 2>/dev/null
+  NM 60 -n --spoof-mac $FAKE_MAC -p 22,2323 -oX "$TMP/spoof-nm.xml" "$L1"
+  ip -n "${TRAWL_LAB_PREFIX}lan1" neigh flush all
+  check "--spoof-mac: trawl says 'Spoofing MAC address 02:74:77:AA:BB:CC (No registered vendor)'" \
+    grep -q "^Spoofing MAC address 02:74:77:AA:BB:CC (No registered vendor)$" "$TMP/spoof-tr.out"
+  check "--spoof-mac: so does nmap" \
+    grep -q "^Spoofing MAC address 02:74:77:AA:BB:CC (No registered vendor)$" "$TMP/nm.out"
+  tcpdump -e -n -r "$TMP/spoof.pcap" 2>/dev/null >"$TMP/spoof.txt"
+  ours=$(grep -c "^[0-9:.]* [0-9a-f:]* > [0-9a-f:]*, ethertype .*> $L1\.\|who-has $L1 tell" "$TMP/spoof.txt")
+  fake=$(grep -c "^[0-9:.]* $FAKE_MAC > .*\(> $L1\.\|who-has $L1 tell\)" "$TMP/spoof.txt")
+  if [ "$ours" -ge 3 ] && [ "$fake" = "$ours" ]; then
+    ok "--spoof-mac: every frame trawl sent to $L1 ($fake of $ours, ARP and probes) came from $FAKE_MAC"
+  else
+    nok "--spoof-mac: every frame trawl sent to $L1 came from $FAKE_MAC ($fake of $ours)"
+    show "$TMP/spoof.err" 5
+    show "$TMP/spoof.txt" 10
+  fi
+  check "--spoof-mac: the answers came to $FAKE_MAC" grep -q "> $FAKE_MAC, ethertype IPv4" "$TMP/spoof.txt"
+  check "--spoof-mac: the ports are nmap's" \
+    diff <(ports "$TMP/spoof-nm.xml") <(ports "$TMP/spoof-tr.xml")
+  TR 30 -n --spoof-mac zzqq -p 22 "$L1"
+  check "--spoof-mac zzqq: refused in one line, exit 2 ($(cat "$TMP/tr.err"))" \
+    test "$(cat "$TMP/tr.rc")" = 2 -a "$(wc -l <"$TMP/tr.err")" = 1
 fi
 
 # -iR: a list scan of random targets sends nothing (-n), so random

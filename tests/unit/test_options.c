@@ -938,10 +938,18 @@ static void test_evasion_options(void **state) {
   ok("--send-ip -p 22 198.18.0.1");
   assert_true(o.send_ip);
   done();
-  bad("--send-eth -p 22 198.18.0.1",
-      "--send-eth is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--send-eth'");
-  bad("--spoof-mac 0 -p 22 198.18.0.1",
-      "--spoof-mac is not in trawl yet: probes are sent on raw IP sockets (as with --send-ip): '--spoof-mac'");
+  ok("--send-eth -p 22 198.18.0.1");
+  assert_true(o.send_eth);
+  assert_null(o.spoof_mac);
+  done();
+  ok("--spoof-mac Apple -p 22 198.18.0.1"); /* parsed at scan start (scan/ethsend.c) */
+  assert_true(o.send_eth);
+  assert_string_equal(o.spoof_mac, "Apple");
+  done();
+  bad("--send-eth --send-ip -p 22 198.18.0.1", "--send-eth and --send-ip cannot be combined: '--send-eth'");
+  bad("--spoof-mac 0 --send-ip -p 22 198.18.0.1",
+      "--spoof-mac and --send-ip cannot be combined: '--spoof-mac'");
+  bad("--spoof-mac 0 --spoof-mac 1 -p 22 198.18.0.1", "--spoof-mac given twice: '1'");
 }
 
 /* --min-parallelism, --max-parallelism, --min-hostgroup, --max-scan-delay:
