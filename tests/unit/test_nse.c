@@ -224,8 +224,25 @@ static void test_run_nsock(void **state) {
            "hostrule = function() return true end\n"
            "action = function() local try = nmap.new_try(); try(false, 'gave up'); return 'not reached' end\n",
            tpath, sizeof tpath);
-  char expr[900];
-  snprintf(expr, sizeof expr, "%s,%s", path, tpath);
+  /* stdnse.new_thread workers waited for as NSE's scripts do */
+  char wpath[400];
+  nse_file("workers-test",
+           "description = 'workers'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local cv, sum, threads = nmap.condvar('w'), 0, {}\n"
+           "  local function w(n) stdnse.sleep(0.01 * n); sum = sum + n; cv 'signal' end\n"
+           "  for i = 1, 3 do threads[stdnse.new_thread(w, i)] = true end\n"
+           "  repeat\n"
+           "    for t in pairs(threads) do if coroutine.status(t) == 'dead' then threads[t] = nil end end\n"
+           "    if next(threads) then cv 'wait' end\n"
+           "  until next(threads) == nil\n"
+           "  return 'sum ' .. sum\n"
+           "end\n",
+           wpath, sizeof wpath);
+  char expr[1300];
+  snprintf(expr, sizeof expr, "%s,%s,%s", path, tpath, wpath);
   struct fx f;
   fx_init(&f);
   f.cfg.nmapdir = NMAPDIR;
@@ -251,6 +268,7 @@ static void test_run_nsock(void **state) {
   /* a try that gave up: no output, no error */
   assert_null(fx_out(&h, 0, "try-test"));
   assert_null(strstr(fx_errors(&f), "try-test"));
+  assert_string_equal(fx_out(&h, 0, "workers-test"), "sum 6");
   host_result_free(&h);
   fx_free(&f);
   fx_srv_stop(banner);

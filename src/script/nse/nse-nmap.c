@@ -119,6 +119,31 @@ static int nse_host_port(lua_State *L) {
   return 2;
 }
 
+/* stdnse.new_thread(f, ...): a helper thread (trawl.spawn) running f;
+ * returns its coroutine, whose coroutine.status is "dead" once it ended
+ * (what NSE's scripts wait for, with a condvar), and an info table. */
+static int nse_new_thread(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  struct sthread *parent = st_current(L);
+  if (!parent) return luaL_error(L, "stdnse.new_thread can only be run from an active script");
+  st_spawn(L, parent, 1, lua_gettop(L) - 1);
+  struct sthread **hp = lua_touserdata(L, -1);
+  if (!hp || !*hp) return luaL_error(L, "stdnse.new_thread: no thread");
+  lua_pushthread((*hp)->L);
+  lua_xmove((*hp)->L, L, 1);
+  lua_newtable(L);
+  return 2;
+}
+
+/* stdnse.base(): the coroutine of the calling script thread */
+static int nse_base(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (!t) return 0;
+  lua_pushthread(t->L);
+  lua_xmove(t->L, L, 1);
+  return 1;
+}
+
 static int nse_address_family(lua_State *L) {
   struct host_result *h = nse_host(L);
   lua_pushstring(L, h && h->addr.family == AF_INET6 ? "inet6" : "inet");
@@ -261,6 +286,8 @@ static int nse_nmap_loader(lua_State *L) {
   struct script_engine *e = nse_engine(L);
   static const luaL_Reg fns[] = {{"address_family", nse_address_family},
                                  {"in_thread", nse_in_thread},
+                                 {"new_thread", nse_new_thread},
+                                 {"base", nse_base},
                                  {"script_id", nse_script_id},
                                  {"script_info", nse_script_info},
                                  {"host_port", nse_host_port},

@@ -249,6 +249,8 @@ function nmap._stdnse_engine(stdnse)
   rawset(stdnse, "getid", function() return C.script_id() end)
   rawset(stdnse, "getinfo", function() return C.script_info() end)
   rawset(stdnse, "gethostport", function() return C.host_port() end)
+  rawset(stdnse, "new_thread", C.new_thread)
+  rawset(stdnse, "base", C.base)
 end
 
 nmap.socket = {sleep = trawl.sleep, parse_ssl_certificate = parse_ssl_certificate}
