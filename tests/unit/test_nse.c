@@ -177,6 +177,34 @@ static void test_no_nmap_common(void **state) {
   }
 }
 
+/* --script-updatedb: a report, no file written */
+static void test_updatedb(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  fx_script("own-default", FX_HEAD("'default', 'safe'") "portrule = function() return true end\n"
+                           "action = function() return 'own' end\n");
+  struct script_config c = {0};
+  c.scriptdir = fx_dir;
+  c.nmapdir = NMAPDIR;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  char err[600];
+  assert_int_equal(script_updatedb_cfg(&c, out, err, sizeof err), 0);
+  fclose(out);
+  print_message("%s", buf);
+  assert_non_null(strstr(buf, "trawl's scripts: "));
+  assert_non_null(strstr(buf, ": 1 loaded\n"));
+  assert_non_null(strstr(buf, "Nmap's scripts: " NMAPDIR "/scripts: "));
+  assert_non_null(strstr(buf, "Nmap's script.db: "));
+  free(buf);
+  /* nothing new in the scripts directory */
+  char p[400];
+  snprintf(p, sizeof p, "%s/script.db", fx_dir);
+  struct stat st;
+  assert_int_not_equal(stat(p, &st), 0);
+}
+
 /* ---- running an .nse script ------------------------------------------------------ */
 
 static void test_run_nsock(void **state) {
@@ -281,6 +309,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_select_nmap, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_missing_module, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_no_nmap_common, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_updatedb, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
