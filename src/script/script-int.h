@@ -285,6 +285,7 @@ struct script_engine {
   char dir[4096];       /* scripts directory */
   char libdir[4096];    /* lualib directory ("" if none) */
   char nmapdir[4096];   /* Nmap's data directory (script/nse/nse.h; "" if none) */
+  bool nmap_missing;    /* none because nmap-common is not there (errors say so) */
   struct script **scripts; /* selected, in run order */
   size_t nscripts;
   int maxlevel;

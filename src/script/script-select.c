@@ -406,7 +406,7 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
       if (!e->nmapdir[0] || stat(p, &st) != 0) {
         bool nse = ss_has_ext(path, ".nse");
         snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", path,
-                 nse && !e->nmapdir[0] ? "; " : "", nse && !e->nmapdir[0] ? NSE_MISSING_MSG : "");
+                 nse && e->nmap_missing ? "; " : "", nse && e->nmap_missing ? NSE_MISSING_MSG : "");
         return -1;
       }
     }
@@ -470,7 +470,7 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
       if (ss_is_category(cat, w)) continue;
       /* a broken script might have had it as a category */
       snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", w,
-               e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
+               e->nmap_missing ? "; " : "", e->nmap_missing ? NSE_MISSING_MSG : "");
       rc = -1;
     }
   }
@@ -615,7 +615,7 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
   for (size_t i = 0; rc == 0 && i < cat.n; i++) chosen += cat.v[i].selected && cat.v[i].sc;
   if (rc == 0 && expr && e->nscripts + chosen == 0) {
     snprintf(err, errlen, "--script '%s' selects no script%s%s", expr,
-             e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
+             e->nmap_missing ? "; " : "", e->nmap_missing ? NSE_MISSING_MSG : "");
     rc = -EINVAL;
   }
   if (rc == 0 && version) ss_select_version(&cat);
