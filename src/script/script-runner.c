@@ -73,6 +73,13 @@ int srun_start(struct script_engine *e, struct srun *r) {
   lua_State *L = t->L;
   lua_getfield(L, LUA_REGISTRYINDEX, "trawl.runner");
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->sc->env_ref);
+  if (r->sc->nse) {
+    /* SCRIPT_TYPE names the rule this run is for, as NSE sets it (scripts
+     * with a hostrule and a postrule dispatch on it) */
+    lua_pushstring(L, e->phase == RULE_PRE ? "prerule" : e->phase == RULE_POST ? "postrule"
+                      : r->port >= 0 ? "portrule" : "hostrule");
+    lua_setfield(L, -2, "SCRIPT_TYPE");
+  }
   lua_getfield(L, -1, "action");
   lua_remove(L, -2);
   int nargs = 1;
