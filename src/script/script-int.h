@@ -87,6 +87,8 @@ struct srun {
   struct script *sc;
   struct shost *h;
   int port; /* index in h->res->ports, or -1 */
+  bool rule_in_run; /* an NSE rule that must wait: the run's thread evaluates
+                       it first, and runs the action if it says yes */
   struct srun *next;
 };
 

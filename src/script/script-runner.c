@@ -81,6 +81,18 @@ int srun_start(struct script_engine *e, struct srun *r) {
     lua_setfield(L, -2, "SCRIPT_TYPE");
   }
   lua_getfield(L, -1, "action");
+  if (r->rule_in_run) {
+    /* guard(rule, action): a function running the action if the rule,
+     * evaluated here in the run's thread, says yes (nse-nmap.c) */
+    static const char *const rules[4] = {"prerule", "hostrule", "portrule", "postrule"};
+    int rule = e->phase == RULE_PRE ? RULE_PRE : e->phase == RULE_POST ? RULE_POST
+               : r->port >= 0 ? RULE_PORT : RULE_HOST;
+    lua_getfield(L, LUA_REGISTRYINDEX, "trawl.nse_guard");
+    lua_getfield(L, -3, rules[rule]);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 1);
+    lua_remove(L, -2);
+  }
   lua_remove(L, -2);
   int nargs = 1;
   if (r->h->res) {

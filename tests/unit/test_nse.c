@@ -269,15 +269,28 @@ static void test_run_nsock(void **state) {
            "  return 'sum ' .. sum\n"
            "end\n",
            wpath, sizeof wpath);
-  char expr[1300];
-  snprintf(expr, sizeof expr, "%s,%s,%s", path, tpath, wpath);
+  /* a portrule that must wait (it talks to the port): decided in the
+   * run's thread, as NSE does */
+  char rpath[400];
+  nse_file("rule-io-test",
+           "description = 'rule io'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "portrule = function(host, port)\n"
+           "  local s = nmap.new_socket(); s:set_timeout(300)\n"
+           "  if not s:connect(host, port) then return false end\n"
+           "  local ok, d = s:receive(); s:close()\n"
+           "  return ok and d:find('hello', 1, true) ~= nil\n"
+           "end\n"
+           "action = function() return 'rule said yes' end\n",
+           rpath, sizeof rpath);
+  char expr[1800];
+  snprintf(expr, sizeof expr, "%s,%s,%s,%s", path, tpath, wpath, rpath);
   struct fx f;
   fx_init(&f);
   f.cfg.nmapdir = NMAPDIR;
   f.cfg.script_args = "nsock-test.x=fromargs";
   assert_int_equal(fx_engine(&f, expr), 0);
   struct host_result h;
-  fx_host(&h, "127.0.0.1", banner->port, 0);
+  fx_host(&h, "127.0.0.1", banner->port, silent->port, 0);
   struct host_result *hp = &h;
   fx_run(&f, &hp, 1);
   const char *o = fx_out(&h, banner->port, "nsock-test");
@@ -297,6 +310,9 @@ static void test_run_nsock(void **state) {
   assert_null(fx_out(&h, 0, "try-test"));
   assert_null(strstr(fx_errors(&f), "try-test"));
   assert_string_equal(fx_out(&h, 0, "workers-test"), "sum 6");
+  assert_string_equal(fx_out(&h, banner->port, "rule-io-test"), "rule said yes");
+  assert_null(fx_out(&h, silent->port, "rule-io-test"));
+  assert_null(strstr(fx_errors(&f), "rule-io-test"));
   host_result_free(&h);
   fx_free(&f);
   fx_srv_stop(banner);
