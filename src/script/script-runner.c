@@ -296,6 +296,15 @@ void srun_ended(struct sthread *t, int status, int nres) {
                     lua_tostring(t->L, -1) ? lua_tostring(t->L, -1) : "(no message)");
       lua_pop(t->L, 1);
     }
+  } else if (status != 0 && t->sc->nse && e->cfg.debug < 1) {
+    /* Nmap's scripts: one line (Nmap itself shows them only with -d) */
+    e->st.errors++;
+    const char *msg = lua_tostring(t->L, -1);
+    if (!msg) msg = luaL_typename(t->L, -1);
+    const char *nl = strchr(msg, '\n');
+    script_report(e, "trawl: script '%s' failed on %s%s: %.*s (-d shows the traceback)\n",
+                  t->sc->id, srun_target(t, tg, sizeof tg), t->parent ? " (spawned function)" : "",
+                  nl ? (int)(nl - msg) : (int)strlen(msg), msg);
   } else if (status != 0) {
     e->st.errors++;
     const char *msg = lua_tostring(t->L, -1);
