@@ -17,50 +17,42 @@
 #include "script/script-int.h"
 
 #define SU_MAX_MODULES 32
-#define SU_MAX_NAMES 6 /* script names listed per missing module */
 
 struct su_missing {
   char module[64];
   unsigned n;
-  char names[256];
+  char names[1024];
 };
 
-/* Group the engine's "script 'X' skipped: it requires module 'M'" lines. */
+/* Read the engine's skip reports (script-select.c): "trawl: N of Nmap's
+ * selected scripts skipped: they require module 'M', which is not
+ * available: a, b, ..." per module, and "script 'X' skipped: ..." for
+ * other failures. Returns how many scripts were skipped. */
 static unsigned su_group(const char *log, struct su_missing *v, size_t *nv, unsigned *other) {
   unsigned total = 0;
   *nv = 0;
   *other = 0;
-  for (const char *p = log; (p = strstr(p, "script '")); p++) {
-    const char *id = p + 8, *q = strchr(id, '\'');
-    if (!q || strncmp(q, "' skipped: ", 11)) continue;
-    total++;
-    char mod[64];
-    const char *eol = strchr(q, '\n');
-    char line[512];
-    snprintf(line, sizeof line, "%.*s", eol ? (int)(eol - q) : (int)strlen(q), q);
-    const char *m = strstr(line, "requires module '");
-    const char *me = m ? strchr(m + 17, '\'') : NULL;
-    if (!me) {
+  const char *line = log;
+  while (*line) {
+    const char *eol = strchr(line, '\n');
+    size_t len = eol ? (size_t)(eol - line) : strlen(line);
+    char l[2048];
+    snprintf(l, sizeof l, "%.*s", (int)len, line);
+    line += len + (eol ? 1 : 0);
+    const char *m = strstr(l, " of Nmap's selected scripts skipped: they require module '");
+    if (m && *nv < SU_MAX_MODULES) {
+      struct su_missing *x = &v[(*nv)++];
+      memset(x, 0, sizeof *x);
+      x->n = (unsigned)strtoul(l + 7, NULL, 10); /* after "trawl: " */
+      const char *mod = strstr(m, "module '") + 8, *me = strchr(mod, '\'');
+      snprintf(x->module, sizeof x->module, "%.*s", me ? (int)(me - mod) : 0, mod);
+      const char *names = strstr(l, "not available: ");
+      if (names) snprintf(x->names, sizeof x->names, "%s", names + 15);
+      total += x->n;
+    } else if (strstr(l, "script '") && strstr(l, "' skipped: ")) {
       (*other)++;
-      continue;
+      total++;
     }
-    snprintf(mod, sizeof mod, "%.*s", (int)(me - m - 17), m + 17);
-    size_t k = 0;
-    while (k < *nv && strcmp(v[k].module, mod)) k++;
-    if (k == *nv) {
-      if (*nv == SU_MAX_MODULES) {
-        (*other)++;
-        continue;
-      }
-      memset(&v[k], 0, sizeof v[k]);
-      snprintf(v[k].module, sizeof v[k].module, "%s", mod);
-      (*nv)++;
-    }
-    if (v[k].n < SU_MAX_NAMES) {
-      size_t l = strlen(v[k].names);
-      snprintf(v[k].names + l, sizeof v[k].names - l, "%s%.*s", l ? ", " : "", (int)(q - id), id);
-    }
-    v[k].n++;
   }
   return total;
 }
@@ -112,8 +104,7 @@ int script_updatedb_cfg(const struct script_config *cfg, FILE *out, char *err, s
       fprintf(out, "  Nmap's scripts: %s/scripts: %zu loaded, %u cannot run here\n", e->nmapdir, nse,
               skipped);
       for (size_t k = 0; k < nmiss; k++)
-        fprintf(out, "    %u need module '%s': %s%s\n", miss[k].n, miss[k].module, miss[k].names,
-                miss[k].n > SU_MAX_NAMES ? ", ..." : "");
+        fprintf(out, "    %u need module '%s': %s\n", miss[k].n, miss[k].module, miss[k].names);
       if (other) fprintf(out, "    %u fail to load for other reasons (--script-help NAME says)\n", other);
       char db[4300], e2[600];
       snprintf(db, sizeof db, "%s/scripts/script.db", e->nmapdir);
