@@ -285,8 +285,18 @@ static void test_run_nsock(void **state) {
            "end\n"
            "action = function() return 'rule said yes' end\n",
            rpath, sizeof rpath);
-  char expr[1800];
-  snprintf(expr, sizeof expr, "%s,%s,%s,%s", path, tpath, wpath, rpath);
+  /* nmap.set_port_state on the silent port */
+  char spath[400], stext[600];
+  snprintf(stext, sizeof stext,
+           "description = 'state'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "local shortport = require 'shortport'\n"
+           "portrule = shortport.portnumber(%u, 'tcp')\n"
+           "action = function(host, port) nmap.set_port_state(host, port, 'closed')\n"
+           "  return port.state .. ' ' .. nmap.get_port_state(host, port).state end\n",
+           silent->port);
+  nse_file("state-test", stext, spath, sizeof spath);
+  char expr[2300];
+  snprintf(expr, sizeof expr, "%s,%s,%s,%s,%s", path, tpath, wpath, rpath, spath);
   struct fx f;
   fx_init(&f);
   f.cfg.nmapdir = NMAPDIR;
@@ -316,6 +326,12 @@ static void test_run_nsock(void **state) {
   assert_string_equal(fx_out(&h, banner->port, "rule-io-test"), "rule said yes");
   assert_null(fx_out(&h, silent->port, "rule-io-test"));
   assert_null(strstr(fx_errors(&f), "rule-io-test"));
+  assert_string_equal(fx_out(&h, silent->port, "state-test"), "closed closed");
+  for (size_t i = 0; i < h.nports; i++)
+    if (h.ports[i].portid == silent->port) {
+      assert_int_equal(h.ports[i].state, PORT_CLOSED);
+      assert_string_equal(h.ports[i].reason, "script-set");
+    }
   host_result_free(&h);
   fx_free(&f);
   fx_srv_stop(banner);

@@ -16,6 +16,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -188,6 +189,41 @@ static int nse_get_port_state(lua_State *L) {
   return 0;
 }
 
+/* nmap.set_port_state(host, port, "open"|"closed"): a port of the run's
+ * host that the scan lists takes that state (reason "script-set"), in
+ * every output; the port table given follows. Others: an error. */
+static int nse_set_port_state(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  const char *st = luaL_checkstring(L, 3);
+  enum port_state ps;
+  if (!strcmp(st, "open")) ps = PORT_OPEN;
+  else if (!strcmp(st, "closed")) ps = PORT_CLOSED;
+  else return luaL_argerror(L, 3, "expected \"open\" or \"closed\"");
+  struct host_result *h = nse_host_at(L, 1);
+  if (!h) return luaL_error(L, "set_port_state: not a host of this run");
+  lua_getfield(L, 2, "number");
+  lua_Integer num = lua_tointeger(L, -1);
+  lua_getfield(L, 2, "protocol");
+  const char *pr = lua_tostring(L, -1);
+  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
+  lua_pop(L, 2);
+  for (size_t i = 0; i < h->nports; i++) {
+    struct port_result *p = &h->ports[i];
+    if (p->portid != num || p->proto != proto) continue;
+    char *reason = strdup("script-set");
+    if (!reason) return luaL_error(L, "out of memory");
+    free(p->reason);
+    p->reason = reason;
+    p->reason_ttl = 0;
+    p->state = ps;
+    lua_pushstring(L, st);
+    lua_setfield(L, 2, "state");
+    return 0;
+  }
+  return luaL_error(L, "set_port_state: the scan lists no such port");
+}
+
 /* ---- interfaces ------------------------------------------------------------------ */
 
 static int nse_get_interface(lua_State *L) {
@@ -296,6 +332,7 @@ static int nse_nmap_loader(lua_State *L) {
                                  {"get_ttl", nse_get_ttl},
                                  {"get_port_state", nse_get_port_state},
                                  {"get_ports", nse_get_ports},
+                                 {"set_port_state", nse_set_port_state},
                                  {"get_interface", nse_get_interface},
                                  {"get_interface_info", nse_get_interface_info},
                                  {"list_interfaces", nse_list_interfaces},

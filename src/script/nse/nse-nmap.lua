@@ -26,6 +26,7 @@ nmap.version_intensity = C.version_intensity
 nmap.get_ttl = C.get_ttl
 nmap.get_port_state = C.get_port_state
 nmap.get_ports = C.get_ports
+nmap.set_port_state = C.set_port_state
 nmap.get_interface = C.get_interface
 nmap.get_interface_info = C.get_interface_info
 nmap.list_interfaces = C.list_interfaces
@@ -219,7 +220,7 @@ local function missing(name)
     error("nmap." .. name .. " is not available in trawl (docs/nse.md)", 2)
   end
 end
-for _, name in ipairs({"new_dnet", "set_port_state", "get_payload"}) do
+for _, name in ipairs({"new_dnet", "get_payload"}) do
   nmap[name] = missing(name)
 end
 
