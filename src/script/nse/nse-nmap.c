@@ -53,6 +53,20 @@ static struct host_result *nse_host_at(lua_State *L, int idx) {
 
 static struct host_result *nse_host(lua_State *L) { return nse_host_at(L, 0); }
 
+/* The index in h->ports of the port that the Lua table at idx ({number,
+ * protocol}) names, or h->nports when the scan lists no such port. */
+static size_t nse_port_index(lua_State *L, const struct host_result *h, int idx) {
+  lua_getfield(L, idx, "number");
+  lua_Integer num = lua_tointeger(L, -1);
+  lua_getfield(L, idx, "protocol");
+  const char *pr = lua_tostring(L, -1);
+  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
+  lua_pop(L, 2);
+  size_t i = 0;
+  while (i < h->nports && !(h->ports[i].portid == num && h->ports[i].proto == proto)) i++;
+  return i;
+}
+
 /* nmap.get_ports(host, port, protocol, state): the port after `port`
  * (nil: the first) of that protocol and state, as a port table; nil at
  * the end. */
@@ -64,13 +78,7 @@ static int nse_get_ports(lua_State *L) {
   if (!h) return 0;
   size_t i = 0;
   if (lua_istable(L, 2)) {
-    lua_getfield(L, 2, "number");
-    lua_Integer num = lua_tointeger(L, -1);
-    lua_getfield(L, 2, "protocol");
-    const char *pr = lua_tostring(L, -1);
-    enum scan_proto pp = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
-    lua_pop(L, 2);
-    while (i < h->nports && !(h->ports[i].portid == num && h->ports[i].proto == pp)) i++;
+    i = nse_port_index(L, h, 2);
     if (i < h->nports) i++;
   }
   for (; i < h->nports; i++) {
@@ -175,18 +183,10 @@ static int nse_get_port_state(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   struct host_result *h = nse_host_at(L, 1);
   if (!h) return 0;
-  lua_getfield(L, 2, "number");
-  lua_Integer num = lua_tointeger(L, -1);
-  lua_getfield(L, 2, "protocol");
-  const char *pr = lua_tostring(L, -1);
-  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
-  lua_pop(L, 2);
-  for (size_t i = 0; i < h->nports; i++) {
-    if (h->ports[i].portid != num || h->ports[i].proto != proto) continue;
-    trees_push_port(L, nse_engine(L), &h->ports[i]);
-    return 1;
-  }
-  return 0;
+  size_t i = nse_port_index(L, h, 2);
+  if (i == h->nports) return 0;
+  trees_push_port(L, nse_engine(L), &h->ports[i]);
+  return 1;
 }
 
 /* nmap.set_port_state(host, port, "open"|"closed"): a port of the run's
@@ -202,26 +202,18 @@ static int nse_set_port_state(lua_State *L) {
   else return luaL_argerror(L, 3, "expected \"open\" or \"closed\"");
   struct host_result *h = nse_host_at(L, 1);
   if (!h) return luaL_error(L, "set_port_state: not a host of this run");
-  lua_getfield(L, 2, "number");
-  lua_Integer num = lua_tointeger(L, -1);
-  lua_getfield(L, 2, "protocol");
-  const char *pr = lua_tostring(L, -1);
-  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
-  lua_pop(L, 2);
-  for (size_t i = 0; i < h->nports; i++) {
-    struct port_result *p = &h->ports[i];
-    if (p->portid != num || p->proto != proto) continue;
-    char *reason = strdup("script-set");
-    if (!reason) return luaL_error(L, "out of memory");
-    free(p->reason);
-    p->reason = reason;
-    p->reason_ttl = 0;
-    p->state = ps;
-    lua_pushstring(L, st);
-    lua_setfield(L, 2, "state");
-    return 0;
-  }
-  return luaL_error(L, "set_port_state: the scan lists no such port");
+  size_t i = nse_port_index(L, h, 2);
+  if (i == h->nports) return luaL_error(L, "set_port_state: the scan lists no such port");
+  struct port_result *p = &h->ports[i];
+  char *reason = strdup("script-set");
+  if (!reason) return luaL_error(L, "out of memory");
+  free(p->reason);
+  p->reason = reason;
+  p->reason_ttl = 0;
+  p->state = ps;
+  lua_pushstring(L, st);
+  lua_setfield(L, 2, "state");
+  return 0;
 }
 
 /* ---- interfaces ------------------------------------------------------------------ */
