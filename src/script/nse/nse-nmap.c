@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "script/lua/lua-int.h"
 #include "script/nse/nse.h"
 #include "script/script-int.h"
 
@@ -55,16 +56,9 @@ static struct host_result *nse_host(lua_State *L) { return nse_host_at(L, 0); }
 
 /* The index in h->ports of the port that the Lua table at idx ({number,
  * protocol}) names, or h->nports when the scan lists no such port. */
-static size_t nse_port_index(lua_State *L, const struct host_result *h, int idx) {
-  lua_getfield(L, idx, "number");
-  lua_Integer num = lua_tointeger(L, -1);
-  lua_getfield(L, idx, "protocol");
-  const char *pr = lua_tostring(L, -1);
-  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
-  lua_pop(L, 2);
-  size_t i = 0;
-  while (i < h->nports && !(h->ports[i].portid == num && h->ports[i].proto == proto)) i++;
-  return i;
+static size_t nse_port_index(lua_State *L, struct host_result *h, int idx) {
+  struct port_result *p = lv_find_port(L, h, idx);
+  return p ? (size_t)(p - h->ports) : h->nports;
 }
 
 /* nmap.get_ports(host, port, protocol, state): the port after `port`
