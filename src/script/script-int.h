@@ -44,6 +44,8 @@ struct script {
   bool quiet;     /* selected only because -sV runs the "version" category:
                      it runs, its output is dropped (script-select.c) */
   int level;      /* 0 = no dependencies; runs after lower levels (same host) */
+  bool nse;           /* one of Nmap's (.nse, script/nse/nse.h) */
+  bool rule_reported; /* a failed rule of it was reported (.nse: once) */
 };
 
 enum { RULE_PRE, RULE_HOST, RULE_PORT, RULE_POST };
@@ -85,6 +87,8 @@ struct srun {
   struct script *sc;
   struct shost *h;
   int port; /* index in h->res->ports, or -1 */
+  bool rule_in_run; /* an NSE rule that must wait: the run's thread evaluates
+                       it first, and runs the action if it says yes */
   struct srun *next;
 };
 
@@ -282,6 +286,8 @@ struct script_engine {
   struct script_config cfg;
   char dir[4096];       /* scripts directory */
   char libdir[4096];    /* lualib directory ("" if none) */
+  char nmapdir[4096];   /* Nmap's data directory (script/nse/nse.h; "" if none) */
+  bool nmap_missing;    /* none because nmap-common is not there (errors say so) */
   struct script **scripts; /* selected, in run order */
   size_t nscripts;
   int maxlevel;

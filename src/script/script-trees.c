@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/os-result.h"
 #include "script/script-int.h"
 
 static void trees_setfs(lua_State *L, const char *k, const char *v) {
@@ -44,6 +45,41 @@ static void trees_push_node(lua_State *L, const struct script_node *t, int depth
     }
     if (c->key) lua_setfield(L, -2, c->key);
     else lua_rawseti(L, -2, next++);
+  }
+}
+
+/* k = us microseconds, as seconds (a float) */
+static void trees_setfsec(lua_State *L, const char *k, long long us) {
+  lua_pushnumber(L, (lua_Number)us / 1e6);
+  lua_setfield(L, -2, k);
+}
+
+/* host.os as NSE gives it after -O: an array of matches, each {name,
+ * classes = {{vendor, osfamily, osgen, type, cpe = {...}}, ...}} */
+static void trees_push_os(lua_State *L, const struct os_result *os) {
+  lua_createtable(L, (int)os->nmatches, 0);
+  for (size_t i = 0; i < os->nmatches; i++) {
+    const struct os_match_item *m = &os->matches[i];
+    lua_createtable(L, 0, 2);
+    trees_setfs(L, "name", m->name ? m->name : "");
+    lua_createtable(L, (int)m->nclasses, 0);
+    for (size_t k = 0; k < m->nclasses; k++) {
+      const struct os_class_result *c = &m->classes[k];
+      lua_createtable(L, 0, 5);
+      if (c->vendor) trees_setfs(L, "vendor", c->vendor);
+      if (c->family) trees_setfs(L, "osfamily", c->family);
+      if (c->gen) trees_setfs(L, "osgen", c->gen);
+      if (c->type) trees_setfs(L, "type", c->type);
+      lua_createtable(L, (int)c->ncpe, 0);
+      for (size_t j = 0; j < c->ncpe; j++) {
+        lua_pushstring(L, c->cpe[j]);
+        lua_rawseti(L, -2, (lua_Integer)j + 1);
+      }
+      lua_setfield(L, -2, "cpe");
+      lua_rawseti(L, -2, (lua_Integer)k + 1);
+    }
+    lua_setfield(L, -2, "classes");
+    lua_rawseti(L, -2, (lua_Integer)i + 1);
   }
 }
 
@@ -86,6 +122,10 @@ void trees_push_host(lua_State *L, struct shost *h) {
     lua_setfield(L, -2, "bin_ip_src");
   }
   if (r->reason) trees_setfs(L, "reason", r->reason);
+  if (r->os && r->os->nmatches && r->os->verdict != OS_RES_TOO_MANY) {
+    trees_push_os(L, r->os);
+    lua_setfield(L, -2, "os");
+  }
   for (size_t i = 0; i < r->nhostscripts; i++)
     if (strcmp(r->hostscripts[i].id, "os-per-port") == 0) {
       trees_push_node(L, &r->hostscripts[i].tree, 0);
@@ -93,10 +133,12 @@ void trees_push_host(lua_State *L, struct shost *h) {
       lua_setfield(L, -2, "os_per_port");
       break;
     }
+  /* in seconds, as NSE gives them (stdnse.get_timeout, datetime's clock
+   * skew read them so) */
   lua_createtable(L, 0, 3);
-  if (r->srtt_us >= 0) trees_setfi(L, "srtt", r->srtt_us);
-  if (r->rttvar_us >= 0) trees_setfi(L, "rttvar", r->rttvar_us);
-  if (r->timeout_us >= 0) trees_setfi(L, "timeout", r->timeout_us);
+  if (r->srtt_us >= 0) trees_setfsec(L, "srtt", r->srtt_us);
+  if (r->rttvar_us >= 0) trees_setfsec(L, "rttvar", r->rttvar_us);
+  if (r->timeout_us >= 0) trees_setfsec(L, "timeout", r->timeout_us);
   lua_setfield(L, -2, "times");
   lua_newtable(L);
   lua_setfield(L, -2, "registry");

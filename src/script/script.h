@@ -72,9 +72,15 @@ struct script_config {
   uint64_t timeout_ms;        /* --script-timeout; 0: none */
   const char *datadir;        /* --datadir: looked in first for scripts/ */
   const char *scriptdir;      /* a scripts directory to use instead */
+  const char *nmapdir;        /* Nmap's data directory (scripts/, nselib/): NULL
+                                 finds it (nse.h) unless scriptdir is set; ""
+                                 none */
   unsigned max_threads;       /* 0: TRAWL_SCRIPT_THREADS or 1000 */
   const char *dns_servers;    /* for trawl.resolve/reverse; NULL: resolv.conf */
   int verbose, debug;
+  int timing;                 /* -T level, for nmap.timing_level() */
+  int version_intensity;      /* for nmap.version_intensity(); <0: 7 */
+  int ttl;                    /* --ttl for nmap.get_ttl(); <=0: 64 */
   FILE *errfp;                /* errors and tracebacks (NULL: stderr) */
   FILE *tracefp;              /* --script-trace (NULL: stderr) */
 };
@@ -130,6 +136,10 @@ void script_engine_stats(const struct script_engine *e, struct script_stats *st)
  * the expression selects. 0, or a negative error with err set. */
 int script_help(const struct options *o, FILE *out, char *err, size_t errlen);
 int script_help_cfg(const struct script_config *cfg, FILE *out, char *err, size_t errlen);
+/* --script-updatedb (script-updatedb.c): trawl's view of its own and
+ * Nmap's scripts, rebuilt and reported to out; writes no file. */
+int script_updatedb(const struct options *o, FILE *out, char *err, size_t errlen);
+int script_updatedb_cfg(const struct script_config *cfg, FILE *out, char *err, size_t errlen);
 
 /* A standalone runner: `trawl --script-test [options] TARGET...` where a
  * TARGET is HOST (hostrule only) or HOST:PORT[/udp] (HOST may be [v6]);

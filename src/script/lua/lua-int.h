@@ -49,6 +49,10 @@ tw_resolver *ldns_resolver(struct script_engine *e);
 extern const char lua_trawl_lua[];
 extern const size_t lua_trawl_lua_len;
 
+/* The port of h that the Lua port table at idx ({number, protocol}) names,
+ * or NULL (lua-version.c). */
+struct port_result *lv_find_port(lua_State *L, struct host_result *h, int idx);
+
 /* ---- TLS over a socket (lua-tls.c) ---------------------------------------------- */
 
 /* TLS with memory BIOs: the socket code moves the bytes between the TLS

@@ -37,8 +37,9 @@ static const char *lv_getstr(lua_State *L, int idx, const char *k) {
   return s; /* the value (and its cut copy) stay on the stack until the caller pops */
 }
 
-/* The port of h that the Lua port table (number, protocol) names. */
-static struct port_result *lv_find_port(lua_State *L, struct host_result *h, int idx) {
+/* The port of h that the Lua port table (number, protocol) names
+ * (lua-int.h; nse-nmap.c uses it too). */
+struct port_result *lv_find_port(lua_State *L, struct host_result *h, int idx) {
   lua_getfield(L, idx, "number");
   lua_Integer num = lua_tointeger(L, -1);
   lua_getfield(L, idx, "protocol");
