@@ -36,7 +36,15 @@ Normaliser (applied to both sides' output text, nothing else):
       connections so far, which the other scanner's run raised); the SNMP
       agent's live counters: snmp-info's "snmpEngineTime" (seconds since
       the agent started) and snmp-interfaces' "Traffic stats" (bytes
-      through each interface, which the scans themselves raise).
+      through each interface, which the scans themselves raise); ftp-syst's
+      "At session startup, client count was N" becomes "... was <n>" (vsftpd's count of clients
+      connected then: ftp-anon's connection may or may not be open yet).
+  N5. Lists that Nmap prints in an order of no meaning are sorted:
+      imap-capabilities and pop3-capabilities (the words of a Lua table
+      printed in hash order, which changes from run to run: measured,
+      nmap vs nmap), mysql-info's "Some Capabilities" (the same) and
+      broadcast-ping's "IP: ... MAC: ..." lines (in the order the replies
+      arrived).
 Nothing else is ignored: a different order of lines, a different value or
 a missing line is a difference.
 
@@ -74,6 +82,10 @@ TIME_LABELS = [
 PER_CONNECTION = {"mysql-info": ["salt", "thread id"],
                   "snmp-info": ["snmpenginetime"],
                   "snmp-interfaces": ["traffic stats"]}
+COUNTERS = {"ftp-syst": re.compile(r"(client count was )\d+")}
+WORD_SETS = ("imap-capabilities", "pop3-capabilities")
+COMMA_SETS = {"mysql-info": "some capabilities"}
+LINE_SETS = {"broadcast-ping": re.compile(r"^\s*IP: ")}
 LABEL_RE = re.compile(r"^(\s*(?:\|_?)?\s*)([A-Za-z_][A-Za-z0-9_ -]*?)(\s*:\s*)(.+)$")
 DUR = r"-?(?:\d+d)?(?:\d+h)?(?:\d+m)?\d+(?:\.\d+)?s"
 STAT_RE = re.compile(r"\b(deviation|mean|median):\s*" + DUR)
@@ -82,13 +94,25 @@ MS_RE = re.compile(r"\b\d+(?:\.\d+)?ms\b")
 
 def normalise(text, sid=""):
     per_conn = PER_CONNECTION.get(sid, [])
-    lines = (text or "").replace("\r\n", "\n").split("\n")
+    text = (text or "").replace("\r\n", "\n")
+    if sid in WORD_SETS:
+        text = " ".join(sorted(text.split()))
+    lines = text.split("\n")
+    if sid in LINE_SETS:
+        pick = [i for i, l in enumerate(lines) if LINE_SETS[sid].match(l)]
+        for i, l in zip(pick, sorted(lines[i].rstrip() for i in pick)):
+            lines[i] = l
     out = []
     for line in lines:
         line = line.rstrip()
         m = LABEL_RE.match(line)
         if m and m.group(2).strip().lower() in TIME_LABELS + per_conn:
             line = m.group(1) + m.group(2) + m.group(3) + "<time>"
+        elif m and COMMA_SETS.get(sid) == m.group(2).strip().lower():
+            line = m.group(1) + m.group(2) + m.group(3) + ", ".join(
+                sorted(w.strip() for w in m.group(4).split(",")))
+        if sid in COUNTERS:
+            line = COUNTERS[sid].sub(lambda mm: mm.group(1) + "<n>", line)
         line = STAT_RE.sub(lambda mm: mm.group(1) + ": <time>", line)
         low = line.lower()
         if "latency" in low or "rtt" in low:
@@ -261,6 +285,14 @@ def selftest():
     o = ("198.18.30.40", "tcp", "3306", "other")
     run({m: "\n  Thread ID: 9\n  Salt: abc", o: "Salt: abc"}, {m: "\n  Thread ID: 5\n  Salt: xyz", o: "Salt: xyz"},
         {}, False, ["same   198.18.30.40 tcp 3306 mysql-info", "differ 198.18.30.40 tcp 3306 other"])
+    # lists printed in hash or arrival order: sorted; other scripts' not
+    ic = ("198.18.30.40", "tcp", "143", "imap-capabilities")
+    bp = ("prescript", "-", "-", "broadcast-ping")
+    hd = ("198.18.30.10", "tcp", "80", "http-headers")
+    run({ic: "IDLE OK ID", bp: "\n  IP: 198.18.1.12\n  IP: 198.18.1.11\n  Use x", hd: "B\nA"},
+        {ic: "ID IDLE OK", bp: "\n  IP: 198.18.1.11\n  IP: 198.18.1.12\n  Use x", hd: "A\nB"},
+        {}, False, ["same   198.18.30.40 tcp 143 imap-capabilities", "same   prescript - - broadcast-ping",
+                    "differ 198.18.30.10 tcp 80 http-headers"])
     # a certificate's fixed dates are not time fields
     c = ("198.18.30.10", "tcp", "443", "ssl-cert")
     run({c: "Not valid after:  2027-01-05T02:00:00"}, {c: "Not valid after:  2027-01-04T02:00:00"},
