@@ -24,6 +24,7 @@
 #include "cli/options.h"
 #include "scan/privilege.h"
 #include "script/lua/lua-int.h"
+#include "script/nse/nse.h"
 #include "script/script-int.h"
 
 #define SE_GC_STEPSIZE 10 /* log2 of the Lua GC's step (bytes of debt) */
@@ -59,6 +60,9 @@ void script_config_from_options(struct script_config *c, const struct options *o
   c->datadir = o->datadir;
   c->verbose = o->verbose;
   c->debug = o->debug;
+  c->timing = o->timing;
+  c->version_intensity = o->version_intensity;
+  c->ttl = o->ttl;
 }
 
 int script_engine_new(tw_loop *loop, const struct options *o, struct script_engine **out,
@@ -163,6 +167,7 @@ int script_engine_new_cfg(tw_loop *loop, const struct script_config *cfg,
   lua_tls_open(e, L);
   lua_packet_open(e, L);
   if (se_args(e, err, errlen) < 0) goto fail;
+  nse_nmap_open(e, L, e->nmapdir); /* after trawl.args: nmap.registry.args is it */
   if (script_select(e, cfg->scripts && *cfg->scripts ? cfg->scripts : NULL, err, errlen) < 0)
     goto fail;
   if (loader_order(e, err, errlen) < 0) goto fail;

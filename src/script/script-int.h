@@ -282,6 +282,7 @@ struct script_engine {
   struct script_config cfg;
   char dir[4096];       /* scripts directory */
   char libdir[4096];    /* lualib directory ("" if none) */
+  char nmapdir[4096];   /* Nmap's data directory (script/nse/nse.h; "" if none) */
   struct script **scripts; /* selected, in run order */
   size_t nscripts;
   int maxlevel;

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "core/datadir.h"
+#include "script/nse/nse.h"
 #include "script/script-int.h"
 
 /* ---- directories ---------------------------------------------------------------- */
@@ -32,6 +33,8 @@ void loader_set_dirs(struct script_engine *e) {
     e->dir[0] = 0; /* none: scripts given by path still run; never "." */
   }
   if (loader_find_dir(e->libdir, sizeof e->libdir, cfg, "lualib") < 0) e->libdir[0] = 0;
+  if (cfg->nmapdir) snprintf(e->nmapdir, sizeof e->nmapdir, "%s", cfg->nmapdir);
+  else if (!cfg->scriptdir) nse_dirs_find(e->nmapdir, sizeof e->nmapdir);
   /* package.path: lualib first, then the scripts directory; never the
    * current directory, whose files nobody vetted */
   lua_State *L = e->L;
@@ -179,7 +182,8 @@ struct script *script_load(struct script_engine *e, const char *path, char *err,
   char id[256];
   snprintf(id, sizeof id, "%s", base);
   size_t il = strlen(id);
-  if (il > 4 && strcmp(id + il - 4, ".lua") == 0) id[il - 4] = 0;
+  bool nse = il > 4 && strcmp(id + il - 4, ".nse") == 0; /* one of Nmap's (nse.h) */
+  if (il > 4 && (strcmp(id + il - 4, ".lua") == 0 || nse)) id[il - 4] = 0;
   struct stat stt;
   if (stat(path, &stt) != 0 || !S_ISREG(stt.st_mode)) {
     snprintf(err, errlen, "script '%s': cannot read %s: %s", id, path,
@@ -202,6 +206,17 @@ struct script *script_load(struct script_engine *e, const char *path, char *err,
   lua_setfield(L, -2, "SCRIPT_NAME");
   lua_pushstring(L, path);
   lua_setfield(L, -2, "SCRIPT_PATH");
+  if (!nse) { /* trawl's lualib before Nmap's nselib (nse-require.lua) */
+    lua_getfield(L, LUA_REGISTRYINDEX, "trawl.require");
+    if (lua_isfunction(L, -1)) lua_setfield(L, -2, "require");
+    else lua_pop(L, 1);
+  }
+  if (nse) { /* as NSE's loader presets them */
+    lua_newtable(L);
+    lua_setfield(L, -2, "categories");
+    lua_newtable(L);
+    lua_setfield(L, -2, "dependencies");
+  }
   lua_pushvalue(L, -1);
   int env = lua_gettop(L) - 1; /* index of the env copy after setupvalue pops one */
   lua_setupvalue(L, -3, 1);
@@ -228,6 +243,7 @@ struct script *script_load(struct script_engine *e, const char *path, char *err,
   }
   lua_pop(L, 1);
   s->description = loader_strdup_field(L, env, "description");
+  if (!s->description && nse) s->description = strdup(""); /* NSE does not require one */
   if (!s->description) {
     snprintf(err, errlen, "script '%s': no 'description' string", id);
     goto fail;
@@ -252,6 +268,14 @@ struct script *script_load(struct script_engine *e, const char *path, char *err,
     snprintf(err, errlen, "script '%s': no rule (prerule, hostrule, portrule or postrule)", id);
     goto fail;
   }
+  /* SCRIPT_TYPE as NSE sets it: the rule the script runs by (a script's
+   * environment is shared by its runs here: the first rule it has) */
+  for (int r = 0; r < 4; r++)
+    if (s->rule[r]) {
+      lua_pushstring(L, rules[r]);
+      lua_setfield(L, env, "SCRIPT_TYPE");
+      break;
+    }
   lua_getfield(L, env, "action");
   if (lua_type(L, -1) != LUA_TFUNCTION) {
     snprintf(err, errlen, "script '%s': no 'action' function", id);

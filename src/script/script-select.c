@@ -29,33 +29,41 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "script/nse/nse.h"
 #include "script/script-int.h"
 
 static const char *const ss_std_categories[] = {
     "auth", "broadcast", "brute", "default", "discovery", "dos", "exploit", "external",
     "fuzzer", "intrusive", "malware", "safe", "version", "vuln", NULL};
 
-/* ---- the catalog: every script of the scripts directory ---------------- */
+/* ---- the catalog: every script of the scripts directories ---------------- */
 
+/* trawl's own scripts (*.lua of the scripts directory) are all loaded to
+ * learn their categories; Nmap's (*.nse of Nmap's scripts directory,
+ * nse.h) take theirs from Nmap's script.db and load only when selected.
+ * A trawl script shadows an Nmap one of the same name. */
 struct ss_entry {
   char *path;
   char *id;
   struct script *sc; /* NULL if it failed to load */
   char *err;
   bool selected, forced, loaded, by_name;
+  bool nse;                        /* one of Nmap's */
+  const struct nse_db_entry *db;   /* its script.db line, or NULL */
 };
 
 struct ss_catalog {
   struct ss_entry *v;
   size_t n;
   bool read;
+  struct nse_db db;
 };
 
 static int ss_cmp(const void *a, const void *b) {
   return strcmp(((const struct ss_entry *)a)->id, ((const struct ss_entry *)b)->id);
 }
 
-static int ss_list_dir(const char *dir, struct ss_entry **out, size_t *n) {
+static int ss_list_dir_ext(const char *dir, const char *ext, struct ss_entry **out, size_t *n) {
   DIR *d = opendir(dir);
   *out = NULL;
   *n = 0;
@@ -64,7 +72,7 @@ static int ss_list_dir(const char *dir, struct ss_entry **out, size_t *n) {
   struct dirent *de;
   while ((de = readdir(d))) {
     size_t l = strlen(de->d_name);
-    if (l < 5 || strcmp(de->d_name + l - 4, ".lua") || de->d_name[0] == '.') continue;
+    if (l < 5 || strcmp(de->d_name + l - 4, ext) || de->d_name[0] == '.') continue;
     if (*n == cap) {
       cap = cap ? cap * 2 : 16;
       struct ss_entry *nv = realloc(*out, cap * sizeof *nv);
@@ -78,6 +86,58 @@ static int ss_list_dir(const char *dir, struct ss_entry **out, size_t *n) {
   }
   closedir(d);
   if (*n) qsort(*out, *n, sizeof **out, ss_cmp);
+  return 0;
+}
+
+static int ss_list_dir(const char *dir, struct ss_entry **out, size_t *n) {
+  return ss_list_dir_ext(dir, ".lua", out, n);
+}
+
+static bool ss_has_ext(const char *s, const char *ext) {
+  size_t l = strlen(s), el = strlen(ext);
+  return l > el && !strcmp(s + l - el, ext);
+}
+
+/* Nmap's scripts into the catalog (after trawl's: those shadow them),
+ * with their script.db categories. 0, or -1 with err. */
+static int ss_add_nmap(struct script_engine *e, struct ss_catalog *c, char *err, size_t errlen) {
+  if (!e->nmapdir[0]) return 0;
+  char dir[4200], db[4300];
+  snprintf(dir, sizeof dir, "%s/scripts", e->nmapdir);
+  snprintf(db, sizeof db, "%s/script.db", dir);
+  char e2[600];
+  int r = nse_db_read(db, &c->db, e2, sizeof e2);
+  if (r < 0 && r != -ENOENT) {
+    snprintf(err, errlen, "%s (nmap --script-updatedb rebuilds it; trawl never writes there)", e2);
+    return -1;
+  }
+  struct ss_entry *v;
+  size_t n;
+  if (ss_list_dir_ext(dir, ".nse", &v, &n) < 0) return 0;
+  struct ss_entry *nv = n ? realloc(c->v, (c->n + n) * sizeof *nv) : c->v;
+  if (n && !nv) {
+    for (size_t i = 0; i < n; i++) free(v[i].path), free(v[i].id);
+    free(v);
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  c->v = nv;
+  size_t own = c->n;
+  for (size_t i = 0; i < n; i++) {
+    bool shadowed = false;
+    for (size_t k = 0; k < own; k++)
+      if (!strcmp(c->v[k].id, v[i].id)) shadowed = true;
+    if (shadowed) {
+      free(v[i].path);
+      free(v[i].id);
+      continue;
+    }
+    v[i].nse = true;
+    v[i].db = nse_db_find(&c->db, v[i].id);
+    c->v[c->n++] = v[i];
+  }
+  free(v);
+  if (c->n > 1) qsort(c->v, c->n, sizeof *c->v, ss_cmp);
   return 0;
 }
 
@@ -217,43 +277,72 @@ static int ss_or(struct ss_parser *p) {
   return l;
 }
 
-static bool ss_term(const char *w, const struct script *sc, const char *id) {
+/* A script's categories: its own once loaded, else script.db's. */
+struct ss_cats {
+  char *const *v;
+  size_t n;
+};
+
+static struct ss_cats ss_cats_of(const struct ss_entry *en) {
+  if (en && en->sc) return (struct ss_cats){en->sc->categories, en->sc->ncat};
+  if (en && en->db) return (struct ss_cats){en->db->cats, en->db->ncat};
+  return (struct ss_cats){NULL, 0};
+}
+
+static bool ss_term(const char *w, struct ss_cats cats, const char *id) {
   if (!strcasecmp(w, "all")) return true;
   char pat[256];
   snprintf(pat, sizeof pat, "%s", w);
   size_t l = strlen(pat);
-  if (l > 4 && !strcmp(pat + l - 4, ".lua")) pat[l - 4] = 0;
+  if (l > 4 && (!strcmp(pat + l - 4, ".lua") || !strcmp(pat + l - 4, ".nse"))) pat[l - 4] = 0;
   if (fnmatch(pat, id, 0) == 0) return true;
-  if (sc)
-    for (size_t i = 0; i < sc->ncat; i++)
-      if (!strcasecmp(sc->categories[i], w)) return true;
+  for (size_t i = 0; i < cats.n; i++)
+    if (!strcasecmp(cats.v[i], w)) return true;
   return false;
 }
 
-static bool ss_eval(const struct ss_parser *p, int n, const struct script *sc, const char *id) {
+static bool ss_eval(const struct ss_parser *p, int n, struct ss_cats cats, const char *id) {
   const struct ss_node *x = &p->nodes[n];
   switch (x->kind) {
-  case T_WORD: return ss_term(x->word, sc, id);
-  case T_NOT: return !ss_eval(p, x->a, sc, id);
-  case T_AND: return ss_eval(p, x->a, sc, id) && ss_eval(p, x->b, sc, id);
-  default: return ss_eval(p, x->a, sc, id) || ss_eval(p, x->b, sc, id);
+  case T_WORD: return ss_term(x->word, cats, id);
+  case T_NOT: return !ss_eval(p, x->a, cats, id);
+  case T_AND: return ss_eval(p, x->a, cats, id) && ss_eval(p, x->b, cats, id);
+  default: return ss_eval(p, x->a, cats, id) || ss_eval(p, x->b, cats, id);
   }
+}
+
+static const struct ss_cats ss_nocats = {NULL, 0};
+
+/* One of Nmap's scripts failed to load: one line saying which and why
+ * (the module it requires, when that is the reason); it is skipped. */
+static void ss_report_skip(struct script_engine *e, const struct ss_entry *en) {
+  char mod[128];
+  const char *msg = en->err ? en->err : "cannot load";
+  if (nse_missing_module(msg, mod, sizeof mod)) {
+    script_report(e, "trawl: script '%s' skipped: it requires module '%s', which is not available\n",
+                  en->id, mod);
+    return;
+  }
+  const char *nl = strchr(msg, '\n');
+  script_report(e, "trawl: script '%s' skipped: %.*s\n", en->id,
+                nl ? (int)(nl - msg) : (int)strlen(msg), msg);
 }
 
 static bool ss_is_category(struct ss_catalog *c, const char *w) {
   for (int i = 0; ss_std_categories[i]; i++)
     if (!strcasecmp(ss_std_categories[i], w)) return true;
-  for (size_t i = 0; i < c->n; i++)
-    if (c->v[i].sc)
-      for (size_t k = 0; k < c->v[i].sc->ncat; k++)
-        if (!strcasecmp(c->v[i].sc->categories[k], w)) return true;
+  for (size_t i = 0; i < c->n; i++) {
+    struct ss_cats cs = ss_cats_of(&c->v[i]);
+    for (size_t k = 0; k < cs.n; k++)
+      if (!strcasecmp(cs.v[k], w)) return true;
+  }
   return false;
 }
 
 /* Does the word name (or glob) some script id in the catalog? */
 static bool ss_names_script(struct ss_catalog *c, const char *w) {
   for (size_t i = 0; i < c->n; i++)
-    if (ss_term(w, NULL, c->v[i].id)) return true;
+    if (ss_term(w, ss_nocats, c->v[i].id)) return true;
   return false;
 }
 
@@ -312,9 +401,14 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
   if (stat(p, &st) != 0) {
     snprintf(buf, sizeof buf, "%s/%s", e->dir, path);
     p = buf;
-    if (stat(p, &st) != 0) {
-      snprintf(err, errlen, "'%s' did not match a category, filename, or directory", path);
-      return -1;
+    if (!e->dir[0] || stat(p, &st) != 0) {
+      snprintf(buf, sizeof buf, "%s/scripts/%s", e->nmapdir, path);
+      if (!e->nmapdir[0] || stat(p, &st) != 0) {
+        bool nse = ss_has_ext(path, ".nse");
+        snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", path,
+                 nse && !e->nmapdir[0] ? "; " : "", nse && !e->nmapdir[0] ? NSE_MISSING_MSG : "");
+        return -1;
+      }
     }
   }
   /* already in the catalog? (same file) */
@@ -322,6 +416,10 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
     struct stat s2;
     if (stat(cat->v[i].path, &s2) == 0 && s2.st_ino == st.st_ino && s2.st_dev == st.st_dev) {
       ss_load(e, &cat->v[i]);
+      if (!cat->v[i].sc && cat->v[i].nse) {
+        ss_report_skip(e, &cat->v[i]);
+        return 0;
+      }
       if (!cat->v[i].sc) {
         snprintf(err, errlen, "%s", cat->v[i].err);
         return -1;
@@ -333,6 +431,12 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
     }
   }
   struct script *sc = script_load(e, p, err, errlen);
+  if (!sc && ss_has_ext(p, ".nse")) {
+    /* an Nmap script given by path: reported and skipped, as by name */
+    struct ss_entry en = {.id = (char *)path, .err = err};
+    ss_report_skip(e, &en);
+    return 0;
+  }
   if (!sc) return -1;
   if (ss_add(e, sc, forced, true) == 0) script_release(sc);
   return 0;
@@ -361,7 +465,8 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
       if (!strcasecmp(w, "all") || ss_names_script(cat, w)) continue;
       if (ss_is_category(cat, w)) continue;
       /* a broken script might have had it as a category */
-      snprintf(err, errlen, "'%s' did not match a category, filename, or directory", w);
+      snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", w,
+               e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
       rc = -1;
     }
   }
@@ -372,19 +477,28 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
       bool by_name = false;
       for (size_t k = 0; k < p.n; k++)
         if (p.nodes[k].kind == T_WORD && strcasecmp(p.nodes[k].word, "all") &&
-            ss_term(p.nodes[k].word, NULL, en->id))
+            ss_term(p.nodes[k].word, ss_nocats, en->id))
           by_name = true;
+      if (en->nse && !en->loaded) {
+        /* Nmap's: selected by script.db's categories, loaded now */
+        if (!ss_eval(&p, root, ss_cats_of(en), en->id)) continue;
+        ss_load(e, en);
+        if (!en->sc) {
+          ss_report_skip(e, en);
+          continue;
+        }
+      }
       if (!en->sc) {
-        if (by_name) {
+        if (by_name && !en->nse) {
           /* selected by name: only an error if the expression picks it */
-          if (ss_eval(&p, root, NULL, en->id)) {
+          if (ss_eval(&p, root, ss_nocats, en->id)) {
             snprintf(err, errlen, "%s", en->err ? en->err : "cannot load");
             rc = -1;
           }
         }
         continue;
       }
-      if (ss_eval(&p, root, en->sc, en->id)) {
+      if (ss_eval(&p, root, ss_cats_of(en), en->id)) {
         en->selected = true;
         en->forced |= forced;
         en->by_name |= by_name;
@@ -401,7 +515,7 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
 static void ss_select_version(struct ss_catalog *cat) {
   for (size_t i = 0; i < cat->n; i++) {
     struct ss_entry *en = &cat->v[i];
-    if (!en->sc || en->selected) continue;
+    if (!en->sc || en->selected || en->nse) continue; /* trawl's own only (docs/nse.md) */
     for (size_t k = 0; k < en->sc->ncat; k++) {
       if (strcasecmp(en->sc->categories[k], "version")) continue;
       en->selected = true;
@@ -454,13 +568,13 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     }
     size_t l = strlen(it);
     struct stat st;
-    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) ||
+    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) || ss_has_ext(it, ".nse") ||
                     (stat(it, &st) == 0 && S_ISDIR(st.st_mode));
     if (!pathlike) need_catalog = true;
   }
   /* the catalog is needed by expressions, and to match file items to it */
   if (need_catalog && !e->dir[0] && !expr) goto out; /* -sV alone: no version scripts */
-  if (need_catalog && !e->dir[0]) {
+  if (need_catalog && !e->dir[0] && !e->nmapdir[0]) {
     snprintf(err, errlen, "no scripts directory found (install trawl's scripts, or point "
                           "--datadir or $TRAWLDIR at a directory holding scripts/)");
     rc = -ENOENT;
@@ -471,8 +585,13 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     rc = -ENOENT;
     goto out;
   }
+  if (need_catalog && expr && ss_add_nmap(e, &cat, err, errlen) < 0) {
+    rc = -EINVAL;
+    goto out;
+  }
   if (need_catalog)
-    for (size_t i = 0; i < cat.n; i++) ss_load(e, &cat.v[i]);
+    for (size_t i = 0; i < cat.n; i++)
+      if (!cat.v[i].nse) ss_load(e, &cat.v[i]);
   for (size_t i = 0; i < nitems && rc == 0; i++) {
     const char *it = items[i];
     bool forced = false;
@@ -482,7 +601,7 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
     }
     size_t l = strlen(it);
     struct stat st;
-    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) ||
+    bool pathlike = strchr(it, '/') || (l > 4 && !strcmp(it + l - 4, ".lua")) || ss_has_ext(it, ".nse") ||
                     (stat(it, &st) == 0 && S_ISDIR(st.st_mode));
     if (pathlike) rc = ss_item_path(e, it, forced, err, errlen, &cat);
     else rc = ss_item_expr(e, it, forced, err, errlen, &cat);
@@ -491,7 +610,8 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
   size_t chosen = 0; /* what the expression selected */
   for (size_t i = 0; rc == 0 && i < cat.n; i++) chosen += cat.v[i].selected && cat.v[i].sc;
   if (rc == 0 && expr && e->nscripts + chosen == 0) {
-    snprintf(err, errlen, "--script '%s' selects no script", expr);
+    snprintf(err, errlen, "--script '%s' selects no script%s%s", expr,
+             e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
     rc = -EINVAL;
   }
   if (rc == 0 && version) ss_select_version(&cat);
@@ -517,6 +637,7 @@ out:
     free(cat.v[i].err);
   }
   free(cat.v);
+  nse_db_free(&cat.db);
   free(items);
   free(copy);
   return rc;

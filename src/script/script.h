@@ -72,9 +72,15 @@ struct script_config {
   uint64_t timeout_ms;        /* --script-timeout; 0: none */
   const char *datadir;        /* --datadir: looked in first for scripts/ */
   const char *scriptdir;      /* a scripts directory to use instead */
+  const char *nmapdir;        /* Nmap's data directory (scripts/, nselib/): NULL
+                                 finds it (nse.h) unless scriptdir is set; ""
+                                 none */
   unsigned max_threads;       /* 0: TRAWL_SCRIPT_THREADS or 1000 */
   const char *dns_servers;    /* for trawl.resolve/reverse; NULL: resolv.conf */
   int verbose, debug;
+  int timing;                 /* -T level, for nmap.timing_level() */
+  int version_intensity;      /* for nmap.version_intensity(); <0: 7 */
+  int ttl;                    /* --ttl for nmap.get_ttl(); <=0: 64 */
   FILE *errfp;                /* errors and tracebacks (NULL: stderr) */
   FILE *tracefp;              /* --script-trace (NULL: stderr) */
 };

@@ -1,0 +1,279 @@
+/* nse-nmap.c: the Lua side of running Nmap's NSE scripts. It registers
+ * package.preload.nmap (nse-nmap.lua, run with the trawl module, the C
+ * helpers below and Nmap's data directory), package.preload.openssl (the
+ * colleague's nse-openssl.c when it is built in, else a loader failing
+ * with "module 'openssl' not available"), and the search paths NSE's
+ * scripts expect: Nmap's nselib/?.lua on package.path (after trawl's own
+ * lualib, so trawl's libraries win), and Debian's lua-lpeg / lua-filesystem
+ * directory on package.cpath. The C helpers are the nmap.* functions that
+ * need the engine: get_port_state, address_family, timing_level,
+ * version_intensity, get_ttl, get_interface, get_interface_info,
+ * list_interfaces. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "script/nse/nse.h"
+#include "script/script-int.h"
+
+/* Where Debian's lua-lpeg and lua-filesystem put their C modules. */
+#define NSE_LUA_CDIR "/usr/lib/x86_64-linux-gnu/lua/5.4"
+
+static struct script_engine *nse_engine(lua_State *L) {
+  return lua_touserdata(L, lua_upvalueindex(1));
+}
+
+/* ---- engine state ---------------------------------------------------------- */
+
+/* The host the calling run is for, or NULL (pre/post rules, loading). */
+static struct host_result *nse_host(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (t && t->host && t->host->res) return t->host->res;
+  struct script_engine *e = nse_engine(L);
+  (void)e;
+  return NULL;
+}
+
+static int nse_address_family(lua_State *L) {
+  struct host_result *h = nse_host(L);
+  lua_pushstring(L, h && h->addr.family == AF_INET6 ? "inet6" : "inet");
+  return 1;
+}
+
+static int nse_timing_level(lua_State *L) {
+  lua_pushinteger(L, nse_engine(L)->cfg.timing);
+  return 1;
+}
+
+static int nse_version_intensity(lua_State *L) {
+  int v = nse_engine(L)->cfg.version_intensity;
+  lua_pushinteger(L, v < 0 || v > 9 ? 7 : v);
+  return 1;
+}
+
+static int nse_get_ttl(lua_State *L) {
+  int v = nse_engine(L)->cfg.ttl;
+  lua_pushinteger(L, v <= 0 || v > 255 ? 64 : v);
+  return 1;
+}
+
+/* nmap.get_port_state(host, {number=, protocol=}): the scan's port table
+ * for that port of the run's host, or nil. */
+static int nse_get_port_state(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  struct host_result *h = nse_host(L);
+  if (!h) return 0;
+  lua_getfield(L, 2, "number");
+  lua_Integer num = lua_tointeger(L, -1);
+  lua_getfield(L, 2, "protocol");
+  const char *pr = lua_tostring(L, -1);
+  enum scan_proto proto = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
+  lua_pop(L, 2);
+  for (size_t i = 0; i < h->nports; i++) {
+    if (h->ports[i].portid != num || h->ports[i].proto != proto) continue;
+    trees_push_port(L, nse_engine(L), &h->ports[i]);
+    return 1;
+  }
+  return 0;
+}
+
+/* ---- interfaces ------------------------------------------------------------------ */
+
+static int nse_get_interface(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
+  else lua_pushnil(L);
+  return 1;
+}
+
+/* One interface address as NSE's table: device, shortname, ip, netmask
+ * (prefix length), address (same as ip), up, mtu, link, mac (nil). */
+static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
+  char ip[INET6_ADDRSTRLEN] = "";
+  int bits = 0;
+  const void *src = NULL, *mask = NULL;
+  size_t mlen = 0;
+  if (a->ifa_addr->sa_family == AF_INET) {
+    src = &((const struct sockaddr_in *)a->ifa_addr)->sin_addr;
+    if (a->ifa_netmask) mask = &((const struct sockaddr_in *)a->ifa_netmask)->sin_addr, mlen = 4;
+  } else {
+    src = &((const struct sockaddr_in6 *)a->ifa_addr)->sin6_addr;
+    if (a->ifa_netmask) mask = &((const struct sockaddr_in6 *)a->ifa_netmask)->sin6_addr, mlen = 16;
+  }
+  inet_ntop(a->ifa_addr->sa_family, src, ip, sizeof ip);
+  for (size_t i = 0; i < mlen; i++) bits += __builtin_popcount(((const unsigned char *)mask)[i]);
+  lua_createtable(L, 0, 8);
+  lua_pushstring(L, a->ifa_name);
+  lua_setfield(L, -2, "device");
+  lua_pushstring(L, a->ifa_name);
+  lua_setfield(L, -2, "shortname");
+  lua_pushstring(L, ip);
+  lua_setfield(L, -2, "address");
+  lua_pushinteger(L, bits);
+  lua_setfield(L, -2, "netmask");
+  lua_pushstring(L, a->ifa_flags & IFF_UP ? "up" : "down");
+  lua_setfield(L, -2, "up");
+  lua_pushstring(L, a->ifa_flags & IFF_LOOPBACK ? "loopback" : "ethernet");
+  lua_setfield(L, -2, "link");
+}
+
+static int nse_list_interfaces(lua_State *L) {
+  struct ifaddrs *all;
+  if (getifaddrs(&all) != 0) return st_pusherr(L, strerror(errno));
+  lua_newtable(L);
+  lua_Integer n = 0;
+  for (struct ifaddrs *a = all; a; a = a->ifa_next) {
+    if (!a->ifa_addr || (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6))
+      continue;
+    nse_push_ifaddr(L, a);
+    lua_rawseti(L, -2, ++n);
+  }
+  freeifaddrs(all);
+  return 1;
+}
+
+/* nmap.get_interface_info(name): its first address's table, or nil, err */
+static int nse_get_interface_info(lua_State *L) {
+  const char *name = luaL_checkstring(L, 1);
+  struct ifaddrs *all;
+  if (getifaddrs(&all) != 0) return st_pusherr(L, strerror(errno));
+  for (struct ifaddrs *a = all; a; a = a->ifa_next) {
+    if (!a->ifa_addr || strcmp(a->ifa_name, name)) continue;
+    if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
+    nse_push_ifaddr(L, a);
+    freeifaddrs(all);
+    return 1;
+  }
+  freeifaddrs(all);
+  return st_pusherr(L, "no such interface");
+}
+
+/* ---- openssl ---------------------------------------------------------------------- */
+
+#ifndef TW_HAVE_NSE_OPENSSL
+static int nse_openssl_unavailable(lua_State *L) {
+  return luaL_error(L, "module 'openssl' not available (this trawl was built without "
+                       "src/script/nse/nse-openssl.c)");
+}
+#endif
+
+bool nse_missing_module(const char *msg, char *out, size_t len) {
+  const char *p = msg ? strstr(msg, "module '") : NULL;
+  if (!p) return false;
+  p += 8;
+  const char *q = strchr(p, '\'');
+  if (!q || (strncmp(q, "' not found", 11) && strncmp(q, "' not available", 15))) return false;
+  snprintf(out, len, "%.*s", (int)(q - p), p);
+  return true;
+}
+
+/* ---- registration ------------------------------------------------------------------- */
+
+/* package.preload.nmap: runs nse-nmap.lua (upvalues: the engine, Nmap's
+ * directory). */
+static int nse_nmap_loader(lua_State *L) {
+  struct script_engine *e = nse_engine(L);
+  static const luaL_Reg fns[] = {{"address_family", nse_address_family},
+                                 {"timing_level", nse_timing_level},
+                                 {"version_intensity", nse_version_intensity},
+                                 {"get_ttl", nse_get_ttl},
+                                 {"get_port_state", nse_get_port_state},
+                                 {"get_interface", nse_get_interface},
+                                 {"get_interface_info", nse_get_interface_info},
+                                 {"list_interfaces", nse_list_interfaces},
+                                 {NULL, NULL}};
+  if (luaL_loadbufferx(L, nse_nmap_lua, nse_nmap_lua_len, "=nmap", "t") != LUA_OK)
+    return lua_error(L);
+  lua_getglobal(L, "trawl");
+  lua_newtable(L);
+  lua_pushlightuserdata(L, e);
+  luaL_setfuncs(L, fns, 1);
+  lua_pushvalue(L, lua_upvalueindex(2));
+  lua_call(L, 3, 1);
+  return 1;
+}
+
+/* Nmap's nselib goes first: the global require is NSE's (trawl's own
+ * scripts have nse-require.lua's) */
+/* package.preload.stdnse: nselib's stdnse.lua, plus silent_require, which
+ * NSE's engine adds to it (upvalue: Nmap's directory). */
+static int nse_stdnse_loader(lua_State *L) {
+  const char *dir = lua_tostring(L, lua_upvalueindex(1));
+  lua_pushfstring(L, "%s/nselib/stdnse.lua", dir);
+  const char *path = lua_tostring(L, -1);
+  if (luaL_loadfilex(L, path, "t") != LUA_OK) return lua_error(L);
+  lua_pushliteral(L, "stdnse");
+  lua_pushvalue(L, -3);
+  lua_call(L, 2, 1);
+  if (!lua_istable(L, -1)) return luaL_error(L, "%s did not return a table", path);
+  int mod = lua_gettop(L);
+  lua_getglobal(L, "require");
+  lua_pushliteral(L, "nmap");
+  lua_call(L, 1, 1);
+  lua_getfield(L, -1, "_silent_require");
+  lua_pushliteral(L, "silent_require");
+  lua_insert(L, -2);
+  lua_rawset(L, mod);
+  lua_settop(L, mod);
+  return 1;
+}
+
+static void nse_prepend_path(lua_State *L, const char *field, const char *add) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, field);
+  const char *cur = lua_tostring(L, -1);
+  if (cur && *cur) lua_pushfstring(L, "%s;%s", add, cur);
+  else lua_pushstring(L, add);
+  lua_setfield(L, -3, field);
+  lua_pop(L, 2);
+}
+
+void nse_nmap_open(struct script_engine *e, lua_State *L, const char *nmapdir) {
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  lua_pushlightuserdata(L, e);
+  lua_pushstring(L, nmapdir ? nmapdir : "");
+  lua_pushcclosure(L, nse_nmap_loader, 2);
+  lua_setfield(L, -2, "nmap");
+  if (nmapdir && *nmapdir) {
+    lua_pushstring(L, nmapdir);
+    lua_pushcclosure(L, nse_stdnse_loader, 1);
+    lua_setfield(L, -2, "stdnse");
+  }
+#ifndef TW_HAVE_NSE_OPENSSL
+  lua_pushcfunction(L, nse_openssl_unavailable);
+  lua_setfield(L, -2, "openssl");
+#endif
+  lua_pop(L, 2);
+#ifdef TW_HAVE_NSE_OPENSSL
+  nse_openssl_open(L);
+#endif
+  /* package.cpath: only Debian's Lua 5.4 C module directory (lpeg, lfs),
+   * never the current directory */
+  lua_getglobal(L, "package");
+  lua_pushliteral(L, NSE_LUA_CDIR "/?.so");
+  lua_setfield(L, -2, "cpath");
+  lua_pop(L, 1);
+  if (nmapdir && *nmapdir) {
+    lua_pushfstring(L, "%s/nselib/?.lua", nmapdir);
+    nse_prepend_path(L, "path", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  /* trawl's scripts' require (nse-require.lua), in the registry for
+   * script-loader.c */
+  if (luaL_loadbufferx(L, nse_require_lua, nse_require_lua_len, "=trawl-require", "t") == LUA_OK) {
+    lua_pushstring(L, e->libdir);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK && lua_isfunction(L, -1)) {
+      lua_setfield(L, LUA_REGISTRYINDEX, "trawl.require");
+      return;
+    }
+  }
+  lua_pop(L, 1);
+}
