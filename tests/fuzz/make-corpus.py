@@ -247,9 +247,24 @@ def text_seeds():
     put("services", "many", "\n".join(rows) + "\n")
 
 
+def nse_openssl_seeds():
+    # fuzz_nse_openssl: op, cipher index, flags, then up to three fields
+    # split at NULs (the harness's header comment says what each means)
+    clear("nse_openssl")
+    key, data, iv = b"K" * 32, bytes(range(1, 33)), b"I" * 16
+    put("nse_openssl", "bin", b"\x00\x00\x00" + b"\x00\x01\x02\xff")
+    put("nse_openssl", "hex", b"\x01\x00\x00" + b"-0aFf12")
+    put("nse_openssl", "dec", b"\x02\x00\x00" + b"123456789012345678901234567890")
+    put("nse_openssl", "arith", b"\x03\x00\x01" + b"\x7f\xff\x01" + b"\x00" + b"\x05" + b"\x00" + b"\xfd")
+    for i in range(29):
+        put("nse_openssl", "enc-%02d" % i, bytes([4, i, 5]) + key + b"\x00" + data + b"\x00" + iv)
+    put("nse_openssl", "dec-pad", bytes([5, 0, 5]) + key + b"\x00" + data + b"\x00" + iv)
+    put("nse_openssl", "enc-named", bytes([4, 200, 4]) + b"AES-256-CBC\x00" + key + b"\x00" + data)
+
 if __name__ == "__main__":
     fr = packet_seeds()
     dispatch_seeds(fr)
     text_seeds()
+    nse_openssl_seeds()
     for n in sorted(os.listdir(CORPUS)):
         print("%-14s %d files" % (n, len(os.listdir(os.path.join(CORPUS, n)))))
