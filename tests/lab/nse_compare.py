@@ -54,8 +54,9 @@ in nmap's file ("whose rules fire": NSE keeps no record of a script that ran
 and returned nothing). A script id is identical when every one of its
 instances in either file is "same". The comparison passes when
   - at least 90% of F are identical, and
-  - every script id of the default category that is not identical (in F,
-    or printed by trawl alone) is listed in EXCEPTIONS ("script-id  reason" per line, "#"
+  - every script id of the default category that is not identical, and
+    every script id that trawl alone prints (in no instance in nmap's
+    file, whatever its category), is listed in EXCEPTIONS ("script-id  reason" per line, "#"
     comments and blank lines ignored).
 Scripts of other categories in the same runs (-sV's "version" scripts
 such as fingerprint-strings; sniffer-detect and broadcast-* when asked
@@ -202,15 +203,21 @@ def compare(rt, rn, exceptions, out, counted=None):
     def counts(s):
         return counted is None or base(s) in counted
 
+    # a script trawl alone prints (none of its instances in nmap's file)
+    # counts whatever its category: -sC must not run what Nmap's does not
+    def trawl_only(s):
+        return per_id[s]["nmap"] == 0
+
     fired = sorted(set(base(s) for s, st in per_id.items() if st["nmap"] > 0 and counts(s)))
-    bad = sorted(set(base(s) for s, st in per_id.items() if st["differ"] > 0 and counts(s)))
+    bad = sorted(set(base(s) for s, st in per_id.items()
+                     if st["differ"] > 0 and (counts(s) or trawl_only(s))))
     identical = [s for s in fired if s not in bad]
     unlisted = [s for s in bad if s not in exceptions]
     print("# per script: id instances same differ [exception]", file=out)
     for s in sorted(per_id):
         st = per_id[s]
         tag = ""
-        if not counts(s):
+        if not counts(s) and not trawl_only(s):
             tag = "  (not counted: not in the default category)"
         elif st["differ"] and base(s) in exceptions:
             tag = "  listed: " + exceptions[base(s)]
@@ -301,6 +308,13 @@ def selftest():
     buf = io.StringIO()
     if not compare(changed, base, {}, buf, counted={"smb2-time", "clock-skew"}):
         failures.append("an uncounted script decided the verdict:\n" + buf.getvalue())
+    # a script of another category that trawl alone prints: counts
+    buf = io.StringIO()
+    extra = dict(base)
+    extra[("prescript", "-", "-", "knx-gateway-discover")] = "ERROR"
+    if compare(extra, base, {}, buf, counted={"smb2-time", "clock-skew", "http-title"}) or \
+            "unlisted: knx-gateway-discover" not in buf.getvalue():
+        failures.append("a script trawl alone printed did not count:\n" + buf.getvalue())
     for f in failures:
         print("selftest: " + f)
     print("selftest: %s" % ("ok" if not failures else "%d FAILED" % len(failures)))
