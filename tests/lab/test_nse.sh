@@ -36,7 +36,8 @@
 #             result under nmap (plus the LAN run's scripts, asked for by
 #             name), at least 90% identical, and every other one listed
 #             with its reason in tests/lab/nse_exceptions.txt (shown in
-#             docs/nse.md). A script that differs and is not listed fails.
+#             docs/nse.md). A script that differs and is not listed fails;
+#             trawl's own error lines about those scripts are shown.
 # Last line "N passed, M failed"; non-zero exit on any failure.
 set -uo pipefail
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/scan-lib.sh"
@@ -130,5 +131,13 @@ ALSO=$(awk '{ print $4 }' "$TMP/nmap.lan.res" | sort -u | paste -sd,)
 crc=$?
 cat "$TMP/cmp"
 if [ $crc -eq 0 ]; then ok "Nmap's scripts: $(grep '^scripts:' "$TMP/cmp")"
-else nok "Nmap's scripts: $(grep '^scripts:' "$TMP/cmp" || tail -1 "$TMP/cmp")"; fi
+else
+  nok "Nmap's scripts: $(grep '^scripts:' "$TMP/cmp" || tail -1 "$TMP/cmp")"
+  # what trawl said about the scripts that are not identical: the first
+  # line of each error of theirs (rules and actions), counted
+  for id in $(sed -n 's/^unlisted: //p' "$TMP/cmp"); do
+    grep -h -A1 "^trawl: script '$id'" "$TMP"/trawl.*.err | grep -v "^--$" |
+      paste - - | sed "s/ on [0-9a-f.:]*\(\/[a-z]*\)\?:\t/: /" | sort | uniq -c | head -3
+  done | sed 's/^/       trawl stderr: /'
+fi
 finish
