@@ -44,6 +44,8 @@ struct script {
   bool quiet;     /* selected only because -sV runs the "version" category:
                      it runs, its output is dropped (script-select.c) */
   int level;      /* 0 = no dependencies; runs after lower levels (same host) */
+  bool nse;           /* one of Nmap's (.nse, script/nse/nse.h) */
+  bool rule_reported; /* a failed rule of it was reported (.nse: once) */
 };
 
 enum { RULE_PRE, RULE_HOST, RULE_PORT, RULE_POST };

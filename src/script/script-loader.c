@@ -236,6 +236,7 @@ struct script *script_load(struct script_engine *e, const char *path, char *err,
   s->id = strdup(id);
   s->path = strdup(path);
   s->env_ref = LUA_NOREF;
+  s->nse = nse;
   lua_getfield(L, env, "description");
   if (!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TSTRING) {
     snprintf(err, errlen, "script '%s': 'description' must be a string", id);

@@ -77,8 +77,20 @@ static int phase_rule(struct script_engine *e, struct script *sc, const char *ru
       else
         snprintf(tg, sizeof tg, " on %s", a);
     }
-    script_report(e, "trawl: script '%s': %s failed%s:\n%s\n", sc->id, rule, tg,
-                  lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)");
+    const char *msg = lua_tostring(L, -1) ? lua_tostring(L, -1) : "(error object is not a string)";
+    if (sc->nse && e->cfg.debug < 1) {
+      /* Nmap's scripts: one line per script (a rule that fails on one
+       * port fails on all; some rules need I/O, which trawl's rules
+       * cannot do: docs/nse.md); -d shows each with its traceback */
+      if (!sc->rule_reported) {
+        const char *nl = strchr(msg, '\n');
+        script_report(e, "trawl: script '%s': %s failed%s: %.*s (not run; -d says more)\n", sc->id,
+                      rule, tg, nl ? (int)(nl - msg) : (int)strlen(msg), msg);
+      }
+      sc->rule_reported = true;
+    } else {
+      script_report(e, "trawl: script '%s': %s failed%s:\n%s\n", sc->id, rule, tg, msg);
+    }
   } else {
     yes = lua_toboolean(L, -1);
   }

@@ -236,6 +236,18 @@ static const char *srun_target(struct sthread *t, char *buf, size_t len) {
   return buf;
 }
 
+/* The error value on top of L is what nmap.new_try raises: a table whose
+ * errtype is "nmap.new_try". Read raw: no metamethod runs here. */
+static bool srun_is_try_error(lua_State *L) {
+  if (!lua_istable(L, -1)) return false;
+  lua_pushliteral(L, "errtype");
+  lua_rawget(L, -2);
+  const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+  bool yes = s && !strcmp(s, "nmap.new_try");
+  lua_pop(L, 1);
+  return yes;
+}
+
 void srun_ended(struct sthread *t, int status, int nres) {
   struct script_engine *e = t->e;
   char tg[128];
@@ -254,6 +266,17 @@ void srun_ended(struct sthread *t, int status, int nres) {
                     t->sc->id, srun_target(t, tg, sizeof tg), (double)e->cfg.timeout_ms / 1000.0);
   } else if (status == -ECANCELED) {
     /* stopped (interruption, engine freed): nothing to say */
+  } else if (status != 0 && srun_is_try_error(t->L)) {
+    /* an NSE script's nmap.new_try gave up (nse-nmap.lua): the run ends
+     * with no output, as in NSE; said only with -d */
+    if (e->cfg.debug > 0) {
+      lua_pushliteral(t->L, "message");
+      lua_rawget(t->L, -2);
+      script_report(e, "trawl: script '%s' on %s: ended by a try: %s\n", t->sc->id,
+                    srun_target(t, tg, sizeof tg),
+                    lua_tostring(t->L, -1) ? lua_tostring(t->L, -1) : "(no message)");
+      lua_pop(t->L, 1);
+    }
   } else if (status != 0) {
     e->st.errors++;
     const char *msg = lua_tostring(t->L, -1);

@@ -433,7 +433,11 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
   struct script *sc = script_load(e, p, err, errlen);
   if (!sc && ss_has_ext(p, ".nse")) {
     /* an Nmap script given by path: reported and skipped, as by name */
-    struct ss_entry en = {.id = (char *)path, .err = err};
+    char id[256];
+    const char *base = strrchr(p, '/');
+    snprintf(id, sizeof id, "%s", base ? base + 1 : p);
+    id[strlen(id) - 4] = 0; /* ".nse" */
+    struct ss_entry en = {.id = id, .err = err};
     ss_report_skip(e, &en);
     return 0;
   }

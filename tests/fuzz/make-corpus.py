@@ -223,6 +223,13 @@ TEXT = {
         "blank": "# Trawl 0.1.0 scan initiated X as:     \n# trawl-resume: next-target=1 seed=2\n",
         "nomarker": "# Trawl 0.1.0 scan initiated X as: trawl 198.18.0.1\n",
     },
+    "nse_db": {
+        "two": 'Entry { filename = "acarsd-info.nse", categories = { "discovery", "safe", } }\n'
+               'Entry { filename = "http-title.nse", categories = { "default", "discovery", "safe", } }\n',
+        "empty-cats": 'Entry { filename = "x.nse", categories = { } }\n\n-- comment\n',
+        "bad": 'Entry { filename = "../x.nse", categories = { "a" } }\n',
+        "lua": 'os.execute("x")\n',
+    },
     "services": {
         "small": "# a port table\nhttp 80/tcp 1\nssh 22/tcp 2\ndomain 53/udp 1\nunknown 7/udp 2\n",
         "bad": "http 80/tcp 1\nhttp 80/tcp 2\nx 70000/tcp 3\ny 5/sctp 1\n",

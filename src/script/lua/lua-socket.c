@@ -788,6 +788,10 @@ static int lsock_portarg(lua_State *L, int idx, const char **proto) {
 
 static int lsock_connect(lua_State *L) {
   struct lsock *ls = lsock_check(L);
+  /* only in a script thread, even for UDP (which does not wait): a socket
+   * connected in a rule would be owned by no run, and its handle would
+   * keep the loop alive after the scan (an NSE rule that probes) */
+  st_check_block(L, "socket connect");
   int b = lsock_busy(L, ls);
   if (b) return b;
   if (ls->state != LS_NEW) return st_pusherr(L, "socket already connected: use a new one");

@@ -31,13 +31,117 @@ static struct script_engine *nse_engine(lua_State *L) {
 
 /* ---- engine state ---------------------------------------------------------- */
 
-/* The host the calling run is for, or NULL (pre/post rules, loading). */
-static struct host_result *nse_host(lua_State *L) {
+/* The scan's host whose Lua host table is at idx (a rule's or a run's
+ * argument), else the calling run's host; NULL in pre/post phases. */
+static struct host_result *nse_host_at(lua_State *L, int idx) {
+  struct script_engine *e = nse_engine(L);
+  if (idx && lua_istable(L, idx)) {
+    for (size_t i = 0; i < e->nhosts; i++) {
+      struct shost *h = &e->hosts[i];
+      if (!h->res || h->table_ref == LUA_NOREF) continue;
+      lua_rawgeti(L, LUA_REGISTRYINDEX, h->table_ref);
+      bool same = lua_rawequal(L, -1, idx);
+      lua_pop(L, 1);
+      if (same) return h->res;
+    }
+  }
   struct sthread *t = st_current(L);
   if (t && t->host && t->host->res) return t->host->res;
-  struct script_engine *e = nse_engine(L);
-  (void)e;
   return NULL;
+}
+
+static struct host_result *nse_host(lua_State *L) { return nse_host_at(L, 0); }
+
+/* nmap.get_ports(host, port, protocol, state): the port after `port`
+ * (nil: the first) of that protocol and state, as a port table; nil at
+ * the end. */
+static int nse_get_ports(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TTABLE);
+  const char *proto = luaL_optstring(L, 3, NULL);
+  const char *state = luaL_optstring(L, 4, NULL);
+  struct host_result *h = nse_host_at(L, 1);
+  if (!h) return 0;
+  size_t i = 0;
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "number");
+    lua_Integer num = lua_tointeger(L, -1);
+    lua_getfield(L, 2, "protocol");
+    const char *pr = lua_tostring(L, -1);
+    enum scan_proto pp = pr && !strcmp(pr, "udp") ? PROTO_UDP : PROTO_TCP;
+    lua_pop(L, 2);
+    while (i < h->nports && !(h->ports[i].portid == num && h->ports[i].proto == pp)) i++;
+    if (i < h->nports) i++;
+  }
+  for (; i < h->nports; i++) {
+    const struct port_result *p = &h->ports[i];
+    if (proto && strcmp(proto, proto_name(p->proto))) continue;
+    if (state && strcmp(state, port_state_name(p->state))) continue;
+    trees_push_port(L, nse_engine(L), p);
+    return 1;
+  }
+  return 0;
+}
+
+static int nse_in_thread(lua_State *L) {
+  lua_pushboolean(L, st_current(L) != NULL);
+  return 1;
+}
+
+/* stdnse.getid(): the id of the script running (a run, or a rule) */
+static int nse_script_id(lua_State *L) {
+  struct sthread *t = st_current(L);
+  const struct script *sc = t ? t->sc : nse_engine(L)->rule_sc;
+  if (!sc) return 0;
+  lua_pushstring(L, sc->id);
+  return 1;
+}
+
+/* stdnse.getinfo(): "host:port" or "host" of the calling run, nil outside
+ * one (NSE's debug prefix) */
+static int nse_script_info(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (!t || !t->run || !t->host || !t->host->res) return 0;
+  char a[INET6_ADDRSTRLEN];
+  const struct host_result *h = t->host->res;
+  tgt_addr_str(&h->addr, a, sizeof a);
+  if (t->run->port >= 0) lua_pushfstring(L, "%s:%d", a, (int)h->ports[t->run->port].portid);
+  else lua_pushstring(L, a);
+  return 1;
+}
+
+/* stdnse.gethostport(): the calling run's host and port tables */
+static int nse_host_port(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (!t || !t->run || !t->host || !t->host->res) return 0;
+  trees_push_host(L, t->host);
+  if (t->run->port < 0) return 1;
+  trees_push_port(L, nse_engine(L), &t->host->res->ports[t->run->port]);
+  return 2;
+}
+
+/* stdnse.new_thread(f, ...): a helper thread (trawl.spawn) running f;
+ * returns its coroutine, whose coroutine.status is "dead" once it ended
+ * (what NSE's scripts wait for, with a condvar), and an info table. */
+static int nse_new_thread(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  struct sthread *parent = st_current(L);
+  if (!parent) return luaL_error(L, "stdnse.new_thread can only be run from an active script");
+  st_spawn(L, parent, 1, lua_gettop(L) - 1);
+  struct sthread **hp = lua_touserdata(L, -1);
+  if (!hp || !*hp) return luaL_error(L, "stdnse.new_thread: no thread");
+  lua_pushthread((*hp)->L);
+  lua_xmove((*hp)->L, L, 1);
+  lua_newtable(L);
+  return 2;
+}
+
+/* stdnse.base(): the coroutine of the calling script thread */
+static int nse_base(lua_State *L) {
+  struct sthread *t = st_current(L);
+  if (!t) return 0;
+  lua_pushthread(t->L);
+  lua_xmove(t->L, L, 1);
+  return 1;
 }
 
 static int nse_address_family(lua_State *L) {
@@ -68,7 +172,7 @@ static int nse_get_ttl(lua_State *L) {
 static int nse_get_port_state(lua_State *L) {
   luaL_checktype(L, 1, LUA_TTABLE);
   luaL_checktype(L, 2, LUA_TTABLE);
-  struct host_result *h = nse_host(L);
+  struct host_result *h = nse_host_at(L, 1);
   if (!h) return 0;
   lua_getfield(L, 2, "number");
   lua_Integer num = lua_tointeger(L, -1);
@@ -181,10 +285,17 @@ bool nse_missing_module(const char *msg, char *out, size_t len) {
 static int nse_nmap_loader(lua_State *L) {
   struct script_engine *e = nse_engine(L);
   static const luaL_Reg fns[] = {{"address_family", nse_address_family},
+                                 {"in_thread", nse_in_thread},
+                                 {"new_thread", nse_new_thread},
+                                 {"base", nse_base},
+                                 {"script_id", nse_script_id},
+                                 {"script_info", nse_script_info},
+                                 {"host_port", nse_host_port},
                                  {"timing_level", nse_timing_level},
                                  {"version_intensity", nse_version_intensity},
                                  {"get_ttl", nse_get_ttl},
                                  {"get_port_state", nse_get_port_state},
+                                 {"get_ports", nse_get_ports},
                                  {"get_interface", nse_get_interface},
                                  {"get_interface_info", nse_get_interface_info},
                                  {"list_interfaces", nse_list_interfaces},
@@ -217,10 +328,9 @@ static int nse_stdnse_loader(lua_State *L) {
   lua_getglobal(L, "require");
   lua_pushliteral(L, "nmap");
   lua_call(L, 1, 1);
-  lua_getfield(L, -1, "_silent_require");
-  lua_pushliteral(L, "silent_require");
-  lua_insert(L, -2);
-  lua_rawset(L, mod);
+  lua_getfield(L, -1, "_stdnse_engine");
+  lua_pushvalue(L, mod);
+  lua_call(L, 1, 0);
   lua_settop(L, mod);
   return 1;
 }

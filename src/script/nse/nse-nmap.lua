@@ -25,6 +25,7 @@ nmap.timing_level = C.timing_level
 nmap.version_intensity = C.version_intensity
 nmap.get_ttl = C.get_ttl
 nmap.get_port_state = C.get_port_state
+nmap.get_ports = C.get_ports
 nmap.get_interface = C.get_interface
 nmap.get_interface_info = C.get_interface_info
 nmap.list_interfaces = C.list_interfaces
@@ -39,9 +40,17 @@ end
 -- ---- threads: mutexes and condition variables (NSE's function style) ---------
 -- ops: "lock", "unlock", "trylock", "running", and "done" (release it if
 -- this thread holds it: the run is finished with it)
+-- A rule runs to its end without yielding (trawl's rules cannot wait, and
+-- nothing else runs meanwhile): there a free mutex needs no locking, and
+-- lock/unlock/done are no-ops; a held one cannot be waited for (error).
 function nmap.mutex(obj)
   local m = trawl.mutex(obj)
   return function(op)
+    if not C.in_thread() and op ~= "running" then
+      if op == "trylock" then return not m:locked() end
+      if op == "lock" and m:locked() then return m(op) end -- says why it cannot wait
+      return true
+    end
     if op == "done" then
       if m:locked() then pcall(m.unlock, m) end
       return
@@ -230,6 +239,18 @@ local function parse_ssl_certificate(der)
   local c, err = trawl.parse_certificate(der)
   if not c then return nil, err end
   return nse_cert(c)
+end
+
+-- What NSE's engine (not nselib) adds to stdnse, put there by
+-- nse-nmap.c's stdnse loader: silent_require above, and the current
+-- run's script id, "id host:port" info, and host and port tables.
+function nmap._stdnse_engine(stdnse)
+  rawset(stdnse, "silent_require", nmap._silent_require)
+  rawset(stdnse, "getid", function() return C.script_id() end)
+  rawset(stdnse, "getinfo", function() return C.script_info() end)
+  rawset(stdnse, "gethostport", function() return C.host_port() end)
+  rawset(stdnse, "new_thread", C.new_thread)
+  rawset(stdnse, "base", C.base)
 end
 
 nmap.socket = {sleep = trawl.sleep, parse_ssl_certificate = parse_ssl_certificate}

@@ -1,0 +1,287 @@
+/* test_nse.c: running Nmap's own NSE scripts (src/script/nse/): parsing
+ * script.db; selecting from Nmap's scripts (Debian's nmap-common in
+ * /usr/share/nmap; those tests skip when it is absent) together with
+ * trawl's own (names, categories, .nse paths, a trawl script shadowing an
+ * Nmap one); a script requiring a module that does not exist, reported by
+ * name and skipped; the one error line naming nmap-common when it is
+ * missing; and an .nse script run against loopback services through the
+ * nmap module (nsock's return values, receive_buf with a pattern,
+ * TIMEOUT and EOF, stdnse.get_script_args, shortport, new_try,
+ * stdnse.output_table's structured output). */
+#include "script_fixture.h"
+#include "script/nse/nse.h"
+
+#define NMAPDIR "/usr/share/nmap"
+
+static bool have_nmap(void) {
+  struct stat st;
+  return stat(NMAPDIR "/scripts/script.db", &st) == 0 && stat(NMAPDIR "/nselib/stdnse.lua", &st) == 0;
+}
+
+/* An .nse file in the fixture directory (not in trawl's catalog: that
+ * lists *.lua; given by path). */
+static void nse_file(const char *name, const char *text, char *path, size_t len) {
+  snprintf(path, len, "%s/%s.nse", fx_dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+static const struct script *nse_selected(struct fx *f, const char *id) {
+  for (size_t i = 0; i < f->e->nscripts; i++)
+    if (!strcmp(f->e->scripts[i]->id, id)) return f->e->scripts[i];
+  return NULL;
+}
+
+/* ---- script.db ------------------------------------------------------------------ */
+
+static void test_db_parse(void **state) {
+  (void)state;
+  struct nse_db db;
+  char err[200];
+  const char *good = "Entry { filename = \"a-b.nse\", categories = { \"default\", \"safe\", } }\n"
+                     "\n-- a comment\n"
+                     "Entry { filename = \"c.nse\", categories = { } }\r\n";
+  assert_int_equal(nse_db_parse(good, strlen(good), &db, err, sizeof err), 0);
+  assert_int_equal(db.n, 2);
+  const struct nse_db_entry *en = nse_db_find(&db, "a-b");
+  assert_non_null(en);
+  assert_int_equal(en->ncat, 2);
+  assert_string_equal(en->cats[1], "safe");
+  assert_int_equal(nse_db_find(&db, "c")->ncat, 0);
+  nse_db_free(&db);
+  static const char *const bad[] = {
+      "Entry { filename = \"x.lua\", categories = { } }",        /* not .nse */
+      "Entry { filename = \"../x.nse\", categories = { } }",     /* a path */
+      "Entry { filename = \"x.nse\", categories = { \"a\" \"b\" } }",
+      "Entry { filename = \"x.nse\" }",
+      "os.execute('x')",
+      "Entry { filename = \"x.nse\", categories = { \"a\\\"\" } }",
+      "Entry { filename = \"x.nse\", categories = { } } trailing",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    assert_int_equal(nse_db_parse(bad[i], strlen(bad[i]), &db, err, sizeof err), -EINVAL);
+    assert_non_null(strstr(err, "line 1"));
+  }
+  assert_int_equal(nse_db_parse("", 0, &db, err, sizeof err), 0);
+  assert_int_equal(db.n, 0);
+  char mod[64];
+  assert_true(nse_missing_module("x.nse:3: module 'foo.bar' not found:\n\tno field", mod, sizeof mod));
+  assert_string_equal(mod, "foo.bar");
+  assert_false(nse_missing_module("attempt to call a nil value", mod, sizeof mod));
+}
+
+/* ---- selection ----------------------------------------------------------------- */
+
+static void test_select_nmap(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  /* trawl's own: one default script, and one shadowing Nmap's http-title */
+  fx_script("own-default", FX_HEAD("'default', 'safe'") "portrule = function() return true end\n"
+                           "action = function() return 'own' end\n");
+  fx_script("http-title", FX_HEAD("'default'") "portrule = function() return true end\n"
+                          "action = function() return 'trawl title' end\n");
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, "default"), 0);
+  assert_non_null(nse_selected(&f, "own-default"));
+  const struct script *ht = nse_selected(&f, "http-title");
+  assert_non_null(ht);
+  assert_false(ht->nse); /* trawl's shadows Nmap's */
+  const struct script *sc = nse_selected(&f, "ssl-cert");
+  assert_non_null(sc);
+  assert_true(sc->nse);
+  /* ssh-hostkey needs openssl: without nse-openssl.c built in, it is
+   * reported by name and skipped, and the rest run */
+  if (!nse_selected(&f, "ssh-hostkey"))
+    assert_non_null(strstr(fx_errors(&f), "script 'ssh-hostkey' skipped: it requires module 'openssl'"));
+  assert_null(nse_selected(&f, "broadcast-avahi-dos")); /* not default */
+  assert_true(f.e->nscripts > 50);
+  fx_free(&f);
+
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, "vuln and safe"), 0);
+  assert_true(f.e->nscripts > 0);
+  for (size_t i = 0; i < f.e->nscripts; i++) assert_true(f.e->scripts[i]->nse);
+  fx_free(&f);
+
+  /* Nmap's own http-title by its file name, a glob, SCRIPT_TYPE */
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, "http-title.nse,http-server-header*"), 0);
+  ht = nse_selected(&f, "http-title");
+  assert_non_null(ht);
+  assert_true(ht->nse);
+  assert_string_equal(ht->path, NMAPDIR "/scripts/http-title.nse");
+  assert_non_null(nse_selected(&f, "http-server-header"));
+  lua_rawgeti(f.e->L, LUA_REGISTRYINDEX, ht->env_ref);
+  lua_getfield(f.e->L, -1, "SCRIPT_TYPE");
+  assert_string_equal(lua_tostring(f.e->L, -1), "portrule");
+  lua_getfield(f.e->L, -2, "SCRIPT_NAME");
+  assert_string_equal(lua_tostring(f.e->L, -1), "http-title");
+  lua_pop(f.e->L, 3);
+  fx_free(&f);
+}
+
+static void test_missing_module(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400], p2[400], expr[900];
+  nse_file("needs-nothing", "description = 'x'\ncategories = {'safe'}\n"
+                            "local nosuch = require 'no_such_module_xyz'\n"
+                            "portrule = function() return true end\naction = function() end\n",
+           p1, sizeof p1);
+  nse_file("fine", "description = 'x'\ncategories = {'safe'}\nlocal stdnse = require 'stdnse'\n"
+                   "portrule = function() return true end\naction = function() return 'ok' end\n",
+           p2, sizeof p2);
+  snprintf(expr, sizeof expr, "%s,%s", p1, p2);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, expr), 0);
+  assert_null(nse_selected(&f, "needs-nothing"));
+  assert_non_null(nse_selected(&f, "fine"));
+  assert_non_null(strstr(fx_errors(&f),
+                         "script 'needs-nothing' skipped: it requires module 'no_such_module_xyz'"));
+  fx_free(&f);
+  /* alone: nothing left, one error line */
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, p1), -EINVAL);
+  assert_non_null(strstr(f.err, "selects no script"));
+  fx_free(&f);
+}
+
+static void test_no_nmap_common(void **state) {
+  (void)state;
+  fx_script("own-default", FX_HEAD("'default', 'safe'") "portrule = function() return true end\n"
+                           "action = function() return 'own' end\n");
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = "";
+  /* trawl's own work */
+  assert_int_equal(fx_engine(&f, "default"), 0);
+  assert_int_equal(f.e->nscripts, 1);
+  fx_free(&f);
+  static const char *const asks[] = {"vuln", "http-title.nse", "ssh-hostkey"};
+  for (size_t i = 0; i < 3; i++) {
+    fx_init(&f);
+    f.cfg.nmapdir = "";
+    assert_int_equal(fx_engine(&f, asks[i]), -EINVAL);
+    assert_non_null(strstr(f.err, "nmap-common"));
+    assert_null(strchr(f.err, '\n'));
+    fx_free(&f);
+  }
+}
+
+/* ---- running an .nse script ------------------------------------------------------ */
+
+static void test_run_nsock(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  struct fx_srv *banner = fx_srv_start(AF_INET, SRV_BANNER, "hello world\r\nline two\nrest");
+  struct fx_srv *silent = fx_srv_start(AF_INET, SRV_SILENT, NULL);
+  char text[4000], path[400];
+  snprintf(text, sizeof text,
+           "description = 'nsock semantics'\ncategories = {'safe'}\n"
+           "local nmap = require 'nmap'\nlocal stdnse = require 'stdnse'\n"
+           "local shortport = require 'shortport'\n"
+           "portrule = shortport.portnumber(%u, 'tcp')\n"
+           "action = function(host, port)\n"
+           "  local out = stdnse.output_table()\n"
+           "  local s = nmap.new_socket()\n"
+           "  s:set_timeout(2000)\n"
+           "  local st, err = s:connect(host, port)\n"
+           "  assert(st == true, err)\n"
+           "  local ok, line = s:receive_buf('\\r?\\n', false)\n"
+           "  out.line = tostring(ok) .. ':' .. line\n"
+           "  local ok2, rest = s:receive_buf(function(b) return b:find('\\n', 1, true) end, true)\n"
+           "  out.line2 = tostring(ok2) .. ':' .. rest:gsub('\\n', '|')\n"
+           "  local ok3, r3 = s:receive()\n"
+           "  local ok4, r4 = s:receive()\n"
+           "  out.tail = tostring(ok3) .. ':' .. tostring(r3) .. ',' .. tostring(ok4) .. ':' .. tostring(r4)\n"
+           "  s:close()\n"
+           "  local q = nmap.new_socket()\n"
+           "  q:set_timeout(150)\n"
+           "  assert(q:connect(host.ip, %u, 'tcp'))\n"
+           "  local ok5, r5 = q:receive()\n"
+           "  out.silent = tostring(ok5) .. ':' .. tostring(r5)\n"
+           "  q:close()\n"
+           "  out.arg = stdnse.get_script_args(SCRIPT_NAME .. '.x')\n"
+           "  out.id = stdnse.getid()\n"
+           "  out.af = nmap.address_family()\n"
+           "  out.state = nmap.get_port_state(host, {number = port.number, protocol = 'tcp'}).state\n"
+           "  return out\n"
+           "end\n",
+           banner->port, silent->port);
+  nse_file("nsock-test", text, path, sizeof path);
+  char tpath[400];
+  nse_file("try-test",
+           "description = 'try'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "hostrule = function() return true end\n"
+           "action = function() local try = nmap.new_try(); try(false, 'gave up'); return 'not reached' end\n",
+           tpath, sizeof tpath);
+  /* stdnse.new_thread workers waited for as NSE's scripts do */
+  char wpath[400];
+  nse_file("workers-test",
+           "description = 'workers'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local cv, sum, threads = nmap.condvar('w'), 0, {}\n"
+           "  local function w(n) stdnse.sleep(0.01 * n); sum = sum + n; cv 'signal' end\n"
+           "  for i = 1, 3 do threads[stdnse.new_thread(w, i)] = true end\n"
+           "  repeat\n"
+           "    for t in pairs(threads) do if coroutine.status(t) == 'dead' then threads[t] = nil end end\n"
+           "    if next(threads) then cv 'wait' end\n"
+           "  until next(threads) == nil\n"
+           "  return 'sum ' .. sum\n"
+           "end\n",
+           wpath, sizeof wpath);
+  char expr[1300];
+  snprintf(expr, sizeof expr, "%s,%s,%s", path, tpath, wpath);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  f.cfg.script_args = "nsock-test.x=fromargs";
+  assert_int_equal(fx_engine(&f, expr), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", banner->port, 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, banner->port, "nsock-test");
+  assert_non_null(o);
+  print_message("%s\n", o);
+  assert_non_null(strstr(o, "line: true:hello world\n"));
+  assert_non_null(strstr(o, "line2: true:line two|\n"));
+  assert_non_null(strstr(o, "tail: true:rest,false:EOF\n"));
+  assert_non_null(strstr(o, "silent: false:TIMEOUT\n"));
+  assert_non_null(strstr(o, "arg: fromargs\n"));
+  assert_non_null(strstr(o, "id: nsock-test\n"));
+  assert_non_null(strstr(o, "af: inet\n"));
+  assert_non_null(strstr(o, "state: open"));
+  /* keys in the order the script set them (stdnse.output_table) */
+  assert_true(strstr(o, "line:") < strstr(o, "line2:") && strstr(o, "line2:") < strstr(o, "tail:"));
+  /* a try that gave up: no output, no error */
+  assert_null(fx_out(&h, 0, "try-test"));
+  assert_null(strstr(fx_errors(&f), "try-test"));
+  assert_string_equal(fx_out(&h, 0, "workers-test"), "sum 6");
+  host_result_free(&h);
+  fx_free(&f);
+  fx_srv_stop(banner);
+  fx_srv_stop(silent);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_db_parse),
+      cmocka_unit_test_setup_teardown(test_select_nmap, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_missing_module, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_no_nmap_common, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
