@@ -135,11 +135,12 @@ cat "$TMP/cmp"
 if [ $crc -eq 0 ]; then ok "Nmap's scripts: $(grep '^scripts:' "$TMP/cmp")"
 else
   nok "Nmap's scripts: $(grep '^scripts:' "$TMP/cmp" || tail -1 "$TMP/cmp")"
-  # what trawl said about the scripts that are not identical: the first
-  # line of each error of theirs (rules and actions), counted
+  # what trawl said about the scripts that are not identical: its lines
+  # naming them and the line after each (the error, when the first line
+  # only names the script), addresses dropped, counted
   for id in $(sed -n 's/^unlisted: //p' "$TMP/cmp"); do
-    grep -h -A1 "^trawl: script '$id'" "$TMP"/trawl.*.err | grep -v "^--$" |
-      paste - - | sed "s/ on [0-9a-f.:]*\(\/[a-z]*\)\?:\t/: /" | sort | uniq -c | head -3
+    grep -h -A1 "^trawl: script '$id'" "$TMP"/trawl.*.err | grep -v "^--$\|^stack traceback" |
+      sed "s/ on [0-9a-f.:]*\(\/[a-z]*\)\?:/:/" | sort | uniq -c | sort -rn | head -4
   done | sed 's/^/       trawl stderr: /'
 fi
 finish
