@@ -13,7 +13,7 @@
 # the truth: same/differ count script instances by tests/lab/nse_compare.py
 # (its normaliser: time fields, per-connection values; see its header).
 #
-#   nse       -sC on the lab, the TCP and UDP runs of tests/lab/test_nse.sh
+#   nse       -sC on the lab, the TCP and UDP runs of tests/lab/test_nse_compare.sh
 #             side by side for each tool (TCP: -sS -sV -sC on every lab host
 #             with a TCP service, the lab's open TCP ports but telnet's 23;
 #             UDP: -sU -sV -sC on udp, dns and svc, ports 7,53,123,161,11211),

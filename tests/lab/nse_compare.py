@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """nse_compare.py: Nmap's own NSE scripts run by trawl against the same
-scripts run by nmap, script by script (issue 12), for tests/lab/test_nse.sh
+scripts run by nmap, script by script (issue 12), for tests/lab/test_nse_compare.sh
 and bench/nse.sh. Both sides are Nmap-format XML of the same scan (same
 hosts, ports and options); nmap's file is the truth of the run.
 
@@ -61,7 +61,7 @@ instances in either file is "same". The comparison passes when
 Scripts of other categories in the same runs (-sV's "version" scripts
 such as fingerprint-strings; sniffer-detect and broadcast-* when asked
 for by name) are compared and printed the same way; they count in the
-criterion only when named with --also ID,ID (test_nse.sh names the raw
+criterion only when named with --also ID,ID (test_nse_compare.sh names the raw
 packet scripts so). A listed script that turns out identical is reported ("stale exception")
 but does not fail the run.
 """

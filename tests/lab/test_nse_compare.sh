@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # ctest-cost: 200
-# test_nse.sh BUILD_DIR: Nmap's own NSE scripts (issue 12) run by trawl
+# test_nse_compare.sh BUILD_DIR: Nmap's own NSE scripts (issue 12) run by trawl
 # against the same scripts run by nmap, on the whole lab with its daemons
 # (lab.sh up --services), host by host, port by port, script by script. Own
-# lab (prefix twnse<pid>-), torn down on EXIT, also on failure. Nmap's
+# lab (prefix twnsec<pid>-), torn down on EXIT, also on failure. Nmap's
 # output in the same run is the truth; nothing expected is written here.
 #
 #   selftest  nse_compare.py selftest: the comparison says "differ" for two
@@ -44,7 +44,7 @@ set -uo pipefail
 NC=$HERE/nse_compare.py
 EXC=$HERE/nse_exceptions.txt
 DB=/usr/share/nmap/scripts/script.db
-scan_init nse "${1:-}"
+scan_init nse_compare "${1:-}"
 [ -r "$DB" ] || { nok "$DB missing (Debian package nmap-common)"; finish; }
 
 # ------------------------------------------------------------------ selftest
@@ -54,7 +54,7 @@ scan_init nse "${1:-}"
   { nok "exceptions list $EXC"; show "$TMP/exc.md"; }
 
 # ------------------------------------------------------------------ lab
-export TRAWL_LAB_PREFIX="twnse$$-"
+export TRAWL_LAB_PREFIX="twnsec$$-"
 if ! timeout 180 "$LAB" up --services >"$TMP/up.log" 2>&1; then
   nok "lab.sh up --services (prefix $TRAWL_LAB_PREFIX)"
   show "$TMP/up.log"
