@@ -60,6 +60,12 @@ int main(int argc, char **argv) {
     options_free(&o);
     return 0;
   }
+  if (o.script_updatedb) {
+    int urc = script_updatedb(&o, stdout, err, sizeof err);
+    if (urc < 0) fprintf(stderr, "trawl: %s\n", err);
+    options_free(&o);
+    return urc < 0 ? 2 : 0;
+  }
   if (o.script_help) {
     int hrc = script_help(&o, stdout, err, sizeof err);
     if (hrc < 0) fprintf(stderr, "trawl: %s\n", err);

@@ -70,6 +70,8 @@ void options_usage(FILE *f) {
 "  --script-timeout <time>: stop each script after this long\n"
 "  --script-threads <n>: run at most n scripts at once (default 1000)\n"
 "  --script-help=<Lua scripts>: show help about scripts\n"
+"  --script-updatedb: rebuild and report trawl's view of its own and Nmap's\n"
+"      scripts (writes nothing; docs/nse.md)\n"
 "TIMING AND PERFORMANCE:\n"
 "  Options which take <time> are in seconds, or append 'ms' (milliseconds),\n"
 "  's' (seconds), 'm' (minutes), or 'h' (hours) to the value (e.g. 30m).\n"

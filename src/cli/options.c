@@ -112,7 +112,7 @@ enum {
   O_INITRTT, O_OPEN, O_REASON, O_EXCLUDE, O_EXCLUDEFILE, O_SEED, O_SCANFLAGS, O_SHARDS,
   O_SHARD, O_RESUME, O_STATSEVERY, O_PRIV, O_UNPRIV, O_PRIVUSER, O_MAXHOSTGROUP, O_SRCPORT, O_PKTTRACE,
   O_SCRIPT, O_SCRIPTARGS, O_SCRIPTARGSFILE, O_SCRIPTTRACE, O_SCRIPTTIMEOUT,
-  O_SCRIPTHELP, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
+  O_SCRIPTHELP, O_SCRIPTUPDATEDB, O_DATADIR, O_SCRIPTTHREADS, O_VINTENSITY, O_VLIGHT, O_VALL, O_VTRACE,
   O_VERSIONDB, O_OSSCANLIMIT, O_OSSCANGUESS, O_MAXOSTRIES, O_OSPERPORT, O_TRACEROUTE,
   O_PORTRATIO, O_APPENDOUT, O_NONINTERACTIVE, O_STYLESHEET, O_WEBXML, O_NOSTYLESHEET,
   O_TTL, O_DATA, O_DATASTRING, O_DATALENGTH, O_BADSUM, O_MINHOSTGROUP, O_MINPAR, O_MAXPAR,
@@ -179,6 +179,7 @@ static const struct {
     {"script-trace", 0, O_SCRIPTTRACE},
     {"script-timeout", 1, O_SCRIPTTIMEOUT},
     {"script-help", 1, O_SCRIPTHELP},
+    {"script-updatedb", 0, O_SCRIPTUPDATEDB},
     {"script-threads", 1, O_SCRIPTTHREADS},
     {"version-intensity", 1, O_VINTENSITY},
     {"version-light", 0, O_VLIGHT},
@@ -793,6 +794,7 @@ static int opt_do_long(struct opt_state *st, int id, const char *word,
     case O_SCRIPTARGSFILE: o->script_args_file = v; break;
     case O_SCRIPTTRACE: o->script_trace = true; break;
     case O_SCRIPTHELP: o->script_help = v; break;
+    case O_SCRIPTUPDATEDB: o->script_updatedb = true; break;
     case O_VINTENSITY:
       r = opt_number(st, "--version-intensity", v, 0, 9, false, &n);
       if (r == 0) o->version_intensity = (int)n;

@@ -138,6 +138,7 @@ struct options {
   bool script_default; /* -sC */
   const char *scripts, *script_args, *script_args_file, *script_help;
   bool script_trace;
+  bool script_updatedb;       /* --script-updatedb (script-updatedb.c) */
   uint64_t script_timeout_ms; /* 0: none; unset: the timing template's */
   unsigned script_threads;    /* --script-threads; 0: TRAWL_SCRIPT_THREADS or 1000 */
   /* version detection */

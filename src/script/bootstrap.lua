@@ -27,10 +27,17 @@ coroutine.wrap = function(f)
   return function(...) return unwrap(resume(co, ...)) end
 end
 local mtype, tostring, sort, getmetatable, next, pairs, rawlen = math.type, tostring, table.sort, getmetatable, next, pairs, rawlen
+-- keys(t) -> the keys in output order; for a table with __pairs, also
+-- the values its iteration gave (such a table, NSE's outlib.sorted_by_key
+-- for one, may have no __index giving them back)
 local function keys(t)
   local out, n = {}, 0
   local mt = getmetatable(t)
-  if mt and mt.__pairs then for k in pairs(t) do n = n + 1; out[n] = k end return out end
+  if mt and mt.__pairs then
+    local vals = {}
+    for k, v in pairs(t) do n = n + 1; out[n] = k; vals[n] = v end
+    return out, vals
+  end
   local len = rawlen(t)
   for i = 1, len do if t[i] == nil then len = i - 1 break end out[i] = i end
   n = len
@@ -48,10 +55,11 @@ local function flatten(root)
   local kinds, ks, vs, n, lines, nl = {}, {}, {}, 0, {}, 0
   local function walk(t, depth, indent)
     if depth > 40 then return end
-    local order = keys(t)
+    local order, vals = keys(t)
     for i = 1, #order do
       local k = order[i]
-      local v = t[k]
+      local v
+      if vals then v = vals[i] else v = t[k] end
       local key = false
       if type(k) == 'string' then key = k elseif mtype(k) ~= 'integer' then key = tostring(k) end
       local head = key and (indent .. key .. ': ') or indent

@@ -87,6 +87,8 @@ struct srun {
   struct script *sc;
   struct shost *h;
   int port; /* index in h->res->ports, or -1 */
+  bool rule_in_run; /* an NSE rule that must wait: the run's thread evaluates
+                       it first, and runs the action if it says yes */
   struct srun *next;
 };
 
@@ -285,6 +287,7 @@ struct script_engine {
   char dir[4096];       /* scripts directory */
   char libdir[4096];    /* lualib directory ("" if none) */
   char nmapdir[4096];   /* Nmap's data directory (script/nse/nse.h; "" if none) */
+  bool nmap_missing;    /* none because nmap-common is not there (errors say so) */
   struct script **scripts; /* selected, in run order */
   size_t nscripts;
   int maxlevel;

@@ -35,6 +35,8 @@ void loader_set_dirs(struct script_engine *e) {
   if (loader_find_dir(e->libdir, sizeof e->libdir, cfg, "lualib") < 0) e->libdir[0] = 0;
   if (cfg->nmapdir) snprintf(e->nmapdir, sizeof e->nmapdir, "%s", cfg->nmapdir);
   else if (!cfg->scriptdir) nse_dirs_find(e->nmapdir, sizeof e->nmapdir);
+  /* a scripts directory of its own (tests) leaves Nmap's out on purpose */
+  e->nmap_missing = !e->nmapdir[0] && (cfg->nmapdir || !cfg->scriptdir);
   /* package.path: lualib first, then the scripts directory; never the
    * current directory, whose files nobody vetted */
   lua_State *L = e->L;

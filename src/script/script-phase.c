@@ -44,7 +44,8 @@ void phase_check_done(struct script_engine *e) {
     tw_timer_start(e->done_timer, phase_done_cb, 0, 0);
 }
 
-/* Evaluate a rule: calls fn(args) in the main state. 1 yes, 0 no. */
+/* Evaluate a rule: calls fn(args) in the main state. 1 yes, 0 no; 2 for
+ * an NSE script's rule that must wait (decided in the run's thread). */
 static int phase_rule(struct script_engine *e, struct script *sc, const char *rule,
                       struct shost *h, int port) {
   lua_State *L = e->L;
@@ -66,6 +67,12 @@ static int phase_rule(struct script_engine *e, struct script *sc, const char *ru
   int rc = lua_pcall(L, nargs, 1, top + 1);
   e->rule_sc = NULL;
   int yes = 0;
+  if (rc != LUA_OK && sc->nse && lua_tostring(L, -1) && strstr(lua_tostring(L, -1), "cannot wait here")) {
+    /* an NSE rule doing I/O (shortport.ssl probing, mssql discovery):
+     * NSE runs rules in the script's thread; so does the run made here */
+    lua_settop(L, top);
+    return 2;
+  }
   if (rc != LUA_OK) {
     e->st.errors++;
     char tg[128] = "";
@@ -98,9 +105,14 @@ static int phase_rule(struct script_engine *e, struct script *sc, const char *ru
   return yes;
 }
 
-static int phase_add_run(struct script_engine *e, struct script *sc, struct shost *h, int port) {
+/* yes: phase_rule's answer (0 no run, 1 run, 2 run that evaluates the
+ * rule first); forced scripts always run */
+static int phase_add_run(struct script_engine *e, struct script *sc, struct shost *h, int port,
+                         int yes) {
+  if (!yes) return 0;
   struct srun *r = calloc(1, sizeof *r);
   if (!r) return -ENOMEM;
+  r->rule_in_run = yes == 2;
   r->sc = sc;
   r->h = h;
   r->port = port;
@@ -147,7 +159,7 @@ static int phase_run_prepost(struct script_engine *e, int phase, script_done_cb 
   for (size_t i = 0; i < e->nscripts; i++) {
     struct script *sc = e->scripts[i];
     if (!sc->rule[phase]) continue;
-    if (sc->forced || phase_rule(e, sc, rule, NULL, -1)) phase_add_run(e, sc, &e->hosts[0], -1);
+    phase_add_run(e, sc, &e->hosts[0], -1, sc->forced ? 1 : phase_rule(e, sc, rule, NULL, -1));
   }
   phase_go(e);
   return 0;
@@ -200,7 +212,7 @@ bool phase_rule_step(struct script_engine *e) {
     if (e->rule_port < 0) {
       e->rule_port = 0;
       if (sc->rule[RULE_HOST]) {
-        if (sc->forced || phase_rule(e, sc, "hostrule", h, -1)) phase_add_run(e, sc, h, -1);
+        phase_add_run(e, sc, h, -1, sc->forced ? 1 : phase_rule(e, sc, "hostrule", h, -1));
         return true;
       }
       continue;
@@ -214,7 +226,7 @@ bool phase_rule_step(struct script_engine *e) {
     /* as NSE: portrules see open, open|filtered and unfiltered ports */
     enum port_state ps = h->res->ports[p].state;
     if (ps != PORT_OPEN && ps != PORT_OPEN_FILTERED && ps != PORT_UNFILTERED) continue;
-    if (sc->forced || phase_rule(e, sc, "portrule", h, p)) phase_add_run(e, sc, h, p);
+    phase_add_run(e, sc, h, p, sc->forced ? 1 : phase_rule(e, sc, "portrule", h, p));
     return true;
   }
   e->rules_pending = false;

@@ -73,7 +73,26 @@ int srun_start(struct script_engine *e, struct srun *r) {
   lua_State *L = t->L;
   lua_getfield(L, LUA_REGISTRYINDEX, "trawl.runner");
   lua_rawgeti(L, LUA_REGISTRYINDEX, r->sc->env_ref);
+  if (r->sc->nse) {
+    /* SCRIPT_TYPE names the rule this run is for, as NSE sets it (scripts
+     * with a hostrule and a postrule dispatch on it) */
+    lua_pushstring(L, e->phase == RULE_PRE ? "prerule" : e->phase == RULE_POST ? "postrule"
+                      : r->port >= 0 ? "portrule" : "hostrule");
+    lua_setfield(L, -2, "SCRIPT_TYPE");
+  }
   lua_getfield(L, -1, "action");
+  if (r->rule_in_run) {
+    /* guard(rule, action): a function running the action if the rule,
+     * evaluated here in the run's thread, says yes (nse-nmap.c) */
+    static const char *const rules[4] = {"prerule", "hostrule", "portrule", "postrule"};
+    int rule = e->phase == RULE_PRE ? RULE_PRE : e->phase == RULE_POST ? RULE_POST
+               : r->port >= 0 ? RULE_PORT : RULE_HOST;
+    lua_getfield(L, LUA_REGISTRYINDEX, "trawl.nse_guard");
+    lua_getfield(L, -3, rules[rule]);
+    lua_pushvalue(L, -3);
+    lua_call(L, 2, 1);
+    lua_remove(L, -2);
+  }
   lua_remove(L, -2);
   int nargs = 1;
   if (r->h->res) {
@@ -277,6 +296,15 @@ void srun_ended(struct sthread *t, int status, int nres) {
                     lua_tostring(t->L, -1) ? lua_tostring(t->L, -1) : "(no message)");
       lua_pop(t->L, 1);
     }
+  } else if (status != 0 && t->sc->nse && e->cfg.debug < 1) {
+    /* Nmap's scripts: one line (Nmap itself shows them only with -d) */
+    e->st.errors++;
+    const char *msg = lua_tostring(t->L, -1);
+    if (!msg) msg = luaL_typename(t->L, -1);
+    const char *nl = strchr(msg, '\n');
+    script_report(e, "trawl: script '%s' failed on %s%s: %.*s (-d shows the traceback)\n",
+                  t->sc->id, srun_target(t, tg, sizeof tg), t->parent ? " (spawned function)" : "",
+                  nl ? (int)(nl - msg) : (int)strlen(msg), msg);
   } else if (status != 0) {
     e->st.errors++;
     const char *msg = lua_tostring(t->L, -1);

@@ -49,6 +49,7 @@ struct ss_entry {
   char *err;
   bool selected, forced, loaded, by_name;
   bool nse;                        /* one of Nmap's */
+  bool reported;                   /* its failure to load was reported */
   const struct nse_db_entry *db;   /* its script.db line, or NULL */
 };
 
@@ -406,7 +407,7 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
       if (!e->nmapdir[0] || stat(p, &st) != 0) {
         bool nse = ss_has_ext(path, ".nse");
         snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", path,
-                 nse && !e->nmapdir[0] ? "; " : "", nse && !e->nmapdir[0] ? NSE_MISSING_MSG : "");
+                 nse && e->nmap_missing ? "; " : "", nse && e->nmap_missing ? NSE_MISSING_MSG : "");
         return -1;
       }
     }
@@ -470,7 +471,7 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
       if (ss_is_category(cat, w)) continue;
       /* a broken script might have had it as a category */
       snprintf(err, errlen, "'%s' did not match a category, filename, or directory%s%s", w,
-               e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
+               e->nmap_missing ? "; " : "", e->nmap_missing ? NSE_MISSING_MSG : "");
       rc = -1;
     }
   }
@@ -488,7 +489,9 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
         if (!ss_eval(&p, root, ss_cats_of(en), en->id)) continue;
         ss_load(e, en);
         if (!en->sc) {
-          ss_report_skip(e, en);
+          /* by name: a line of its own; by category: grouped (ss_report_skipped) */
+          if (by_name && !en->reported) ss_report_skip(e, en);
+          en->reported |= by_name;
           continue;
         }
       }
@@ -512,6 +515,35 @@ static int ss_item_expr(struct script_engine *e, const char *item, bool forced, 
   for (size_t i = 0; i < p.n; i++) free(p.nodes[i].word);
   free(p.nodes);
   return rc;
+}
+
+/* Nmap's scripts that a category selected and that failed to load: one
+ * line per missing module naming them, then one per other failure. */
+static void ss_report_skipped(struct script_engine *e, struct ss_catalog *c) {
+  for (size_t i = 0; i < c->n; i++) {
+    struct ss_entry *en = &c->v[i];
+    if (!en->nse || !en->loaded || en->sc || en->reported) continue;
+    char mod[128];
+    if (!nse_missing_module(en->err, mod, sizeof mod)) {
+      ss_report_skip(e, en);
+      en->reported = true;
+      continue;
+    }
+    char names[1024] = "";
+    size_t n = 0;
+    for (size_t k = i; k < c->n; k++) {
+      struct ss_entry *o = &c->v[k];
+      char m2[128];
+      if (!o->nse || !o->loaded || o->sc || o->reported) continue;
+      if (!nse_missing_module(o->err, m2, sizeof m2) || strcmp(m2, mod)) continue;
+      size_t l = strlen(names);
+      snprintf(names + l, sizeof names - l, "%s%s", n ? ", " : "", o->id);
+      o->reported = true;
+      n++;
+    }
+    script_report(e, "trawl: %zu of Nmap's selected scripts skipped: they require module '%s', "
+                     "which is not available: %s\n", n, mod, names);
+  }
 }
 
 /* -sV: every loaded script of category "version" that the expression did
@@ -615,9 +647,10 @@ int script_select(struct script_engine *e, const char *expr, char *err, size_t e
   for (size_t i = 0; rc == 0 && i < cat.n; i++) chosen += cat.v[i].selected && cat.v[i].sc;
   if (rc == 0 && expr && e->nscripts + chosen == 0) {
     snprintf(err, errlen, "--script '%s' selects no script%s%s", expr,
-             e->nmapdir[0] ? "" : "; ", e->nmapdir[0] ? "" : NSE_MISSING_MSG);
+             e->nmap_missing ? "; " : "", e->nmap_missing ? NSE_MISSING_MSG : "");
     rc = -EINVAL;
   }
+  if (rc == 0) ss_report_skipped(e, &cat);
   if (rc == 0 && version) ss_select_version(&cat);
   if (rc == 0) {
     for (size_t i = 0; i < cat.n; i++) {

@@ -47,6 +47,12 @@ static void trees_push_node(lua_State *L, const struct script_node *t, int depth
   }
 }
 
+/* k = us microseconds, as seconds (a float) */
+static void trees_setfsec(lua_State *L, const char *k, long long us) {
+  lua_pushnumber(L, (lua_Number)us / 1e6);
+  lua_setfield(L, -2, k);
+}
+
 void trees_push_host(lua_State *L, struct shost *h) {
   if (h->table_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->table_ref);
@@ -93,10 +99,12 @@ void trees_push_host(lua_State *L, struct shost *h) {
       lua_setfield(L, -2, "os_per_port");
       break;
     }
+  /* in seconds, as NSE gives them (stdnse.get_timeout, datetime's clock
+   * skew read them so) */
   lua_createtable(L, 0, 3);
-  if (r->srtt_us >= 0) trees_setfi(L, "srtt", r->srtt_us);
-  if (r->rttvar_us >= 0) trees_setfi(L, "rttvar", r->rttvar_us);
-  if (r->timeout_us >= 0) trees_setfi(L, "timeout", r->timeout_us);
+  if (r->srtt_us >= 0) trees_setfsec(L, "srtt", r->srtt_us);
+  if (r->rttvar_us >= 0) trees_setfsec(L, "rttvar", r->rttvar_us);
+  if (r->timeout_us >= 0) trees_setfsec(L, "timeout", r->timeout_us);
   lua_setfield(L, -2, "times");
   lua_newtable(L);
   lua_setfield(L, -2, "registry");

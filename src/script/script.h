@@ -136,6 +136,10 @@ void script_engine_stats(const struct script_engine *e, struct script_stats *st)
  * the expression selects. 0, or a negative error with err set. */
 int script_help(const struct options *o, FILE *out, char *err, size_t errlen);
 int script_help_cfg(const struct script_config *cfg, FILE *out, char *err, size_t errlen);
+/* --script-updatedb (script-updatedb.c): trawl's view of its own and
+ * Nmap's scripts, rebuilt and reported to out; writes no file. */
+int script_updatedb(const struct options *o, FILE *out, char *err, size_t errlen);
+int script_updatedb_cfg(const struct script_config *cfg, FILE *out, char *err, size_t errlen);
 
 /* A standalone runner: `trawl --script-test [options] TARGET...` where a
  * TARGET is HOST (hostrule only) or HOST:PORT[/udp] (HOST may be [v6]);

@@ -96,7 +96,8 @@ static void test_select_nmap(void **state) {
   /* ssh-hostkey needs openssl: without nse-openssl.c built in, it is
    * reported by name and skipped, and the rest run */
   if (!nse_selected(&f, "ssh-hostkey"))
-    assert_non_null(strstr(fx_errors(&f), "script 'ssh-hostkey' skipped: it requires module 'openssl'"));
+    assert_non_null(strstr(fx_errors(&f), "of Nmap's selected scripts skipped: they require module 'openssl', which is not available: "));
+  if (!nse_selected(&f, "ssh-hostkey")) assert_non_null(strstr(fx_errors(&f), "ssh-hostkey"));
   assert_null(nse_selected(&f, "broadcast-avahi-dos")); /* not default */
   assert_true(f.e->nscripts > 50);
   fx_free(&f);
@@ -177,6 +178,36 @@ static void test_no_nmap_common(void **state) {
   }
 }
 
+/* --script-updatedb: a report, no file written */
+static void test_updatedb(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  fx_script("own-default", FX_HEAD("'default', 'safe'") "portrule = function() return true end\n"
+                           "action = function() return 'own' end\n");
+  struct script_config c = {0};
+  c.scriptdir = fx_dir;
+  c.nmapdir = NMAPDIR;
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *out = open_memstream(&buf, &len);
+  char err[600];
+  assert_int_equal(script_updatedb_cfg(&c, out, err, sizeof err), 0);
+  fclose(out);
+  print_message("%s", buf);
+  assert_non_null(strstr(buf, "trawl's scripts: "));
+  assert_non_null(strstr(buf, ": 1 loaded\n"));
+  assert_non_null(strstr(buf, "Nmap's scripts: " NMAPDIR "/scripts: "));
+  assert_non_null(strstr(buf, "Nmap's script.db: "));
+  if (!strstr(buf, " 0 cannot run here")) assert_non_null(strstr(buf, " need module '"));
+  assert_null(strstr(buf, "module 's"));
+  free(buf);
+  /* nothing new in the scripts directory */
+  char p[400];
+  snprintf(p, sizeof p, "%s/script.db", fx_dir);
+  struct stat st;
+  assert_int_not_equal(stat(p, &st), 0);
+}
+
 /* ---- running an .nse script ------------------------------------------------------ */
 
 static void test_run_nsock(void **state) {
@@ -241,15 +272,28 @@ static void test_run_nsock(void **state) {
            "  return 'sum ' .. sum\n"
            "end\n",
            wpath, sizeof wpath);
-  char expr[1300];
-  snprintf(expr, sizeof expr, "%s,%s,%s", path, tpath, wpath);
+  /* a portrule that must wait (it talks to the port): decided in the
+   * run's thread, as NSE does */
+  char rpath[400];
+  nse_file("rule-io-test",
+           "description = 'rule io'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "portrule = function(host, port)\n"
+           "  local s = nmap.new_socket(); s:set_timeout(300)\n"
+           "  if not s:connect(host, port) then return false end\n"
+           "  local ok, d = s:receive(); s:close()\n"
+           "  return ok and d:find('hello', 1, true) ~= nil\n"
+           "end\n"
+           "action = function() return 'rule said yes' end\n",
+           rpath, sizeof rpath);
+  char expr[1800];
+  snprintf(expr, sizeof expr, "%s,%s,%s,%s", path, tpath, wpath, rpath);
   struct fx f;
   fx_init(&f);
   f.cfg.nmapdir = NMAPDIR;
   f.cfg.script_args = "nsock-test.x=fromargs";
   assert_int_equal(fx_engine(&f, expr), 0);
   struct host_result h;
-  fx_host(&h, "127.0.0.1", banner->port, 0);
+  fx_host(&h, "127.0.0.1", banner->port, silent->port, 0);
   struct host_result *hp = &h;
   fx_run(&f, &hp, 1);
   const char *o = fx_out(&h, banner->port, "nsock-test");
@@ -269,6 +313,9 @@ static void test_run_nsock(void **state) {
   assert_null(fx_out(&h, 0, "try-test"));
   assert_null(strstr(fx_errors(&f), "try-test"));
   assert_string_equal(fx_out(&h, 0, "workers-test"), "sum 6");
+  assert_string_equal(fx_out(&h, banner->port, "rule-io-test"), "rule said yes");
+  assert_null(fx_out(&h, silent->port, "rule-io-test"));
+  assert_null(strstr(fx_errors(&f), "rule-io-test"));
   host_result_free(&h);
   fx_free(&f);
   fx_srv_stop(banner);
@@ -281,6 +328,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_select_nmap, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_missing_module, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_no_nmap_common, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_updatedb, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -335,6 +335,16 @@ static int nse_stdnse_loader(lua_State *L) {
   return 1;
 }
 
+/* guard(rule, action) -> function(...) running action(...) if rule(...)
+ * (upvalue: the compiled chunk making it) */
+static int nse_guard(lua_State *L) {
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
+}
+
 static void nse_prepend_path(lua_State *L, const char *field, const char *add) {
   lua_getglobal(L, "package");
   lua_getfield(L, -1, field);
@@ -374,6 +384,15 @@ void nse_nmap_open(struct script_engine *e, lua_State *L, const char *nmapdir) {
   if (nmapdir && *nmapdir) {
     lua_pushfstring(L, "%s/nselib/?.lua", nmapdir);
     nse_prepend_path(L, "path", lua_tostring(L, -1));
+    lua_pop(L, 1);
+  }
+  /* the guard of a run whose rule must wait (script-runner.c) */
+  if (luaL_loadstring(L, "local rule, action = ...\n"
+                         "return function(...) if rule(...) then return action(...) end end") ==
+      LUA_OK) {
+    lua_pushcclosure(L, nse_guard, 1);
+    lua_setfield(L, LUA_REGISTRYINDEX, "trawl.nse_guard");
+  } else {
     lua_pop(L, 1);
   }
   /* trawl's scripts' require (nse-require.lua), in the registry for
