@@ -140,6 +140,7 @@ else
   # only names the script), addresses dropped, counted
   for id in $(sed -n 's/^unlisted: //p' "$TMP/cmp"); do
     grep -h -A1 "^trawl: script '$id'" "$TMP"/trawl.*.err | grep -v "^--$\|^stack traceback" |
+      grep "script '$id'\|^[^t]" |
       sed "s/ on [0-9a-f.:]*\(\/[a-z]*\)\?:/:/" | sort | uniq -c | sort -rn | head -4
   done | sed 's/^/       trawl stderr: /'
 fi
