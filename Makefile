@@ -17,7 +17,7 @@ ASAN_BUILD ?= build-asan
 CMAKE_FLAGS ?=
 
 .PHONY: all build deps test test-normal test-asan demo install clean \
-        bench-loop bench-packets bench-scan bench-scripts bench-version bench-os bench-traceroute
+        bench-loop bench-packets bench-scan bench-scripts bench-version bench-os bench-traceroute bench-nse
 
 all: build
 
@@ -60,7 +60,7 @@ demo: deps build
 
 # A static pattern rule: make skips implicit (pattern) rules for .PHONY
 # targets, so a plain `bench-%:` rule never ran for them.
-bench-loop bench-packets bench-scan bench-scripts bench-version bench-os bench-traceroute: bench-%: deps
+bench-loop bench-packets bench-scan bench-scripts bench-version bench-os bench-traceroute bench-nse: bench-%: deps
 	cmake -S . -B $(BUILD) -DTRAWL_BENCH=ON -DCMAKE_INSTALL_PREFIX=$(PREFIX) $(CMAKE_FLAGS) >/dev/null
 	cmake --build $(BUILD) -j $(JOBS)
 	@bash bench/$*.sh $(BUILD)

@@ -6,7 +6,7 @@
 # namespace. Topology and ground truth: tests/lab/README.md.
 #
 #   lab.sh up [--services] | down | status | env | exec CMD... | promisc on|off
-#   lab.sh loss PCT | bottleneck RATE|off
+#   lab.sh loss PCT | bottleneck RATE|off | bigtls on|off
 #   lab.sh services up|down|status|truth
 set -euo pipefail
 
@@ -802,6 +802,42 @@ cmd_promisc() {
   echo "lan3 ($LAN3_IP) promisc $1"
 }
 
+# bigtls on|off: a second nginx in big with TLS on 8443 only (for bench/nse.sh's
+# ssl-cert over 1,000+ hosts; big's own nginx speaks plain HTTP on 22, 80 and
+# 443, and no test looks at big's 8443, so the lab's ground truth stays).
+cmd_bigtls() {
+  local d=$RUN/bigtls i
+  case ${1:-} in
+    on)
+      need_up
+      if [ -e "$RUN/bigtls-nginx.pid" ] && alive "$(cat "$RUN/bigtls-nginx.pid")"; then
+        echo "bigtls: already on"; return 0
+      fi
+      mkdir -p "$d"
+      ssl_cert "$d" big.lab.test "DNS:big.lab.test"
+      chmod 644 "$d"/*.pem
+      nginx_conf "$d" bigtls "8443:ssl" big
+      nginx_start bigtls-nginx big "$d"
+      for ((i = 0; i < 100; i++)); do
+        [ -n "$(ss -N "${P}big" -Hltn 'sport = :8443' 2>/dev/null)" ] && break
+        alive "$(cat "$RUN/bigtls-nginx.pid")" || break
+        sleep 0.05
+      done
+      [ -n "$(ss -N "${P}big" -Hltn 'sport = :8443' 2>/dev/null)" ] ||
+        die "bigtls: nginx does not listen on big:8443: $(tail -3 "$RUN/bigtls-nginx.log" "$d/nginx.err" 2>&1)"
+      echo "bigtls: TLS on 8443 of $BIG_NET (nginx, self-signed big.lab.test)"
+      ;;
+    off)
+      if [ -e "$RUN/bigtls-nginx.pid" ]; then
+        stop_pids 60 "$(cat "$RUN/bigtls-nginx.pid")"
+        rm -f "$RUN/bigtls-nginx.pid"
+      fi
+      echo "bigtls: off"
+      ;;
+    *) die "usage: lab.sh bigtls on|off" ;;
+  esac
+}
+
 # services up|down|status|truth: the daemon host (lab-services.sh). Up
 # needs the lab up; the caller holds the lock for up and down.
 cmd_services() {
@@ -829,6 +865,7 @@ cmd_services() {
 usage() {
   cat <<EOF
 usage: lab.sh up [--services]|down|status|env|exec CMD...|promisc on|off|loss PCT|bottleneck RATE|off
+       lab.sh bigtls on|off
        lab.sh services up|down|status|truth
   prefix: \$TRAWL_LAB_PREFIX (now '$P'); see tests/lab/README.md
 EOF
@@ -839,7 +876,7 @@ EOF
 cmd=$1
 shift
 case $cmd in
-  up | down | __build | __svc_build | loss | bottleneck | promisc | services)
+  up | down | __build | __svc_build | loss | bottleneck | promisc | bigtls | services)
     [ "${1:-}" = truth ] || [ "$(id -u)" -eq 0 ] || die "must run as root" ;;
 esac
 case $cmd in
@@ -886,6 +923,7 @@ case $cmd in
   loss) lock; cmd_loss "$@" ;;
   bottleneck) lock; cmd_bottleneck "$@" ;;
   promisc) lock; cmd_promisc "$@" ;;
+  bigtls) lock; cmd_bigtls "$@" ;;
   -h | --help | help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
