@@ -436,8 +436,11 @@ static int ss_item_path(struct script_engine *e, const char *path, bool forced, 
     /* an Nmap script given by path: reported and skipped, as by name */
     char id[256];
     const char *base = strrchr(p, '/');
-    snprintf(id, sizeof id, "%s", base ? base + 1 : p);
-    id[strlen(id) - 4] = 0; /* ".nse" */
+    base = base ? base + 1 : p;
+    size_t n = strlen(base) - 4; /* without ".nse" */
+    if (n >= sizeof id) n = sizeof id - 1;
+    memcpy(id, base, n);
+    id[n] = 0;
     struct ss_entry en = {.id = id, .err = err};
     ss_report_skip(e, &en);
     return 0;
