@@ -29,6 +29,17 @@ static size_t os_perport_sig_tests(char *buf, size_t cap, size_t n, const struct
   return n < cap ? n : cap - 1;
 }
 
+/* An IP ID class as the signatures compare it: only all-zero ("Z") or
+ * not. Which of I, BI, RI or RD a few samples give depends on the other
+ * traffic the host answers meanwhile (Linux shares one ID counter per
+ * peer): under load one stack gave two classes on two ports. Whether the
+ * IDs of two ports form one counter is judged on the samples themselves
+ * (os_perport_ipid_differ). */
+static const char *os_perport_id_kind(const char *cls) {
+  if (!cls || !*cls) return "";
+  return strcmp(cls, "Z") == 0 ? "Z" : "NZ";
+}
+
 void os_perport_observe(struct os_port_obs *o, uint16_t port, const struct os_fp *fp,
                         int synack_ttl) {
   static const enum osdb_test open_tests[] = {OSDB_OPS, OSDB_WIN, OSDB_ECN, OSDB_T1,
@@ -41,7 +52,7 @@ void os_perport_observe(struct os_port_obs *o, uint16_t port, const struct os_fp
   size_t n = os_perport_sig_tests(o->sig, sizeof o->sig, 0, fp, open_tests,
                                   sizeof open_tests / sizeof open_tests[0]);
   const char *ti = os_fp_get(fp, OSDB_SEQ, "TI"), *ts = os_fp_get(fp, OSDB_SEQ, "TS");
-  snprintf(o->sig + n, sizeof o->sig - n, "TI=%s%%TS=%s", ti ? ti : "",
+  snprintf(o->sig + n, sizeof o->sig - n, "TI=%s%%TS=%s", os_perport_id_kind(ti),
            !ts ? "" : strcmp(ts, "U") == 0 ? "U" : "Y");
 }
 
@@ -56,7 +67,8 @@ void os_perport_observe_seq(struct os_port_obs *o, const struct os_fp *fp,
   o->gcd_big = gcd ? strtoul(gcd, NULL, 16) > 9 : -1;
   size_t n = os_perport_sig_tests(o->closed, sizeof o->closed, 0, fp, closed_tests, 3);
   const char *ci = os_fp_get(fp, OSDB_SEQ, "CI");
-  snprintf(o->closed + n, sizeof o->closed - n, "CI=%s%%D=%d", ci ? ci : "", o->closed_distance);
+  snprintf(o->closed + n, sizeof o->closed - n, "CI=%s%%D=%d", os_perport_id_kind(ci),
+           o->closed_distance);
 }
 
 /* The timestamp clock of o: first timestamped sample (time, value) and the

@@ -82,6 +82,7 @@ for h in ET.parse(sys.argv[1]).getroot().iter("host"):
             print(a, sc.get("output").split("\n")[0])
 PY
 sed 's/^/       /' "$TMP/ps.txt"
+grep -A5 "^| port-os" "$OUT/ps.nmap" | sed 's/^/       /' # the grouping's evidence
 check "port-os: nat is 2 stacks" grep -qx "$LAB_NAT_IP 2 stacks" "$TMP/ps.txt"
 m=0
 while read -r addr opened gs; do
