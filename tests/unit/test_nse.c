@@ -338,6 +338,69 @@ static void test_run_nsock(void **state) {
   fx_srv_stop(silent);
 }
 
+/* A run (or a rule: NSE evaluates it in the run's thread) that raises an
+ * error has NSE's error text as its output, as Nmap prints it without -d;
+ * a helper thread's error is not an output; with -d no output (NSE then
+ * prints the error instead). */
+static void test_run_error_output(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  struct fx_srv *banner = fx_srv_start(AF_INET, SRV_BANNER, "hello\r\n");
+  char p1[400], p2[400], p3[400], text[600];
+  snprintf(text, sizeof text,
+           "description = 'fails'\ncategories = {'safe'}\nlocal shortport = require 'shortport'\n"
+           "portrule = shortport.portnumber(%u, 'tcp')\n"
+           "action = function(host, port) error('boom') end\n",
+           banner->port);
+  nse_file("fail-test", text, p1, sizeof p1);
+  nse_file("rulefail-test",
+           "description = 'rule fails'\ncategories = {'safe'}\n"
+           "hostrule = function(host) return host.no.such end\n"
+           "action = function() return 'not reached' end\n",
+           p2, sizeof p2);
+  nse_file("workerfail-test",
+           "description = 'worker fails'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local co = stdnse.new_thread(function() error('worker boom') end)\n"
+           "  for i = 1, 50 do if coroutine.status(co) == 'dead' then break end; stdnse.sleep(0.01) end\n"
+           "  return 'parent fine'\n"
+           "end\n",
+           p3, sizeof p3);
+  char expr[1300];
+  snprintf(expr, sizeof expr, "%s,%s,%s", p1, p2, p3);
+  for (int debug = 0; debug <= 1; debug++) {
+    struct fx f;
+    fx_init(&f);
+    f.cfg.nmapdir = NMAPDIR;
+    f.cfg.debug = debug;
+    assert_int_equal(fx_engine(&f, expr), 0);
+    struct host_result h;
+    fx_host(&h, "127.0.0.1", banner->port, 0, 0);
+    struct host_result *hp = &h;
+    fx_run(&f, &hp, 1);
+    const char *want = debug ? NULL : "ERROR: Script execution failed (use -d to debug)";
+    const char *o1 = fx_out(&h, banner->port, "fail-test");
+    const char *o2 = fx_out(&h, 0, "rulefail-test");
+    if (want) {
+      assert_non_null(o1);
+      assert_string_equal(o1, want);
+      assert_non_null(o2);
+      assert_string_equal(o2, want);
+    } else {
+      assert_null(o1);
+      assert_null(o2);
+    }
+    assert_string_equal(fx_out(&h, 0, "workerfail-test"), "parent fine");
+    /* trawl still says on its error stream what failed */
+    assert_non_null(strstr(fx_errors(&f), "boom"));
+    host_result_free(&h);
+    fx_free(&f);
+  }
+  fx_srv_stop(banner);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_db_parse),
@@ -346,6 +409,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_no_nmap_common, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_updatedb, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_run_error_output, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
