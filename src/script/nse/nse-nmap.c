@@ -212,9 +212,14 @@ static int nse_set_port_state(lua_State *L) {
 
 /* ---- interfaces ------------------------------------------------------------------ */
 
+/* nmap.get_interface(): -e's interface, as NSE's (the broadcast scripts
+ * and knx-gateway-discover run in the prerule on it); without -e, the
+ * run's host's interface, else nil */
 static int nse_get_interface(lua_State *L) {
   struct sthread *t = st_current(L);
-  if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
+  const char *dev = nse_engine(L)->cfg.iface;
+  if (dev && *dev) lua_pushstring(L, dev);
+  else if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
   else lua_pushnil(L);
   return 1;
 }
