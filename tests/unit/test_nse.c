@@ -401,6 +401,54 @@ static void test_run_error_output(void **state) {
   fx_srv_stop(banner);
 }
 
+/* nmap.set_port_state on a UDP port the scan left open|filtered (what
+ * the snmp-* scripts do once the service answered): the port is open in
+ * the results, and the port tables that later runs get say so. */
+static void test_udp_port_state(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400], p2[400];
+  nse_file("udpstate-test",
+           "description = 'udp state'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "portrule = function(host, port) return port.protocol == 'udp' end\n"
+           "action = function(host, port)\n"
+           "  local before = port.state\n"
+           "  nmap.set_port_state(host, port, 'open')\n"
+           "  return before .. ' -> ' .. port.state .. ' ' .. nmap.get_port_state(host, port).state\n"
+           "end\n",
+           p1, sizeof p1);
+  nse_file("udpafter-test",
+           "description = 'after'\ncategories = {'safe'}\ndependencies = {'udpstate-test'}\n"
+           "portrule = function(host, port) return port.protocol == 'udp' end\n"
+           "action = function(host, port) return 'later ' .. port.state end\n",
+           p2, sizeof p2);
+  char expr[900];
+  snprintf(expr, sizeof expr, "%s,%s", p1, p2);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, expr), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  host_add_port(&h, PROTO_UDP, 161, PORT_OPEN_FILTERED, "no-response", 0, NULL);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const struct script_result *sr = NULL;
+  for (size_t i = 0; i < h.nports; i++)
+    for (size_t j = 0; j < h.ports[i].nscripts; j++)
+      if (!strcmp(h.ports[i].scripts[j].id, "udpstate-test")) sr = &h.ports[i].scripts[j];
+  assert_non_null(sr);
+  assert_string_equal(sr->output, "open|filtered -> open open");
+  for (size_t i = 0; i < h.nports; i++)
+    for (size_t j = 0; j < h.ports[i].nscripts; j++)
+      if (!strcmp(h.ports[i].scripts[j].id, "udpafter-test"))
+        assert_string_equal(h.ports[i].scripts[j].output, "later open");
+  assert_int_equal(h.ports[0].state, PORT_OPEN);
+  assert_string_equal(h.ports[0].reason, "script-set");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_db_parse),
@@ -410,6 +458,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_updatedb, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_error_output, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_udp_port_state, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
