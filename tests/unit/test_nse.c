@@ -449,6 +449,42 @@ static void test_udp_port_state(void **state) {
   fx_free(&f);
 }
 
+/* nmap.get_interface_info and list_interfaces give NSE's mtu, and mac (6
+ * bytes) only where there is one (dhcp.lua puts it in its requests); and
+ * get_interface is -e's interface. */
+static void test_interfaces(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400];
+  nse_file("iface-test",
+           "description = 'ifaces'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local lo = nmap.get_interface_info('lo')\n"
+           "  local macs = 0\n"
+           "  for _, i in ipairs(nmap.list_interfaces()) do\n"
+           "    if i.mac then assert(#i.mac == 6); macs = macs + 1 end\n"
+           "    assert(math.type(i.mtu) == 'integer')\n"
+           "  end\n"
+           "  return ('%s %s %s %s'):format(lo.link, tostring(lo.mtu > 0), tostring(lo.mac), tostring(nmap.get_interface()))\n"
+           "end\n",
+           p1, sizeof p1);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  f.cfg.iface = "lo";
+  assert_int_equal(fx_engine(&f, p1), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, 0, "iface-test");
+  assert_non_null(o);
+  assert_string_equal(o, "loopback true nil lo");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_db_parse),
@@ -459,6 +495,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_error_output, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_udp_port_state, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_interfaces, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
