@@ -485,6 +485,51 @@ static void test_interfaces(void **state) {
   fx_free(&f);
 }
 
+/* A rule that takes an NSE mutex: free, it is taken at once; held by a
+ * run of another host (the rules of the second host are evaluated while
+ * the first host's run holds it), the rule waits for it in its run's
+ * thread. Either way the action runs on both hosts and nothing fails. */
+static void test_rule_mutex(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400], p2[400];
+  nse_file("mtxa-hold",
+           "description = 'hold'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function(host) return host.ip == '127.0.0.1' end\n"
+           "action = function()\n"
+           "  local m = nmap.mutex('trawl-test-shared'); m 'lock'\n"
+           "  stdnse.sleep(0.3); m 'unlock'; return 'held'\n"
+           "end\n",
+           p1, sizeof p1);
+  nse_file("mtxb-rule",
+           "description = 'rule'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           "hostrule = function(host)\n"
+           "  local m = nmap.mutex('trawl-test-shared'); m 'lock'; m 'done'; return true\n"
+           "end\n"
+           "action = function() return 'ran' end\n",
+           p2, sizeof p2);
+  char expr[900];
+  snprintf(expr, sizeof expr, "%s,%s", p1, p2);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, expr), 0);
+  struct host_result h[2];
+  fx_host(&h[0], "127.0.0.1", 0);
+  fx_host(&h[1], "127.0.0.2", 0);
+  struct host_result *hp[2] = {&h[0], &h[1]};
+  fx_run(&f, hp, 2);
+  assert_string_equal(fx_out(&h[0], 0, "mtxa-hold"), "held");
+  for (int i = 0; i < 2; i++) {
+    assert_non_null(fx_out(&h[i], 0, "mtxb-rule"));
+    assert_string_equal(fx_out(&h[i], 0, "mtxb-rule"), "ran");
+  }
+  assert_null(strstr(fx_errors(&f), "mtxb-rule"));
+  for (int i = 0; i < 2; i++) host_result_free(&h[i]);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_db_parse),
@@ -496,6 +541,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_run_error_output, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_udp_port_state, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_interfaces, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_rule_mutex, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
