@@ -28,6 +28,9 @@ static void nse_file(const char *name, const char *text, char *path, size_t len)
   fclose(f);
 }
 
+/* The head of a test .nse script: description, categories, the nmap module. */
+#define NSE_HEAD(desc) "description = '" desc "'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+
 static const struct script *nse_selected(struct fx *f, const char *id) {
   for (size_t i = 0; i < f->e->nscripts; i++)
     if (!strcmp(f->e->scripts[i]->id, id)) return f->e->scripts[i];
@@ -359,7 +362,7 @@ static void test_run_error_output(void **state) {
            "action = function() return 'not reached' end\n",
            p2, sizeof p2);
   nse_file("workerfail-test",
-           "description = 'worker fails'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           NSE_HEAD("worker fails")
            "local stdnse = require 'stdnse'\n"
            "hostrule = function() return true end\n"
            "action = function()\n"
@@ -409,7 +412,7 @@ static void test_udp_port_state(void **state) {
   if (!have_nmap()) skip();
   char p1[400], p2[400];
   nse_file("udpstate-test",
-           "description = 'udp state'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           NSE_HEAD("udp state")
            "portrule = function(host, port) return port.protocol == 'udp' end\n"
            "action = function(host, port)\n"
            "  local before = port.state\n"
@@ -457,7 +460,7 @@ static void test_interfaces(void **state) {
   if (!have_nmap()) skip();
   char p1[400];
   nse_file("iface-test",
-           "description = 'ifaces'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           NSE_HEAD("ifaces")
            "hostrule = function() return true end\n"
            "action = function()\n"
            "  local lo = nmap.get_interface_info('lo')\n"
@@ -494,7 +497,7 @@ static void test_rule_mutex(void **state) {
   if (!have_nmap()) skip();
   char p1[400], p2[400];
   nse_file("mtxa-hold",
-           "description = 'hold'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           NSE_HEAD("hold")
            "local stdnse = require 'stdnse'\n"
            "hostrule = function(host) return host.ip == '127.0.0.1' end\n"
            "action = function()\n"
@@ -503,7 +506,7 @@ static void test_rule_mutex(void **state) {
            "end\n",
            p1, sizeof p1);
   nse_file("mtxb-rule",
-           "description = 'rule'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+           NSE_HEAD("rule")
            "hostrule = function(host)\n"
            "  local m = nmap.mutex('trawl-test-shared'); m 'lock'; m 'done'; return true\n"
            "end\n"
