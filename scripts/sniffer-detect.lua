@@ -1,20 +1,23 @@
 -- sniffer-detect.lua: hosts on our LAN whose card is in promiscuous mode.
 description = [[
 Finds hosts on the local Ethernet whose network card is probably in
-promiscuous mode (a sniffer). A card normally drops frames sent to a
-multicast address it has not joined, so it never sees an ARP request sent
-to a fake broadcast address such as ff:ff:ff:ff:ff:fe; a card in
+promiscuous mode (a sniffer), with the test and the verdicts of Nmap's
+sniffer-detect (its output is Nmap's). A card normally drops frames sent
+to a multicast address it has not joined, so it never sees an ARP request
+sent to a fake broadcast address such as ff:ff:ff:ff:ff:fe; a card in
 promiscuous mode passes every frame up, and the kernel answers the
 request. The script sends, one at a time, ARP requests "who has HOST" from
-our own MAC and address to several fake broadcast MACs (Ethernet frames
-through trawl.raw_send on host.interface) and waits for the host's ARP
-reply through the shared capture (a waiter registered before each
-request). A host that answers at least two of them is reported as likely
-promiscuous, with the addresses it answered; hosts answering none or one
-(a hash collision in a multicast filter) are not reported.
+our own MAC and address to Nmap's eight destination MACs (the broadcast,
+fake broadcasts, group and multicast addresses; Ethernet frames through
+trawl.raw_send on host.interface) and waits for the host's ARP reply
+through the shared capture (a waiter registered before each request).
+The answers make Nmap's test string ("1" answered, "_" not, e.g.
+"11111111"), which Nmap's table reads: "Likely in promiscuous mode",
+"Windows with libpcap installed; may or may not be sniffing", nothing for
+the patterns of a card that is not sniffing, else "Unknown".
 Only directly connected IPv4 hosts (host.mac known); needs root.
 Arguments: sniffer-detect.timeout (ms per request, default 400),
-sniffer-detect.macs (comma list of destination MACs to try).
+sniffer-detect.macs (comma list of destination MACs to try instead).
 ]]
 author = "trawl"
 license = "Same as trawl"
@@ -22,12 +25,17 @@ categories = { "discovery", "intrusive" }
 
 local trawl = require "trawl"
 
--- Fake broadcasts: no card joins these groups, so only a promiscuous one
--- lets the request through (ff:ff:ff:ff:ff:ff and 01:00:5e:00:00:01, the
--- real broadcast and all-hosts group, are answered by everyone).
-local DEFAULT_MACS = { "ff:ff:ff:ff:ff:fe", "ff:ff:00:00:00:00", "ff:00:00:00:00:00",
-  "01:00:00:00:00:00" }
-local NEEDED = 2
+-- Nmap's destination MACs, in Nmap's order (the test string's order):
+-- the broadcast, fake broadcasts (B31, B16, B8), the group bit alone, and
+-- the multicast groups 224.0.0.0, the all-hosts 224.0.0.1 and 224.0.0.3
+local DEFAULT_MACS = { "ff:ff:ff:ff:ff:ff", "ff:ff:ff:ff:ff:fe", "ff:ff:00:00:00:00",
+  "ff:00:00:00:00:00", "01:00:00:00:00:00", "01:00:5e:00:00:00", "01:00:5e:00:00:01",
+  "01:00:5e:00:00:03" }
+-- Nmap's verdicts per test string: true sniffing, false not (no output)
+local VERDICT = {
+  ["1_____1_"] = false, ["1_______"] = false, ["1___1_1_"] = false, ["1_1___1_"] = false,
+  ["11111111"] = true, ["111___1_"] = true,
+}
 
 hostrule = function(host)
   return trawl.is_privileged() and host.mac ~= nil and host.interface ~= nil
@@ -63,7 +71,7 @@ action = function(host)
   local timeout = tonumber(trawl.get_script_args(SCRIPT_NAME .. ".timeout")) or 400
   local arp = trawl.packet.build_arp{ op = 1, sha = info.mac, spa = host.srcip,
     tha = "00:00:00:00:00:00", tpa = host.ip }
-  local answered = {}
+  local answered, tests = {}, {}
   -- One request at a time: the replies to different fake broadcasts look
   -- alike, so only the order tells them apart.
   for _, dst in ipairs(macs) do
@@ -78,13 +86,27 @@ action = function(host)
     -- only a reply from the host's own MAC, to us, counts
     if reply and reply.arp and reply.arp.sha == host.mac and reply.arp.tpa == host.srcip then
       answered[#answered + 1] = dst
+      tests[#tests + 1] = "1"
+    else
+      tests[#tests + 1] = "_"
     end
   end
   cap:close()
-  if #answered < NEEDED then return nil end
+  if #tests < #macs then return nil end -- could not send them all
+  local out = table.concat(tests)
+  local text
+  if out == "1_1___1_" then
+    text = 'Windows with libpcap installed; may or may not be sniffing (tests: "' .. out .. '")'
+  elseif VERDICT[out] == false then
+    return nil
+  elseif VERDICT[out] == true then
+    text = 'Likely in promiscuous mode (tests: "' .. out .. '")'
+  else
+    text = 'Unknown (tests: "' .. out .. '")'
+  end
   local o = trawl.output_table()
   o.answered = answered
   o.tried = #macs
-  return o, ("Likely in promiscuous mode (answered %d of %d fake broadcasts: %s)"):format(
-    #answered, #macs, table.concat(answered, ", "))
+  o.tests = out
+  return o, text
 end

@@ -14,7 +14,54 @@ categories = { "default", "safe", "discovery" }
 local trawl = require "trawl"
 local shortport = require "shortport"
 
-portrule = shortport.ssl
+-- Nmap's nselib, when nmap-common is installed (docs/nse.md, "trawl's
+-- scripts and Nmap's of the same name"): its shortport.ssl (which probes
+-- a port of unknown service for TLS) and sslcert (STARTTLS for SMTP,
+-- POP3, IMAP, FTP, LDAP, XMPP, PostgreSQL, ...), so that this script
+-- reaches the ports Nmap's ssl-cert does. The global require is NSE's
+-- (trawl's own, `require`, prefers lualib's shortport). Nmap's
+-- shortport.ssl is asked without the host: the service's TLS tunnel and
+-- Nmap's TLS ports and services, never a probe (a rule of trawl's cannot
+-- wait on the network: docs/scripting.md).
+local have_nse, nsslcert = pcall(_G.require, "sslcert")
+local nshortport = have_nse and _G.require("shortport") or nil
+if not have_nse then nsslcert = nil end
+
+-- TLS from the first byte (trawl's rule, else Nmap's without probing)
+local function direct_tls(host, port)
+  return shortport.ssl(host, port) or (nshortport ~= nil and nshortport.ssl(nil, port))
+end
+
+portrule = function(host, port)
+  if shortport.ssl(host, port) then return true end
+  if not nsslcert then return false end
+  return direct_tls(host, port) or nsslcert.isPortSupported(port) ~= nil
+    or nsslcert.getPrepareTLSWithoutReconnect(port) ~= nil
+end
+
+-- The certificate as trawl's sockets give it: over TLS from the start,
+-- else through Nmap's sslcert (STARTTLS), whose certificate keeps
+-- trawl's own in _trawl (nse-nmap.lua)
+local function fetch(host, port)
+  if not nsslcert or direct_tls(host, port) then
+    local sock = trawl.tcp()
+    sock:set_timeout(10000)
+    local ok, err = sock:connect(host, port, "ssl")
+    if not ok then
+      trawl.debug(1, "TLS connect to %s:%d failed: %s", host.ip, port.number, err)
+      return nil
+    end
+    local cert = sock:get_ssl_certificate()
+    sock:close()
+    return cert
+  end
+  local ok, cert = nsslcert.getCertificate(host, port)
+  if not ok or type(cert) ~= "table" then
+    trawl.debug(1, "STARTTLS on %s:%d failed: %s", host.ip, port.number, tostring(cert))
+    return nil
+  end
+  return cert._trawl
+end
 
 -- Name fields shown (in this order) without a high verbosity; the others
 -- join them from -v -v (or -v for a script selected by name).
@@ -47,16 +94,7 @@ local function name_text(n, all)
 end
 
 action = function(host, port)
-  local sock = trawl.tcp()
-  sock:set_timeout(10000)
-  local ok, err = sock:connect(host, port, "ssl")
-  if not ok then
-    trawl.debug(1, "TLS connect to %s:%d failed: %s", host.ip, port.number, err)
-    return nil
-  end
-  local cert
-  cert, err = sock:get_ssl_certificate()
-  sock:close()
+  local cert = fetch(host, port)
   if not cert then return nil end
 
   local o = trawl.output_table()

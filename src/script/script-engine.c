@@ -63,6 +63,7 @@ void script_config_from_options(struct script_config *c, const struct options *o
   c->timing = o->timing;
   c->version_intensity = o->version_intensity;
   c->ttl = o->ttl;
+  c->iface = o->iface;
 }
 
 int script_engine_new(tw_loop *loop, const struct options *o, struct script_engine **out,

@@ -215,6 +215,15 @@ void srun_ended(struct sthread *t, int status, int nres);
 /* Sort script results by id (Nmap's order): an array, a host's. */
 void srun_sort(struct script_result *v, size_t n);
 void srun_sort_host(struct host_result *h);
+/* A text-only result of sc for h's port (port < 0: the host; h NULL or
+ * without results: the pre/post phase). 0 or -ENOMEM. */
+int srun_add_text(struct script_engine *e, const struct script *sc, struct shost *h, int port,
+                  const char *text);
+/* What NSE makes the output of an Nmap script whose rule or action raised
+ * an error, when not debugging (Nmap 7.93's nse_main.lua, Thread:resume:
+ * NSE evaluates a rule in the script's thread, so a rule's error is the
+ * run's); with -d, NSE gives no output and prints the error instead. */
+#define SRUN_NSE_ERROR_OUTPUT "ERROR: Script execution failed (use -d to debug)"
 /* What the bootstrap's runner returns first for a flattened table result. */
 extern const char srun_flat_mark;
 

@@ -95,6 +95,9 @@ static int phase_rule(struct script_engine *e, struct script *sc, const char *ru
                       rule, tg, nl ? (int)(nl - msg) : (int)strlen(msg), msg);
       }
       sc->rule_reported = true;
+      /* NSE evaluates the rule in the script's thread: its error is the
+       * run's output there */
+      srun_add_text(e, sc, h, port, SRUN_NSE_ERROR_OUTPUT);
     } else {
       script_report(e, "trawl: script '%s': %s failed%s:\n%s\n", sc->id, rule, tg, msg);
     }

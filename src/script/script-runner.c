@@ -19,6 +19,8 @@
 
 const char srun_flat_mark = 0;
 
+
+
 /* ---- --script-timeout ---------------------------------------------------------- */
 
 /* Per-thread --script-timeout timers live in a side table keyed by thread
@@ -155,6 +157,21 @@ static int srun_build(lua_State *L, int ki, int kk, int kv, lua_Integer n,
   return 0;
 }
 
+/* A pre/post phase's result: tmp's first host script moves to the phase's
+ * list (tmp keeps the rest, if any, to be freed). 0, or -ENOMEM (tmp
+ * keeps it). */
+static int srun_phase_take(struct script_engine *e, struct host_result *tmp) {
+  if (!tmp->nhostscripts) return 0;
+  struct script_result **arr = e->phase == RULE_PRE ? &e->pre : &e->post;
+  size_t *n = e->phase == RULE_PRE ? &e->npre : &e->npost;
+  struct script_result *na = realloc(*arr, (*n + 1) * sizeof **arr);
+  if (!na) return -ENOMEM;
+  *arr = na;
+  na[(*n)++] = tmp->hostscripts[0];
+  tmp->nhostscripts = 0;
+  return 0;
+}
+
 /* The action's results (nres values on t->L; a table result comes
  * flattened by the bootstrap's runner) -> a script_result on the port,
  * the host or the phase. -1 with a message pushed on t->L for a bad
@@ -207,18 +224,24 @@ static int srun_store(struct sthread *t, int nres) {
     rc = -1;
   }
   if (dst == &tmp) {
-    if (rc == 0 && tmp.nhostscripts) {
-      struct script_result **arr = e->phase == RULE_PRE ? &e->pre : &e->post;
-      size_t *n = e->phase == RULE_PRE ? &e->npre : &e->npost;
-      struct script_result *na = realloc(*arr, (*n + 1) * sizeof **arr);
-      if (na) {
-        *arr = na;
-        na[(*n)++] = tmp.hostscripts[0];
-        tmp.nhostscripts = 0;
-      }
-    }
+    if (rc == 0) srun_phase_take(e, &tmp);
     host_result_free(&tmp);
   }
+  return rc;
+}
+
+/* A text-only result of script sc for host h's port (port < 0: the host;
+ * h NULL or without results: the pre/post phase), as if its action had
+ * returned text: NSE's error output. 0 or -ENOMEM. */
+int srun_add_text(struct script_engine *e, const struct script *sc, struct shost *h, int port,
+                  const char *text) {
+  if (h && h->res)
+    return result_add_script(h->res, port >= 0 ? &h->res->ports[port] : NULL, sc->id, text)
+               ? 0 : -ENOMEM;
+  struct host_result tmp;
+  host_result_init(&tmp);
+  int rc = result_add_script(&tmp, NULL, sc->id, text) ? srun_phase_take(e, &tmp) : -ENOMEM;
+  host_result_free(&tmp);
   return rc;
 }
 
@@ -297,8 +320,12 @@ void srun_ended(struct sthread *t, int status, int nres) {
       lua_pop(t->L, 1);
     }
   } else if (status != 0 && t->sc->nse && e->cfg.debug < 1) {
-    /* Nmap's scripts: one line (Nmap itself shows them only with -d) */
+    /* Nmap's scripts: one line (Nmap itself shows them only with -d);
+     * and, as NSE does without -d, the run's output is NSE's error text
+     * (a helper thread's error gives no output, as in NSE) */
     e->st.errors++;
+    if (t->run && !t->parent && !t->sc->quiet)
+      srun_add_text(e, t->sc, t->host, t->run->port, SRUN_NSE_ERROR_OUTPUT);
     const char *msg = lua_tostring(t->L, -1);
     if (!msg) msg = luaL_typename(t->L, -1);
     const char *nl = strchr(msg, '\n');

@@ -81,6 +81,7 @@ struct script_config {
   int timing;                 /* -T level, for nmap.timing_level() */
   int version_intensity;      /* for nmap.version_intensity(); <0: 7 */
   int ttl;                    /* --ttl for nmap.get_ttl(); <=0: 64 */
+  const char *iface;          /* -e, for nmap.get_interface(); NULL: none */
   FILE *errfp;                /* errors and tracebacks (NULL: stderr) */
   FILE *tracefp;              /* --script-trace (NULL: stderr) */
 };

@@ -28,6 +28,9 @@ static void nse_file(const char *name, const char *text, char *path, size_t len)
   fclose(f);
 }
 
+/* The head of a test .nse script: description, categories, the nmap module. */
+#define NSE_HEAD(desc) "description = '" desc "'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
+
 static const struct script *nse_selected(struct fx *f, const char *id) {
   for (size_t i = 0; i < f->e->nscripts; i++)
     if (!strcmp(f->e->scripts[i]->id, id)) return f->e->scripts[i];
@@ -338,6 +341,198 @@ static void test_run_nsock(void **state) {
   fx_srv_stop(silent);
 }
 
+/* A run (or a rule: NSE evaluates it in the run's thread) that raises an
+ * error has NSE's error text as its output, as Nmap prints it without -d;
+ * a helper thread's error is not an output; with -d no output (NSE then
+ * prints the error instead). */
+static void test_run_error_output(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  struct fx_srv *banner = fx_srv_start(AF_INET, SRV_BANNER, "hello\r\n");
+  char p1[400], p2[400], p3[400], text[600];
+  snprintf(text, sizeof text,
+           "description = 'fails'\ncategories = {'safe'}\nlocal shortport = require 'shortport'\n"
+           "portrule = shortport.portnumber(%u, 'tcp')\n"
+           "action = function(host, port) error('boom') end\n",
+           banner->port);
+  nse_file("fail-test", text, p1, sizeof p1);
+  nse_file("rulefail-test",
+           "description = 'rule fails'\ncategories = {'safe'}\n"
+           "hostrule = function(host) return host.no.such end\n"
+           "action = function() return 'not reached' end\n",
+           p2, sizeof p2);
+  nse_file("workerfail-test",
+           NSE_HEAD("worker fails")
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local co = stdnse.new_thread(function() error('worker boom') end)\n"
+           "  for i = 1, 50 do if coroutine.status(co) == 'dead' then break end; stdnse.sleep(0.01) end\n"
+           "  return 'parent fine'\n"
+           "end\n",
+           p3, sizeof p3);
+  char expr[1300];
+  snprintf(expr, sizeof expr, "%s,%s,%s", p1, p2, p3);
+  for (int debug = 0; debug <= 1; debug++) {
+    struct fx f;
+    fx_init(&f);
+    f.cfg.nmapdir = NMAPDIR;
+    f.cfg.debug = debug;
+    assert_int_equal(fx_engine(&f, expr), 0);
+    struct host_result h;
+    fx_host(&h, "127.0.0.1", banner->port, 0, 0);
+    struct host_result *hp = &h;
+    fx_run(&f, &hp, 1);
+    const char *want = debug ? NULL : "ERROR: Script execution failed (use -d to debug)";
+    const char *o1 = fx_out(&h, banner->port, "fail-test");
+    const char *o2 = fx_out(&h, 0, "rulefail-test");
+    if (want) {
+      assert_non_null(o1);
+      assert_string_equal(o1, want);
+      assert_non_null(o2);
+      assert_string_equal(o2, want);
+    } else {
+      assert_null(o1);
+      assert_null(o2);
+    }
+    assert_string_equal(fx_out(&h, 0, "workerfail-test"), "parent fine");
+    /* trawl still says on its error stream what failed */
+    assert_non_null(strstr(fx_errors(&f), "boom"));
+    host_result_free(&h);
+    fx_free(&f);
+  }
+  fx_srv_stop(banner);
+}
+
+/* nmap.set_port_state on a UDP port the scan left open|filtered (what
+ * the snmp-* scripts do once the service answered): the port is open in
+ * the results, and the port tables that later runs get say so. */
+static void test_udp_port_state(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400], p2[400];
+  nse_file("udpstate-test",
+           NSE_HEAD("udp state")
+           "portrule = function(host, port) return port.protocol == 'udp' end\n"
+           "action = function(host, port)\n"
+           "  local before = port.state\n"
+           "  nmap.set_port_state(host, port, 'open')\n"
+           "  return before .. ' -> ' .. port.state .. ' ' .. nmap.get_port_state(host, port).state\n"
+           "end\n",
+           p1, sizeof p1);
+  nse_file("udpafter-test",
+           "description = 'after'\ncategories = {'safe'}\ndependencies = {'udpstate-test'}\n"
+           "portrule = function(host, port) return port.protocol == 'udp' end\n"
+           "action = function(host, port) return 'later ' .. port.state end\n",
+           p2, sizeof p2);
+  char expr[900];
+  snprintf(expr, sizeof expr, "%s,%s", p1, p2);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, expr), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  host_add_port(&h, PROTO_UDP, 161, PORT_OPEN_FILTERED, "no-response", 0, NULL);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const struct script_result *sr = NULL;
+  for (size_t i = 0; i < h.nports; i++)
+    for (size_t j = 0; j < h.ports[i].nscripts; j++)
+      if (!strcmp(h.ports[i].scripts[j].id, "udpstate-test")) sr = &h.ports[i].scripts[j];
+  assert_non_null(sr);
+  assert_string_equal(sr->output, "open|filtered -> open open");
+  for (size_t i = 0; i < h.nports; i++)
+    for (size_t j = 0; j < h.ports[i].nscripts; j++)
+      if (!strcmp(h.ports[i].scripts[j].id, "udpafter-test"))
+        assert_string_equal(h.ports[i].scripts[j].output, "later open");
+  assert_int_equal(h.ports[0].state, PORT_OPEN);
+  assert_string_equal(h.ports[0].reason, "script-set");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
+/* nmap.get_interface_info and list_interfaces give NSE's mtu, and mac (6
+ * bytes) only where there is one (dhcp.lua puts it in its requests); and
+ * get_interface is -e's interface. */
+static void test_interfaces(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400];
+  nse_file("iface-test",
+           NSE_HEAD("ifaces")
+           "hostrule = function() return true end\n"
+           "action = function()\n"
+           "  local lo = nmap.get_interface_info('lo')\n"
+           "  local macs = 0\n"
+           "  for _, i in ipairs(nmap.list_interfaces()) do\n"
+           "    if i.mac then assert(#i.mac == 6); macs = macs + 1 end\n"
+           "    assert(math.type(i.mtu) == 'integer')\n"
+           "  end\n"
+           "  return ('%s %s %s %s'):format(lo.link, tostring(lo.mtu > 0), tostring(lo.mac), tostring(nmap.get_interface()))\n"
+           "end\n",
+           p1, sizeof p1);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  f.cfg.iface = "lo";
+  assert_int_equal(fx_engine(&f, p1), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  const char *o = fx_out(&h, 0, "iface-test");
+  assert_non_null(o);
+  assert_string_equal(o, "loopback true nil lo");
+  host_result_free(&h);
+  fx_free(&f);
+}
+
+/* A rule that takes an NSE mutex: free, it is taken at once; held by a
+ * run of another host (the rules of the second host are evaluated while
+ * the first host's run holds it), the rule waits for it in its run's
+ * thread. Either way the action runs on both hosts and nothing fails. */
+static void test_rule_mutex(void **state) {
+  (void)state;
+  if (!have_nmap()) skip();
+  char p1[400], p2[400];
+  nse_file("mtxa-hold",
+           NSE_HEAD("hold")
+           "local stdnse = require 'stdnse'\n"
+           "hostrule = function(host) return host.ip == '127.0.0.1' end\n"
+           "action = function()\n"
+           "  local m = nmap.mutex('trawl-test-shared'); m 'lock'\n"
+           "  stdnse.sleep(0.3); m 'unlock'; return 'held'\n"
+           "end\n",
+           p1, sizeof p1);
+  nse_file("mtxb-rule",
+           NSE_HEAD("rule")
+           "hostrule = function(host)\n"
+           "  local m = nmap.mutex('trawl-test-shared'); m 'lock'; m 'done'; return true\n"
+           "end\n"
+           "action = function() return 'ran' end\n",
+           p2, sizeof p2);
+  char expr[900];
+  snprintf(expr, sizeof expr, "%s,%s", p1, p2);
+  struct fx f;
+  fx_init(&f);
+  f.cfg.nmapdir = NMAPDIR;
+  assert_int_equal(fx_engine(&f, expr), 0);
+  struct host_result h[2];
+  fx_host(&h[0], "127.0.0.1", 0);
+  fx_host(&h[1], "127.0.0.2", 0);
+  struct host_result *hp[2] = {&h[0], &h[1]};
+  fx_run(&f, hp, 2);
+  assert_string_equal(fx_out(&h[0], 0, "mtxa-hold"), "held");
+  for (int i = 0; i < 2; i++) {
+    assert_non_null(fx_out(&h[i], 0, "mtxb-rule"));
+    assert_string_equal(fx_out(&h[i], 0, "mtxb-rule"), "ran");
+  }
+  assert_null(strstr(fx_errors(&f), "mtxb-rule"));
+  for (int i = 0; i < 2; i++) host_result_free(&h[i]);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_db_parse),
@@ -346,6 +541,10 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_no_nmap_common, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_updatedb, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_run_nsock, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_run_error_output, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_udp_port_state, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_interfaces, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_rule_mutex, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,12 +13,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
+#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "script/lua/lua-int.h"
 #include "script/nse/nse.h"
@@ -212,16 +215,48 @@ static int nse_set_port_state(lua_State *L) {
 
 /* ---- interfaces ------------------------------------------------------------------ */
 
+/* nmap.get_interface(): -e's interface, as NSE's (the broadcast scripts
+ * and knx-gateway-discover run in the prerule on it); without -e, the
+ * run's host's interface, else nil */
 static int nse_get_interface(lua_State *L) {
   struct sthread *t = st_current(L);
-  if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
+  const char *dev = nse_engine(L)->cfg.iface;
+  if (dev && *dev) lua_pushstring(L, dev);
+  else if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
   else lua_pushnil(L);
   return 1;
 }
 
-/* One interface address as NSE's table: device, shortname, ip, netmask
- * (prefix length), address (same as ip), up, mtu, link, mac (nil). */
-static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
+/* The link-layer address of interface name (its AF_PACKET entry in all):
+ * 6 bytes into mac; false when it has none of that length. */
+static bool nse_if_mac(const struct ifaddrs *all, const char *name, unsigned char mac[6]) {
+  for (const struct ifaddrs *a = all; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_PACKET || strcmp(a->ifa_name, name)) continue;
+    const struct sockaddr_ll *ll = (const struct sockaddr_ll *)a->ifa_addr;
+    if (ll->sll_halen != 6) return false;
+    memcpy(mac, ll->sll_addr, 6);
+    return true;
+  }
+  return false;
+}
+
+/* Interface name's MTU (SIOCGIFMTU), or 0 when unknown. */
+static int nse_if_mtu(const char *name) {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return 0;
+  struct ifreq ifr;
+  memset(&ifr, 0, sizeof ifr);
+  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+  int mtu = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
+  close(fd);
+  return mtu;
+}
+
+/* One interface address as NSE's table: device, shortname, address,
+ * netmask (prefix length), up, link, mtu, and mac (6 bytes, as NSE's:
+ * dhcp.lua puts it in its requests) when the interface has one; all is
+ * getifaddrs' whole list (for the link-layer address). */
+static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *all, const struct ifaddrs *a) {
   char ip[INET6_ADDRSTRLEN] = "";
   int bits = 0;
   const void *src = NULL, *mask = NULL;
@@ -248,6 +283,16 @@ static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
   lua_setfield(L, -2, "up");
   lua_pushstring(L, a->ifa_flags & IFF_LOOPBACK ? "loopback" : "ethernet");
   lua_setfield(L, -2, "link");
+  int mtu = nse_if_mtu(a->ifa_name);
+  if (mtu > 0) {
+    lua_pushinteger(L, mtu);
+    lua_setfield(L, -2, "mtu");
+  }
+  unsigned char mac[6];
+  if (!(a->ifa_flags & IFF_LOOPBACK) && nse_if_mac(all, a->ifa_name, mac)) {
+    lua_pushlstring(L, (const char *)mac, 6);
+    lua_setfield(L, -2, "mac");
+  }
 }
 
 static int nse_list_interfaces(lua_State *L) {
@@ -258,7 +303,7 @@ static int nse_list_interfaces(lua_State *L) {
   for (struct ifaddrs *a = all; a; a = a->ifa_next) {
     if (!a->ifa_addr || (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6))
       continue;
-    nse_push_ifaddr(L, a);
+    nse_push_ifaddr(L, all, a);
     lua_rawseti(L, -2, ++n);
   }
   freeifaddrs(all);
@@ -273,7 +318,7 @@ static int nse_get_interface_info(lua_State *L) {
   for (struct ifaddrs *a = all; a; a = a->ifa_next) {
     if (!a->ifa_addr || strcmp(a->ifa_name, name)) continue;
     if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
-    nse_push_ifaddr(L, a);
+    nse_push_ifaddr(L, all, a);
     freeifaddrs(all);
     return 1;
   }

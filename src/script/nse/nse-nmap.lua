@@ -190,7 +190,9 @@ function Cert:digest(kind)
   return hex and trawl.fromhex(hex) or nil
 end
 local function nse_cert(c)
-  local o = setmetatable({_digests = {md5 = c.md5, sha1 = c.sha1, sha256 = c.sha256}}, Cert)
+  -- _trawl: the certificate as trawl's sockets give it (trawl's own
+  -- ssl-cert reads it when Nmap's sslcert fetched it over STARTTLS)
+  local o = setmetatable({_digests = {md5 = c.md5, sha1 = c.sha1, sha256 = c.sha256}, _trawl = c}, Cert)
   for k, v in pairs(c) do o[k] = v end
   o.validity = {notBefore = date_table(c.validity and c.validity.notBefore),
                 notAfter = date_table(c.validity and c.validity.notAfter)}
