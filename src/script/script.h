@@ -126,6 +126,7 @@ const struct script_result *script_engine_results(const struct script_engine *e,
 
 struct script_stats {
   uint64_t threads_started, threads_done, errors, timeouts;
+  uint64_t deadlocks;     /* times every thread waited on another and the engine broke it */
   uint64_t peak_threads;  /* most script threads alive at once */
   size_t lua_bytes;       /* memory the Lua state uses now */
   size_t lua_peak_bytes;

@@ -59,8 +59,11 @@ function nmap.mutex(obj)
     return m(op)
   end
 end
+-- As in NSE, the thread that takes a condition variable broadcasts it when
+-- it ends, even by an error: a parent waiting for its workers wakes when
+-- one fails (lua-sync.c).
 function nmap.condvar(obj)
-  local c = trawl.condvar(obj)
+  local c = trawl.condvar(obj, true)
   return function(op) return c(op) end
 end
 
