@@ -81,6 +81,8 @@ struct script_config {
   int timing;                 /* -T level, for nmap.timing_level() */
   int version_intensity;      /* for nmap.version_intensity(); <0: 7 */
   int ttl;                    /* --ttl for nmap.get_ttl(); <=0: 64 */
+  const char *device;         /* -e, for nmap.get_interface(); NULL none */
+  int payload_length;         /* --data-length (or --data's size), for nmap.get_payload_length() */
   FILE *errfp;                /* errors and tracebacks (NULL: stderr) */
   FILE *tracefp;              /* --script-trace (NULL: stderr) */
 };

@@ -20,6 +20,9 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include <net/if_arp.h>
+#include <trawl/route.h>
+
 #include "script/lua/lua-int.h"
 #include "script/nse/nse.h"
 #include "script/script-int.h"
@@ -164,6 +167,13 @@ static int nse_version_intensity(lua_State *L) {
   return 1;
 }
 
+/* nmap.get_payload_length(): --data-length's (or --data's) bytes, else 0 */
+static int nse_get_payload_length(lua_State *L) {
+  int v = nse_engine(L)->cfg.payload_length;
+  lua_pushinteger(L, v < 0 ? 0 : v);
+  return 1;
+}
+
 static int nse_get_ttl(lua_State *L) {
   int v = nse_engine(L)->cfg.ttl;
   lua_pushinteger(L, v <= 0 || v > 255 ? 64 : v);
@@ -212,15 +222,20 @@ static int nse_set_port_state(lua_State *L) {
 
 /* ---- interfaces ------------------------------------------------------------------ */
 
+/* nmap.get_interface(): -e's interface (as Nmap: what -e gave), else the
+ * run's host's interface, else nil */
 static int nse_get_interface(lua_State *L) {
   struct sthread *t = st_current(L);
-  if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
+  const char *dev = nse_engine(L)->cfg.device;
+  if (dev && *dev) lua_pushstring(L, dev);
+  else if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
   else lua_pushnil(L);
   return 1;
 }
 
-/* One interface address as NSE's table: device, shortname, ip, netmask
- * (prefix length), address (same as ip), up, mtu, link, mac (nil). */
+/* One interface address as NSE's table: device, shortname, netmask
+ * (prefix length), address, up, link ("ethernet", "loopback", "other"),
+ * mtu, mac (6 bytes) and broadcast (IPv4) on an Ethernet link. */
 static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
   char ip[INET6_ADDRSTRLEN] = "";
   int bits = 0;
@@ -246,8 +261,24 @@ static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
   lua_setfield(L, -2, "netmask");
   lua_pushstring(L, a->ifa_flags & IFF_UP ? "up" : "down");
   lua_setfield(L, -2, "up");
-  lua_pushstring(L, a->ifa_flags & IFF_LOOPBACK ? "loopback" : "ethernet");
+  tw_iface ifc;
+  bool known = tw_iface_get(a->ifa_name, 0, &ifc) == 0;
+  bool eth = known ? ifc.arptype == ARPHRD_ETHER : !(a->ifa_flags & IFF_LOOPBACK);
+  lua_pushstring(L, eth ? "ethernet" : a->ifa_flags & IFF_LOOPBACK ? "loopback" : "other");
   lua_setfield(L, -2, "link");
+  if (!known) return;
+  lua_pushinteger(L, ifc.mtu);
+  lua_setfield(L, -2, "mtu");
+  if (!eth || !ifc.has_mac) return;
+  lua_pushlstring(L, (const char *)ifc.mac, 6);
+  lua_setfield(L, -2, "mac");
+  if (a->ifa_addr->sa_family == AF_INET && mask) {
+    struct in_addr b = *(const struct in_addr *)src;
+    b.s_addr |= ~((const struct in_addr *)mask)->s_addr;
+    char bs[INET_ADDRSTRLEN];
+    lua_pushstring(L, inet_ntop(AF_INET, &b, bs, sizeof bs));
+    lua_setfield(L, -2, "broadcast");
+  }
 }
 
 static int nse_list_interfaces(lua_State *L) {
@@ -316,6 +347,7 @@ static int nse_nmap_loader(lua_State *L) {
                                  {"timing_level", nse_timing_level},
                                  {"version_intensity", nse_version_intensity},
                                  {"get_ttl", nse_get_ttl},
+                                 {"get_payload_length", nse_get_payload_length},
                                  {"get_port_state", nse_get_port_state},
                                  {"get_ports", nse_get_ports},
                                  {"set_port_state", nse_set_port_state},
@@ -329,6 +361,7 @@ static int nse_nmap_loader(lua_State *L) {
   lua_newtable(L);
   lua_pushlightuserdata(L, e);
   luaL_setfuncs(L, fns, 1);
+  nse_pcap_register(e, L);
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_call(L, 3, 1);
   return 1;

@@ -24,6 +24,7 @@ nmap.address_family = C.address_family
 nmap.timing_level = C.timing_level
 nmap.version_intensity = C.version_intensity
 nmap.get_ttl = C.get_ttl
+nmap.get_payload_length = C.get_payload_length
 nmap.get_port_state = C.get_port_state
 nmap.get_ports = C.get_ports
 nmap.set_port_state = C.set_port_state
@@ -167,7 +168,10 @@ function Socket:receive() return nsock(self.s:receive()) end
 function Socket:receive_bytes(n) return nsock(self.s:receive_bytes(n)) end
 function Socket:receive_lines(n) return nsock(self.s:receive_lines(n)) end
 function Socket:receive_buf(delim, keep) return nsock(self.s:receive_buf(delim, keep)) end
-function Socket:close() return nsock(self.s:close()) end
+function Socket:close()
+  if self.pcap then self.pcap:close() self.pcap = nil end
+  return nsock(self.s:close())
+end
 function Socket:set_timeout(ms)
   self.timeout = ms
   self.s:set_timeout(ms)
@@ -177,6 +181,74 @@ function Socket:reconnect_ssl() return nsock(self.s:reconnect_ssl()) end
 function Socket:bind(addr, port)
   return false, "bind is not supported by trawl's sockets (docs/nse.md)"
 end
+
+-- socket:sendto(host, port, data): UDP to that destination. trawl's UDP
+-- sockets are connected ones: the first sendto (or one to another
+-- destination) connects the socket there, so receive() hears only that
+-- peer (docs/nse.md).
+function Socket:sendto(host, port, data)
+  if type(port) == "table" then port = port.number end
+  port = tonumber(port)
+  if not port then return false, "invalid port" end
+  if type(host) == "table" then host = host.ip end
+  local dest = tostring(host) .. "|" .. port
+  if self.sendto_dest ~= dest then
+    local t = self.timeout
+    self.s:close()
+    self.s = trawl.new_socket("udp")
+    self.proto = "udp"
+    if t then self.s:set_timeout(t) end
+    local ok, err = self.s:connect(host, port, "udp")
+    if not ok then return false, err end
+    self.sendto_dest = dest
+  end
+  return nsock(self.s:send(data))
+end
+
+-- ---- the capture side: pcap_open / pcap_receive / pcap_close (nse-pcap.c) --------
+function Socket:pcap_open(device, snaplen, promisc, bpf)
+  if self.pcap then self.pcap:close() end
+  local p, err = C.pcap_open(device, snaplen, promisc, bpf)
+  if not p then error("pcap_open: " .. tostring(err), 2) end
+  self.pcap = p
+end
+function Socket:pcap_receive()
+  if not self.pcap then return false, "pcap is not open" end
+  return self.pcap:receive(self.timeout or 30000)
+end
+function Socket:pcap_close()
+  if self.pcap then self.pcap:close() self.pcap = nil end
+end
+
+-- ---- nmap.new_dnet(): raw IP packets and Ethernet frames, sent with the
+-- engine's raw sockets (opened before privileges were dropped:
+-- trawl.raw_send); errors as NSE raises them ------------------------------
+local Dnet = {}
+Dnet.__index = Dnet
+function nmap.new_dnet() return setmetatable({}, Dnet) end
+function Dnet:ip_open() self.ip = true return true end
+function Dnet:ip_close() self.ip = nil return true end
+function Dnet:ip_send(packet, dst)
+  if not self.ip then error("dnet is not valid opened ip socket", 2) end
+  local ok, err = trawl.raw_send(packet)
+  if ok then return true end
+  return false, err
+end
+function Dnet:ethernet_open(dev)
+  local info = type(dev) == "string" and trawl.get_interface_info(dev)
+  if not info or info.link ~= "ethernet" then
+    error("device is not valid ethernet interface", 2)
+  end
+  self.eth = dev
+  return true
+end
+function Dnet:ethernet_send(frame)
+  if not self.eth then error("dnet is not valid opened ethernet interface", 2) end
+  local ok, err = trawl.raw_send(frame, self.eth)
+  if ok then return true end
+  return false, err
+end
+function Dnet:ethernet_close() self.eth = nil return true end
 
 -- A certificate as nsock gives one: validity dates as tables, cert:digest()
 local Cert = {}
@@ -223,7 +295,7 @@ local function missing(name)
     error("nmap." .. name .. " is not available in trawl (docs/nse.md)", 2)
   end
 end
-for _, name in ipairs({"new_dnet", "get_payload"}) do
+for _, name in ipairs({"get_payload"}) do
   nmap[name] = missing(name)
 end
 
