@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -716,6 +717,30 @@ static int lsock_receive_until(lua_State *L) {
 
 /* ---- connect --------------------------------------------------------------------- */
 
+/* A UDP socket may send to broadcast addresses (NSE's broadcast scripts),
+ * and with -e its multicast and broadcast leave by that interface (as
+ * Nmap's do): no route is needed toward 224.0.0.0/4 or 255.255.255.255,
+ * and no privilege (IP_MULTICAST_IF / IP_UNICAST_IF, not SO_BINDTODEVICE). */
+static void lsock_udp_opts(struct lsock *ls) {
+  int fd = tw_udp_fd(ls->udp), one = 1;
+  if (fd < 0) return;
+  (void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
+  const char *dev = ls->e->cfg.device;
+  int ifx = dev && *dev ? (int)if_nametoindex(dev) : 0;
+  if (ifx <= 0) return;
+  if (ls->peer.ss_family == AF_INET) {
+    struct ip_mreqn mr;
+    memset(&mr, 0, sizeof mr);
+    mr.imr_ifindex = ifx;
+    (void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr);
+    uint32_t be = htonl((uint32_t)ifx);
+    (void)setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF, &be, sizeof be);
+  } else {
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifx, sizeof ifx);
+    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &ifx, sizeof ifx);
+  }
+}
+
 static int lsock_connect_addr(lua_State *L, struct lsock *ls) {
   struct script_engine *e = ls->e;
   lsock_settag(ls);
@@ -723,6 +748,7 @@ static int lsock_connect_addr(lua_State *L, struct lsock *ls) {
     int r = tw_udp_new(e->loop, &ls->udp, ls->peer.ss_family, ls);
     if (r < 0) return -r > 0 ? r : r;
     ls->refs++;
+    lsock_udp_opts(ls);
     r = tw_udp_connect(ls->udp, (struct sockaddr *)&ls->peer);
     if (r == 0) r = tw_udp_recv_start(ls->udp, lsock_udp_recv);
     if (r < 0) return r;
