@@ -261,6 +261,10 @@ static void st_end(struct sthread *t, int status, int nres) {
   sched_unlink(t);
   lua_settop(t->L, 0);
   lua_resetthread(t->L);
+  /* after an error, lua_resetthread leaves the error object on the stack:
+   * an empty stack is what makes coroutine.status say "dead" (NSE's
+   * scripts wait for their workers so) */
+  lua_settop(t->L, 0);
   luaL_unref(e->L, LUA_REGISTRYINDEX, t->ref);
   *(struct sthread **)lua_getextraspace(t->L) = NULL;
   if (t->all_prev) t->all_prev->all_next = t->all_next;

@@ -18,15 +18,6 @@ static bool have_nmap(void) {
   return stat(NMAPDIR "/scripts/script.db", &st) == 0 && stat(NMAPDIR "/nselib/stdnse.lua", &st) == 0;
 }
 
-/* An .nse file in the fixture directory (not in trawl's catalog: that
- * lists *.lua; given by path). */
-static void nse_file(const char *name, const char *text, char *path, size_t len) {
-  snprintf(path, len, "%s/%s.nse", fx_dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 static const struct script *nse_selected(struct fx *f, const char *id) {
   for (size_t i = 0; i < f->e->nscripts; i++)
