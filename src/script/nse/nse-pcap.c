@@ -5,8 +5,9 @@
  * object registers one lasting waiter for every frame of its interface
  * (both directions, as libpcap sees them), runs the script's BPF filter
  * on each in user space (compiled with libpcap for the frame's link
- * type), and keeps what passes in a bounded queue (NP_QUEUE_MAX frames,
- * each cut to snaplen; the oldest go first) until pcap_receive takes it.
+ * type), and keeps what passes in a bounded queue (NP_QUEUE_MAX frames
+ * and NP_QUEUE_BYTES bytes, each frame cut to snaplen; the oldest go
+ * first) until pcap_receive takes it.
  * pcap_receive waits the socket's timeout for a frame: true, length, l2,
  * l3, time (seconds since the epoch), or false, "TIMEOUT".
  *
@@ -26,7 +27,8 @@
 #include "script/nse/nse.h"
 
 #define NP_MT "trawl.nse_pcap"
-#define NP_QUEUE_MAX 4096   /* frames kept for pcap_receive */
+#define NP_QUEUE_MAX 4096   /* frames kept for pcap_receive ... */
+#define NP_QUEUE_BYTES (8u << 20) /* ... and their bytes at most */
 #define NP_SNAP_MAX 65535
 
 struct np_frame {
@@ -47,6 +49,7 @@ struct np {
   uint32_t snaplen;
   struct np_frame *head, *tail;
   unsigned n;
+  size_t bytes;             /* caplen of the queued frames */
   struct sthread *t;        /* blocked in pcap_receive */
   tw_timer *tm;             /* its timeout */
   bool gone;                /* the userdata was collected */
@@ -115,10 +118,11 @@ static void np_rx_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
     st_resume(t, 5);
     return;
   }
-  if (p->n >= NP_QUEUE_MAX) {
+  while (p->head && (p->n >= NP_QUEUE_MAX || p->bytes + cl > NP_QUEUE_BYTES)) {
     struct np_frame *old = p->head;
     p->head = old->next;
     if (!p->head) p->tail = NULL;
+    p->bytes -= old->caplen;
     free(old);
     p->n--;
   }
@@ -126,6 +130,7 @@ static void np_rx_cb(tw_req *req, int status, const tw_rx *rx, void *data) {
   else p->head = fr;
   p->tail = fr;
   p->n++;
+  p->bytes += cl;
 }
 
 /* ---- closing ---------------------------------------------------------------------- */
@@ -160,6 +165,7 @@ static void np_release(struct np *p) {
   }
   p->tail = NULL;
   p->n = 0;
+  p->bytes = 0;
   free(p->filter);
   p->filter = NULL;
 }
@@ -222,6 +228,7 @@ static int np_receive(lua_State *L) {
     p->head = fr->next;
     if (!p->head) p->tail = NULL;
     p->n--;
+    p->bytes -= fr->caplen;
     np_push_frame(L, fr);
     free(fr);
     return 5;
