@@ -202,7 +202,7 @@ bool sched_deadlocked(const struct script_engine *e) {
 static void sched_break_deadlock(struct script_engine *e) {
   e->st.deadlocks++;
   for (struct sthread *t = e->all; t; t = t->all_next) {
-    if (t->run || !t->syncwait) continue;
+    if (t->run || !t->syncwait || t->ready) continue;
     lua_checkstack(t->L, 1);
     lua_pushstring(t->L, SCHED_DEADLOCK_MSG);
     st_kill(t, LUA_ERRRUN);
@@ -210,7 +210,9 @@ static void sched_break_deadlock(struct script_engine *e) {
   }
   struct sthread *t;
   while ((t = e->all) != NULL) {
-    while (t && !t->syncwait) t = t->all_next;
+    /* a thread that an ended one woke (its condvar, its mutex) is ready
+     * now, no longer stuck: it goes on */
+    while (t && (!t->syncwait || t->ready)) t = t->all_next;
     if (!t) break;
     lua_checkstack(t->L, 1);
     lua_pushstring(t->L, SCHED_DEADLOCK_MSG);
