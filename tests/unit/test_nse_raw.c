@@ -3,7 +3,8 @@
  * nse-nmap.c), on loopback: a stdnse.new_thread worker that fails wakes
  * its parent waiting on nmap.condvar (NSE's rule); nmap.get_payload_length
  * and nmap.get_interface from the configuration; get_interface_info's
- * fields; socket:sendto; socket:pcap_open / pcap_receive / pcap_close (a
+ * fields; socket:sendto and bind (an unconnected UDP socket hearing any
+ * sender); socket:pcap_open / pcap_receive / pcap_close (a
  * frame that passes the BPF filter, one that does not, TIMEOUT, a bad
  * filter and an unknown device as errors); nmap.new_dnet's ip_send seen
  * by pcap_receive, and its errors. The capture tests need root (they skip
@@ -92,7 +93,7 @@ static void test_sendto(void **state) {
   if (!have_nmap()) skip();
   uint16_t port;
   int fd = udp_sink(&port);
-  char p[400], text[900];
+  char p[400], text[2000];
   snprintf(text, sizeof text,
            HEAD "action = function()\n"
                 "  local s = nmap.new_socket('udp')\n"
@@ -100,7 +101,20 @@ static void test_sendto(void **state) {
                 "  local b = s:sendto('127.0.0.1', {number = %u, protocol = 'udp'}, 'two')\n"
                 "  local c, err = s:sendto('127.0.0.1', 'nope', 'x')\n"
                 "  s:close()\n"
-                "  return ('%%s %%s %%s %%s'):format(tostring(a), tostring(b), tostring(c), err)\n"
+                "  -- a bound socket hears any sender; the sender hears the answer\n"
+                "  local A, B = nmap.new_socket('udp'), nmap.new_socket('udp')\n"
+                "  A:set_timeout(1000) B:set_timeout(1000)\n"
+                "  assert(A:bind('127.0.0.1', 0))\n"
+                "  local _, _, aport = A:get_info()\n"
+                "  assert(B:sendto('localhost', aport, 'hi'))\n"
+                "  local okr, got = A:receive()\n"
+                "  local _, _, _, rhost, rport = A:get_info()\n"
+                "  assert(A:sendto(rhost, rport, 'back'))\n"
+                "  local okb, back = B:receive()\n"
+                "  local t = nmap.new_socket()\n"
+                "  local okt, et = t:bind(nil, 0)\n"
+                "  return ('%%s %%s %%s %%s | %%s %%s %%s %%s %%s'):format(tostring(a), tostring(b), tostring(c), err,\n"
+                "    tostring(okr), got, back, tostring(okt), et)\n"
                 "end\n",
            port, port);
   nse_file("sendto", text, p, sizeof p);
@@ -108,7 +122,9 @@ static void test_sendto(void **state) {
   fx_init(&f);
   struct host_result h;
   run_nse(&f, &h, p);
-  assert_string_equal(fx_out(&h, 0, "sendto"), "true true false invalid port");
+  assert_string_equal(fx_out(&h, 0, "sendto"),
+                      "true true false invalid port | true hi back false "
+                      "bind: only UDP sockets can be bound in trawl");
   char buf[16];
   assert_int_equal(recv(fd, buf, sizeof buf, 0), 3);
   assert_memory_equal(buf, "one", 3);

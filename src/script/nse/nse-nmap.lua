@@ -178,31 +178,34 @@ function Socket:set_timeout(ms)
 end
 function Socket:get_info() return nsock(self.s:get_info()) end
 function Socket:reconnect_ssl() return nsock(self.s:reconnect_ssl()) end
+-- socket:bind(addr, port) and socket:sendto(host, port, data): an
+-- unconnected UDP socket that hears every sender (get_info names the last
+-- one), as nsock's. A name is resolved first. After privileges are
+-- dropped, ports under 1024 cannot be bound (EACCES).
 function Socket:bind(addr, port)
-  return false, "bind is not supported by trawl's sockets (docs/nse.md)"
+  if self.proto ~= "udp" then return false, "bind: only UDP sockets can be bound in trawl" end
+  return nsock(self.s:bind(addr, tonumber(port) or 0))
 end
 
--- socket:sendto(host, port, data): UDP to that destination. trawl's UDP
--- sockets are connected ones: the first sendto (or one to another
--- destination) connects the socket there, so receive() hears only that
--- peer (docs/nse.md).
 function Socket:sendto(host, port, data)
   if type(port) == "table" then port = port.number end
   port = tonumber(port)
   if not port then return false, "invalid port" end
   if type(host) == "table" then host = host.ip end
-  local dest = tostring(host) .. "|" .. port
-  if self.sendto_dest ~= dest then
+  host = tostring(host)
+  if not host:match("^[%d.]+$") and not host:find(":", 1, true) then
+    local addrs, err = trawl.resolve(host)
+    if not addrs or not addrs[1] then return false, err or "Failed to resolve" end
+    host = addrs[1]
+  end
+  if self.proto ~= "udp" then
     local t = self.timeout
     self.s:close()
     self.s = trawl.new_socket("udp")
     self.proto = "udp"
     if t then self.s:set_timeout(t) end
-    local ok, err = self.s:connect(host, port, "udp")
-    if not ok then return false, err end
-    self.sendto_dest = dest
   end
-  return nsock(self.s:send(data))
+  return nsock(self.s:sendto(host, port, data))
 end
 
 -- ---- the capture side: pcap_open / pcap_receive / pcap_close (nse-pcap.c) --------
