@@ -4,7 +4,8 @@
  * "Connection refused", ...), never an exception for a network error.
  * connect (numeric or by name, "tcp", "udp" or "ssl"), reconnect_ssl
  * (STARTTLS), send, receive and receive_bytes/lines/buf/until, close,
- * set_timeout, get_info, the SSL certificate and info.
+ * set_timeout, get_info, the SSL certificate and info; bind and sendto
+ * (NSE's unconnected UDP) live in lua-socket-udp.c.
  *
  * Every call that waits suspends its script thread (st_suspend) and the
  * libtrawl callback resumes it. A socket is read through a buffer of its
@@ -32,67 +33,15 @@
 
 #include "core/tls.h"
 #include "script/lua/lua-int.h"
+#include "script/lua/lua-socket-int.h"
 
-#define LSOCK_MT "trawl.socket"
 #define LSOCK_DEFAULT_TIMEOUT_NS 30000000000ull /* NSE's 30 s */
 #define LSOCK_READ_CHUNK 65536
 #define LSOCK_UDP_QUEUE 256
 
 /* ---- sockets ------------------------------------------------------------------ */
 
-enum { LS_NEW, LS_RESOLVING, LS_CONNECTING, LS_OPEN, LS_CLOSED };
-enum { OP_NONE, OP_CONNECT, OP_SEND, OP_RECV, OP_HANDSHAKE };
-enum { RM_ANY, RM_BYTES, RM_LINES, RM_BUF };
-
-struct lsock_dgram {
-  struct lsock_dgram *next;
-  size_t len;
-  char data[];
-};
-
-struct lsock {
-  struct sres res;
-  struct script_engine *e;
-  int refs;             /* the userdata, the live handle */
-  int kind;             /* 0 unset, 1 tcp, 2 udp */
-  bool ssl;             /* connect(..., "ssl") or reconnect_ssl() */
-  int state;
-  uint64_t timeout_ns;  /* 0: none */
-  struct sthread *waiter;
-  int op;
-  int self_ref;         /* the userdata, while an operation runs */
-  uint64_t deadline;    /* tw_hrtime() */
-  tw_tcp *tcp;
-  tw_udp *udp;
-  tw_timer *tm;         /* UDP receive timeout */
-  tw_req *dns;
-  /* receiving */
-  int rmode;
-  size_t rn;
-  int pat_ref;
-  bool keep;
-  char *rb;
-  size_t rlen, rcap;    /* rlen <= LSOCK_RBUF_MAX */
-  size_t scanned;       /* the pending receive has looked at rb[0, scanned) */
-  size_t lines;         /* ... and found this many newlines there */
-  long pat_max;         /* longest match of its pattern; -1 unbounded/function */
-  int rerr;             /* sticky: TW_EOF, -ECONNRESET, ... */
-  bool reading;         /* a tw_tcp read is pending */
-  struct lsock_dgram *dq, *dq_tail;
-  size_t ndq;
-  int uerr;             /* a UDP error not yet reported */
-  bool unconn;          /* UDP by bind/sendto: no fixed peer; peer is the last sender */
-  /* connect */
-  struct sockaddr_storage peer;
-  uint16_t port;
-  char *sni;
-  /* tls */
-  struct tls_conn *tls;
-  struct sdefer hs_defer; /* a handshake step waiting for the hook */
-  char tag[96];         /* "TCP 127.0.0.1:80" for --script-trace */
-};
-
-static struct lsock *lsock_check(lua_State *L) {
+struct lsock *lsock_check(lua_State *L) {
   struct lsock **u = luaL_checkudata(L, 1, LSOCK_MT);
   return *u;
 }
@@ -112,7 +61,7 @@ static void lsock_unref(struct lsock *ls) {
 
 static void lsock_handle_closed(void *h) { lsock_unref(tw_data(h)); }
 
-static void lsock_trace(struct lsock *ls, const char *what, const void *data, size_t len) {
+void lsock_trace(struct lsock *ls, const char *what, const void *data, size_t len) {
   if (!ls->e->cfg.trace) return;
   char buf[160];
   snprintf(buf, sizeof buf, "%s %s", ls->tag, what);
@@ -151,7 +100,7 @@ static void lsock_ok(struct lsock *ls) {
 }
 
 /* The thread is killed while it waits on this socket. */
-static void lsock_cancel(struct sthread *t, void *obj) {
+void lsock_cancel(struct sthread *t, void *obj) {
   struct lsock *ls = obj;
   ls->waiter = NULL;
   lsock_finish(ls, 0);
@@ -222,7 +171,7 @@ static int lsock_newsock(lua_State *L) {
   return lsock_new_socket(L, strcmp(k, "udp") == 0 ? 2 : 1);
 }
 
-static void lsock_settag(struct lsock *ls) {
+void lsock_settag(struct lsock *ls) {
   char a[INET6_ADDRSTRLEN] = "?";
   const struct sockaddr_storage *ss = &ls->peer;
   if (ss->ss_family == AF_INET)
@@ -389,7 +338,7 @@ static void lsock_on_connect(tw_tcp *tcp, int status) {
 
 /* ---- UDP ------------------------------------------------------------------------ */
 
-static void lsock_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
+void lsock_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
                         const struct sockaddr *from) {
   struct lsock *ls = tw_data(u);
   if (ls->state == LS_CLOSED) return;
@@ -640,13 +589,13 @@ static void lsock_recv_step(struct lsock *ls) {
   if (r < 0) lsock_fail(ls, st_errstr(r));
 }
 
-static int lsock_busy(lua_State *L, struct lsock *ls) {
+int lsock_busy(lua_State *L, struct lsock *ls) {
   if (!ls) return st_pusherr(L, "socket is closed");
   if (ls->waiter) return st_pusherr(L, "socket busy: another thread is using it");
   return 0;
 }
 
-static void lsock_hold(lua_State *L, struct lsock *ls, struct sthread *t) {
+void lsock_hold(lua_State *L, struct lsock *ls, struct sthread *t) {
   ls->waiter = t;
   lua_pushvalue(L, 1);
   ls->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -721,30 +670,6 @@ static int lsock_receive_until(lua_State *L) {
 }
 
 /* ---- connect --------------------------------------------------------------------- */
-
-/* A UDP socket may send to broadcast addresses (NSE's broadcast scripts),
- * and with -e its multicast and broadcast leave by that interface (as
- * Nmap's do): no route is needed toward 224.0.0.0/4 or 255.255.255.255,
- * and no privilege (IP_MULTICAST_IF / IP_UNICAST_IF, not SO_BINDTODEVICE). */
-static void lsock_udp_opts(struct lsock *ls) {
-  int fd = tw_udp_fd(ls->udp), one = 1;
-  if (fd < 0) return;
-  (void)setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one);
-  const char *dev = ls->e->cfg.device;
-  int ifx = dev && *dev ? (int)if_nametoindex(dev) : 0;
-  if (ifx <= 0) return;
-  if (ls->peer.ss_family == AF_INET) {
-    struct ip_mreqn mr;
-    memset(&mr, 0, sizeof mr);
-    mr.imr_ifindex = ifx;
-    (void)setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &mr, sizeof mr);
-    uint32_t be = htonl((uint32_t)ifx);
-    (void)setsockopt(fd, IPPROTO_IP, IP_UNICAST_IF, &be, sizeof be);
-  } else {
-    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_IF, &ifx, sizeof ifx);
-    (void)setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_IF, &ifx, sizeof ifx);
-  }
-}
 
 static int lsock_connect_addr(lua_State *L, struct lsock *ls) {
   struct script_engine *e = ls->e;
@@ -937,7 +862,7 @@ static void lsock_on_write(tw_tcp *tcp, int status) {
   else lsock_ok(ls);
 }
 
-static void lsock_on_usend(tw_udp *u, int status) {
+void lsock_on_usend(tw_udp *u, int status) {
   struct lsock *ls = tw_data(u);
   if (ls->state == LS_CLOSED || !ls->waiter || ls->op != OP_SEND) return;
   if (status < 0) lsock_fail(ls, st_errstr(status));
@@ -974,92 +899,6 @@ static int lsock_send(lua_State *L) {
   } else {
     r = tw_tcp_write(ls->tcp, data, len, lsock_on_write);
   }
-  if (r < 0) return st_pusherr(L, st_errstr(r));
-  lsock_hold(L, ls, t);
-  ls->op = OP_SEND;
-  return st_suspend(L, t, lsock_cancel, ls);
-}
-
-/* ---- unconnected UDP: bind and sendto (NSE's) ------------------------------------ */
-
-/* An IP literal and a port into a sockaddr: 0, or -1 (not an address). */
-static int lsock_parse_sa(const char *ip, lua_Integer port, struct sockaddr_storage *ss) {
-  memset(ss, 0, sizeof *ss);
-  struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-  if (port < 0 || port > 65535) return -1;
-  if (!ip || inet_pton(AF_INET, ip, &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, ip, &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6;
-    a6->sin6_port = htons((uint16_t)port);
-    return 0;
-  }
-  return -1;
-}
-
-/* Make ls an unconnected UDP socket bound to `at` (its family's any
- * address and port 0 for a sendto first), receiving from anyone. */
-static int lsock_udp_unconnected(struct lsock *ls, const struct sockaddr_storage *at) {
-  int r = tw_udp_new(ls->e->loop, &ls->udp, at->ss_family, ls);
-  if (r < 0) return r;
-  ls->refs++;
-  ls->kind = 2;
-  ls->unconn = true;
-  memset(&ls->peer, 0, sizeof ls->peer);
-  ls->peer.ss_family = at->ss_family;
-  lsock_settag(ls);
-  lsock_udp_opts(ls);
-  r = tw_udp_bind(ls->udp, (const struct sockaddr *)at);
-  if (r == 0) r = tw_udp_recv_start(ls->udp, lsock_udp_recv);
-  if (r < 0) return r;
-  ls->state = LS_OPEN;
-  return 0;
-}
-
-/* s:bind(addr, port): addr an IP literal or nil (any). true, or nil, err */
-static int lsock_bind(lua_State *L) {
-  struct lsock *ls = lsock_check(L);
-  const char *ip = luaL_optstring(L, 2, NULL);
-  lua_Integer port = luaL_optinteger(L, 3, 0);
-  if (!ls || ls->kind != 2) return st_pusherr(L, "bind: only UDP sockets can be bound here");
-  if (ls->state != LS_NEW) return st_pusherr(L, "bind: the socket is already in use");
-  struct sockaddr_storage at;
-  if (lsock_parse_sa(ip, port, &at) < 0) return st_pusherr(L, "bind: not an IP address or port");
-  int r = lsock_udp_unconnected(ls, &at);
-  if (r < 0) return st_pusherr(L, st_errstr(r));
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
-/* s:sendto(ip, port, data): one datagram to that address (an IP literal:
- * nse-nmap.lua resolves names); the socket stays unconnected and hears
- * every answer. true, or nil, err */
-static int lsock_sendto(lua_State *L) {
-  struct lsock *ls = lsock_check(L);
-  const char *ip = luaL_checkstring(L, 2);
-  lua_Integer port = luaL_checkinteger(L, 3);
-  size_t len;
-  const char *data = luaL_checklstring(L, 4, &len);
-  if (!ls || ls->kind != 2) return st_pusherr(L, "sendto: not a UDP socket");
-  int b = lsock_busy(L, ls);
-  if (b) return b;
-  struct sockaddr_storage to;
-  if (lsock_parse_sa(ip, port, &to) < 0) return st_pusherr(L, "sendto: not an IP address or port");
-  if (ls->state == LS_NEW) {
-    struct sockaddr_storage any;
-    memset(&any, 0, sizeof any);
-    any.ss_family = to.ss_family;
-    int r = lsock_udp_unconnected(ls, &any);
-    if (r < 0) return st_pusherr(L, st_errstr(r));
-  }
-  if (ls->state != LS_OPEN) return st_pusherr(L, "socket is closed");
-  struct sthread *t = st_check_block(L, "socket sendto");
-  lsock_trace(ls, "SEND", data, len);
-  int r = tw_udp_send(ls->udp, data, len, (const struct sockaddr *)&to, lsock_on_usend);
   if (r < 0) return st_pusherr(L, st_errstr(r));
   lsock_hold(L, ls, t);
   ls->op = OP_SEND;
