@@ -63,7 +63,8 @@ void script_config_from_options(struct script_config *c, const struct options *o
   c->timing = o->timing;
   c->version_intensity = o->version_intensity;
   c->ttl = o->ttl;
-  c->iface = o->iface;
+  c->device = o->iface;
+  c->payload_length = o->data_set ? (int)o->data_len : 0;
 }
 
 int script_engine_new(tw_loop *loop, const struct options *o, struct script_engine **out,

@@ -125,6 +125,7 @@ struct sthread {
   int nresume;          /* values pushed on L for the next resume */
   uint8_t ready, waiting, killed, done, preempted, timedout;
   uint8_t join_ok;
+  uint8_t syncwait;     /* suspended on a mutex, condvar or join (st_suspend_sync) */
 };
 
 /* ---- script-thread.c: script threads --------------------------------------- */
@@ -146,6 +147,10 @@ struct sthread *st_check_block(lua_State *L, const char *what);
  * calls st_resume(t, nres) (from a loop callback) or st_wake(t, nres)
  * (from inside another thread: deferred to the loop). */
 int st_suspend(lua_State *L, struct sthread *t, st_cancel_fn cancel, void *obj);
+/* The same for a wait that only another script thread can end (mutex,
+ * condvar, join): counted in e->nsyncwait, so that the scheduler sees a
+ * deadlock (every live thread waiting so, nothing else to run). */
+int st_suspend_sync(lua_State *L, struct sthread *t, st_cancel_fn cancel, void *obj);
 void st_resume(struct sthread *t, int nres);
 void st_wake(struct sthread *t, int nres);
 /* Run the thread now with the nargs values on its stack (the scheduler's
@@ -190,6 +195,10 @@ void sched_push(struct sthread *t, int q);
 /* Take t off its ready queue (it is ending). */
 void sched_unlink(struct sthread *t);
 bool sched_any_ready(const struct script_engine *e);
+/* Every live thread waits on another (mutex, condvar, join) and nothing
+ * else can run or arrive: a deadlock, which the hook breaks (it ends the
+ * waiting helpers, or if none the waiting runs, as failed). Cheap. */
+bool sched_deadlocked(const struct script_engine *e);
 /* A queued run can start (fewer than max_threads run). */
 bool sched_can_start(const struct script_engine *e);
 /* Release the host's runs of its lowest unfinished level to the queue. */
@@ -313,6 +322,7 @@ struct script_engine {
   unsigned max_threads;
   unsigned nthreads;    /* live run threads (helpers not counted) */
   unsigned nlive;       /* every live thread */
+  unsigned nsyncwait;   /* live threads suspended in st_suspend_sync */
   /* the current run */
   bool running;
   int resume_depth;     /* > 0 while a thread runs (nested wakes are deferred) */

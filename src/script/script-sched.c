@@ -184,6 +184,42 @@ void sched_drop_queued(struct script_engine *e) {
   }
 }
 
+/* ---- deadlocks ------------------------------------------------------------------ */
+
+bool sched_deadlocked(const struct script_engine *e) {
+  return e->nlive > 0 && e->nsyncwait == e->nlive && !sched_any_ready(e) && !e->defer_head &&
+         !sched_can_start(e) && !e->rules_pending;
+}
+
+#define SCHED_DEADLOCK_MSG                                                                     \
+  "deadlock: waiting on a condition variable, mutex or thread that no script thread can "     \
+  "wake any more (ended by the engine)"
+
+/* Break a deadlock: end one waiting helper (its parent, which may be
+ * waiting for it, then goes on as after any failed helper, as NSE's
+ * scripts expect), or when no helper waits, every waiting run, each as
+ * a failed run. The hook checks again after whatever this woke has run. */
+static void sched_break_deadlock(struct script_engine *e) {
+  e->st.deadlocks++;
+  for (struct sthread *t = e->all; t; t = t->all_next) {
+    if (t->run || !t->syncwait || t->ready) continue;
+    lua_checkstack(t->L, 1);
+    lua_pushstring(t->L, SCHED_DEADLOCK_MSG);
+    st_kill(t, LUA_ERRRUN);
+    return;
+  }
+  struct sthread *t;
+  while ((t = e->all) != NULL) {
+    /* a thread that an ended one woke (its condvar, its mutex) is ready
+     * now, no longer stuck: it goes on */
+    while (t && (!t->syncwait || t->ready)) t = t->all_next;
+    if (!t) break;
+    lua_checkstack(t->L, 1);
+    lua_pushstring(t->L, SCHED_DEADLOCK_MSG);
+    st_kill(t, LUA_ERRRUN);
+  }
+}
+
 /* ---- the hook ------------------------------------------------------------------- */
 
 /* The idle hook, while there is work, a budget's worth per loop
@@ -212,6 +248,8 @@ static void sched_hook_cb(tw_hook *h, int status) {
     } else if (e->rq[RQ_PREEMPTED].head) {
       struct sthread *t = sched_pop(e);
       st_run(t, t->nresume);
+    } else if (sched_deadlocked(e)) {
+      sched_break_deadlock(e);
     } else {
       break;
     }

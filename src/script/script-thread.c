@@ -75,6 +75,22 @@ int st_suspend(lua_State *L, struct sthread *t, st_cancel_fn cancel, void *obj) 
   return lua_yield(L, 1);
 }
 
+int st_suspend_sync(lua_State *L, struct sthread *t, st_cancel_fn cancel, void *obj) {
+  if (!t->syncwait) {
+    t->syncwait = 1;
+    t->e->nsyncwait++;
+  }
+  if (sched_deadlocked(t->e)) sched_kick(t->e); /* the hook breaks it */
+  return st_suspend(L, t, cancel, obj);
+}
+
+static void st_sync_clear(struct sthread *t) {
+  if (t->syncwait) {
+    t->syncwait = 0;
+    t->e->nsyncwait--;
+  }
+}
+
 void st_wake(struct sthread *t, int nres) {
   t->cancel = NULL;
   t->nresume = nres;
@@ -84,6 +100,7 @@ void st_wake(struct sthread *t, int nres) {
 static void st_end(struct sthread *t, int status, int nres);
 
 void st_run(struct sthread *t, int nargs) {
+  st_sync_clear(t);
   t->waiting = 0;
   t->cancel = NULL;
   t->cancel_obj = NULL;
@@ -237,12 +254,17 @@ static void st_end(struct sthread *t, int status, int nres) {
   struct script_engine *e = t->e;
   if (t->done) return;
   t->done = 1;
+  st_sync_clear(t);
   srun_ended(t, status, nres);
   if (t->handle_ref != LUA_NOREF) st_hand_over(t, status, nres);
   st_close_resources(t);
   sched_unlink(t);
   lua_settop(t->L, 0);
   lua_resetthread(t->L);
+  /* after an error, lua_resetthread leaves the error object on the stack:
+   * an empty stack is what makes coroutine.status say "dead" (NSE's
+   * scripts wait for their workers so) */
+  lua_settop(t->L, 0);
   luaL_unref(e->L, LUA_REGISTRYINDEX, t->ref);
   *(struct sthread **)lua_getextraspace(t->L) = NULL;
   if (t->all_prev) t->all_prev->all_next = t->all_next;
@@ -254,6 +276,7 @@ static void st_end(struct sthread *t, int status, int nres) {
   if (run) e->nthreads--;
   free(t);
   if (run) sched_run_finished(e, run);
+  if (sched_deadlocked(e)) sched_kick(e); /* the last thread that could wake the others ended */
   phase_check_done(e);
 }
 

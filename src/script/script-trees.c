@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <trawl/route.h>
+
 #include "core/os-result.h"
 #include "script/script-int.h"
 
@@ -114,8 +116,20 @@ void trees_push_host(lua_State *L, struct shost *h) {
     trees_setfi(L, "distance", r->distance);
     lua_pushboolean(L, r->distance == 0);
     lua_setfield(L, -2, "directly_connected");
+  } else if (r->has_mac) {
+    /* no distance measured (-sn), but a MAC learnt: on the link */
+    lua_pushboolean(L, 1);
+    lua_setfield(L, -2, "directly_connected");
   }
-  if (h->ifname[0]) trees_setfs(L, "interface", h->ifname);
+  if (h->ifname[0]) {
+    trees_setfs(L, "interface", h->ifname);
+    /* the scanner's own MAC on that interface (NSE's mac_addr_src) */
+    tw_iface ifc;
+    if (tw_iface_get(h->ifname, 0, &ifc) == 0 && ifc.has_mac) {
+      lua_pushlstring(L, (const char *)ifc.mac, 6);
+      lua_setfield(L, -2, "mac_addr_src");
+    }
+  }
   if (h->src.family) {
     trees_setfs(L, "srcip", tw_pkt_addr_str(&h->src, a, sizeof a));
     lua_pushlstring(L, (const char *)h->src.b, h->src.family == AF_INET6 ? 16 : 4);

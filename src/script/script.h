@@ -81,7 +81,8 @@ struct script_config {
   int timing;                 /* -T level, for nmap.timing_level() */
   int version_intensity;      /* for nmap.version_intensity(); <0: 7 */
   int ttl;                    /* --ttl for nmap.get_ttl(); <=0: 64 */
-  const char *iface;          /* -e, for nmap.get_interface(); NULL: none */
+  const char *device;         /* -e, for nmap.get_interface(); NULL none */
+  int payload_length;         /* --data-length (or --data's size), for nmap.get_payload_length() */
   FILE *errfp;                /* errors and tracebacks (NULL: stderr) */
   FILE *tracefp;              /* --script-trace (NULL: stderr) */
 };
@@ -127,6 +128,7 @@ const struct script_result *script_engine_results(const struct script_engine *e,
 
 struct script_stats {
   uint64_t threads_started, threads_done, errors, timeouts;
+  uint64_t deadlocks;     /* times every thread waited on another and the engine broke it */
   uint64_t peak_threads;  /* most script threads alive at once */
   size_t lua_bytes;       /* memory the Lua state uses now */
   size_t lua_peak_bytes;

@@ -61,7 +61,17 @@ __attribute__((unused)) static int fx_teardown(void **state) {
   return 0;
 }
 
-static void fx_script(const char *name, const char *text) {
+/* An .nse file in the fixture directory (not in trawl's catalog: that
+ * lists *.lua; given by path), its path into path. */
+__attribute__((unused)) static void nse_file(const char *name, const char *text, char *path, size_t len) {
+  snprintf(path, len, "%s/%s.nse", fx_dir, name);
+  FILE *f = fopen(path, "w");
+  assert_non_null(f);
+  fputs(text, f);
+  fclose(f);
+}
+
+__attribute__((unused)) static void fx_script(const char *name, const char *text) {
   char path[512];
   snprintf(path, sizeof path, "%s/%s.lua", fx_dir, name);
   FILE *f = fopen(path, "w");

@@ -18,15 +18,6 @@ static bool have_nmap(void) {
   return stat(NMAPDIR "/scripts/script.db", &st) == 0 && stat(NMAPDIR "/nselib/stdnse.lua", &st) == 0;
 }
 
-/* An .nse file in the fixture directory (not in trawl's catalog: that
- * lists *.lua; given by path). */
-static void nse_file(const char *name, const char *text, char *path, size_t len) {
-  snprintf(path, len, "%s/%s.nse", fx_dir, name);
-  FILE *f = fopen(path, "w");
-  assert_non_null(f);
-  fputs(text, f);
-  fclose(f);
-}
 
 /* The head of a test .nse script: description, categories, the nmap module. */
 #define NSE_HEAD(desc) "description = '" desc "'\ncategories = {'safe'}\nlocal nmap = require 'nmap'\n"
@@ -475,7 +466,7 @@ static void test_interfaces(void **state) {
   struct fx f;
   fx_init(&f);
   f.cfg.nmapdir = NMAPDIR;
-  f.cfg.iface = "lo";
+  f.cfg.device = "lo";
   assert_int_equal(fx_engine(&f, p1), 0);
   struct host_result h;
   fx_host(&h, "127.0.0.1", 0);

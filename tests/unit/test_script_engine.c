@@ -609,6 +609,56 @@ static void test_port_version(void **state) {
   fx_free(&f);
 }
 
+/* A run whose threads wait on each other with nothing that could wake
+ * them is a deadlock: the engine ends it as failed and the group
+ * finishes (before, the loop ran out of work with the run still there).
+ * Helpers go first, so a parent joining a stuck helper goes on; a wait
+ * that a sleeping helper will end is no deadlock. */
+static void test_deadlock(void **state) {
+  fx_script("dl", FX_HEAD("'dl'") "hostrule = function() return true end\n"
+                  "action = function() trawl.condvar('never'):wait() return 'woke' end\n");
+  fx_script("dlhelper", FX_HEAD("'dl'") "hostrule = function() return true end\n"
+                        "action = function()\n"
+                        "  local h = trawl.spawn(function() trawl.condvar('never2'):wait() return 'x' end)\n"
+                        "  local a, b = h:join()\n"
+                        "  return tostring(a) .. ' ' .. tostring(b):match('^deadlock')\n"
+                        "end\n");
+  fx_script("dlmutex", FX_HEAD("'dl'") "hostrule = function() return true end\n"
+                       "action = function()\n"
+                       "  local a, b = trawl.mutex('A'), trawl.mutex('B')\n"
+                       "  a:lock()\n"
+                       "  local h = trawl.spawn(function() b:lock() trawl.sleep(0.01) a:lock() end)\n"
+                       "  trawl.sleep(0.005)\n"
+                       "  b:lock()\n"
+                       "  return 'got both'\n"
+                       "end\n");
+  fx_script("nodl", FX_HEAD("'dl'") "hostrule = function() return true end\n"
+                    "action = function()\n"
+                    "  local cv = trawl.condvar('later')\n"
+                    "  trawl.spawn(function() trawl.sleep(0.1) cv:signal() end)\n"
+                    "  cv:wait()\n"
+                    "  return 'signalled'\n"
+                    "end\n");
+  struct fx f;
+  fx_init(&f);
+  assert_int_equal(fx_engine(&f, "dl"), 0);
+  struct host_result h;
+  fx_host(&h, "127.0.0.1", 80, 0);
+  struct host_result *hp = &h;
+  fx_run(&f, &hp, 1);
+  assert_null(fx_out(&h, 0, "dl"));
+  assert_string_equal(fx_out(&h, 0, "dlhelper"), "nil deadlock");
+  assert_string_equal(fx_out(&h, 0, "dlmutex"), "got both");
+  assert_string_equal(fx_out(&h, 0, "nodl"), "signalled");
+  const char *err = fx_errors(&f);
+  assert_non_null(strstr(err, "trawl: script 'dl' failed on 127.0.0.1:\ndeadlock"));
+  struct script_stats st;
+  script_engine_stats(f.e, &st);
+  assert_true(st.deadlocks >= 3);
+  host_result_free(&h);
+  fx_free(&f);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_port_version, fx_setup, fx_teardown),
@@ -624,6 +674,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sync, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_preemption, fx_setup, fx_teardown),
       cmocka_unit_test_setup_teardown(test_stop, fx_setup, fx_teardown),
+      cmocka_unit_test_setup_teardown(test_deadlock, fx_setup, fx_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -4,7 +4,8 @@
  * "Connection refused", ...), never an exception for a network error.
  * connect (numeric or by name, "tcp", "udp" or "ssl"), reconnect_ssl
  * (STARTTLS), send, receive and receive_bytes/lines/buf/until, close,
- * set_timeout, get_info, the SSL certificate and info.
+ * set_timeout, get_info, the SSL certificate and info; bind and sendto
+ * (NSE's unconnected UDP) live in lua-socket-udp.c.
  *
  * Every call that waits suspends its script thread (st_suspend) and the
  * libtrawl callback resumes it. A socket is read through a buffer of its
@@ -21,6 +22,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -31,66 +33,15 @@
 
 #include "core/tls.h"
 #include "script/lua/lua-int.h"
+#include "script/lua/lua-socket-int.h"
 
-#define LSOCK_MT "trawl.socket"
 #define LSOCK_DEFAULT_TIMEOUT_NS 30000000000ull /* NSE's 30 s */
 #define LSOCK_READ_CHUNK 65536
 #define LSOCK_UDP_QUEUE 256
 
 /* ---- sockets ------------------------------------------------------------------ */
 
-enum { LS_NEW, LS_RESOLVING, LS_CONNECTING, LS_OPEN, LS_CLOSED };
-enum { OP_NONE, OP_CONNECT, OP_SEND, OP_RECV, OP_HANDSHAKE };
-enum { RM_ANY, RM_BYTES, RM_LINES, RM_BUF };
-
-struct lsock_dgram {
-  struct lsock_dgram *next;
-  size_t len;
-  char data[];
-};
-
-struct lsock {
-  struct sres res;
-  struct script_engine *e;
-  int refs;             /* the userdata, the live handle */
-  int kind;             /* 0 unset, 1 tcp, 2 udp */
-  bool ssl;             /* connect(..., "ssl") or reconnect_ssl() */
-  int state;
-  uint64_t timeout_ns;  /* 0: none */
-  struct sthread *waiter;
-  int op;
-  int self_ref;         /* the userdata, while an operation runs */
-  uint64_t deadline;    /* tw_hrtime() */
-  tw_tcp *tcp;
-  tw_udp *udp;
-  tw_timer *tm;         /* UDP receive timeout */
-  tw_req *dns;
-  /* receiving */
-  int rmode;
-  size_t rn;
-  int pat_ref;
-  bool keep;
-  char *rb;
-  size_t rlen, rcap;    /* rlen <= LSOCK_RBUF_MAX */
-  size_t scanned;       /* the pending receive has looked at rb[0, scanned) */
-  size_t lines;         /* ... and found this many newlines there */
-  long pat_max;         /* longest match of its pattern; -1 unbounded/function */
-  int rerr;             /* sticky: TW_EOF, -ECONNRESET, ... */
-  bool reading;         /* a tw_tcp read is pending */
-  struct lsock_dgram *dq, *dq_tail;
-  size_t ndq;
-  int uerr;             /* a UDP error not yet reported */
-  /* connect */
-  struct sockaddr_storage peer;
-  uint16_t port;
-  char *sni;
-  /* tls */
-  struct tls_conn *tls;
-  struct sdefer hs_defer; /* a handshake step waiting for the hook */
-  char tag[96];         /* "TCP 127.0.0.1:80" for --script-trace */
-};
-
-static struct lsock *lsock_check(lua_State *L) {
+struct lsock *lsock_check(lua_State *L) {
   struct lsock **u = luaL_checkudata(L, 1, LSOCK_MT);
   return *u;
 }
@@ -110,7 +61,7 @@ static void lsock_unref(struct lsock *ls) {
 
 static void lsock_handle_closed(void *h) { lsock_unref(tw_data(h)); }
 
-static void lsock_trace(struct lsock *ls, const char *what, const void *data, size_t len) {
+void lsock_trace(struct lsock *ls, const char *what, const void *data, size_t len) {
   if (!ls->e->cfg.trace) return;
   char buf[160];
   snprintf(buf, sizeof buf, "%s %s", ls->tag, what);
@@ -149,7 +100,7 @@ static void lsock_ok(struct lsock *ls) {
 }
 
 /* The thread is killed while it waits on this socket. */
-static void lsock_cancel(struct sthread *t, void *obj) {
+void lsock_cancel(struct sthread *t, void *obj) {
   struct lsock *ls = obj;
   ls->waiter = NULL;
   lsock_finish(ls, 0);
@@ -220,7 +171,7 @@ static int lsock_newsock(lua_State *L) {
   return lsock_new_socket(L, strcmp(k, "udp") == 0 ? 2 : 1);
 }
 
-static void lsock_settag(struct lsock *ls) {
+void lsock_settag(struct lsock *ls) {
   char a[INET6_ADDRSTRLEN] = "?";
   const struct sockaddr_storage *ss = &ls->peer;
   if (ss->ss_family == AF_INET)
@@ -387,7 +338,7 @@ static void lsock_on_connect(tw_tcp *tcp, int status) {
 
 /* ---- UDP ------------------------------------------------------------------------ */
 
-static void lsock_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
+void lsock_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
                         const struct sockaddr *from) {
   struct lsock *ls = tw_data(u);
   if (ls->state == LS_CLOSED) return;
@@ -396,6 +347,10 @@ static void lsock_udp_recv(tw_udp *u, int status, const char *buf, size_t len,
     ls->uerr = status;
   } else {
     lsock_trace(ls, "RECV", buf, len);
+    if (ls->unconn && from) { /* get_info names the last sender, as nsock */
+      size_t fl = from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      memcpy(&ls->peer, from, fl);
+    }
     struct lsock_dgram *d = malloc(sizeof *d + len);
     if (!d) return;
     d->next = NULL;
@@ -634,13 +589,13 @@ static void lsock_recv_step(struct lsock *ls) {
   if (r < 0) lsock_fail(ls, st_errstr(r));
 }
 
-static int lsock_busy(lua_State *L, struct lsock *ls) {
+int lsock_busy(lua_State *L, struct lsock *ls) {
   if (!ls) return st_pusherr(L, "socket is closed");
   if (ls->waiter) return st_pusherr(L, "socket busy: another thread is using it");
   return 0;
 }
 
-static void lsock_hold(lua_State *L, struct lsock *ls, struct sthread *t) {
+void lsock_hold(lua_State *L, struct lsock *ls, struct sthread *t) {
   ls->waiter = t;
   lua_pushvalue(L, 1);
   ls->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
@@ -723,6 +678,7 @@ static int lsock_connect_addr(lua_State *L, struct lsock *ls) {
     int r = tw_udp_new(e->loop, &ls->udp, ls->peer.ss_family, ls);
     if (r < 0) return -r > 0 ? r : r;
     ls->refs++;
+    lsock_udp_opts(ls);
     r = tw_udp_connect(ls->udp, (struct sockaddr *)&ls->peer);
     if (r == 0) r = tw_udp_recv_start(ls->udp, lsock_udp_recv);
     if (r < 0) return r;
@@ -906,7 +862,7 @@ static void lsock_on_write(tw_tcp *tcp, int status) {
   else lsock_ok(ls);
 }
 
-static void lsock_on_usend(tw_udp *u, int status) {
+void lsock_on_usend(tw_udp *u, int status) {
   struct lsock *ls = tw_data(u);
   if (ls->state == LS_CLOSED || !ls->waiter || ls->op != OP_SEND) return;
   if (status < 0) lsock_fail(ls, st_errstr(status));
@@ -1022,6 +978,8 @@ void lua_socket_open(struct script_engine *e, lua_State *L) {
   static const luaL_Reg sock_m[] = {
       {"connect", lsock_connect},
       {"send", lsock_send},
+      {"sendto", lsock_sendto},
+      {"bind", lsock_bind},
       {"receive", lsock_receive},
       {"receive_bytes", lsock_receive_bytes},
       {"receive_lines", lsock_receive_lines},

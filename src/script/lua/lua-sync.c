@@ -101,7 +101,7 @@ static int lsync_mutex_lock(lua_State *L) {
   if (!w) return luaL_error(L, "out of memory");
   w->t = t;
   lsync_wq_push(&m->q, w);
-  return st_suspend(L, t, lsync_wait_cancel, w);
+  return st_suspend_sync(L, t, lsync_wait_cancel, w);
 }
 
 static int lsync_mutex_trylock(lua_State *L) {
@@ -147,20 +147,61 @@ struct lsync_condvar {
   struct lsync_waiter *q;
 };
 
+static void lsync_cv_wake_all(struct lsync_condvar *c) {
+  struct lsync_waiter *w;
+  while ((w = lsync_wq_pop(&c->q))) {
+    struct sthread *t = w->t;
+    free(w);
+    st_wake(t, 0);
+  }
+}
+
+/* NSE's rule: a thread that took a condition variable broadcasts it when
+ * it ends, however it ends (so a parent waiting for a worker that failed
+ * wakes, sees it dead, and goes on). One such resource per thread and
+ * condvar; condvars live as long as the engine (trawl.condvars). */
+struct lsync_cvend {
+  struct sres res;
+  struct lsync_condvar *c;
+};
+
+static void lsync_cvend_close(struct sres *r) {
+  struct lsync_cvend *ce = (struct lsync_cvend *)r;
+  sres_unlink(r);
+  lsync_cv_wake_all(ce->c);
+  free(ce);
+}
+
+static void lsync_cvend_own(struct sthread *t, struct lsync_condvar *c) {
+  for (struct sres *r = t->res; r; r = r->next)
+    if (r->close == lsync_cvend_close && ((struct lsync_cvend *)r)->c == c) return;
+  struct lsync_cvend *ce = calloc(1, sizeof *ce);
+  if (!ce) return;
+  ce->c = c;
+  ce->res.close = lsync_cvend_close;
+  sres_own(t, &ce->res);
+}
+
+/* trawl.condvar(key[, wake_at_end]): wake_at_end true makes the calling
+ * thread broadcast it when it ends (NSE's nmap.condvar does so). */
 static int lsync_condvar_new(lua_State *L) {
   luaL_checkany(L, 1);
   if (lua_isnil(L, 1)) return luaL_argerror(L, 1, "a condition variable needs a key");
+  bool at_end = lua_toboolean(L, 2);
   lua_getfield(L, LUA_REGISTRYINDEX, "trawl.condvars");
   lua_pushvalue(L, 1);
   lua_rawget(L, -2);
-  if (!lua_isnil(L, -1)) return 1;
-  lua_pop(L, 1);
-  struct lsync_condvar *c = lua_newuserdatauv(L, sizeof *c, 0);
-  memset(c, 0, sizeof *c);
-  luaL_setmetatable(L, LSYNC_CONDVAR);
-  lua_pushvalue(L, 1);
-  lua_pushvalue(L, -2);
-  lua_rawset(L, -4);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    struct lsync_condvar *c = lua_newuserdatauv(L, sizeof *c, 0);
+    memset(c, 0, sizeof *c);
+    luaL_setmetatable(L, LSYNC_CONDVAR);
+    lua_pushvalue(L, 1);
+    lua_pushvalue(L, -2);
+    lua_rawset(L, -4);
+  }
+  struct sthread *t = st_current(L);
+  if (at_end && t && !t->done) lsync_cvend_own(t, lua_touserdata(L, -1));
   return 1;
 }
 
@@ -171,7 +212,7 @@ static int lsync_cv_wait(lua_State *L) {
   if (!w) return luaL_error(L, "out of memory");
   w->t = t;
   lsync_wq_push(&c->q, w);
-  return st_suspend(L, t, lsync_wait_cancel, w);
+  return st_suspend_sync(L, t, lsync_wait_cancel, w);
 }
 
 static int lsync_cv_wake(lua_State *L, bool all) {
@@ -227,7 +268,7 @@ static int lsync_join(lua_State *L) {
     if (t == self) return luaL_error(L, "a thread cannot join itself");
     self->join_next = t->joiners;
     t->joiners = self;
-    return st_suspend(L, self, lsync_join_cancel, t);
+    return st_suspend_sync(L, self, lsync_join_cancel, t);
   }
   lua_getiuservalue(L, 1, 1);
   lua_getfield(L, -1, "n");

@@ -13,15 +13,15 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <ifaddrs.h>
-#include <linux/if_packet.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <unistd.h>
+
+#include <net/if_arp.h>
+#include <trawl/route.h>
 
 #include "script/lua/lua-int.h"
 #include "script/nse/nse.h"
@@ -167,6 +167,13 @@ static int nse_version_intensity(lua_State *L) {
   return 1;
 }
 
+/* nmap.get_payload_length(): --data-length's (or --data's) bytes, else 0 */
+static int nse_get_payload_length(lua_State *L) {
+  int v = nse_engine(L)->cfg.payload_length;
+  lua_pushinteger(L, v < 0 ? 0 : v);
+  return 1;
+}
+
 static int nse_get_ttl(lua_State *L) {
   int v = nse_engine(L)->cfg.ttl;
   lua_pushinteger(L, v <= 0 || v > 255 ? 64 : v);
@@ -215,48 +222,21 @@ static int nse_set_port_state(lua_State *L) {
 
 /* ---- interfaces ------------------------------------------------------------------ */
 
-/* nmap.get_interface(): -e's interface, as NSE's (the broadcast scripts
- * and knx-gateway-discover run in the prerule on it); without -e, the
+/* nmap.get_interface(): -e's interface (as Nmap: what -e gave), else the
  * run's host's interface, else nil */
 static int nse_get_interface(lua_State *L) {
   struct sthread *t = st_current(L);
-  const char *dev = nse_engine(L)->cfg.iface;
+  const char *dev = nse_engine(L)->cfg.device;
   if (dev && *dev) lua_pushstring(L, dev);
   else if (t && t->host && t->host->ifname[0]) lua_pushstring(L, t->host->ifname);
   else lua_pushnil(L);
   return 1;
 }
 
-/* The link-layer address of interface name (its AF_PACKET entry in all):
- * 6 bytes into mac; false when it has none of that length. */
-static bool nse_if_mac(const struct ifaddrs *all, const char *name, unsigned char mac[6]) {
-  for (const struct ifaddrs *a = all; a; a = a->ifa_next) {
-    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_PACKET || strcmp(a->ifa_name, name)) continue;
-    const struct sockaddr_ll *ll = (const struct sockaddr_ll *)a->ifa_addr;
-    if (ll->sll_halen != 6) return false;
-    memcpy(mac, ll->sll_addr, 6);
-    return true;
-  }
-  return false;
-}
-
-/* Interface name's MTU (SIOCGIFMTU), or 0 when unknown. */
-static int nse_if_mtu(const char *name) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return 0;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-  int mtu = ioctl(fd, SIOCGIFMTU, &ifr) == 0 ? ifr.ifr_mtu : 0;
-  close(fd);
-  return mtu;
-}
-
-/* One interface address as NSE's table: device, shortname, address,
- * netmask (prefix length), up, link, mtu, and mac (6 bytes, as NSE's:
- * dhcp.lua puts it in its requests) when the interface has one; all is
- * getifaddrs' whole list (for the link-layer address). */
-static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *all, const struct ifaddrs *a) {
+/* One interface address as NSE's table: device, shortname, netmask
+ * (prefix length), address, up, link ("ethernet", "loopback", "other"),
+ * mtu, mac (6 bytes) and broadcast (IPv4) on an Ethernet link. */
+static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *a) {
   char ip[INET6_ADDRSTRLEN] = "";
   int bits = 0;
   const void *src = NULL, *mask = NULL;
@@ -281,17 +261,23 @@ static void nse_push_ifaddr(lua_State *L, const struct ifaddrs *all, const struc
   lua_setfield(L, -2, "netmask");
   lua_pushstring(L, a->ifa_flags & IFF_UP ? "up" : "down");
   lua_setfield(L, -2, "up");
-  lua_pushstring(L, a->ifa_flags & IFF_LOOPBACK ? "loopback" : "ethernet");
+  tw_iface ifc;
+  bool known = tw_iface_get(a->ifa_name, 0, &ifc) == 0;
+  bool eth = known ? ifc.arptype == ARPHRD_ETHER : !(a->ifa_flags & IFF_LOOPBACK);
+  lua_pushstring(L, eth ? "ethernet" : a->ifa_flags & IFF_LOOPBACK ? "loopback" : "other");
   lua_setfield(L, -2, "link");
-  int mtu = nse_if_mtu(a->ifa_name);
-  if (mtu > 0) {
-    lua_pushinteger(L, mtu);
-    lua_setfield(L, -2, "mtu");
-  }
-  unsigned char mac[6];
-  if (!(a->ifa_flags & IFF_LOOPBACK) && nse_if_mac(all, a->ifa_name, mac)) {
-    lua_pushlstring(L, (const char *)mac, 6);
-    lua_setfield(L, -2, "mac");
+  if (!known) return;
+  lua_pushinteger(L, ifc.mtu);
+  lua_setfield(L, -2, "mtu");
+  if (!eth || !ifc.has_mac) return;
+  lua_pushlstring(L, (const char *)ifc.mac, 6);
+  lua_setfield(L, -2, "mac");
+  if (a->ifa_addr->sa_family == AF_INET && mask) {
+    struct in_addr b = *(const struct in_addr *)src;
+    b.s_addr |= ~((const struct in_addr *)mask)->s_addr;
+    char bs[INET_ADDRSTRLEN];
+    lua_pushstring(L, inet_ntop(AF_INET, &b, bs, sizeof bs));
+    lua_setfield(L, -2, "broadcast");
   }
 }
 
@@ -303,7 +289,7 @@ static int nse_list_interfaces(lua_State *L) {
   for (struct ifaddrs *a = all; a; a = a->ifa_next) {
     if (!a->ifa_addr || (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6))
       continue;
-    nse_push_ifaddr(L, all, a);
+    nse_push_ifaddr(L, a);
     lua_rawseti(L, -2, ++n);
   }
   freeifaddrs(all);
@@ -318,7 +304,7 @@ static int nse_get_interface_info(lua_State *L) {
   for (struct ifaddrs *a = all; a; a = a->ifa_next) {
     if (!a->ifa_addr || strcmp(a->ifa_name, name)) continue;
     if (a->ifa_addr->sa_family != AF_INET && a->ifa_addr->sa_family != AF_INET6) continue;
-    nse_push_ifaddr(L, all, a);
+    nse_push_ifaddr(L, a);
     freeifaddrs(all);
     return 1;
   }
@@ -361,6 +347,7 @@ static int nse_nmap_loader(lua_State *L) {
                                  {"timing_level", nse_timing_level},
                                  {"version_intensity", nse_version_intensity},
                                  {"get_ttl", nse_get_ttl},
+                                 {"get_payload_length", nse_get_payload_length},
                                  {"get_port_state", nse_get_port_state},
                                  {"get_ports", nse_get_ports},
                                  {"set_port_state", nse_set_port_state},
@@ -374,6 +361,7 @@ static int nse_nmap_loader(lua_State *L) {
   lua_newtable(L);
   lua_pushlightuserdata(L, e);
   luaL_setfuncs(L, fns, 1);
+  nse_pcap_register(e, L);
   lua_pushvalue(L, lua_upvalueindex(2));
   lua_call(L, 3, 1);
   return 1;

@@ -24,6 +24,7 @@ nmap.address_family = C.address_family
 nmap.timing_level = C.timing_level
 nmap.version_intensity = C.version_intensity
 nmap.get_ttl = C.get_ttl
+nmap.get_payload_length = C.get_payload_length
 nmap.get_port_state = C.get_port_state
 nmap.get_ports = C.get_ports
 nmap.set_port_state = C.set_port_state
@@ -59,8 +60,11 @@ function nmap.mutex(obj)
     return m(op)
   end
 end
+-- As in NSE, the thread that takes a condition variable broadcasts it when
+-- it ends, even by an error: a parent waiting for its workers wakes when
+-- one fails (lua-sync.c).
 function nmap.condvar(obj)
-  local c = trawl.condvar(obj)
+  local c = trawl.condvar(obj, true)
   return function(op) return c(op) end
 end
 
@@ -164,16 +168,90 @@ function Socket:receive() return nsock(self.s:receive()) end
 function Socket:receive_bytes(n) return nsock(self.s:receive_bytes(n)) end
 function Socket:receive_lines(n) return nsock(self.s:receive_lines(n)) end
 function Socket:receive_buf(delim, keep) return nsock(self.s:receive_buf(delim, keep)) end
-function Socket:close() return nsock(self.s:close()) end
+function Socket:close()
+  if self.pcap then self.pcap:close() self.pcap = nil end
+  return nsock(self.s:close())
+end
 function Socket:set_timeout(ms)
   self.timeout = ms
   self.s:set_timeout(ms)
 end
 function Socket:get_info() return nsock(self.s:get_info()) end
 function Socket:reconnect_ssl() return nsock(self.s:reconnect_ssl()) end
+-- socket:bind(addr, port) and socket:sendto(host, port, data): an
+-- unconnected UDP socket that hears every sender (get_info names the last
+-- one), as nsock's. A name is resolved first. After privileges are
+-- dropped, ports under 1024 cannot be bound (EACCES).
 function Socket:bind(addr, port)
-  return false, "bind is not supported by trawl's sockets (docs/nse.md)"
+  if self.proto ~= "udp" then return false, "bind: only UDP sockets can be bound in trawl" end
+  return nsock(self.s:bind(addr, tonumber(port) or 0))
 end
+
+function Socket:sendto(host, port, data)
+  if type(port) == "table" then port = port.number end
+  port = tonumber(port)
+  if not port then return false, "invalid port" end
+  if type(host) == "table" then host = host.ip end
+  host = tostring(host)
+  if not host:match("^[%d.]+$") and not host:find(":", 1, true) then
+    local addrs, err = trawl.resolve(host)
+    if not addrs or not addrs[1] then return false, err or "Failed to resolve" end
+    host = addrs[1]
+  end
+  if self.proto ~= "udp" then
+    local t = self.timeout
+    self.s:close()
+    self.s = trawl.new_socket("udp")
+    self.proto = "udp"
+    if t then self.s:set_timeout(t) end
+  end
+  return nsock(self.s:sendto(host, port, data))
+end
+
+-- ---- the capture side: pcap_open / pcap_receive / pcap_close (nse-pcap.c) --------
+function Socket:pcap_open(device, snaplen, promisc, bpf)
+  if self.pcap then self.pcap:close() end
+  local p, err = C.pcap_open(device, snaplen, promisc, bpf)
+  if not p then error("pcap_open: " .. tostring(err), 2) end
+  self.pcap = p
+end
+function Socket:pcap_receive()
+  if not self.pcap then return false, "pcap is not open" end
+  return self.pcap:receive(self.timeout or 30000)
+end
+function Socket:pcap_close()
+  if self.pcap then self.pcap:close() self.pcap = nil end
+end
+
+-- ---- nmap.new_dnet(): raw IP packets and Ethernet frames, sent with the
+-- engine's raw sockets (opened before privileges were dropped:
+-- trawl.raw_send); errors as NSE raises them ------------------------------
+local Dnet = {}
+Dnet.__index = Dnet
+function nmap.new_dnet() return setmetatable({}, Dnet) end
+function Dnet:ip_open() self.ip = true return true end
+function Dnet:ip_close() self.ip = nil return true end
+function Dnet:ip_send(packet, dst)
+  if not self.ip then error("dnet is not valid opened ip socket", 2) end
+  local ok, err = trawl.raw_send(packet)
+  if ok then return true end
+  return false, err
+end
+function Dnet:ethernet_open(dev)
+  local info = type(dev) == "string" and trawl.get_interface_info(dev)
+  if not info or info.link ~= "ethernet" then
+    error("device is not valid ethernet interface", 2)
+  end
+  self.eth = dev
+  return true
+end
+function Dnet:ethernet_send(frame)
+  if not self.eth then error("dnet is not valid opened ethernet interface", 2) end
+  local ok, err = trawl.raw_send(frame, self.eth)
+  if ok then return true end
+  return false, err
+end
+function Dnet:ethernet_close() self.eth = nil return true end
 
 -- A certificate as nsock gives one: validity dates as tables, cert:digest()
 local Cert = {}
@@ -222,7 +300,7 @@ local function missing(name)
     error("nmap." .. name .. " is not available in trawl (docs/nse.md)", 2)
   end
 end
-for _, name in ipairs({"new_dnet", "get_payload"}) do
+for _, name in ipairs({"get_payload"}) do
   nmap[name] = missing(name)
 end
 

@@ -55,6 +55,13 @@ void nse_dirs_find(char *out, size_t len);
  * nmapdir may be "" (nothing Nmap's is added). After lua_trawl_open. */
 void nse_nmap_open(struct script_engine *e, lua_State *L, const char *nmapdir);
 
+/* ---- nse-pcap.c: socket:pcap_open / pcap_receive on trawl's captures ------------- */
+
+/* Set pcap_open in the table on top of L (nse-nmap.lua's C helpers):
+ * C.pcap_open(device, snaplen, promisc, bpf) -> an object with
+ * receive(timeout_ms) and close(). */
+void nse_pcap_register(struct script_engine *e, lua_State *L);
+
 /* The colleague's openssl module (src/script/nse/nse-openssl.c): sets
  * package.preload.openssl. Called only when that file is built in
  * (CMake defines TW_HAVE_NSE_OPENSSL when it exists). */
