@@ -87,6 +87,8 @@ void lsock_on_usend(tw_udp *u, int status);
 /* SO_BROADCAST, and with -e IP(V6)_MULTICAST_IF and IP(V6)_UNICAST_IF. */
 void lsock_udp_opts(struct lsock *ls);
 /* s:bind(addr, port) and s:sendto(ip, port, data) */
+/* a handle's close callback: its reference on the socket goes */
+void lsock_handle_closed(void *h);
 int lsock_bind(lua_State *L);
 int lsock_sendto(lua_State *L);
 

@@ -72,7 +72,15 @@ static int lsock_udp_unconnected(struct lsock *ls, const struct sockaddr_storage
   lsock_udp_opts(ls);
   r = tw_udp_bind(ls->udp, (const struct sockaddr *)at);
   if (r == 0) r = tw_udp_recv_start(ls->udp, lsock_udp_recv);
-  if (r < 0) return r;
+  if (r < 0) {
+    /* a failed bind (a port under 1024 once root is dropped: dhcp.lua's
+     * 68) leaves the socket new; the handle goes, with its reference, so
+     * that a later sendto or bind makes its own */
+    tw_close(ls->udp, lsock_handle_closed);
+    ls->udp = NULL;
+    ls->unconn = false;
+    return r;
+  }
   ls->state = LS_OPEN;
   return 0;
 }

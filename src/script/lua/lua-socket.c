@@ -59,7 +59,7 @@ static void lsock_unref(struct lsock *ls) {
   free(ls);
 }
 
-static void lsock_handle_closed(void *h) { lsock_unref(tw_data(h)); }
+void lsock_handle_closed(void *h) { lsock_unref(tw_data(h)); }
 
 void lsock_trace(struct lsock *ls, const char *what, const void *data, size_t len) {
   if (!ls->e->cfg.trace) return;
