@@ -10,7 +10,7 @@ the script only errors quoting this connection); the host itself answers
 the old byte with an ACK. A stateful firewall that drops new connections
 but forwards established ones lets these copies through. Lists the hops
 with their round-trip times. IPv4, needs raw-packet privileges.
-Arguments: otrace.timeout (ms per hop, default 1000), otrace.maxhops
+Arguments: otrace.timeout (ms per try, two tries per hop, default 1000), otrace.maxhops
 (default 30), otrace.ports (only these ports, e.g. "80,443").
 ]]
 author = "trawl"
@@ -87,15 +87,22 @@ action = function(host, port)
   end
   local hops, silent, reached = {}, 0, false
   for ttl = 1, maxhops do
-    local pw = waiter(timeout)
-    if not pw then break end
-    local seg = trawl.packet.build_tcp{ src = host.srcip, dst = host.ip, ttl = ttl,
-      id = 0x0700 + ttl, sport = lport, dport = port.number, seq = (snd_nxt - 1) & 0xffffffff,
-      ack = rcv_nxt, flags = "A", win = 502, payload = "\0" }
-    local deadline = trawl.clock_ms() + timeout
-    local sent = trawl.raw_send(seg)
-    local r = sent and answer(pw, deadline) or nil
-    if not sent then pw:cancel() end
+    -- two tries for a TTL, as traceroute sends several: a copy can be
+    -- lost, and a host answers an old segment at most once per 500 ms
+    -- (Linux's tcp_invalid_ratelimit)
+    local r, sent
+    for try = 1, 2 do
+      local pw = waiter(timeout)
+      if not pw then break end
+      local seg = trawl.packet.build_tcp{ src = host.srcip, dst = host.ip, ttl = ttl,
+        id = 0x0700 + ttl * 2 + try - 1, sport = lport, dport = port.number,
+        seq = (snd_nxt - 1) & 0xffffffff, ack = rcv_nxt, flags = "A", win = 502, payload = "\0" }
+      local deadline = trawl.clock_ms() + timeout
+      sent = trawl.raw_send(seg)
+      r = sent and answer(pw, deadline) or nil
+      if not sent then pw:cancel() end
+      if r then break end
+    end
     if r and r.quoted and r.icmp and r.icmp.type == 11 then
       hops[#hops + 1] = { ttl = ttl, ip = r.ip.src, rtt = (r.ts_ns - sent) / 1e6 }
       silent = 0
