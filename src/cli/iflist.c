@@ -4,8 +4,8 @@
  *   INTERFACES  one row per address: interfaces in /proc/net/dev order,
  *               each one's IPv4 addresses (getifaddrs order) then its IPv6
  *               ones (/proc/net/if_inet6 order); "(none)/0" for an
- *               interface without any. TYPE from the hardware address
- *               family, UP from IFF_UP, MTU and MAC from the ioctls.
+ *               interface without any. TYPE, UP, MTU and MAC from
+ *               libtrawl (tw_iface_get).
  *   ROUTES      IPv4 (/proc/net/route, the main table) then IPv6
  *               (/proc/net/ipv6_route, every table, rejecting routes
  *               left out), each family sorted by prefix length, longest
@@ -25,9 +25,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <unistd.h>
+
+#include <trawl/route.h>
 
 #include "cli/iflist.h"
 #include "core/hex.h"
@@ -109,30 +109,27 @@ static FILE *ifl_open(const char *path, char *err, size_t errlen) {
 
 /* ---- interfaces --------------------------------------------------------------- */
 
+/* TYPE, UP, MTU and MAC of interface name, from libtrawl's tw_iface_get;
+ * an interface the kernel does not know is "other", down, no MTU, no MAC */
 static void ifl_link(const char *name, char *type, char *up, char *mtu, char *mac) {
   strcpy(type, "other");
   strcpy(up, "down");
   mtu[0] = mac[0] = 0;
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  struct ifreq ifr;
-  memset(&ifr, 0, sizeof ifr);
-  memcpy(ifr.ifr_name, name, strnlen(name, IF_NAMESIZE - 1)); /* checked by ifl_name_ok */
-  if (ioctl(fd, SIOCGIFFLAGS, &ifr) == 0) strcpy(up, (ifr.ifr_flags & IFF_UP) ? "up" : "down");
-  if (ioctl(fd, SIOCGIFMTU, &ifr) == 0) snprintf(mtu, IFL_CELL, "%d", ifr.ifr_mtu);
-  if (ioctl(fd, SIOCGIFHWADDR, &ifr) == 0) {
-    const unsigned char *m = (const unsigned char *)ifr.ifr_hwaddr.sa_data;
-    switch (ifr.ifr_hwaddr.sa_family) {
-    case ARPHRD_ETHER:
-      strcpy(type, "ethernet");
-      snprintf(mac, IFL_CELL, "%02X:%02X:%02X:%02X:%02X:%02X", m[0], m[1], m[2], m[3], m[4], m[5]);
-      break;
-    case ARPHRD_LOOPBACK: strcpy(type, "loopback"); break;
-    case ARPHRD_PPP: strcpy(type, "point2point"); break;
-    default: break;
-    }
+  tw_iface f;
+  if (tw_iface_get(name, 0, &f) != 0) return;
+  strcpy(up, (f.flags & IFF_UP) ? "up" : "down");
+  snprintf(mtu, IFL_CELL, "%u", f.mtu);
+  switch (f.arptype) {
+  case ARPHRD_ETHER:
+    strcpy(type, "ethernet");
+    if (f.has_mac)
+      snprintf(mac, IFL_CELL, "%02X:%02X:%02X:%02X:%02X:%02X", f.mac[0], f.mac[1], f.mac[2],
+               f.mac[3], f.mac[4], f.mac[5]);
+    break;
+  case ARPHRD_LOOPBACK: strcpy(type, "loopback"); break;
+  case ARPHRD_PPP: strcpy(type, "point2point"); break;
+  default: break;
   }
-  close(fd);
 }
 
 static int ifl_prefix4(const struct sockaddr *mask) {

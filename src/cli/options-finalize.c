@@ -14,17 +14,10 @@
 
 #include "cli/options-int.h"
 #include "core/errmsg.h"
+#include "scan/permute.h"
 #include "scan/timing.h"
 
 /* ---- finalize ------------------------------------------------------------------ */
-
-/* splitmix64: -iR's draws, reproducible under --seed */
-static uint64_t opt_mix(uint64_t *x) {
-  uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
 
 /* -iR N: N distinct public IPv4 addresses, none excluded. Drawn in rounds:
  * each round adds what is missing, and the set (which merges duplicates
@@ -56,7 +49,7 @@ static int opt_random_draw(struct options *o, char *err, size_t errlen) {
       return errmsg_set(err, errlen, TW_EMALFORMED,
                         "-iR: the exclusions leave fewer than %" PRIu64 " random targets", o->random_targets);
     for (uint64_t k = have; k < o->random_targets;) {
-      uint32_t v = (uint32_t)opt_mix(&x);
+      uint32_t v = (uint32_t)permute_splitmix(&x);
       memset(&a, 0, sizeof a);
       a.family = AF_INET;
       memcpy(&a.u.v4, &(uint8_t[4]){v >> 24, v >> 16, v >> 8, v}, 4);

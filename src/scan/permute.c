@@ -98,9 +98,7 @@ uint64_t permute_powmod(uint64_t a, uint64_t e, uint64_t m) {
   return r;
 }
 
-/* splitmix64: a small, well-mixed generator for deriving g and x from the
- * seed (not for secrets). */
-static uint64_t pm_rand(uint64_t *s) {
+uint64_t permute_splitmix(uint64_t *s) {
   uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
@@ -126,10 +124,10 @@ int permute_init(struct permute *pm, uint64_t n, uint64_t seed,
   uint64_t g = 2;
   if (pp->p > 3) {
     do {
-      g = 2 + pm_rand(&s) % (pp->p - 3);
+      g = 2 + permute_splitmix(&s) % (pp->p - 3);
     } while (!pm_is_generator(g, pp));
   }
-  uint64_t x = 1 + pm_rand(&s) % (pp->p - 1);
+  uint64_t x = 1 + permute_splitmix(&s) % (pp->p - 1);
   uint64_t len = pp->p - 1; /* the whole cycle */
   pm->n = n;
   pm->p = pp->p;

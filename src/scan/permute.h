@@ -74,4 +74,9 @@ struct permute_prime {
 int permute_prime_count(void);
 const struct permute_prime *permute_prime_at(int i);
 
+/* splitmix64: a small, well-mixed generator for deriving values from a
+ * seed (the permutation's g and x, -iR's draws, --spoof-mac's random
+ * part); not for secrets. Advances *s. */
+uint64_t permute_splitmix(uint64_t *s);
+
 #endif

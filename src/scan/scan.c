@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "scan/ethsend.h"
+#include "scan/permute.h"
 #include "scan/scan.h"
 #include "scan/verbose.h"
 #include "scan/stage.h"
@@ -872,10 +873,9 @@ static int setup_send_eth(struct scan *s, char *err, size_t errlen) {
   if (!s->o->spoof_mac) return 0;
   uint8_t rnd[6];
   if (s->o->seed_set) {
-    uint64_t x = s->o->seed ^ 0x5350304f464d4143ull; /* "SP0OFMAC" */
-    x = (x ^ (x >> 31)) * 0x7fb5d329728ea185ull;
-    x ^= x >> 27;
-    memcpy(rnd, &x, 6);
+    uint64_t x = s->o->seed ^ 0x5350304f464d4143ull; /* "SP0OFMAC": not -iR's draws */
+    uint64_t v = permute_splitmix(&x);
+    memcpy(rnd, &v, 6);
   } else if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd) {
     return errmsg_set(err, errlen, -EIO, "--spoof-mac: getrandom failed");
   }

@@ -147,19 +147,25 @@ function nmap.new_socket(proto, af)
   return self
 end
 
+-- A port table or number as a number, or nil
+local function port_number(port)
+  if type(port) == "table" then port = port.number end
+  return tonumber(port)
+end
+-- The trawl socket was made for TCP: make it anew as UDP (nothing sent yet)
+local function as_udp(self)
+  if self.proto == "udp" then return end
+  local t = self.timeout
+  self.s:close()
+  self.s = trawl.new_socket("udp")
+  self.proto = "udp"
+  if t then self.s:set_timeout(t) end
+end
 function Socket:connect(host, port, proto)
   proto = proto or (type(port) == "table" and port.protocol) or self.proto or "tcp"
   if proto ~= "udp" and proto ~= "ssl" then proto = "tcp" end
-  if proto == "udp" and self.proto ~= "udp" then
-    -- the trawl socket was made for TCP: make it anew (nothing sent yet)
-    local t = self.timeout
-    self.s:close()
-    self.s = trawl.new_socket("udp")
-    self.proto = "udp"
-    if t then self.s:set_timeout(t) end
-  end
-  if type(port) == "table" then port = port.number end
-  port = tonumber(port)
+  if proto == "udp" then as_udp(self) end
+  port = port_number(port)
   if not port then return false, "invalid port" end
   return nsock(self.s:connect(host, port, proto))
 end
@@ -188,8 +194,7 @@ function Socket:bind(addr, port)
 end
 
 function Socket:sendto(host, port, data)
-  if type(port) == "table" then port = port.number end
-  port = tonumber(port)
+  port = port_number(port)
   if not port then return false, "invalid port" end
   if type(host) == "table" then host = host.ip end
   host = tostring(host)
@@ -198,13 +203,7 @@ function Socket:sendto(host, port, data)
     if not addrs or not addrs[1] then return false, err or "Failed to resolve" end
     host = addrs[1]
   end
-  if self.proto ~= "udp" then
-    local t = self.timeout
-    self.s:close()
-    self.s = trawl.new_socket("udp")
-    self.proto = "udp"
-    if t then self.s:set_timeout(t) end
-  end
+  as_udp(self)
   return nsock(self.s:sendto(host, port, data))
 end
 
